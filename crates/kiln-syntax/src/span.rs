@@ -1,0 +1,121 @@
+//! Source positions. Every AST node carries a [`Span`] so that parse and evaluation
+//! diagnostics can point at the text that caused them; the [`SourceMap`] owns the texts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A byte range in one file. Offsets are `u32`: kiln refuses sources over 4 GiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: u32, end: u32) -> Span {
+        Span { file, start, end }
+    }
+
+    /// The smallest span covering both `self` and `other` (same file assumed).
+    pub fn to(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    pub fn len(self) -> u32 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(span: Span) -> miette::SourceSpan {
+        (span.start as usize, (span.end - span.start) as usize).into()
+    }
+}
+
+/// One source text and where it came from.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Shown in diagnostics: the path as given, or `«string»` / `(stdin)` for text not from a file.
+    pub name: String,
+    /// The file this text was read from, if any.
+    pub path: Option<PathBuf>,
+    /// Relative paths in this text (`./a`) resolve against this directory.
+    pub base_dir: PathBuf,
+    pub text: Arc<str>,
+}
+
+/// Owns every source text seen in one run; [`FileId`]s index into it.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+
+    /// Adds a text read from `path`; relative paths inside it resolve against its directory.
+    pub fn add_file(&mut self, path: &Path, text: impl Into<Arc<str>>) -> FileId {
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+        self.push(SourceFile {
+            name: path.display().to_string(),
+            path: Some(path.to_path_buf()),
+            base_dir,
+            text: text.into(),
+        })
+    }
+
+    /// Adds a text that is not a file (`-E`, stdin, the REPL); relative paths resolve against `base_dir`.
+    pub fn add_virtual(&mut self, name: &str, base_dir: &Path, text: impl Into<Arc<str>>) -> FileId {
+        self.push(SourceFile {
+            name: name.to_string(),
+            path: None,
+            base_dir: base_dir.to_path_buf(),
+            text: text.into(),
+        })
+    }
+
+    fn push(&mut self, file: SourceFile) -> FileId {
+        let id = FileId(u32::try_from(self.files.len()).expect("more than 2^32 source files"));
+        self.files.push(file);
+        id
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// A stand-alone source for a miette report.
+    pub fn named_source(&self, id: FileId) -> miette::NamedSource<Arc<str>> {
+        let file = self.get(id);
+        miette::NamedSource::new(file.name.clone(), file.text.clone())
+    }
+
+    /// 1-based line and column (in chars) of a byte offset, as Nix reports positions.
+    pub fn line_col(&self, id: FileId, offset: u32) -> (u32, u32) {
+        let text = &self.get(id).text;
+        let offset = (offset as usize).min(text.len());
+        let before = &text[..floor_char_boundary(text, offset)];
+        let line = before.matches('\n').count() as u32 + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() as u32 + 1;
+        (line, col)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
