@@ -9,6 +9,9 @@
 //! ```
 
 pub mod ast;
+mod base_env;
 mod span;
+
+pub use base_env::BASE_ENV_NAMES;
 
 pub use span::{FileId, SourceFile, SourceMap, Span};
