@@ -1,0 +1,143 @@
+//! Attribute set builtins: `attrNames`, `attrValues`, `getAttr`, `hasAttr`, `removeAttrs`,
+//! `listToAttrs`, `intersectAttrs`, `catAttrs`, `mapAttrs`, `functionArgs`.
+
+use super::Builtin;
+use crate::error::ErrorKind;
+use crate::{AttrEntry, Attrs, EvalError, EvalResult, Evaluator, Symbol, Thunk, Value};
+
+pub(crate) const BUILTINS: &[Builtin] = &[
+    Builtin { name: "attrNames", arity: 1, func: attr_names },
+    Builtin { name: "attrValues", arity: 1, func: attr_values },
+    Builtin { name: "getAttr", arity: 2, func: get_attr },
+    Builtin { name: "hasAttr", arity: 2, func: has_attr },
+    Builtin { name: "removeAttrs", arity: 2, func: remove_attrs },
+    Builtin { name: "listToAttrs", arity: 1, func: list_to_attrs },
+    Builtin { name: "intersectAttrs", arity: 2, func: intersect_attrs },
+    Builtin { name: "catAttrs", arity: 2, func: cat_attrs },
+    Builtin { name: "mapAttrs", arity: 2, func: map_attrs },
+    Builtin { name: "functionArgs", arity: 1, func: function_args },
+];
+
+fn attr_names(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let attrs = ev.force_attrs(&args[0])?;
+    Ok(Value::list(attrs.iter().map(|e| Value::string(e.name.as_str())).collect()))
+}
+
+fn attr_values(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let attrs = ev.force_attrs(&args[0])?;
+    Ok(Value::list(attrs.iter().map(|e| e.value.clone()).collect()))
+}
+
+fn name_arg(ev: &mut Evaluator, value: &Value) -> EvalResult<Symbol> {
+    Ok(Symbol::intern(ev.force_string(value)?.as_str()))
+}
+
+fn get_attr(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let name = name_arg(ev, &args[0])?;
+    let attrs = ev.force_attrs(&args[1])?;
+    match attrs.get(name) {
+        Some(v) => ev.force(v),
+        None => Err(EvalError::new(ErrorKind::MissingAttr {
+            name: name.to_string(),
+            suggestions: crate::eval::suggest(name.as_str(), attrs.iter().map(|e| e.name.as_str())),
+        })),
+    }
+}
+
+fn has_attr(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let name = name_arg(ev, &args[0])?;
+    let attrs = ev.force_attrs(&args[1])?;
+    Ok(Value::Bool(attrs.get(name).is_some()))
+}
+
+fn remove_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let attrs = ev.force_attrs(&args[0])?;
+    let names = ev.force_list(&args[1])?;
+    let mut remove = Vec::with_capacity(names.len());
+    for name in names.iter() {
+        remove.push(name_arg(ev, name)?);
+    }
+    remove.sort();
+    let kept: Vec<AttrEntry> =
+        attrs.iter().filter(|e| remove.binary_search(&e.name).is_err()).cloned().collect();
+    Ok(Value::Attrs(Attrs::from_entries(kept)))
+}
+
+fn list_to_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[0])?;
+    let (name_sym, value_sym) = (Symbol::intern("name"), Symbol::intern("value"));
+    let mut entries = Vec::with_capacity(list.len());
+    for item in list.iter() {
+        let item = ev.force_attrs(item)?;
+        let name = match item.get(name_sym) {
+            Some(n) => name_arg(ev, &n.clone())?,
+            None => {
+                return Err(EvalError::new(ErrorKind::MissingAttr {
+                    name: "name".into(),
+                    suggestions: Vec::new(),
+                }))
+            }
+        };
+        let Some(entry) = item.entry(value_sym) else {
+            return Err(EvalError::new(ErrorKind::MissingAttr {
+                name: "value".into(),
+                suggestions: Vec::new(),
+            }));
+        };
+        entries.push(AttrEntry { name, value: entry.value.clone(), pos: entry.pos });
+    }
+    // A stable sort keeps the first definition of a name first; `from_entries` keeps it.
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Value::Attrs(Attrs::from_entries(entries)))
+}
+
+fn intersect_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let left = ev.force_attrs(&args[0])?;
+    let right = ev.force_attrs(&args[1])?;
+    let kept: Vec<AttrEntry> = right.iter().filter(|e| left.get(e.name).is_some()).cloned().collect();
+    Ok(Value::Attrs(Attrs::from_entries(kept)))
+}
+
+fn cat_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let name = name_arg(ev, &args[0])?;
+    let list = ev.force_list(&args[1])?;
+    let mut out = Vec::new();
+    for item in list.iter() {
+        if let Some(v) = ev.force_attrs(item)?.get(name) {
+            out.push(v.clone());
+        }
+    }
+    Ok(Value::list(out))
+}
+
+fn map_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let f = args[0].clone();
+    let attrs = ev.force_attrs(&args[1])?;
+    let entries = attrs
+        .iter()
+        .map(|e| AttrEntry {
+            name: e.name,
+            value: Thunk::apply(Thunk::apply(f.clone(), Value::string(e.name.as_str())), e.value.clone()),
+            pos: e.pos,
+        })
+        .collect();
+    Ok(Value::Attrs(Attrs::from_entries(entries)))
+}
+
+fn function_args(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    match ev.force(&args[0])? {
+        Value::Lambda(closure) => {
+            let Some(formals) = &closure.lambda.formals else {
+                return Ok(Value::Attrs(Attrs::empty()));
+            };
+            let entries = formals
+                .entries
+                .iter()
+                .map(|f| AttrEntry { name: f.name, value: Value::Bool(f.default.is_some()), pos: None })
+                .collect();
+            Ok(Value::Attrs(Attrs::from_entries(entries)))
+        }
+        Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(Value::Attrs(Attrs::empty())),
+        other => Err(EvalError::type_error("a function", &other)),
+    }
+}

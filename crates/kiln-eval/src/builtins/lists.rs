@@ -1,0 +1,131 @@
+//! List builtins: `map`, `filter`, `foldl'`, `genList`, `elemAt`, `head`, `tail`, `length`,
+//! `elem`, `concatLists`, `concatMap`, `all`, `any`. Results stay lazy where Nix's are
+//! (`map`, `genList` produce `f x` thunks).
+
+use super::Builtin;
+use crate::{EvalError, EvalResult, Evaluator, Thunk, Value};
+
+pub(crate) const BUILTINS: &[Builtin] = &[
+    Builtin { name: "map", arity: 2, func: map },
+    Builtin { name: "filter", arity: 2, func: filter },
+    Builtin { name: "foldl'", arity: 3, func: foldl },
+    Builtin { name: "genList", arity: 2, func: gen_list },
+    Builtin { name: "elemAt", arity: 2, func: elem_at },
+    Builtin { name: "head", arity: 1, func: head },
+    Builtin { name: "tail", arity: 1, func: tail },
+    Builtin { name: "length", arity: 1, func: |ev, a| Ok(Value::Int(ev.force_list(&a[0])?.len() as i64)) },
+    Builtin { name: "elem", arity: 2, func: elem },
+    Builtin { name: "concatLists", arity: 1, func: concat_lists },
+    Builtin { name: "concatMap", arity: 2, func: concat_map },
+    Builtin { name: "all", arity: 2, func: |ev, a| any_all(ev, a, false) },
+    Builtin { name: "any", arity: 2, func: |ev, a| any_all(ev, a, true) },
+];
+
+fn map(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[1])?;
+    Ok(Value::list(list.iter().map(|x| Thunk::apply(args[0].clone(), x.clone())).collect()))
+}
+
+fn call_bool(ev: &mut Evaluator, f: &Value, x: &Value) -> EvalResult<bool> {
+    let r = ev.call(f, x.clone())?;
+    ev.force_bool(&r)
+}
+
+fn filter(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[1])?;
+    let mut out = Vec::new();
+    for x in list.iter() {
+        if call_bool(ev, &args[0], x)? {
+            out.push(x.clone());
+        }
+    }
+    if out.len() == list.len() {
+        return Ok(Value::List(list));
+    }
+    Ok(Value::list(out))
+}
+
+fn foldl(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[2])?;
+    let mut acc = args[1].clone();
+    for x in list.iter() {
+        let partial = ev.call(&args[0], acc)?;
+        acc = ev.call(&partial, x.clone())?;
+    }
+    ev.force(&acc)
+}
+
+fn gen_list(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let n = ev.force_int(&args[1])?;
+    if n < 0 {
+        return Err(EvalError::invalid_argument("genList", format!("cannot create list of size {n}")));
+    }
+    Ok(Value::list((0..n).map(|i| Thunk::apply(args[0].clone(), Value::Int(i))).collect()))
+}
+
+fn elem_at(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[0])?;
+    let n = ev.force_int(&args[1])?;
+    match usize::try_from(n).ok().and_then(|i| list.get(i)) {
+        Some(v) => ev.force(v),
+        None => Err(EvalError::invalid_argument("elemAt", format!("list index {n} is out of bounds"))),
+    }
+}
+
+fn head(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[0])?;
+    match list.get(0) {
+        Some(v) => ev.force(v),
+        None => Err(EvalError::invalid_argument("head", "'builtins.head' called on an empty list")),
+    }
+}
+
+fn tail(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[0])?;
+    if list.is_empty() {
+        return Err(EvalError::invalid_argument("tail", "'builtins.tail' called on an empty list"));
+    }
+    Ok(Value::list(list.items()[1..].to_vec()))
+}
+
+fn elem(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[1])?;
+    for x in list.iter() {
+        if ev.equal(&args[0], x)? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+fn concat_lists(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let lists = ev.force_list(&args[0])?;
+    let mut out = Vec::new();
+    for l in lists.iter() {
+        out.extend_from_slice(ev.force_list(l)?.items());
+    }
+    Ok(Value::list(out))
+}
+
+fn concat_map(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let list = ev.force_list(&args[1])?;
+    let mut out = Vec::new();
+    for x in list.iter() {
+        let r = ev.call(&args[0], x.clone())?;
+        match ev.force(&r)? {
+            Value::List(l) => out.extend_from_slice(l.items()),
+            other => return Err(EvalError::type_error("a list", &other)),
+        }
+    }
+    Ok(Value::list(out))
+}
+
+fn any_all(ev: &mut Evaluator, args: &[Value], any: bool) -> EvalResult<Value> {
+    let list = ev.force_list(&args[1])?;
+    for x in list.iter() {
+        if call_bool(ev, &args[0], x)? == any {
+            return Ok(Value::Bool(any));
+        }
+    }
+    Ok(Value::Bool(!any))
+}

@@ -1,0 +1,366 @@
+//! Evaluation errors: what went wrong ([`ErrorKind`]), where (a primary [`Span`]) and how we got
+//! there (a bounded trace of frames, innermost first).
+//!
+//! Errors hold data only; [`EvalError::report`] joins them with the sources into a stand-alone
+//! miette diagnostic, so an `EvalError` stays cheap to create and to catch (`tryEval`).
+//!
+//! Design decision: `throw` and failed assertions are *catchable* (Nix 2.8's `tryEval` catches
+//! exactly these two) and are kept in their own type, [`Catchable`], inside the kind. Every
+//! other error propagates through `tryEval`. We rejected a separate `Result` layer for catchable
+//! errors (Tvix's nested `Result`) because only `tryEval` ever looks at the difference.
+
+use crate::value::Value;
+use kiln_syntax::{SourceMap, Span};
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use std::fmt;
+use std::sync::Arc;
+
+pub type EvalResult<T> = Result<T, EvalError>;
+
+/// How many trace frames a report shows without `--show-trace`.
+pub const DEFAULT_TRACE_FRAMES: usize = 5;
+/// How many frames an error keeps at most (the outermost ones are dropped beyond this).
+const MAX_TRACE_FRAMES: usize = 200;
+
+/// An evaluation error. Boxed so that `EvalResult` stays one word wide.
+pub struct EvalError(Box<ErrorData>);
+
+struct ErrorData {
+    kind: ErrorKind,
+    span: Option<Span>,
+    trace: Vec<Frame>,
+    dropped_frames: usize,
+}
+
+/// One step of the evaluation that led to an error.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+/// Errors that `builtins.tryEval` catches.
+#[derive(Clone, Debug)]
+pub enum Catchable {
+    Throw(String),
+    AssertionFailed,
+}
+
+/// What went wrong. Each variant has a stable diagnostic code, `kiln::eval::<snake_case>`.
+#[derive(Clone, Debug)]
+pub enum ErrorKind {
+    Catchable(Catchable),
+    Abort(String),
+    /// A value of the wrong type: "value is an integer while a string was expected".
+    Type { expected: &'static str, got: &'static str },
+    MissingAttr { name: String, suggestions: Vec<String> },
+    UndefinedVar { name: String },
+    NotAFunction { got: &'static str },
+    MissingArgument { name: String, function: Option<String> },
+    UnexpectedArgument { name: String, function: Option<String>, suggestions: Vec<String> },
+    DuplicateAttr { name: String },
+    DivisionByZero,
+    InfiniteRecursion,
+    StackOverflow,
+    /// A value a builtin cannot work with (bad regex, out of range index, malformed JSON, ...).
+    InvalidArgument { builtin: &'static str, message: String },
+    /// A comparison or coercion that Nix does not define.
+    Unsupported { message: String },
+    Io { path: String, message: String },
+    NoDefaultNix { path: String },
+    SearchPath { name: String },
+    /// A parse error in an imported file, rendered as text.
+    Syntax { message: String },
+    NotAvailable { builtin: &'static str },
+    Bug { message: String },
+}
+
+impl ErrorKind {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::Catchable(Catchable::Throw(_)) => "kiln::eval::throw",
+            ErrorKind::Catchable(Catchable::AssertionFailed) => "kiln::eval::assertion_failed",
+            ErrorKind::Abort(_) => "kiln::eval::abort",
+            ErrorKind::Type { .. } => "kiln::eval::type_error",
+            ErrorKind::MissingAttr { .. } => "kiln::eval::missing_attr",
+            ErrorKind::UndefinedVar { .. } => "kiln::eval::undefined_var",
+            ErrorKind::NotAFunction { .. } => "kiln::eval::not_a_function",
+            ErrorKind::MissingArgument { .. } => "kiln::eval::missing_argument",
+            ErrorKind::UnexpectedArgument { .. } => "kiln::eval::unexpected_argument",
+            ErrorKind::DuplicateAttr { .. } => "kiln::eval::duplicate_attr",
+            ErrorKind::DivisionByZero => "kiln::eval::division_by_zero",
+            ErrorKind::InfiniteRecursion => "kiln::eval::infinite_recursion",
+            ErrorKind::StackOverflow => "kiln::eval::stack_overflow",
+            ErrorKind::InvalidArgument { .. } => "kiln::eval::invalid_argument",
+            ErrorKind::Unsupported { .. } => "kiln::eval::unsupported",
+            ErrorKind::Io { .. } => "kiln::eval::io",
+            ErrorKind::NoDefaultNix { .. } => "kiln::eval::no_default_nix",
+            ErrorKind::SearchPath { .. } => "kiln::eval::search_path",
+            ErrorKind::Syntax { .. } => "kiln::eval::syntax",
+            ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
+            ErrorKind::Bug { .. } => "kiln::bug",
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            ErrorKind::MissingAttr { suggestions, .. }
+            | ErrorKind::UnexpectedArgument { suggestions, .. }
+                if !suggestions.is_empty() =>
+            {
+                let names: Vec<String> = suggestions.iter().map(|s| format!("`{s}`")).collect();
+                Some(format!("did you mean {}?", names.join(" or ")))
+            }
+            ErrorKind::NoDefaultNix { .. } => {
+                Some("importing a directory imports its `default.nix`".to_string())
+            }
+            ErrorKind::NotAvailable { .. } => {
+                Some("store-dependent builtins come with kiln's build driver".to_string())
+            }
+            ErrorKind::StackOverflow => {
+                Some("the evaluation recursed too deeply; is there an unbounded recursion?".to_string())
+            }
+            ErrorKind::Bug { .. } => Some(
+                "this is a bug in kiln; please report it together with the input that caused it"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn in_fn(function: &Option<String>) -> String {
+            match function {
+                Some(name) => format!("function `{name}`"),
+                None => "anonymous function".to_string(),
+            }
+        }
+        match self {
+            ErrorKind::Catchable(Catchable::Throw(msg)) => write!(f, "{msg}"),
+            ErrorKind::Catchable(Catchable::AssertionFailed) => f.write_str("assertion failed"),
+            ErrorKind::Abort(msg) => {
+                write!(f, "evaluation aborted with the following error message: '{msg}'")
+            }
+            ErrorKind::Type { expected, got } => {
+                write!(f, "value is {got} while {expected} was expected")
+            }
+            ErrorKind::MissingAttr { name, .. } => write!(f, "attribute `{name}` missing"),
+            ErrorKind::UndefinedVar { name } => write!(f, "undefined variable `{name}`"),
+            ErrorKind::NotAFunction { got } => {
+                write!(f, "attempt to call something which is not a function but {got}")
+            }
+            ErrorKind::MissingArgument { name, function } => {
+                write!(f, "{} called without required argument `{name}`", in_fn(function))
+            }
+            ErrorKind::UnexpectedArgument { name, function, .. } => {
+                write!(f, "{} called with unexpected argument `{name}`", in_fn(function))
+            }
+            ErrorKind::DuplicateAttr { name } => write!(f, "attribute `{name}` already defined"),
+            ErrorKind::DivisionByZero => f.write_str("division by zero"),
+            ErrorKind::InfiniteRecursion => f.write_str("infinite recursion encountered"),
+            ErrorKind::StackOverflow => f.write_str("stack overflow"),
+            ErrorKind::InvalidArgument { builtin, message } => {
+                write!(f, "{message} (in `{builtin}`)")
+            }
+            ErrorKind::Unsupported { message } => f.write_str(message),
+            ErrorKind::Io { path, message } => write!(f, "cannot read `{path}`: {message}"),
+            ErrorKind::NoDefaultNix { path } => {
+                write!(f, "directory `{path}` has no `default.nix`")
+            }
+            ErrorKind::SearchPath { name } => write!(
+                f,
+                "file `{name}` was not found in the Nix search path (add it using $NIX_PATH or -I)"
+            ),
+            ErrorKind::Syntax { message } => write!(f, "syntax error in imported file: {message}"),
+            ErrorKind::NotAvailable { builtin } => {
+                write!(f, "`{builtin}` is not available in pure evaluation yet")
+            }
+            ErrorKind::Bug { message } => write!(f, "internal error: {message}"),
+        }
+    }
+}
+
+impl EvalError {
+    pub fn new(kind: ErrorKind) -> EvalError {
+        EvalError(Box::new(ErrorData { kind, span: None, trace: Vec::new(), dropped_frames: 0 }))
+    }
+
+    pub fn type_error(expected: &'static str, got: &Value) -> EvalError {
+        EvalError::new(ErrorKind::Type { expected, got: got.type_phrase() })
+    }
+
+    pub fn throw(message: impl Into<String>) -> EvalError {
+        EvalError::new(ErrorKind::Catchable(Catchable::Throw(message.into())))
+    }
+
+    pub fn invalid_argument(builtin: &'static str, message: impl Into<String>) -> EvalError {
+        EvalError::new(ErrorKind::InvalidArgument { builtin, message: message.into() })
+    }
+
+    pub fn bug(message: impl Into<String>) -> EvalError {
+        EvalError::new(ErrorKind::Bug { message: message.into() })
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0.kind.code()
+    }
+
+    pub fn span(&self) -> Option<Span> {
+        self.0.span
+    }
+
+    pub fn trace(&self) -> &[Frame] {
+        &self.0.trace
+    }
+
+    /// Whether `builtins.tryEval` catches this error.
+    pub fn is_catchable(&self) -> bool {
+        matches!(self.0.kind, ErrorKind::Catchable(_))
+    }
+
+    /// Sets the primary span if the error has none yet (the innermost span wins).
+    pub fn at(mut self, span: Span) -> EvalError {
+        if self.0.span.is_none() {
+            self.0.span = Some(span);
+        }
+        self
+    }
+
+    /// Adds an outer frame to the trace.
+    pub fn frame(mut self, span: Option<Span>, message: impl FnOnce() -> String) -> EvalError {
+        if self.0.trace.len() < MAX_TRACE_FRAMES {
+            self.0.trace.push(Frame { span, message: message() });
+        } else {
+            self.0.dropped_frames += 1;
+        }
+        self
+    }
+
+    /// A stand-alone diagnostic with the sources it points into. `max_frames` bounds the trace
+    /// (`None`: all frames, as `--show-trace`).
+    pub fn report(&self, sources: &SourceMap, max_frames: Option<usize>) -> Report {
+        let source = |span: Option<Span>| span.map(|s| (s, sources.named_source(s.file)));
+        let limit = max_frames.unwrap_or(usize::MAX);
+        let mut related: Vec<FrameReport> = self
+            .0
+            .trace
+            .iter()
+            .take(limit)
+            .map(|f| FrameReport { message: f.message.clone(), source: source(f.span) })
+            .collect();
+        let hidden = self.0.trace.len().saturating_sub(limit) + self.0.dropped_frames;
+        if hidden > 0 {
+            related.push(FrameReport {
+                message: format!("… {hidden} more frames (use --show-trace to see them)"),
+                source: None,
+            });
+        }
+        Report {
+            message: self.0.kind.to_string(),
+            code: self.0.kind.code(),
+            help: self.0.kind.help(),
+            source: source(self.0.span),
+            related,
+        }
+    }
+}
+
+impl fmt::Debug for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}) at {:?}", self.0.kind, self.code(), self.0.span)
+    }
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0.kind, f)
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+type Located = Option<(Span, NamedSource<Arc<str>>)>;
+
+/// An [`EvalError`] joined with its sources, ready for miette.
+#[derive(Debug)]
+pub struct Report {
+    message: String,
+    code: &'static str,
+    help: Option<String>,
+    source: Located,
+    related: Vec<FrameReport>,
+}
+
+/// One trace frame as a related diagnostic.
+#[derive(Debug)]
+struct FrameReport {
+    message: String,
+    source: Located,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl fmt::Display for FrameReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FrameReport {}
+
+fn label(source: &Located, text: &str) -> Option<Box<dyn Iterator<Item = LabeledSpan>>> {
+    let (span, _) = source.as_ref()?;
+    let span: SourceSpan = (*span).into();
+    Some(Box::new(std::iter::once(LabeledSpan::new_with_span(Some(text.to_string()), span))))
+}
+
+impl Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|(_, src)| src as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        label(&self.source, "here")
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+    }
+}
+
+impl Diagnostic for FrameReport {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Advice)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|(_, src)| src as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        label(&self.source, "")
+    }
+}

@@ -1,0 +1,715 @@
+//! The evaluator: a recursive interpreter over the IR with call-by-need thunks.
+//!
+//! Semantics follow Nix 2.8's `eval.cc`. `eval` returns values in weak head normal form (never
+//! a `Thunk`); `delay` turns an expression into a value *without* evaluating it, allocating a
+//! thunk only when the expression is neither a constant nor a variable (Nix's `maybeThunk`).
+//! A thunk being forced is replaced by a black hole, so forcing it again reports infinite
+//! recursion; if its evaluation fails, it is restored and may be forced again (as in Nix, which
+//! matters for `tryEval`).
+//!
+//! Recursion depth is bounded twice: `stacker` grows the Rust stack on the heap when it runs
+//! low, and `MAX_DEPTH` turns runaway recursion into a `stack_overflow` diagnostic.
+
+use crate::compile::{self, Globals};
+use crate::error::{Catchable, ErrorKind, EvalError, EvalResult};
+use crate::ir::{self, AttrKey, ExprKind};
+use crate::loader::Loader;
+use crate::symbol::Symbol;
+use crate::value::{AttrEntry, Attrs, Closure, List, PrimOpApp, Thunk, ThunkState, Value};
+use crate::EvalOptions;
+use kiln_syntax::ast::BinOp;
+use kiln_syntax::{FileId, SourceMap, Span};
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// How deep evaluation may nest before it is reported as a stack overflow.
+const MAX_DEPTH: usize = 20_000;
+
+/// An environment: the values bound by one `let`, `rec` set, lambda call or `with`.
+pub(crate) struct Env {
+    slots: Box<[OnceCell<Value>]>,
+    parent: Option<Rc<Env>>,
+}
+
+impl Env {
+    pub(crate) fn new(slots: Vec<Value>, parent: Option<Rc<Env>>) -> Rc<Env> {
+        Rc::new(Env { slots: slots.into_iter().map(OnceCell::from).collect(), parent })
+    }
+
+    fn empty_slots(n: usize, parent: &Rc<Env>) -> Rc<Env> {
+        Rc::new(Env { slots: (0..n).map(|_| OnceCell::new()).collect(), parent: Some(parent.clone()) })
+    }
+
+    fn up(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
+        let mut env = self;
+        for _ in 0..depth {
+            match &env.parent {
+                Some(parent) => env = parent,
+                None => break,
+            }
+        }
+        env
+    }
+
+    fn set(&self, index: usize, value: Value) {
+        if let Some(slot) = self.slots.get(index) {
+            let _ = slot.set(value);
+        }
+    }
+}
+
+/// Names the evaluator looks up itself.
+pub(crate) struct Syms {
+    pub(crate) out_path: Symbol,
+    pub(crate) to_string: Symbol,
+    pub(crate) type_: Symbol,
+    pub(crate) functor: Symbol,
+}
+
+/// A lazy evaluator for one run: it owns the sources, the import cache and the base
+/// environment.
+pub struct Evaluator {
+    pub(crate) sources: SourceMap,
+    pub(crate) loader: Box<dyn Loader>,
+    pub(crate) options: EvalOptions,
+    pub(crate) globals: Rc<Globals>,
+    pub(crate) import_cache: HashMap<String, Value>,
+    pub(crate) syms: Syms,
+    depth: usize,
+    root_env: Rc<Env>,
+}
+
+impl Evaluator {
+    pub fn new(options: EvalOptions, loader: Box<dyn Loader>) -> Evaluator {
+        let syms = Syms {
+            out_path: Symbol::intern("outPath"),
+            to_string: Symbol::intern("__toString"),
+            type_: Symbol::intern("type"),
+            functor: Symbol::intern("__functor"),
+        };
+        let mut ev = Evaluator {
+            sources: SourceMap::new(),
+            loader,
+            options,
+            globals: Rc::new(Globals::new()),
+            import_cache: HashMap::new(),
+            syms,
+            depth: 0,
+            root_env: Env::new(Vec::new(), None),
+        };
+        ev.globals = Rc::new(crate::globals::build(&mut ev));
+        ev
+    }
+
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    pub fn sources_mut(&mut self) -> &mut SourceMap {
+        &mut self.sources
+    }
+
+    pub fn loader(&self) -> &dyn Loader {
+        &*self.loader
+    }
+
+    pub fn options(&self) -> &EvalOptions {
+        &self.options
+    }
+
+    /// Parses and evaluates a source already in the source map, to weak head normal form.
+    pub fn eval_source(&mut self, file: FileId) -> EvalResult<Value> {
+        let ast = crate::parse_shim::parse(&self.sources, file)?;
+        self.eval_ast(&ast)
+    }
+
+    /// Evaluates an already parsed expression, to weak head normal form.
+    pub fn eval_ast(&mut self, ast: &kiln_syntax::ast::Expr) -> EvalResult<Value> {
+        self.eval_scoped(ast, &Attrs::empty())
+    }
+
+    /// Evaluates `ast` with the names of `scope` bound (shadowing the base environment), as
+    /// `scopedImport` does.
+    pub(crate) fn eval_scoped(
+        &mut self,
+        ast: &kiln_syntax::ast::Expr,
+        scope: &Attrs,
+    ) -> EvalResult<Value> {
+        let names: Vec<Symbol> = scope.iter().map(|e| e.name).collect();
+        let code = compile::compile(ast, &self.globals, &self.sources, &names)?;
+        let values = scope.iter().map(|e| e.value.clone()).collect();
+        let env = Env::new(values, Some(self.root_env.clone()));
+        self.eval(&code, &env)
+    }
+
+    // ----- forcing -----
+
+    /// Evaluates `value` to weak head normal form.
+    pub fn force(&mut self, value: &Value) -> EvalResult<Value> {
+        match value {
+            Value::Thunk(thunk) => self.force_thunk(thunk),
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn force_thunk(&mut self, thunk: &Thunk) -> EvalResult<Value> {
+        if let ThunkState::Done(v) = &*thunk.0.borrow() {
+            return Ok(v.clone());
+        }
+        let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
+        let result = match &state {
+            ThunkState::Suspended { code, env } => self.eval(code, env),
+            ThunkState::Apply { func, arg } => self.call(func, arg.clone()),
+            ThunkState::Native(code) => self.enter(|ev| code(ev)),
+            ThunkState::Blackhole => {
+                return Err(EvalError::new(ErrorKind::InfiniteRecursion));
+            }
+            ThunkState::Done(v) => Ok(v.clone()),
+        };
+        match result {
+            Ok(v) => {
+                *thunk.0.borrow_mut() = ThunkState::Done(v.clone());
+                Ok(v)
+            }
+            Err(e) => {
+                *thunk.0.borrow_mut() = state;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` one level deeper, growing the stack if needed.
+    fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+        if self.depth >= MAX_DEPTH {
+            return Err(EvalError::new(ErrorKind::StackOverflow));
+        }
+        self.depth += 1;
+        let result = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || f(self));
+        self.depth -= 1;
+        result
+    }
+
+    pub fn force_int(&mut self, value: &Value) -> EvalResult<i64> {
+        match self.force(value)? {
+            Value::Int(n) => Ok(n),
+            other => Err(EvalError::type_error("an integer", &other)),
+        }
+    }
+
+    pub fn force_bool(&mut self, value: &Value) -> EvalResult<bool> {
+        match self.force(value)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(EvalError::type_error("a Boolean", &other)),
+        }
+    }
+
+    /// An integer or a float, as a float.
+    pub fn force_float(&mut self, value: &Value) -> EvalResult<f64> {
+        match self.force(value)? {
+            Value::Int(n) => Ok(n as f64),
+            Value::Float(x) => Ok(x),
+            other => Err(EvalError::type_error("a float", &other)),
+        }
+    }
+
+    /// A string (no coercion).
+    pub fn force_string(&mut self, value: &Value) -> EvalResult<crate::NixString> {
+        match self.force(value)? {
+            Value::String(s) => Ok(s),
+            other => Err(EvalError::type_error("a string", &other)),
+        }
+    }
+
+    pub fn force_attrs(&mut self, value: &Value) -> EvalResult<Attrs> {
+        match self.force(value)? {
+            Value::Attrs(a) => Ok(a),
+            other => Err(EvalError::type_error("a set", &other)),
+        }
+    }
+
+    pub fn force_list(&mut self, value: &Value) -> EvalResult<List> {
+        match self.force(value)? {
+            Value::List(l) => Ok(l),
+            other => Err(EvalError::type_error("a list", &other)),
+        }
+    }
+
+    /// A function (lambda, builtin, or set with `__functor`), forced.
+    pub fn force_function(&mut self, value: &Value) -> EvalResult<Value> {
+        let v = self.force(value)?;
+        match &v {
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(v),
+            Value::Attrs(a) if a.get(self.syms.functor).is_some() => Ok(v),
+            other => Err(EvalError::type_error("a function", other)),
+        }
+    }
+
+    /// Forces `value` and everything inside it (`deepSeq`, `--strict`).
+    pub fn force_deep(&mut self, value: &Value) -> EvalResult<Value> {
+        let mut seen = std::collections::HashSet::new();
+        let v = self.force(value)?;
+        self.force_deep_inner(&v, &mut seen)?;
+        Ok(v)
+    }
+
+    fn force_deep_inner(
+        &mut self,
+        value: &Value,
+        seen: &mut std::collections::HashSet<*const ()>,
+    ) -> EvalResult<()> {
+        match value {
+            Value::Attrs(attrs) => {
+                if !seen.insert(attrs.ptr()) {
+                    return Ok(());
+                }
+                for entry in attrs.iter() {
+                    let v = self.force(&entry.value).map_err(|e| {
+                        e.frame(entry.pos, || format!("while evaluating the attribute `{}`", entry.name))
+                    })?;
+                    self.enter(|ev| ev.force_deep_inner(&v, seen)).map_err(|e| {
+                        e.frame(entry.pos, || format!("while evaluating the attribute `{}`", entry.name))
+                    })?;
+                }
+            }
+            Value::List(list) => {
+                if !seen.insert(list.ptr()) {
+                    return Ok(());
+                }
+                for item in list.iter() {
+                    let v = self.force(item)?;
+                    self.enter(|ev| ev.force_deep_inner(&v, seen))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    // ----- evaluation -----
+
+    /// Turns `expr` into a value without evaluating it.
+    pub(crate) fn delay(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
+        match &expr.kind {
+            ExprKind::Const(v) => v.clone(),
+            ExprKind::Local { depth, index, .. } => {
+                match env.up(*depth).slots.get(*index as usize).and_then(OnceCell::get) {
+                    Some(v) => v.clone(),
+                    None => Thunk::suspended(expr.clone(), env.clone()),
+                }
+            }
+            _ => Thunk::suspended(expr.clone(), env.clone()),
+        }
+    }
+
+    pub(crate) fn eval(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        self.enter(|ev| ev.eval_inner(expr, env))
+    }
+
+    fn eval_inner(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        let span = expr.span;
+        match &expr.kind {
+            ExprKind::Const(v) => Ok(v.clone()),
+            ExprKind::Local { depth, index, name } => {
+                let slot = env.up(*depth).slots.get(*index as usize).and_then(OnceCell::get).cloned();
+                match slot {
+                    Some(v) => self.force(&v).map_err(|e| e.at(span)),
+                    None => Err(EvalError::bug(format!("variable `{name}` read before it was bound"))
+                        .at(span)),
+                }
+            }
+            ExprKind::WithVar { name, with_depths } => self.lookup_with(*name, with_depths, env, span),
+            ExprKind::Select { expr: target, path, default } => {
+                self.eval_select(target, path, default.as_ref(), env, span)
+            }
+            ExprKind::HasAttr { expr: target, path } => {
+                let mut current = self.eval(target, env)?;
+                for key in path.iter() {
+                    let name = match self.attr_key(key, env)? {
+                        Some(name) => name,
+                        None => return Ok(Value::Bool(false)),
+                    };
+                    match current {
+                        Value::Attrs(attrs) => match attrs.get(name) {
+                            Some(v) => current = self.force(v).map_err(|e| e.at(span))?,
+                            None => return Ok(Value::Bool(false)),
+                        },
+                        _ => return Ok(Value::Bool(false)),
+                    }
+                }
+                Ok(Value::Bool(true))
+            }
+            ExprKind::Attrs(def) => self.eval_attrs(def, env, span),
+            ExprKind::List(items) => {
+                Ok(Value::list(items.iter().map(|item| self.delay(item, env)).collect()))
+            }
+            ExprKind::Lambda(lambda) => {
+                Ok(Value::Lambda(Rc::new(Closure { lambda: lambda.clone(), env: env.clone() })))
+            }
+            ExprKind::Call { func, args } => {
+                let mut f = self.eval(func, env)?;
+                for arg in args.iter() {
+                    let arg = self.delay(arg, env);
+                    f = self.call(&f, arg).map_err(|e| e.at(span))?;
+                }
+                Ok(f)
+            }
+            ExprKind::Arith { op, lhs, rhs } => {
+                let lhs = self.eval(lhs, env)?;
+                let rhs = self.eval(rhs, env)?;
+                self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span))
+            }
+            ExprKind::Let { bindings, body } => {
+                let inner = Env::empty_slots(bindings.len(), env);
+                for (i, binding) in bindings.iter().enumerate() {
+                    let value = self.delay_rec(binding, &inner);
+                    inner.set(i, value);
+                }
+                self.eval(body, &inner)
+            }
+            ExprKind::With { env: scope, body } => {
+                let scope = self.delay(scope, env);
+                let inner = Env::new(vec![scope], Some(env.clone()));
+                self.eval(body, &inner)
+            }
+            ExprKind::If { cond, then, else_ } => {
+                let c = self.eval(cond, env)?;
+                match c {
+                    Value::Bool(true) => self.eval(then, env),
+                    Value::Bool(false) => self.eval(else_, env),
+                    other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
+                }
+            }
+            ExprKind::Assert { cond, body } => match self.eval(cond, env)? {
+                Value::Bool(true) => self.eval(body, env),
+                Value::Bool(false) => {
+                    Err(EvalError::new(ErrorKind::Catchable(Catchable::AssertionFailed)).at(cond.span))
+                }
+                other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
+            },
+            ExprKind::Not(e) => match self.eval(e, env)? {
+                Value::Bool(b) => Ok(Value::Bool(!b)),
+                other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
+            },
+            ExprKind::Binary { op, lhs, rhs } => self.eval_binary(*op, lhs, rhs, env, span),
+            ExprKind::ConcatStrings { force_string, parts } => {
+                let mut values = Vec::with_capacity(parts.len());
+                for part in parts.iter() {
+                    values.push((self.eval(part, env)?, part.span));
+                }
+                self.concat_strings(*force_string, &values).map_err(|e| e.at(span))
+            }
+        }
+    }
+
+    /// Like `delay`, for a binding of a `let` or `rec` set whose environment is still being
+    /// filled: a variable of that environment may not have its value yet.
+    fn delay_rec(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
+        match &expr.kind {
+            ExprKind::Const(v) => v.clone(),
+            ExprKind::Local { depth: 0, .. } => Thunk::suspended(expr.clone(), env.clone()),
+            _ => self.delay(expr, env),
+        }
+    }
+
+    fn lookup_with(
+        &mut self,
+        name: Symbol,
+        with_depths: &[u32],
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
+        for depth in with_depths {
+            let scope_env = env.up(*depth);
+            let Some(scope) = scope_env.slots.first().and_then(OnceCell::get).cloned() else {
+                continue;
+            };
+            let attrs = self.force_attrs(&scope).map_err(|e| e.at(span))?;
+            if let Some(v) = attrs.get(name) {
+                return self.force(v).map_err(|e| e.at(span));
+            }
+        }
+        Err(EvalError::new(ErrorKind::UndefinedVar { name: name.to_string() }).at(span))
+    }
+
+    /// The name an attribute key evaluates to; `None` for a dynamic `null` key.
+    fn attr_key(&mut self, key: &AttrKey, env: &Rc<Env>) -> EvalResult<Option<Symbol>> {
+        match key {
+            AttrKey::Static(name) => Ok(Some(*name)),
+            AttrKey::Dynamic(expr) => match self.eval(expr, env)? {
+                Value::Null => Ok(None),
+                Value::String(s) => Ok(Some(Symbol::intern(s.as_str()))),
+                other => Err(EvalError::type_error("a string", &other).at(expr.span)),
+            },
+        }
+    }
+
+    fn eval_select(
+        &mut self,
+        target: &Rc<ir::Expr>,
+        path: &[AttrKey],
+        default: Option<&Rc<ir::Expr>>,
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
+        let mut current = self.eval(target, env)?;
+        for key in path {
+            let name = self.attr_key(key, env)?;
+            let found = match (&current, name) {
+                (Value::Attrs(attrs), Some(name)) => attrs.get(name).cloned(),
+                (Value::Attrs(_), None) => None,
+                (other, _) if default.is_none() => {
+                    return Err(EvalError::type_error("a set", other).at(span));
+                }
+                _ => None,
+            };
+            match found {
+                Some(v) => {
+                    current = self.force(&v).map_err(|e| {
+                        e.at(span).frame(Some(span), || {
+                            format!("while evaluating the attribute `{}`", name.map_or("", |n| n.as_str()))
+                        })
+                    })?;
+                }
+                None => {
+                    if let Some(default) = default {
+                        return self.eval(default, env);
+                    }
+                    let name = name.map_or_else(String::new, |n| n.to_string());
+                    let suggestions = match &current {
+                        Value::Attrs(attrs) => suggest(&name, attrs.iter().map(|e| e.name.as_str())),
+                        _ => Vec::new(),
+                    };
+                    return Err(EvalError::new(ErrorKind::MissingAttr { name, suggestions }).at(span));
+                }
+            }
+        }
+        Ok(current)
+    }
+
+    fn eval_attrs(&mut self, def: &ir::AttrsDef, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
+        let (mut entries, value_env) = if def.rec {
+            let inner = Env::empty_slots(def.attrs.len(), env);
+            let mut entries = Vec::with_capacity(def.attrs.len());
+            for (i, attr) in def.attrs.iter().enumerate() {
+                let value = if attr.inherited {
+                    self.delay(&attr.value, env)
+                } else {
+                    self.delay_rec(&attr.value, &inner)
+                };
+                inner.set(i, value.clone());
+                entries.push(AttrEntry { name: attr.name, value, pos: Some(attr.span) });
+            }
+            (entries, inner)
+        } else {
+            let entries = def
+                .attrs
+                .iter()
+                .map(|attr| AttrEntry {
+                    name: attr.name,
+                    value: self.delay(&attr.value, env),
+                    pos: Some(attr.span),
+                })
+                .collect();
+            (entries, env.clone())
+        };
+        if def.dynamic.is_empty() {
+            return Ok(Value::Attrs(Attrs::from_sorted(entries)));
+        }
+        for (name_expr, value_expr) in &def.dynamic {
+            let name = match self.eval(name_expr, &value_env)? {
+                Value::Null => continue,
+                Value::String(s) => Symbol::intern(s.as_str()),
+                other => return Err(EvalError::type_error("a string", &other).at(name_expr.span)),
+            };
+            if entries.iter().any(|e| e.name == name) {
+                return Err(EvalError::new(ErrorKind::DuplicateAttr { name: name.to_string() })
+                    .at(name_expr.span));
+            }
+            let value = self.delay(value_expr, &value_env);
+            entries.push(AttrEntry { name, value, pos: Some(name_expr.span) });
+        }
+        let _ = span;
+        Ok(Value::Attrs(Attrs::from_entries(entries)))
+    }
+
+    fn eval_binary(
+        &mut self,
+        op: BinOp,
+        lhs: &Rc<ir::Expr>,
+        rhs: &Rc<ir::Expr>,
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
+        let bool_of = |ev: &mut Evaluator, e: &Rc<ir::Expr>| -> EvalResult<bool> {
+            match ev.eval(e, env)? {
+                Value::Bool(b) => Ok(b),
+                other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
+            }
+        };
+        match op {
+            BinOp::Eq | BinOp::NEq => {
+                let a = self.eval(lhs, env)?;
+                let b = self.eval(rhs, env)?;
+                let eq = self.equal(&a, &b).map_err(|e| e.at(span))?;
+                Ok(Value::Bool(eq == (op == BinOp::Eq)))
+            }
+            BinOp::And => Ok(Value::Bool(bool_of(self, lhs)? && bool_of(self, rhs)?)),
+            BinOp::Or => Ok(Value::Bool(bool_of(self, lhs)? || bool_of(self, rhs)?)),
+            BinOp::Impl => Ok(Value::Bool(!bool_of(self, lhs)? || bool_of(self, rhs)?)),
+            BinOp::Update => {
+                let a = self.eval(lhs, env)?;
+                let a = match a {
+                    Value::Attrs(a) => a,
+                    other => return Err(EvalError::type_error("a set", &other).at(lhs.span)),
+                };
+                let b = match self.eval(rhs, env)? {
+                    Value::Attrs(b) => b,
+                    other => return Err(EvalError::type_error("a set", &other).at(rhs.span)),
+                };
+                Ok(Value::Attrs(a.update(&b)))
+            }
+            BinOp::ConcatLists => {
+                let a = match self.eval(lhs, env)? {
+                    Value::List(a) => a,
+                    other => return Err(EvalError::type_error("a list", &other).at(lhs.span)),
+                };
+                let b = match self.eval(rhs, env)? {
+                    Value::List(b) => b,
+                    other => return Err(EvalError::type_error("a list", &other).at(rhs.span)),
+                };
+                if a.is_empty() {
+                    return Ok(Value::List(b));
+                }
+                if b.is_empty() {
+                    return Ok(Value::List(a));
+                }
+                let mut items = Vec::with_capacity(a.len() + b.len());
+                items.extend_from_slice(a.items());
+                items.extend_from_slice(b.items());
+                Ok(Value::list(items))
+            }
+        }
+    }
+
+    // ----- calls -----
+
+    /// Applies `func` to one argument.
+    pub fn call(&mut self, func: &Value, arg: Value) -> EvalResult<Value> {
+        let func = self.force(func)?;
+        match &func {
+            Value::Lambda(closure) => self.call_lambda(closure, arg),
+            Value::PrimOp(op) => {
+                if op.arity == 1 {
+                    self.call_builtin(op, &[arg])
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args: vec![arg] })))
+                }
+            }
+            Value::PrimOpApp(app) => {
+                let mut args = Vec::with_capacity(app.args.len() + 1);
+                args.extend_from_slice(&app.args);
+                args.push(arg);
+                if args.len() == app.op.arity {
+                    self.call_builtin(app.op, &args)
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
+                }
+            }
+            Value::Attrs(attrs) => match attrs.get(self.syms.functor) {
+                Some(functor) => {
+                    let functor = functor.clone();
+                    let partial = self.call(&functor, func.clone())?;
+                    self.call(&partial, arg)
+                }
+                None => Err(EvalError::new(ErrorKind::NotAFunction { got: func.type_phrase() })),
+            },
+            other => Err(EvalError::new(ErrorKind::NotAFunction { got: other.type_phrase() })),
+        }
+    }
+
+    fn call_builtin(&mut self, op: &'static crate::Builtin, args: &[Value]) -> EvalResult<Value> {
+        self.enter(|ev| (op.func)(ev, args))
+            .map_err(|e| e.frame(None, || format!("while calling `{}`", op.name)))
+    }
+
+    fn call_lambda(&mut self, closure: &Closure, arg: Value) -> EvalResult<Value> {
+        let lambda = &*closure.lambda;
+        let fn_name = || lambda.name.map(|n| n.to_string());
+        let env = match &lambda.formals {
+            None => Env::new(vec![arg], Some(closure.env.clone())),
+            Some(formals) => {
+                let attrs = self.force_attrs(&arg)?;
+                let env = Env::empty_slots(lambda.n_slots(), &closure.env);
+                let offset = usize::from(lambda.has_arg);
+                if lambda.has_arg {
+                    env.set(0, Value::Attrs(attrs.clone()));
+                }
+                for (i, formal) in formals.entries.iter().enumerate() {
+                    let value = match attrs.get(formal.name) {
+                        Some(v) => v.clone(),
+                        None => match &formal.default {
+                            Some(default) => self.delay_rec(default, &env),
+                            None => {
+                                return Err(EvalError::new(ErrorKind::MissingArgument {
+                                    name: formal.name.to_string(),
+                                    function: fn_name(),
+                                })
+                                .frame(Some(lambda.span), || "while calling this function".into()));
+                            }
+                        },
+                    };
+                    env.set(offset + i, value);
+                }
+                if !formals.ellipsis {
+                    for entry in attrs.iter() {
+                        if !formals.entries.iter().any(|f| f.name == entry.name) {
+                            let suggestions = suggest(
+                                entry.name.as_str(),
+                                formals.entries.iter().map(|f| f.name.as_str()),
+                            );
+                            return Err(EvalError::new(ErrorKind::UnexpectedArgument {
+                                name: entry.name.to_string(),
+                                function: fn_name(),
+                                suggestions,
+                            })
+                            .frame(Some(lambda.span), || "while calling this function".into()));
+                        }
+                    }
+                }
+                env
+            }
+        };
+        self.eval(&lambda.body, &env).map_err(|e| match lambda.name {
+            Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
+            None => e,
+        })
+    }
+}
+
+/// Up to three names from `candidates` close to `name` (for "did you mean").
+pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let max = (name.chars().count() / 3).max(1) + 1;
+    let mut scored: Vec<(usize, &str)> = candidates
+        .filter_map(|c| {
+            let d = levenshtein(name, c);
+            (d <= max).then_some((d, c))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, c)| c.to_string()).collect()
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

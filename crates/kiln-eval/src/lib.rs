@@ -1,0 +1,72 @@
+//! kiln-eval: lazy evaluation of the Nix expression language, with Nix 2.8's semantics.
+//!
+//! The pipeline is `kiln_syntax::parse` → [`compile`] (variables resolved to slots) →
+//! [`Evaluator`] (call-by-need interpreter) → [`print`] (the bytes `nix-instantiate --eval`
+//! prints). Files are read only through a [`Loader`].
+//!
+//! ```
+//! use kiln_eval::{Evaluator, EvalOptions, FsLoader};
+//! let mut ev = Evaluator::new(EvalOptions::default(), Box::new(FsLoader));
+//! let file = ev.sources_mut().add_virtual("«string»", std::path::Path::new("/"), "[ (1 + 2) ]");
+//! let value = ev.eval_source(file).unwrap();
+//! assert_eq!(ev.print(&value, true).unwrap(), "[ 3 ]");
+//! ```
+
+pub mod builtins;
+mod compile;
+mod error;
+mod eval;
+mod globals;
+mod import;
+mod ir;
+mod loader;
+mod ops;
+mod parse_shim;
+pub mod print;
+mod symbol;
+mod value;
+
+pub use builtins::Builtin;
+pub use compile::pos_value;
+pub use error::{Catchable, ErrorKind, EvalError, EvalResult, Frame, Report, DEFAULT_TRACE_FRAMES};
+pub use eval::Evaluator;
+pub use loader::{FileType, FsLoader, Loader};
+pub use ops::{canon_path, Coerce};
+pub use symbol::Symbol;
+pub use value::{AttrEntry, Attrs, Closure, Context, List, NixString, PrimOpApp, Thunk, Value};
+
+/// One entry of the search path: `-I name=path` (`prefix` = `name`) or `-I path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchPathEntry {
+    pub prefix: Option<String>,
+    pub path: String,
+}
+
+impl SearchPathEntry {
+    /// Parses `name=path` or `path`, as `-I` and `NIX_PATH` entries.
+    pub fn parse(entry: &str) -> SearchPathEntry {
+        match entry.split_once('=') {
+            Some((prefix, path)) => {
+                SearchPathEntry { prefix: Some(prefix.to_string()), path: path.to_string() }
+            }
+            None => SearchPathEntry { prefix: None, path: entry.to_string() },
+        }
+    }
+}
+
+/// Settings of one evaluation.
+#[derive(Clone, Debug)]
+pub struct EvalOptions {
+    /// `-I` entries first, then `NIX_PATH`'s, in order.
+    pub search_path: Vec<SearchPathEntry>,
+    /// `builtins.currentTime`.
+    pub current_time: i64,
+    /// Where `builtins.trace` writes; `None` writes to stderr.
+    pub trace_to_stderr: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> EvalOptions {
+        EvalOptions { search_path: Vec::new(), current_time: 0, trace_to_stderr: true }
+    }
+}

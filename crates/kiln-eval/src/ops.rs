@@ -1,0 +1,348 @@
+//! Operators with Nix 2.8's semantics: arithmetic (`__sub` and friends, `+`), comparison
+//! (`__lessThan`), deep equality and string coercion.
+//!
+//! - Integer arithmetic wraps on overflow, as Nix 2.8 does in practice (its C++ overflows).
+//!   Dividing `i64::MIN` by `-1` is an error, as in Nix.
+//! - An integer and a float make a float.
+//! - `+` follows the type of its first operand: numbers add, a path absorbs strings (and stays
+//!   a path, canonicalised), anything else concatenates as strings.
+//! - Deliberate difference: Nix copies a path to its store when it is interpolated into a
+//!   string (`"${./a}"` is `/nix/store/…-a`); kiln keeps the path itself (`/abs/a`), because
+//!   kiln's store is filled by the build driver, not by evaluation.
+
+use crate::error::{ErrorKind, EvalError, EvalResult};
+use crate::ir::ArithOp;
+use crate::value::{Context, NixString, Value};
+use crate::Evaluator;
+use kiln_syntax::Span;
+
+/// How far `coerce_to_string` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coerce {
+    /// `"${x}"` and `+`: strings, paths, sets with `__toString` or `outPath`.
+    Interpolation,
+    /// `toString x`: also null, Booleans, numbers and lists.
+    ToString,
+}
+
+fn unsupported(message: String) -> EvalError {
+    EvalError::new(ErrorKind::Unsupported { message })
+}
+
+impl Evaluator {
+    pub(crate) fn arith(&mut self, op: ArithOp, lhs: &Value, rhs: &Value) -> EvalResult<Value> {
+        match op {
+            ArithOp::Sub => self.sub(lhs, rhs),
+            ArithOp::Mul => self.mul(lhs, rhs),
+            ArithOp::Div => self.div(lhs, rhs),
+            ArithOp::LessThan => Ok(Value::Bool(self.less_than(lhs, rhs)?)),
+        }
+    }
+
+    pub(crate) fn sub(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<Value> {
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => Ok(Value::Int(x.wrapping_sub(*y))),
+            (Value::Float(_), _) | (_, Value::Float(_)) => {
+                Ok(Value::Float(self.force_float(&a)? - self.force_float(&b)?))
+            }
+            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_sub(self.force_int(&b)?))),
+        }
+    }
+
+    pub(crate) fn mul(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<Value> {
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => Ok(Value::Int(x.wrapping_mul(*y))),
+            (Value::Float(_), _) | (_, Value::Float(_)) => {
+                Ok(Value::Float(self.force_float(&a)? * self.force_float(&b)?))
+            }
+            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_mul(self.force_int(&b)?))),
+        }
+    }
+
+    pub(crate) fn add(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<Value> {
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => Ok(Value::Int(x.wrapping_add(*y))),
+            (Value::Float(_), _) | (_, Value::Float(_)) => {
+                Ok(Value::Float(self.force_float(&a)? + self.force_float(&b)?))
+            }
+            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_add(self.force_int(&b)?))),
+        }
+    }
+
+    pub(crate) fn div(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<Value> {
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        if self.force_float(&b)? == 0.0 {
+            return Err(EvalError::new(ErrorKind::DivisionByZero));
+        }
+        match (&a, &b) {
+            (Value::Float(_), _) | (_, Value::Float(_)) => {
+                Ok(Value::Float(self.force_float(&a)? / self.force_float(&b)?))
+            }
+            _ => {
+                let (x, y) = (self.force_int(&a)?, self.force_int(&b)?);
+                if x == i64::MIN && y == -1 {
+                    return Err(unsupported("overflow in integer division".into()));
+                }
+                Ok(Value::Int(x / y))
+            }
+        }
+    }
+
+    /// `a < b` for numbers, strings, paths and lists (lexicographically).
+    pub fn less_than(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => Ok(x < y),
+            (Value::Int(x), Value::Float(y)) => Ok((*x as f64) < *y),
+            (Value::Float(x), Value::Int(y)) => Ok(*x < (*y as f64)),
+            (Value::Float(x), Value::Float(y)) => Ok(x < y),
+            (Value::String(x), Value::String(y)) => Ok(x.as_str() < y.as_str()),
+            (Value::Path(x), Value::Path(y)) => Ok(x < y),
+            (Value::List(x), Value::List(y)) => {
+                for i in 0.. {
+                    match (x.get(i), y.get(i)) {
+                        (_, None) => return Ok(false),
+                        (None, Some(_)) => return Ok(true),
+                        (Some(p), Some(q)) => {
+                            if !self.equal(p, q)? {
+                                return self.less_than(p, q);
+                            }
+                        }
+                    }
+                }
+                Ok(false)
+            }
+            _ if a.type_of() != b.type_of() => Err(unsupported(format!(
+                "cannot compare {} with {}",
+                a.type_phrase(),
+                b.type_phrase()
+            ))),
+            _ => Err(unsupported(format!(
+                "cannot compare {} with {}; values of that type are incomparable",
+                a.type_phrase(),
+                b.type_phrase()
+            ))),
+        }
+    }
+
+    /// Deep equality (`==`): functions are never equal; two derivations compare by `outPath`.
+    pub fn equal(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
+        // Nix compares values by address first; a shared thunk or builtin is equal to itself
+        // even when it is a function.
+        match (lhs, rhs) {
+            (Value::Thunk(a), Value::Thunk(b)) if std::rc::Rc::ptr_eq(&a.0, &b.0) => return Ok(true),
+            (Value::PrimOp(a), Value::PrimOp(b)) if std::ptr::eq(*a, *b) => return Ok(true),
+            _ => {}
+        }
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        Ok(match (&a, &b) {
+            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Float(x), Value::Float(y)) => x == y,
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Null, Value::Null) => true,
+            (Value::String(x), Value::String(y)) => x.as_str() == y.as_str(),
+            (Value::Path(x), Value::Path(y)) => x == y,
+            (Value::List(x), Value::List(y)) => {
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if !self.equal(p, q)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            (Value::Attrs(x), Value::Attrs(y)) => {
+                if self.is_derivation(x)? && self.is_derivation(y)? {
+                    if let (Some(p), Some(q)) = (x.get(self.syms.out_path), y.get(self.syms.out_path)) {
+                        let (p, q) = (p.clone(), q.clone());
+                        return self.equal(&p, &q);
+                    }
+                }
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if p.name != q.name || !self.equal(&p.value, &q.value)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether a set has `type = "derivation"`.
+    pub fn is_derivation(&mut self, attrs: &crate::Attrs) -> EvalResult<bool> {
+        match attrs.get(self.syms.type_) {
+            Some(t) => {
+                let t = t.clone();
+                Ok(matches!(self.force(&t)?, Value::String(s) if s.as_str() == "derivation"))
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Coerces a value to a string, collecting its context.
+    pub fn coerce_to_string(&mut self, value: &Value, mode: Coerce) -> EvalResult<NixString> {
+        let mut context = None;
+        let mut out = String::new();
+        self.coerce_into(value, mode, &mut out, &mut context)?;
+        Ok(NixString::with_context(out, context))
+    }
+
+    fn coerce_into(
+        &mut self,
+        value: &Value,
+        mode: Coerce,
+        out: &mut String,
+        context: &mut Context,
+    ) -> EvalResult<()> {
+        let v = self.force(value)?;
+        match &v {
+            Value::String(s) => {
+                out.push_str(s.as_str());
+                NixString::merge_context(context, s.context());
+                return Ok(());
+            }
+            Value::Path(p) => {
+                out.push_str(p);
+                return Ok(());
+            }
+            Value::Attrs(attrs) => {
+                if let Some(f) = attrs.get(self.syms.to_string).cloned() {
+                    let result = self.call(&f, v.clone())?;
+                    return self.coerce_into(&result, mode, out, context);
+                }
+                if let Some(out_path) = attrs.get(self.syms.out_path).cloned() {
+                    return self.coerce_into(&out_path, mode, out, context);
+                }
+            }
+            _ => {}
+        }
+        if mode == Coerce::ToString {
+            match &v {
+                Value::Bool(true) => out.push('1'),
+                Value::Bool(false) | Value::Null => {}
+                Value::Int(n) => out.push_str(&n.to_string()),
+                Value::Float(x) => out.push_str(&format!("{x:.6}")),
+                Value::List(list) => {
+                    let n = list.len();
+                    for (i, item) in list.iter().enumerate() {
+                        self.coerce_into(item, mode, out, context)?;
+                        if i + 1 < n {
+                            let empty_list = matches!(self.force(item)?, Value::List(l) if l.is_empty());
+                            if !empty_list {
+                                out.push(' ');
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    return Err(unsupported(format!("cannot coerce {} to a string", v.type_phrase())))
+                }
+            }
+            return Ok(());
+        }
+        Err(unsupported(format!("cannot coerce {} to a string", v.type_phrase())))
+    }
+
+    /// `a + b + …` and string interpolation (`ExprConcatStrings`).
+    pub(crate) fn concat_strings(
+        &mut self,
+        force_string: bool,
+        parts: &[(Value, Span)],
+    ) -> EvalResult<Value> {
+        enum Acc {
+            Int(i64),
+            Float(f64),
+            Str(String, Context, bool),
+        }
+        let mut acc: Option<Acc> = None;
+        for (value, span) in parts {
+            let at = |e: EvalError| e.at(*span);
+            acc = Some(match acc {
+                None if !force_string => match value {
+                    Value::Int(n) => Acc::Int(*n),
+                    Value::Float(x) => Acc::Float(*x),
+                    Value::Path(p) => Acc::Str(p.to_string(), None, true),
+                    other => {
+                        let s = self.coerce_to_string(other, Coerce::Interpolation).map_err(at)?;
+                        Acc::Str(s.as_str().to_string(), s.context().clone(), false)
+                    }
+                },
+                None => {
+                    let s = self.coerce_to_string(value, Coerce::Interpolation).map_err(at)?;
+                    Acc::Str(s.as_str().to_string(), s.context().clone(), false)
+                }
+                Some(Acc::Int(n)) => match value {
+                    Value::Int(m) => Acc::Int(n.wrapping_add(*m)),
+                    Value::Float(x) => Acc::Float(n as f64 + x),
+                    other => {
+                        return Err(at(unsupported(format!(
+                            "cannot add {} to an integer",
+                            other.type_phrase()
+                        ))))
+                    }
+                },
+                Some(Acc::Float(x)) => match value {
+                    Value::Int(m) => Acc::Float(x + *m as f64),
+                    Value::Float(y) => Acc::Float(x + y),
+                    other => {
+                        return Err(at(unsupported(format!(
+                            "cannot add {} to a float",
+                            other.type_phrase()
+                        ))))
+                    }
+                },
+                Some(Acc::Str(mut s, mut ctx, is_path)) => {
+                    self.coerce_into(value, Coerce::Interpolation, &mut s, &mut ctx).map_err(at)?;
+                    Acc::Str(s, ctx, is_path)
+                }
+            });
+        }
+        Ok(match acc {
+            None => Value::string(""),
+            Some(Acc::Int(n)) => Value::Int(n),
+            Some(Acc::Float(x)) => Value::Float(x),
+            Some(Acc::Str(s, ctx, true)) => {
+                if ctx.is_some() {
+                    return Err(unsupported(
+                        "a string that refers to a store path cannot be appended to a path".into(),
+                    ));
+                }
+                Value::path(canon_path(&s))
+            }
+            Some(Acc::Str(s, ctx, false)) => Value::String(NixString::with_context(s, ctx)),
+        })
+    }
+}
+
+/// Lexically canonicalises an absolute path: no `.`, `..`, repeated or trailing slashes.
+pub fn canon_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return "/".to_string();
+    }
+    let mut out = String::with_capacity(path.len());
+    for p in parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    out
+}

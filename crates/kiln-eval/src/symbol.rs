@@ -1,0 +1,93 @@
+//! Interned identifiers and attribute names.
+//!
+//! Attribute lookups are the hottest operation of a Nix evaluator, so names are interned once
+//! and compared by pointer. Like Nix's own `SymbolTable`, interned strings live for the rest of
+//! the process (they are leaked): the set of names a program uses is bounded by its source text
+//! plus the keys it builds dynamically, and freeing them would need a GC we do not have.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
+
+/// An interned name. Equality is pointer equality; order is the order of the strings, which is
+/// the order in which Nix prints attributes.
+#[derive(Clone, Copy)]
+pub struct Symbol(&'static str);
+
+thread_local! {
+    static INTERNER: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+}
+
+impl Symbol {
+    /// Interns `name`, allocating it only the first time it is seen.
+    pub fn intern(name: &str) -> Symbol {
+        INTERNER.with(|set| {
+            let mut set = set.borrow_mut();
+            if let Some(existing) = set.get(name) {
+                return Symbol(existing);
+            }
+            let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            set.insert(leaked);
+            Symbol(leaked)
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl PartialEq for Symbol {
+    fn eq(&self, other: &Symbol) -> bool {
+        std::ptr::eq(self.0.as_ptr(), other.0.as_ptr())
+    }
+}
+
+impl Eq for Symbol {}
+
+impl PartialOrd for Symbol {
+    fn partial_cmp(&self, other: &Symbol) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Symbol {
+    fn cmp(&self, other: &Symbol) -> std::cmp::Ordering {
+        if self == other {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(other.0)
+        }
+    }
+}
+
+impl std::hash::Hash for Symbol {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.0.as_ptr() as usize).hash(state);
+    }
+}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Symbol;
+
+    #[test]
+    fn interning_is_by_content_and_order_is_by_string() {
+        let a = Symbol::intern("abc");
+        let b = Symbol::intern(&String::from("abc"));
+        assert_eq!(a, b);
+        assert!(Symbol::intern("a") < Symbol::intern("b"));
+    }
+}

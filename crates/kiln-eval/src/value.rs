@@ -1,0 +1,379 @@
+//! Runtime values.
+//!
+//! A [`Value`] is 16 bytes: a tag plus either an immediate (`Int`, `Float`, `Bool`) or one `Rc`.
+//! Everything a Nix program can observe is an `Rc`-shared, immutable structure; the only
+//! mutation is a [`Thunk`] being replaced by its result (call-by-need).
+//!
+//! Design decision: `Value::Thunk` is a variant of `Value` rather than a separate "maybe
+//! evaluated" wrapper. Lists, attribute sets and environments hold `Value`s, so a constant or an
+//! already evaluated variable is stored as itself and no thunk is allocated for it (Nix's
+//! `maybeThunk`). Every consumer that needs a weak head normal form calls
+//! [`crate::Evaluator::force`], which never returns a `Thunk`. The rejected alternative, a
+//! `Thunk` in every slot, costs one allocation per list element and attribute.
+
+use crate::builtins::Builtin;
+use crate::eval::Env;
+use crate::ir;
+use crate::symbol::Symbol;
+use kiln_syntax::Span;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::rc::Rc;
+
+#[derive(Clone)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(NixString),
+    /// An absolute, canonical path. kiln keeps paths as paths (it does not copy them to a store
+    /// when they are interpolated into strings).
+    Path(Rc<String>),
+    Attrs(Attrs),
+    List(List),
+    Lambda(Rc<Closure>),
+    /// A builtin with none of its arguments yet.
+    PrimOp(&'static Builtin),
+    /// A builtin applied to fewer arguments than its arity.
+    PrimOpApp(Rc<PrimOpApp>),
+    /// A suspended computation; see the module comment.
+    Thunk(Thunk),
+}
+
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
+
+impl Value {
+    /// A string without context.
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::String(NixString::new(s.into()))
+    }
+
+    pub fn path(s: impl Into<String>) -> Value {
+        Value::Path(Rc::new(s.into()))
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(List::new(items))
+    }
+
+    /// The name `builtins.typeOf` returns. A thunk reports `"thunk"`; force first.
+    pub fn type_of(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Path(_) => "path",
+            Value::Attrs(_) => "set",
+            Value::List(_) => "list",
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_) => "lambda",
+            Value::Thunk(_) => "thunk",
+        }
+    }
+
+    /// The phrase used in type errors, as Nix's `showType`: "an integer", "a set", ...
+    pub fn type_phrase(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a Boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::String(_) => "a string",
+            Value::Path(_) => "a path",
+            Value::Attrs(_) => "a set",
+            Value::List(_) => "a list",
+            Value::Lambda(_) => "a function",
+            Value::PrimOp(_) => "a built-in function",
+            Value::PrimOpApp(_) => "a partially applied built-in function",
+            Value::Thunk(_) => "a thunk",
+        }
+    }
+
+    pub fn is_function(&self) -> bool {
+        matches!(self, Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_))
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(n) => write!(f, "{n}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::String(s) => write!(f, "{:?}", s.as_str()),
+            Value::Path(p) => f.write_str(p),
+            Value::Attrs(a) => f.debug_map().entries(a.iter().map(|e| (e.name, &e.value))).finish(),
+            Value::List(l) => f.debug_list().entries(l.iter()).finish(),
+            Value::Lambda(_) => f.write_str("<LAMBDA>"),
+            Value::PrimOp(_) => f.write_str("<PRIMOP>"),
+            Value::PrimOpApp(_) => f.write_str("<PRIMOP-APP>"),
+            Value::Thunk(_) => f.write_str("<CODE>"),
+        }
+    }
+}
+
+/// A string and its context: the store paths and derivations it was built from.
+/// Most strings have no context, and then the context costs nothing (`None`).
+#[derive(Clone)]
+pub struct NixString(Rc<StrData>);
+
+struct StrData {
+    text: String,
+    context: Context,
+}
+
+/// The context of a string, in Nix's encoding: `/nix/store/…` (a plain path), `=/…drv` (a
+/// derivation and its whole closure), `!out!/…drv` (one output of a derivation).
+pub type Context = Option<Box<BTreeSet<Box<str>>>>;
+
+impl NixString {
+    pub fn new(text: String) -> NixString {
+        NixString(Rc::new(StrData { text, context: None }))
+    }
+
+    pub fn with_context(text: String, context: Context) -> NixString {
+        let context = context.filter(|c| !c.is_empty());
+        NixString(Rc::new(StrData { text, context }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0.text
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.0.context
+    }
+
+    pub fn has_context(&self) -> bool {
+        self.0.context.is_some()
+    }
+
+    /// Adds the elements of `context` to `into`.
+    pub fn merge_context(into: &mut Context, context: &Context) {
+        if let Some(ctx) = context {
+            into.get_or_insert_with(Default::default).extend(ctx.iter().cloned());
+        }
+    }
+}
+
+impl fmt::Debug for NixString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// One binding of an attribute set. `pos` is where it was defined (`unsafeGetAttrPos`).
+#[derive(Clone)]
+pub struct AttrEntry {
+    pub name: Symbol,
+    pub value: Value,
+    pub pos: Option<Span>,
+}
+
+/// An attribute set: entries sorted by name, names unique.
+#[derive(Clone)]
+pub struct Attrs(Rc<Vec<AttrEntry>>);
+
+impl Attrs {
+    pub fn empty() -> Attrs {
+        thread_local!(static EMPTY: Attrs = Attrs(Rc::new(Vec::new())));
+        EMPTY.with(Attrs::clone)
+    }
+
+    /// Builds a set from entries in any order. When a name occurs more than once the *first*
+    /// entry wins (as in `listToAttrs`).
+    pub fn from_entries(mut entries: Vec<AttrEntry>) -> Attrs {
+        if !entries.windows(2).all(|w| w[0].name < w[1].name) {
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            entries.dedup_by(|later, earlier| later.name == earlier.name);
+        }
+        Attrs(Rc::new(entries))
+    }
+
+    /// Builds a set from entries already sorted by name without duplicates.
+    pub(crate) fn from_sorted(entries: Vec<AttrEntry>) -> Attrs {
+        debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
+        Attrs(Rc::new(entries))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, AttrEntry> {
+        self.0.iter()
+    }
+
+    pub fn entries(&self) -> &[AttrEntry] {
+        &self.0
+    }
+
+    pub fn entry(&self, name: Symbol) -> Option<&AttrEntry> {
+        let entries = &*self.0;
+        if entries.len() <= 8 {
+            return entries.iter().find(|e| e.name == name);
+        }
+        entries.binary_search_by(|e| e.name.cmp(&name)).ok().map(|i| &entries[i])
+    }
+
+    pub fn get(&self, name: Symbol) -> Option<&Value> {
+        self.entry(name).map(|e| &e.value)
+    }
+
+    /// Looks a name up without interning it.
+    pub fn get_str(&self, name: &str) -> Option<&Value> {
+        let entries = &*self.0;
+        entries.binary_search_by(|e| e.name.as_str().cmp(name)).ok().map(|i| &entries[i].value)
+    }
+
+    /// `self // other`: a merge of two sorted vectors; `other` wins.
+    pub fn update(&self, other: &Attrs) -> Attrs {
+        if other.is_empty() {
+            return self.clone();
+        }
+        if self.is_empty() {
+            return other.clone();
+        }
+        let (left, right) = (&*self.0, &*other.0);
+        let mut out = Vec::with_capacity(left.len() + right.len());
+        let (mut i, mut j) = (0, 0);
+        while i < left.len() && j < right.len() {
+            match left[i].name.cmp(&right[j].name) {
+                std::cmp::Ordering::Less => {
+                    out.push(left[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(right[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push(right[j].clone());
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.extend_from_slice(&left[i..]);
+        out.extend_from_slice(&right[j..]);
+        Attrs(Rc::new(out))
+    }
+
+    /// Identity of the shared entry vector (for the printer's `«repeated»`).
+    pub(crate) fn ptr(&self) -> *const () {
+        Rc::as_ptr(&self.0) as *const ()
+    }
+}
+
+/// A list.
+#[derive(Clone)]
+pub struct List(Rc<Vec<Value>>);
+
+impl List {
+    pub fn new(items: Vec<Value>) -> List {
+        List(Rc::new(items))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Value> {
+        self.0.iter()
+    }
+
+    pub fn items(&self) -> &[Value] {
+        &self.0
+    }
+
+    pub fn get(&self, index: usize) -> Option<&Value> {
+        self.0.get(index)
+    }
+
+    pub(crate) fn ptr(&self) -> *const () {
+        Rc::as_ptr(&self.0) as *const ()
+    }
+}
+
+/// A lambda and the environment it closes over.
+pub struct Closure {
+    pub(crate) lambda: Rc<ir::Lambda>,
+    pub(crate) env: Rc<Env>,
+}
+
+impl Closure {
+    /// The name the lambda was bound to, if known (for error messages).
+    pub fn name(&self) -> Option<Symbol> {
+        self.lambda.name
+    }
+}
+
+/// A builtin applied to some (fewer than `arity`) arguments.
+pub struct PrimOpApp {
+    pub op: &'static Builtin,
+    pub args: Vec<Value>,
+}
+
+/// A suspended computation, evaluated at most once.
+#[derive(Clone)]
+pub struct Thunk(pub(crate) Rc<RefCell<ThunkState>>);
+
+pub(crate) enum ThunkState {
+    /// An expression in an environment.
+    Suspended { code: Rc<ir::Expr>, env: Rc<Env> },
+    /// `func arg`, as builtins like `map` produce lazily.
+    Apply { func: Value, arg: Value },
+    /// Any other lazy computation a builtin needs. It may run again if a first attempt failed.
+    Native(NativeThunk),
+    /// Being evaluated right now: forcing it again is infinite recursion.
+    Blackhole,
+    Done(Value),
+}
+
+/// The code of a [`ThunkState::Native`] thunk.
+pub(crate) type NativeThunk = Rc<dyn Fn(&mut crate::Evaluator) -> crate::EvalResult<Value>>;
+
+impl Thunk {
+    /// A thunk computing `func arg` when forced.
+    pub fn apply(func: Value, arg: Value) -> Value {
+        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply { func, arg }))))
+    }
+
+    /// A thunk running `code` when forced.
+    pub fn native(code: impl Fn(&mut crate::Evaluator) -> crate::EvalResult<Value> + 'static) -> Value {
+        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Native(Rc::new(code))))))
+    }
+
+    pub(crate) fn suspended(code: Rc<ir::Expr>, env: Rc<Env>) -> Value {
+        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Suspended { code, env }))))
+    }
+
+    /// The value, if this thunk has been evaluated already.
+    pub fn value(&self) -> Option<Value> {
+        match &*self.0.borrow() {
+            ThunkState::Done(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Closure {
+    /// The formal parameters (name, has a default) and whether there is an ellipsis, for a
+    /// lambda with a set pattern; `None` for `x: …`.
+    pub fn formal_names(&self) -> Option<(Vec<(Symbol, bool)>, bool)> {
+        let formals = self.lambda.formals.as_ref()?;
+        Some((formals.entries.iter().map(|f| (f.name, f.default.is_some())).collect(), formals.ellipsis))
+    }
+}
