@@ -154,3 +154,26 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     }
     Ok(Value::list(res))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::context::testing::{builtin, call, list, s};
+    use crate::Value;
+
+    #[test]
+    fn group_partition_zip() {
+        let items = list(vec![Value::Int(1), s("a"), Value::Int(2)]);
+        assert_eq!(
+            call("groupBy", &[builtin("typeOf"), items.clone()]),
+            r#"{ int = [ 1 2 ]; string = [ "a" ]; }"#
+        );
+        assert_eq!(
+            call("partition", &[builtin("isInt"), items]),
+            r#"{ right = [ 1 2 ]; wrong = [ "a" ]; }"#
+        );
+        assert_eq!(
+            call("partition", &[builtin("typeOf"), list(vec![Value::Int(1)])]),
+            "error: value is a string while a Boolean was expected"
+        );
+    }
+}

@@ -226,3 +226,114 @@ fn append_context(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         context,
     )))
 }
+
+/// Helpers for the unit tests of the families in this directory: call a builtin on values
+/// and print the result as `nix-instantiate --eval --strict` would.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::{EvalOptions, EvalResult, Evaluator, FsLoader, Value};
+
+    pub(crate) fn evaluator() -> Evaluator {
+        Evaluator::new(EvalOptions::default(), Box::new(FsLoader))
+    }
+
+    /// The builtin called `name`, as a value.
+    pub(crate) fn builtin(name: &str) -> Value {
+        match crate::builtins::all().find(|b| b.name == name) {
+            Some(b) => Value::PrimOp(b),
+            None => panic!("no builtin `{name}`"),
+        }
+    }
+
+    /// `builtins.<name> args...`, printed strictly; an error prints as `error: <message>`.
+    pub(crate) fn call(name: &str, args: &[Value]) -> String {
+        let mut ev = evaluator();
+        let res: EvalResult<Value> = (|| {
+            let mut f = builtin(name);
+            for arg in args {
+                f = ev.call(&f, arg.clone())?;
+            }
+            Ok(f)
+        })();
+        match res.and_then(|v| ev.print(&v, true)) {
+            Ok(text) => text,
+            Err(e) => format!("error: {}", e.kind()),
+        }
+    }
+
+    pub(crate) fn s(text: &str) -> Value {
+        Value::string(text)
+    }
+
+    pub(crate) fn list(items: Vec<Value>) -> Value {
+        Value::list(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{call, s};
+    use crate::{AttrEntry, Attrs, Symbol, Value};
+
+    const PATH: &str = "/nix/store/0c2hmmxcb0i9lmbx8b5r0yk7a6wqdbl3-foo";
+    const DRV: &str = "/nix/store/1c2hmmxcb0i9lmbx8b5r0yk7a6wqdbl3-foo.drv";
+
+    fn attrs(entries: Vec<(&str, Value)>) -> Value {
+        Value::Attrs(Attrs::from_entries(
+            entries
+                .into_iter()
+                .map(|(name, value)| AttrEntry {
+                    name: Symbol::intern(name),
+                    value,
+                    pos: None,
+                })
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn append_then_get() {
+        let mut ev = super::testing::evaluator();
+        let spec = attrs(vec![
+            (PATH, attrs(vec![("path", Value::Bool(true))])),
+            (
+                DRV,
+                attrs(vec![
+                    ("outputs", Value::list(vec![s("out"), s("dev")])),
+                    ("allOutputs", Value::Bool(true)),
+                ]),
+            ),
+        ]);
+        let with_ctx = super::append_context(&mut ev, &[s("x"), spec]).unwrap();
+        let got = super::get_context(&mut ev, &[with_ctx.clone()]).unwrap();
+        // The printer's quoting of names is not ours to test: compare without quotes.
+        let printed = ev.print(&got, true).unwrap().replace('"', "");
+        assert_eq!(
+            printed,
+            format!("{{ {PATH} = {{ path = true; }}; {DRV} = {{ allOutputs = true; outputs = [ dev out ]; }}; }}")
+        );
+        assert_eq!(call("hasContext", &[with_ctx.clone()]), "true");
+        assert_eq!(call("hasContext", &[s("x")]), "false");
+        let discarded = super::discard_output_dependency(&mut ev, &[with_ctx.clone()]).unwrap();
+        let got = super::get_context(&mut ev, &[discarded]).unwrap();
+        let printed = ev.print(&got, true).unwrap().replace('"', "");
+        assert_eq!(
+            printed,
+            format!("{{ {PATH} = {{ path = true; }}; {DRV} = {{ outputs = [ dev out ]; path = true; }}; }}")
+        );
+        assert!(super::force_string_no_context(&mut ev, &with_ctx).is_err());
+    }
+
+    #[test]
+    fn append_checks_keys() {
+        let not_store = attrs(vec![("/tmp/x", attrs(vec![("path", Value::Bool(true))]))]);
+        assert!(call("appendContext", &[s("x"), not_store]).contains("is not a store path"));
+        let not_drv = attrs(vec![(
+            PATH,
+            attrs(vec![("outputs", Value::list(vec![s("out")]))]),
+        )]);
+        assert!(call("appendContext", &[s("x"), not_drv]).contains("which is not a derivation"));
+        assert!(super::is_store_path(PATH));
+        assert!(!super::is_store_path("/nix/store/short-foo"));
+    }
+}

@@ -721,4 +721,94 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
         assert!(parse(&deep).is_err());
     }
+
+    use super::super::context::testing::{call, list, s as string};
+    use crate::{AttrEntry, Attrs, Symbol, Value};
+    use proptest::prelude::*;
+
+    #[test]
+    fn to_json_values() {
+        let attrs = |entries: Vec<(&str, Value)>| {
+            Value::Attrs(Attrs::from_entries(
+                entries
+                    .into_iter()
+                    .map(|(name, value)| AttrEntry {
+                        name: Symbol::intern(name),
+                        value,
+                        pos: None,
+                    })
+                    .collect(),
+            ))
+        };
+        let v = attrs(vec![
+            ("b", Value::Int(1)),
+            (
+                "a",
+                list(vec![Value::Bool(true), Value::Null, Value::Float(0.1)]),
+            ),
+            ("c", attrs(vec![("outPath", string("/x"))])),
+        ]);
+        assert_eq!(
+            call("toJSON", &[v]),
+            r#""{\"a\":[true,null,0.1],\"b\":1,\"c\":\"/x\"}""#
+        );
+        assert_eq!(
+            call("toJSON", &[attrs(vec![("f", call_value("add"))])]),
+            "error: cannot convert a function to JSON"
+        );
+    }
+
+    fn call_value(name: &str) -> Value {
+        super::super::context::testing::builtin(name)
+    }
+
+    #[test]
+    fn from_json_values() {
+        assert_eq!(
+            call(
+                "fromJSON",
+                &[string(r#"{"b":1,"a":2,"a":3,"c":[1.5,null,"x"]}"#)]
+            ),
+            r#"{ a = 3; b = 1; c = [ 1.5 null "x" ]; }"#
+        );
+        assert!(call("fromJSON", &[string("[1,]")]).starts_with("error: parse error at line 1"));
+    }
+
+    fn json_strategy() -> impl Strategy<Value = Json> {
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<i64>().prop_map(Json::Int),
+            // Floats that survive six significant digits, as Nix prints them.
+            (-99999i32..99999, -20i32..20)
+                .prop_map(|(m, e)| Json::Float(f64::from(m) * 10f64.powi(e)))
+                .prop_filter("integral floats read back as ints", |j| {
+                    !matches!(j, Json::Float(x) if x.fract() == 0.0 && x.abs() < 1e15)
+                })
+                .prop_filter("six digits", |j| match j {
+                    Json::Float(x) => format_float(*x).parse::<f64>() == Ok(*x),
+                    _ => true,
+                }),
+            "[a-z\\u{e9}\\u{1F600}\"\\\\\n\t\u{1}]{0,8}".prop_map(Json::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Json::Array),
+                proptest::collection::btree_map("[a-z]{0,4}", inner, 0..6)
+                    .prop_map(|m| Json::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// `fromJSON (toJSON x) == x` for every JSON-representable value.
+        #[test]
+        fn from_json_inverts_to_json(json in json_strategy()) {
+            let mut ev = super::super::context::testing::evaluator();
+            let value = json_to_value(json);
+            let text = super::to_json(&mut ev, &[value.clone()]).unwrap();
+            let back = super::from_json(&mut ev, &[text]).unwrap();
+            prop_assert!(ev.equal(&value, &back).unwrap());
+        }
+    }
 }

@@ -229,4 +229,16 @@ mod tests {
             prop_assert_eq!(sorted, expected);
         }
     }
+
+    #[test]
+    fn sort_builtin_with_less_than() {
+        use super::super::context::testing::{builtin, call, list, s};
+        let items = list(vec![Value::Int(3), Value::Float(1.5), Value::Int(2)]);
+        assert_eq!(call("sort", &[builtin("lessThan"), items]), "[ 1.5 2 3 ]");
+        let mixed = list(vec![Value::Int(1), s("a")]);
+        assert_eq!(
+            call("sort", &[builtin("lessThan"), mixed]),
+            "error: cannot compare a string with an integer"
+        );
+    }
 }

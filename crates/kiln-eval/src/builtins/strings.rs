@@ -235,3 +235,78 @@ pub(crate) fn substring_bytes(s: &[u8], start: i64, len: i64) -> &[u8] {
     };
     &s[start..end]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::context::testing::{call, list, s};
+    use crate::Value;
+
+    #[test]
+    fn match_and_split() {
+        assert_eq!(
+            call("match", &[s("([[:alpha:]]+)([0-9]*)"), s("abc123")]),
+            r#"[ "abc" "123" ]"#
+        );
+        assert_eq!(call("match", &[s("x(a)?"), s("x")]), "[ null ]");
+        assert_eq!(call("match", &[s("a"), s("b")]), "null");
+        assert_eq!(
+            call("split", &[s("(a)|b"), s("xaybz")]),
+            r#"[ "x" [ "a" ] "y" [ null ] "z" ]"#
+        );
+        assert_eq!(call("split", &[s(","), s("")]), r#"[ "" ]"#);
+        assert_eq!(
+            call("match", &[s("\\d"), s("1")]),
+            r"error: invalid regular expression '\d' (in `match`)"
+        );
+        assert_eq!(
+            call("match", &[s("a"), Value::Int(1)]),
+            "error: value is an integer while a string was expected"
+        );
+    }
+
+    #[test]
+    fn replace_strings() {
+        let r = |from: &[&str], to: &[&str], subject: &str| {
+            call(
+                "replaceStrings",
+                &[
+                    list(from.iter().map(|x| s(x)).collect()),
+                    list(to.iter().map(|x| s(x)).collect()),
+                    s(subject),
+                ],
+            )
+        };
+        assert_eq!(r(&["", "a"], &["-", "b"], "xay"), r#""-x-a-y-""#);
+        assert_eq!(r(&["a", ""], &["b", "-"], "xay"), r#""-xb-y-""#);
+        assert_eq!(r(&["oo", "o"], &["0", "1"], "foooo"), r#""f00""#);
+        assert_eq!(r(&[""], &["x"], ""), r#""x""#);
+        assert!(r(&["a"], &["b", "c"], "abc").contains("different lengths"));
+    }
+
+    #[test]
+    fn substring_and_length() {
+        let sub = |start: i64, len: i64, subject: &str| {
+            call(
+                "substring",
+                &[Value::Int(start), Value::Int(len), s(subject)],
+            )
+        };
+        assert_eq!(sub(1, -1, "abc"), r#""bc""#);
+        assert_eq!(sub(4294967296, 1, "abc"), r#""a""#);
+        assert_eq!(sub(10, 1, "abc"), r#""""#);
+        assert_eq!(sub(1, 2, "héllo"), r#""é""#);
+        assert!(sub(-1, 1, "abc").contains("negative start position"));
+        assert_eq!(call("stringLength", &[s("日本語")]), "9");
+        assert_eq!(
+            call("concatStringsSep", &[s(", "), list(vec![s("a"), s("b")])]),
+            r#""a, b""#
+        );
+        assert_eq!(
+            call(
+                "concatStringsSep",
+                &[s(", "), list(vec![s("a"), Value::Int(1)])]
+            ),
+            "error: cannot coerce an integer to a string"
+        );
+    }
+}

@@ -249,4 +249,15 @@ mod tests {
              <string value=\"x&lt;&gt;&amp;&quot;'&#xA;\té\" />\n  </attrs>\n</expr>\n"
         );
     }
+
+    #[test]
+    fn to_xml_values() {
+        use super::super::context::testing::{builtin, call, list};
+        use crate::Value;
+        assert_eq!(
+            call("toXML", &[list(vec![Value::Int(1), Value::Float(0.5), builtin("add")])]),
+            "\"<?xml version='1.0' encoding='utf-8'?>\\n<expr>\\n  <list>\\n    <int value=\\\"1\\\" />\\n    \
+             <float value=\\\"0.5\\\" />\\n    <unevaluated />\\n  </list>\\n</expr>\\n\""
+        );
+    }
 }
