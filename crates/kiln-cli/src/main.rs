@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod cmd_eval;
 mod cmd_parse;
 
 /// kiln builds bootable live ISO images from declarative profiles written in the Nix language.
@@ -16,12 +17,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Parse(cmd_parse::Args),
+    /// Evaluate a Nix expression and print it as `nix-instantiate --eval` does.
+    Eval(cmd_eval::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => cmd_parse::run(args),
+        Command::Eval(args) => cmd_eval::run(args),
     };
     match result {
         Ok(code) => code,

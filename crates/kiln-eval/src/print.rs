@@ -23,7 +23,7 @@ impl Evaluator {
     pub fn print(&mut self, value: &Value, strict: bool) -> EvalResult<String> {
         let value = if strict { self.force_deep(value)? } else { self.force(value)? };
         let mut out = String::new();
-        print_value(&value, &mut HashSet::new(), &mut out);
+        print_value(&value, None, &mut HashSet::new(), &mut out);
         Ok(out)
     }
 
@@ -114,11 +114,21 @@ fn json_string(s: &str, out: &mut String) {
 }
 
 /// Prints a value as `printValue` does; `seen` holds the sets and lists printed so far.
-fn print_value(value: &Value, seen: &mut HashSet<*const ()>, out: &mut String) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || print_value_inner(value, seen, out));
+///
+/// `slot` is the identity of the thunk the value was reached through, if any. Nix stores lists
+/// of one or two elements inside the `Value` itself, so their identity is that of the value
+/// slot rather than of a shared array; a small list reached through two different thunks
+/// prints twice, one reached through the same thunk twice prints `«repeated»`.
+fn print_value(value: &Value, slot: Option<*const ()>, seen: &mut HashSet<*const ()>, out: &mut String) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || print_value_inner(value, slot, seen, out));
 }
 
-fn print_value_inner(value: &Value, seen: &mut HashSet<*const ()>, out: &mut String) {
+fn print_value_inner(
+    value: &Value,
+    slot: Option<*const ()>,
+    seen: &mut HashSet<*const ()>,
+    out: &mut String,
+) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -135,21 +145,25 @@ fn print_value_inner(value: &Value, seen: &mut HashSet<*const ()>, out: &mut Str
             }
             out.push_str("{ ");
             for entry in attrs.iter() {
-                out.push_str(entry.name.as_str());
+                print_attr_name(entry.name.as_str(), out);
                 out.push_str(" = ");
-                print_value(&entry.value, seen, out);
+                print_value(&entry.value, None, seen, out);
                 out.push_str("; ");
             }
             out.push('}');
         }
         Value::List(list) => {
-            if !list.is_empty() && !seen.insert(list.ptr()) {
+            let identity = match slot {
+                Some(slot) if list.len() <= 2 => slot,
+                _ => list.ptr(),
+            };
+            if !list.is_empty() && !seen.insert(identity) {
                 out.push_str("«repeated»");
                 return;
             }
             out.push_str("[ ");
             for item in list.iter() {
-                print_value(item, seen, out);
+                print_value(item, None, seen, out);
                 out.push(' ');
             }
             out.push(']');
@@ -163,10 +177,24 @@ fn print_value_inner(value: &Value, seen: &mut HashSet<*const ()>, out: &mut Str
                 _ => None,
             };
             match done {
-                Some(v) => print_value(&v, seen, out),
+                Some(v) => print_value(&v, Some(std::rc::Rc::as_ptr(&t.0) as *const ()), seen, out),
                 None => out.push_str("<CODE>"),
             }
         }
+    }
+}
+
+/// An attribute name: bare if it is an identifier and not a keyword, else a string literal.
+fn print_attr_name(name: &str, out: &mut String) {
+    const KEYWORDS: &[&str] = &["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit"];
+    let mut chars = name.chars();
+    let bare = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
+        && !KEYWORDS.contains(&name);
+    if bare {
+        out.push_str(name);
+    } else {
+        escape_string(name, out);
     }
 }
 

@@ -368,3 +368,12 @@ impl Thunk {
         }
     }
 }
+
+impl Closure {
+    /// The formal parameters (name, has a default) and whether there is an ellipsis, for a
+    /// lambda with a set pattern; `None` for `x: …`.
+    pub fn formal_names(&self) -> Option<(Vec<(Symbol, bool)>, bool)> {
+        let formals = self.lambda.formals.as_ref()?;
+        Some((formals.entries.iter().map(|f| (f.name, f.default.is_some())).collect(), formals.ellipsis))
+    }
+}

@@ -1,0 +1,208 @@
+//! The kiln-eval corpus runner: `tests/eval/ok/*.nix` must print their `.out` (the bytes of
+//! `nix-instantiate --eval --strict`), `tests/eval/err/*.nix` must fail with their `.diag`
+//! (rendered without colour, fixed width, paths redacted). `UPDATE_EXPECT=1` rewrites the
+//! expected files from kiln's output.
+//!
+//! With `KILN_SLOW_TESTS=1` the differential tests also run every case, and a stream of random
+//! well-typed expressions, through `nix-instantiate` and compare.
+
+#[path = "support/random_expr.rs"]
+mod random_expr;
+
+use kiln_eval::{EvalOptions, Evaluator, FsLoader, SearchPathEntry, Value};
+use miette::{GraphicalReportHandler, GraphicalTheme};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn cases(kind: &str) -> Vec<PathBuf> {
+    let dir = root().join("tests/eval").join(kind);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "nix"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn evaluator() -> Evaluator {
+    let search_path = vec![SearchPathEntry::parse(&format!(
+        "corpus={}",
+        root().join("tests/eval/ok/lib").display()
+    ))];
+    Evaluator::new(EvalOptions { search_path, current_time: 0, trace_to_stderr: false }, Box::new(FsLoader))
+}
+
+/// Evaluates a file as `kiln eval --strict FILE`: the printed value, or the rendered error.
+fn check(path: &Path) -> Result<String, String> {
+    let mut ev = evaluator();
+    let result = ev
+        .import(&Value::path(path.to_string_lossy().into_owned()))
+        .and_then(|v| ev.print(&v, true));
+    result.map(|s| s + "\n").map_err(|err| {
+        let report = err.report(ev.sources(), Some(kiln_eval::DEFAULT_TRACE_FRAMES));
+        let mut out = String::new();
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+            .with_width(100)
+            .render_report(&mut out, &report)
+            .unwrap();
+        redact(&out)
+    })
+}
+
+fn redact(text: &str) -> String {
+    let root = root().to_string_lossy().into_owned();
+    text.replace(&root, "$ROOT")
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn expect(path: &Path, actual: &str, failures: &mut Vec<String>) {
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    if expected != actual {
+        failures.push(format!(
+            "{}:\n--- expected\n{expected}--- actual\n{actual}",
+            path.display()
+        ));
+    }
+}
+
+#[test]
+fn ok_cases_print_their_out_files() {
+    let mut failures = Vec::new();
+    let cases = cases("ok");
+    assert!(cases.len() > 20, "the ok corpus is missing");
+    for case in &cases {
+        match check(case) {
+            Ok(out) => expect(&case.with_extension("out"), &out, &mut failures),
+            Err(diag) => failures.push(format!("{}: failed:\n{diag}", case.display())),
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+#[test]
+fn err_cases_fail_with_their_diag_files() {
+    let mut failures = Vec::new();
+    let cases = cases("err");
+    assert!(cases.len() > 10, "the err corpus is missing");
+    for case in &cases {
+        match check(case) {
+            Ok(out) => failures.push(format!("{}: evaluated to {out}", case.display())),
+            Err(diag) => expect(&case.with_extension("diag"), &diag, &mut failures),
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+// ----- differential tests against nix-instantiate -----
+
+/// Whether the slow tests run; without `KILN_SLOW_TESTS` a test says why it skips.
+fn slow(test: &str) -> bool {
+    if std::env::var_os("KILN_SLOW_TESTS").is_none() {
+        eprintln!("{test}: skipped (set KILN_SLOW_TESTS=1 to compare with nix-instantiate)");
+        return false;
+    }
+    let found = Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(found, "KILN_SLOW_TESTS is set but nix-instantiate is not installed");
+    true
+}
+
+fn nix_eval(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict"])
+        .args(args)
+        .env("NIX_PATH", format!("corpus={}", root().join("tests/eval/ok/lib").display()))
+        .env("NIX_STATE_DIR", std::env::temp_dir().join("kiln-nix-state"))
+        .output()
+        .expect("running nix-instantiate");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn differential_corpus_matches_nix() {
+    if !slow("differential_corpus_matches_nix") {
+        return;
+    }
+    let mut failures = Vec::new();
+    for case in cases("ok") {
+        let nix = nix_eval(&[case.to_str().unwrap()]);
+        let kiln = check(&case);
+        if nix != kiln {
+            failures.push(format!("{}:\nnix:  {nix:?}\nkiln: {kiln:?}", case.display()));
+        }
+    }
+    for case in cases("err") {
+        // `kiln-only-*` cases are deliberate differences (see BUILTINS.md).
+        if case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("kiln-only-")) {
+            continue;
+        }
+        if let Ok(out) = nix_eval(&[case.to_str().unwrap()]) {
+            failures.push(format!("{}: nix evaluates it to {out}", case.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn kiln_eval_str(expr: &str) -> Result<String, String> {
+    let mut ev = evaluator();
+    let file = ev.sources_mut().add_virtual("«string»", Path::new("/"), expr);
+    ev.eval_source(file).and_then(|v| ev.print(&v, true)).map(|s| s + "\n").map_err(|e| e.to_string())
+}
+
+/// How many random expressions the differential test compares (CI-sized by default).
+fn random_count() -> usize {
+    std::env::var("KILN_RANDOM_EXPRS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000)
+}
+
+#[test]
+fn differential_random_expressions_match_nix() {
+    if !slow("differential_random_expressions_match_nix") {
+        return;
+    }
+    const BATCH: usize = 250;
+    let mut rng = random_expr::Rng::new(0x5eed_2028);
+    let total = random_count();
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    while compared < total {
+        let exprs: Vec<String> = (0..BATCH.min(total - compared)).map(|_| random_expr::expr(&mut rng)).collect();
+        compared += exprs.len();
+        let batch = format!("[\n{}\n]", exprs.iter().map(|e| format!("({e})")).collect::<Vec<_>>().join("\n"));
+        let nix = nix_eval(&["-E", &batch]).map_err(|_| ());
+        let kiln = kiln_eval_str(&batch).map_err(|_| ());
+        if nix == kiln {
+            continue;
+        }
+        // Find the expressions that differ.
+        for e in &exprs {
+            let nix = nix_eval(&["-E", e]);
+            let kiln = kiln_eval_str(e);
+            if nix.is_ok() != kiln.is_ok() || (nix.is_ok() && nix != kiln) {
+                disagreements.push(format!("{e}\n  nix:  {nix:?}\n  kiln: {kiln:?}"));
+            }
+        }
+    }
+    eprintln!("compared {compared} random expressions with nix-instantiate");
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+    );
+}

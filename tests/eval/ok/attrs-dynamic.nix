@@ -1,0 +1,1 @@
+let k = "key"; in { ${k} = 1; "${k}2" = 2; ${null} = 3; "static" = 4; }

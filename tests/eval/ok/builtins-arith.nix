@@ -1,0 +1,1 @@
+[ (builtins.add 1 2) (builtins.sub 1 2) (builtins.mul 3 4) (builtins.div 9 2) (builtins.lessThan 1 2) (builtins.bitAnd 12 10) (builtins.bitOr 12 10) (builtins.bitXor 12 10) (builtins.ceil 1.5) (builtins.floor (-1.5)) (builtins.ceil 3) ]

@@ -1,0 +1,1 @@
+let s = { b = 2; a = 1; c = 3; }; in [ (builtins.attrNames s) (builtins.attrValues s) (builtins.getAttr "b" s) (builtins.hasAttr "z" s) (removeAttrs s [ "a" "zz" ]) (builtins.intersectAttrs { a = 0; c = 0; } s) ]

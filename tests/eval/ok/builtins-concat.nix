@@ -1,0 +1,1 @@
+let l = [ 1 2 ]; in [ (builtins.concatLists [ l [ ] [ 3 ] ]) (builtins.concatMap (x: [ x x ]) l) (builtins.all (x: x > 0) l) (builtins.any (x: x > 1) l) (builtins.all (x: false) [ ]) (builtins.any (x: true) [ ]) ]

@@ -1,0 +1,1 @@
+let l = [ 3 1 2 ]; in [ (map (x: x * 2) l) (builtins.filter (x: x > 1) l) (builtins.foldl' (a: b: a * 10 + b) 0 l) (builtins.genList (i: i * i) 5) (builtins.elemAt l 1) (builtins.head l) (builtins.tail l) (builtins.length l) (builtins.elem 2 l) (builtins.elem 5 l) ]

@@ -1,0 +1,1 @@
+scopedImport { x = 5; } ./lib/uses-x.nix

@@ -1,0 +1,1 @@
+let x = 1; f = x: x + 1; in [ (f 10) x (let x = 3; in x) ]

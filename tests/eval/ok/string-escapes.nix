@@ -1,0 +1,1 @@
+[ "a\nb" "tab\there" "quote\"" "back\\slash" "dollar $ sign" "\${not}" "cr\r" "é ü" ]
