@@ -1,4 +1,4 @@
-//! Builtins of the `json` family: `toJSON` and `fromJSON` (`fromTOML` is not done yet).
+//! Builtins of the `json` family: `toJSON`, `fromJSON` and `fromTOML`.
 //!
 //! Nix 2.8 writes JSON with its own escaper and prints floats through a default C++ `ostream`,
 //! which is C's `%g` with six significant digits (`0.1` → `0.1`, `1/3` → `0.333333`,
@@ -475,7 +475,58 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         arity: 1,
         func: from_json,
     },
+    Builtin {
+        name: "fromTOML",
+        arity: 1,
+        func: from_toml,
+    },
 ];
+
+/// `builtins.fromTOML`, through the `toml` crate (Nix 2.8 uses toml11; the two agree on valid
+/// TOML). Dates and times are errors, as in Nix, which has no type for them.
+fn from_toml(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let text = force_string_no_context(ev, &args[0])?;
+    let fail = |message: String| {
+        EvalError::invalid_argument(
+            "fromTOML",
+            format!("while parsing a TOML string: {message}"),
+        )
+    };
+    let table: toml::Table = text
+        .as_str()
+        .parse()
+        .map_err(|e: toml::de::Error| fail(e.message().to_owned()))?;
+    toml_to_value(toml::Value::Table(table))
+        .map_err(|()| fail("Dates and times are not supported".to_owned()))
+}
+
+/// Converts a TOML value; its depth is bounded by the `toml` crate's own recursion limit.
+fn toml_to_value(toml: toml::Value) -> Result<Value, ()> {
+    Ok(match toml {
+        toml::Value::String(s) => Value::string(s),
+        toml::Value::Integer(n) => Value::Int(n),
+        toml::Value::Float(x) => Value::Float(x),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(_) => return Err(()),
+        toml::Value::Array(items) => Value::list(
+            items
+                .into_iter()
+                .map(toml_to_value)
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(table) => {
+            let mut entries = Vec::with_capacity(table.len());
+            for (name, value) in table {
+                entries.push(AttrEntry {
+                    name: Symbol::intern(&name),
+                    value: toml_to_value(value)?,
+                    pos: None,
+                });
+            }
+            Value::Attrs(Attrs::from_entries(entries))
+        }
+    })
+}
 
 fn to_json(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let mut out = String::new();
