@@ -270,7 +270,8 @@ impl Compiler<'_> {
                 }),
             };
             let body = self.expr(&lambda.body, None)?;
-            Ok(Rc::new(ir::Lambda { name, span, has_arg, formals, body }))
+            let arg = lambda.arg.as_ref().map(|arg| Symbol::intern(arg));
+            Ok(Rc::new(ir::Lambda { name, span, has_arg, arg, formals, body }))
         })();
         self.scopes.pop();
         result

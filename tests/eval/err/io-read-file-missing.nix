@@ -1,0 +1,1 @@
+builtins.readFile ./io-no-such-file
