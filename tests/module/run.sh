@@ -3,7 +3,8 @@
 #   tests/module/<case>.nix      -> stdout of `nix-instantiate --eval --strict`, expected in <case>.out
 #   tests/module/err/<case>.nix  -> the error message (must fail),              expected in <case>.err
 # Paths under the repository root are shown as <root>, so expected files do not depend on the checkout.
-# The error message is nix's stderr without the "error: " prefix, its indentation and the --show-trace hint.
+# The error message is nix's stderr without the "error: " prefix, its indentation, the --show-trace hint and
+# the source excerpt nix adds for errors of the language itself ("at FILE:LINE:COL:" and what follows).
 # UPDATE_EXPECT=1 rewrites the expected files instead of comparing.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,7 +47,8 @@ for case in "$here"/err/*.nix; do
   if "$nix" --eval --strict "$case" >"$tmp/out" 2>"$tmp/err"; then
     { echo "unexpected success:"; redact <"$tmp/out"; } >"$tmp/actual"
   else
-    sed -e '1s/^error: //' -e 's/^       //' -e "/^(use '--show-trace'/d" "$tmp/err" | redact >"$tmp/actual"
+    sed -e '1s/^error: //' -e 's/^       //' -e "/^(use '--show-trace'/d" "$tmp/err" \
+      | awk '/^at .*:[0-9]+:[0-9]+:$/ { exit } { print }' | sed -e '${/^$/d}' | redact >"$tmp/actual"
   fi
   check "$name" "${case%.nix}.err" "$tmp/actual"
 done

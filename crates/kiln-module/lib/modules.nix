@@ -100,7 +100,9 @@ let
       defs' = lib.optional (opt ? default) { file = head opt.declarations; value = mkOverride 1500 opt.default; } ++ defs;
       res =
         if opt.readOnly or false == true && length defs' > 1 then
-          throw "The option `${lib.showOption loc}' is read-only, but it's set multiple times. Definition values:${lib.showDefs defs'}"
+          # Show each definition merged on its own, so wrappers like the default's priority stay hidden.
+          let separate = map (def: def // { value = (mergeDefinitions loc opt.type [ def ]).mergedValue; }) defs'; in
+          throw "The option `${lib.showOption loc}' is read-only, but it's set multiple times. Definition values:${lib.showDefs separate}"
         else mergeDefinitions loc opt.type defs';
     in
     opt // {
@@ -256,13 +258,14 @@ let
     let
       walk = tree: done: rest:
         if rest == [ ] || !(isAttrs tree) || lib.isOption tree then [ ]
-        else if tree ? ${head rest} then walk tree.${head rest} (done ++ [ head rest ]) (builtins.tail rest)
+        else if tree ? ${head rest} then walk tree.${head rest} (done ++ [ (head rest) ]) (builtins.tail rest)
         else
           let
             wanted = head rest;
             scored = map (n: { name = n; d = lib.levenshtein (lib.toLower wanted) (lib.toLower n); })
               (filter (n: !(lib.hasPrefix "_" n)) (attrNames tree));
-            close = filter (s: s.d <= 2 || s.d * 3 <= builtins.stringLength wanted) scored;
+            # At most two edits, and fewer edits than the name has characters (so `t' suggests nothing).
+            close = filter (s: s.d <= 2 && s.d < builtins.stringLength wanted) scored;
           in
           map (s: prefix ++ done ++ [ s.name ]) (lib.take 3 (lib.sortOn (s: s.d) close));
       found = walk options [ ] path;
