@@ -30,13 +30,21 @@ let
   # Push `mkMerge`, `mkIf`, `mkOverride` and `mkOrder` around a set of definitions down into its attributes,
   # giving a list of plain sets.  The condition of a `mkIf` is not evaluated here, only the names below it,
   # which is what lets `config = mkIf config.x.enable { ... }` refer to `config`.
-  pushDownProperties = cfg:
-    let t = propertyType cfg; in
-    if t == "merge" then concatMap pushDownProperties cfg.contents
-    else if t == "if" then map (mapAttrs (_n: mkIf cfg.condition)) (pushDownProperties cfg.content)
-    else if t == "override" then map (mapAttrs (_n: mkOverride cfg.priority)) (pushDownProperties cfg.content)
-    else if t == "order" then map (mapAttrs (_n: mkOrder cfg.priority)) (pushDownProperties cfg.content)
-    else [ cfg ];
+  pushDownProperties = cfg: map (p: mapAttrs (_n: p.wrap) p.set) (pushDown cfg);
+
+  # The same, but each result is the original set (`set`, whose attribute positions are still known to
+  # `unsafeGetAttrPos`) with the function (`wrap`) that puts the wrappers back around one of its values.
+  pushDown = cfg:
+    let
+      go = wrap: c:
+        let t = propertyType c; in
+        if t == "merge" then concatMap (go wrap) c.contents
+        else if t == "if" then go (v: wrap (mkIf c.condition v)) c.content
+        else if t == "override" then go (v: wrap (mkOverride c.priority v)) c.content
+        else if t == "order" then go (v: wrap (mkOrder c.priority v)) c.content
+        else [ { set = c; inherit wrap; } ];
+    in
+    go (v: v) cfg;
 
   # Expand one definition of an option into `{ value; priority; order; }` items: `mkMerge` splices, a false
   # `mkIf` yields nothing, `mkOverride`/`mkOrder` set the priority/order of what they wrap.
@@ -55,12 +63,13 @@ let
   mergeDefinitions = loc: type: defs:
     let
       discharged = concatMap
-        (def: map (p: p // { inherit (def) file; }) (dischargeProperties loc defaultPriority defaultOrder def.value))
+        (def: map (p: p // { inherit (def) file; line = lineIn def; }) (dischargeProperties loc defaultPriority defaultOrder def.value))
         defs;
       highestPrio = foldl' (p: d: if d.priority < p then d.priority else p) 9999 discharged;
       winners = filter (d: d.priority == highestPrio) discharged;
       sorted = if any (d: d.order != defaultOrder) winners then sort (a: b: a.order < b.order) winners else winners;
-      defsFinal = map (d: { inherit (d) file value; }) sorted;
+      # `line` only when the definition's position is known and lies in its module's file.
+      defsFinal = map (d: { inherit (d) file value; } // (if d.line == null then { } else { inherit (d) line; })) sorted;
       isDefined = defsFinal != [ ];
       mistyped = filter (d: !(type.check d.value)) defsFinal;
       mergedValue =
@@ -75,6 +84,11 @@ let
       definitionsWithPriorities = discharged;
       optionalValue = if isDefined then { value = mergedValue; } else { };
     };
+
+  # The line of a definition, from the position `mergeLevel` recorded, if it lies in the definition's file.
+  lineIn = def:
+    let pos = def.position or null; in
+    if pos != null && pos.file == toString def.file then pos.line else null;
 
   # Combine the declarations of one option (usually exactly one).
   mergeOptionDecls = loc: decls:
@@ -114,15 +128,15 @@ let
       __toString = _: lib.showOption loc;
     };
 
-  # Merge one level of the option tree.  `decls` are `{ file; options; }` and `defs` are `{ file; config; }`
-  # (plain sets after `pushDownProperties`), both in merge order.  Returns the option tree of this level and
+  # Merge one level of the option tree.  `decls` are `{ file; options; }` and `defs` are `{ file; set; wrap; }`
+  # (from `pushDown`), both in merge order.  Returns the option tree of this level and
   # the definitions that match no declaration, each with its `prefix` below this level.
   mergeLevel = prefix: decls: defs:
     let
       declsByName = lib.zipAttrsWith (_n: ds: ds)
         (map (d: mapAttrs (_n: o: { inherit (d) file; options = o; }) (expectSet prefix d.file d.options)) decls);
       defsByName = lib.zipAttrsWith (_n: ds: ds)
-        (map (d: mapAttrs (_n: v: { inherit (d) file; value = v; }) (expectSet prefix d.file d.config)) defs);
+        (map (d: mapAttrs (n: v: { inherit (d) file; value = d.wrap v; position = builtins.unsafeGetAttrPos n d.set; }) (expectSet prefix d.file d.set)) defs);
       node = name: ds:
         let
           loc = prefix ++ [ name ];
@@ -132,7 +146,7 @@ let
         if optionDecls == [ ] then {
           isOption = false;
           sub = mergeLevel loc ds
-            (concatMap (d: map (c: { inherit (d) file; config = c; }) (pushDownProperties d.value)) nameDefs);
+            (concatMap (d: map (c: c // { inherit (d) file; }) (pushDown d.value)) nameDefs);
         }
         else if length optionDecls != length ds then
           throw "The option `${lib.showOption loc}' in `${(head optionDecls).file}' is a prefix of options in ${lib.showFiles (map (d: d.file) (filter (d: !(lib.isOption d.options)) ds))}."
@@ -280,7 +294,7 @@ let
       collected = lib.reverseList (collectModules (specialArgs.modulesPath or null) (modules ++ [ internalModule ]) args);
       merged = mergeLevel prefix
         (map (m: { inherit (m) file options; }) collected)
-        (concatMap (m: map (c: { inherit (m) file; config = c; }) (pushDownProperties m.config)) collected);
+        (concatMap (m: map (c: c // { inherit (m) file; }) (pushDown m.config)) collected);
       options = merged.options;
       declaredConfig = optionsToConfig options;
       freeformType = declaredConfig._module.freeformType;

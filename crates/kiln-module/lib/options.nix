@@ -54,8 +54,8 @@ in
 
   showFiles = files: concatStringsSep " and " (map (f: "`${toString f}'") files);
 
-  # Each definition as "\n- In `FILE': VALUE", the value pretty-printed (at most 5 lines), or left out
-  # when printing it fails.
+  # Each definition as "\n- In `FILE': VALUE" (`FILE:LINE` when the line is known), the value
+  # pretty-printed (at most 5 lines), or left out when printing it fails.
   showDefs = defs: lib.concatMapStrings
     (def:
       let
@@ -67,7 +67,7 @@ in
           else if length lines > 1 then ":\n    " + shown
           else ": " + shown;
       in
-      "\n- In `${toString def.file}'${result}")
+      "\n- In `${toString def.file}${if def ? line then ":${toString def.line}" else ""}'${result}")
     defs;
 
   # Pretty-print a value as Nix source, multi-line like nixpkgs' `generators.toPretty { }`.
