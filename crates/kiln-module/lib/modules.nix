@@ -90,22 +90,29 @@ let
     let pos = def.position or null; in
     if pos != null && pos.file == toString def.file then pos.line else null;
 
-  # Combine the declarations of one option (usually exactly one).
+  # Combine the declarations of one option (usually exactly one).  Several declarations may not both give
+  # a `default`, `example`, `description` or `apply`, and their types must merge (`type.mergeWith`: equal
+  # types, or submodules whose modules combine); otherwise the later declaration is an error naming the
+  # earlier ones.
   mergeOptionDecls = loc: decls:
-    let
-      typed = filter (d: d.options.type or null != null) decls;
-      combineType = t: d:
-        if t ? mergeWith && d.options.type ? submoduleModules then t.mergeWith d.options.type
-        else throw "The option `${lib.showOption loc}' in `${d.file}' is already declared in ${lib.showFiles (map (x: x.file) (lib.remove d typed))}.";
-      type =
-        if typed == [ ] then lib.types.unspecified
-        else foldl' combineType (head typed).options.type (builtins.tail typed);
-      defaults = filter (d: d.options ? default) decls;
-      base = foldl' (acc: d: acc // d.options) { } decls;
-    in
-    if length defaults > 1 then
-      throw "The option `${lib.showOption loc}' in `${(lib.last defaults).file}' is already declared in ${lib.showFiles (map (x: x.file) (lib.init defaults))}."
-    else base // { inherit type loc; declarations = map (d: d.file) decls; };
+    foldl'
+      (res: d:
+        let
+          bothHave = k: d.options ? ${k} && res ? ${k};
+          mergedType = if bothHave "type" then res.type.mergeWith d.options.type else null;
+        in
+        if bothHave "default" || bothHave "example" || bothHave "description" || bothHave "apply"
+          || (bothHave "type" && mergedType == null)
+        then throw "The option `${lib.showOption loc}' in `${d.file}' is already declared in ${lib.showFiles res.declarations}."
+        else
+          d.options // res // {
+            declarations = res.declarations ++ [ d.file ];
+          } // (if mergedType == null then { } else { type = mergedType; }))
+      { inherit loc; declarations = [ ]; }
+      decls;
+
+  # The type of a merged declaration; `types.unspecified` when no declaration gives one.
+  optionType = opt: if opt.type or null == null then lib.types.unspecified else opt.type;
 
   # The option at `loc`, declared by `decls` and defined by `defs`, with its merged results added.
   evalOption = loc: decls: defs:
@@ -115,11 +122,12 @@ let
       res =
         if opt.readOnly or false == true && length defs' > 1 then
           # Show each definition merged on its own, so wrappers like the default's priority stay hidden.
-          let separate = map (def: def // { value = (mergeDefinitions loc opt.type [ def ]).mergedValue; }) defs'; in
+          let separate = map (def: def // { value = (mergeDefinitions loc (optionType opt) [ def ]).mergedValue; }) defs'; in
           throw "The option `${lib.showOption loc}' is read-only, but it's set multiple times. Definition values:${lib.showDefs separate}"
-        else mergeDefinitions loc opt.type defs';
+        else mergeDefinitions loc (optionType opt) defs';
     in
     opt // {
+      type = optionType opt;
       value = if opt.apply or null != null then opt.apply res.mergedValue else res.mergedValue;
       inherit (res) isDefined highestPrio definitionsWithPriorities;
       definitions = map (d: d.value) res.defsFinal;
@@ -152,16 +160,15 @@ let
           throw "The option `${lib.showOption loc}' in `${(head optionDecls).file}' is a prefix of options in ${lib.showFiles (map (d: d.file) (filter (d: !(lib.isOption d.options)) ds))}."
         else { isOption = true; option = evalOption loc ds nameDefs; };
       nodes = mapAttrs node declsByName;
-      unmatchedHere = concatLists (lib.mapAttrsToList
-        (n: ds: if declsByName ? ${n} then [ ] else map (d: d // { prefix = [ n ]; }) ds)
-        defsByName);
-      unmatchedBelow = concatLists (lib.mapAttrsToList
-        (n: x: if x.isOption then [ ] else map (u: u // { prefix = [ n ] ++ u.prefix; }) x.sub.unmatched)
-        nodes);
+      # Definitions without a declaration, ordered by name (this level's and those from below alike), so the
+      # first one, which the error names, is the one nixpkgs would name.
+      unmatchedByName =
+        mapAttrs (n: x: if x.isOption then [ ] else map (u: u // { prefix = [ n ] ++ u.prefix; }) x.sub.unmatched) nodes
+        // mapAttrs (n: ds: map (d: d // { prefix = [ n ]; }) ds) (removeAttrs defsByName (attrNames declsByName));
     in
     {
       options = mapAttrs (_n: x: if x.isOption then x.option else x.sub.options) nodes;
-      unmatched = unmatchedHere ++ unmatchedBelow;
+      unmatched = concatLists (builtins.attrValues unmatchedByName);
     };
 
   expectSet = loc: file: v:

@@ -15,9 +15,24 @@ let
     , merge ? lib.mergeDefaultOption
     , getSubOptions ? (_prefix: { })
     , nestedTypes ? { }
+    , mergeWith ? null
     , extra ? { }
     }:
-    { _type = "option-type"; inherit name description check merge getSubOptions nestedTypes; } // extra;
+    let
+      self = { _type = "option-type"; inherit name description check merge getSubOptions nestedTypes; } // extra // {
+        # The type that two declarations of one option with types `self` and `other` share, or null.
+        # By default only the same type merges with itself; containers merge when their elements do.
+        mergeWith =
+          if mergeWith != null then mergeWith
+          else other: if other.name or null == name && other.description or null == description then self else null;
+      };
+    in
+    self;
+
+  # `mergeWith` for a container `wrap elemType`: merge the element types.
+  mergeElems = name: wrap: elemType: other:
+    let merged = if other.name or null == name then elemType.mergeWith other.nestedTypes.elemType else null; in
+    if merged == null then null else wrap merged;
 
   # The definition values that a container type collects, as defs for its element type.
   elemDef = def: value: { inherit (def) file; inherit value; };
@@ -144,6 +159,7 @@ let
 
     listOf = elemType: mkOptionType {
       name = "listOf";
+      mergeWith = mergeElems "listOf" types.listOf elemType;
       description = "list of ${elemType.description}s";
       check = isList;
       # Each element is merged on its own, so `mkIf` inside a list drops the element when false.
@@ -164,6 +180,7 @@ let
     # Definitions merge per attribute; an attribute whose definitions all vanish (`mkIf false`) is absent.
     attrsOf = elemType: mkOptionType {
       name = "attrsOf";
+      mergeWith = mergeElems "attrsOf" types.attrsOf elemType;
       description = "attribute set of ${elemType.description}s";
       check = isAttrs;
       merge = loc: defs:
@@ -177,6 +194,7 @@ let
     # never evaluates the others; an attribute whose definitions all vanish throws when read.
     lazyAttrsOf = elemType: mkOptionType {
       name = "lazyAttrsOf";
+      mergeWith = mergeElems "lazyAttrsOf" types.lazyAttrsOf elemType;
       description = "lazy attribute set of ${elemType.description}s";
       check = isAttrs;
       merge = loc: defs: builtins.mapAttrs (_n: r: r.mergedValue) (mergePerName loc elemType defs);
@@ -189,6 +207,7 @@ let
 
     nullOr = elemType: mkOptionType {
       name = "nullOr";
+      mergeWith = mergeElems "nullOr" types.nullOr elemType;
       description = "null or ${elemType.description}";
       check = x: x == null || elemType.check x;
       merge = loc: defs:
@@ -276,14 +295,17 @@ let
         check = x: isAttrs x || isFunction x || builtins.isPath x;
         merge = loc: defs: (evalWith loc (map defModule defs)).config;
         getSubOptions = prefix: (evalWith (if prefix == [ ] then [ "<name>" ] else prefix) [ ]).options;
+        # Two declarations of one submodule option (in different modules) combine their modules.
+        mergeWith = other:
+          if other.name or null == "submodule" && other ? submoduleModules then
+            types.submoduleWith {
+              modules = modules ++ other.submoduleModules;
+              specialArgs = specialArgs // other.submoduleSpecialArgs;
+              inherit shorthandOnlyDefinesConfig description;
+            }
+          else null;
         extra = {
           submoduleModules = modules;
-          # Two declarations of one submodule option (in different modules) combine their modules.
-          mergeWith = other: types.submoduleWith {
-            modules = modules ++ other.submoduleModules;
-            specialArgs = specialArgs // (other.submoduleSpecialArgs or { });
-            inherit shorthandOnlyDefinesConfig description;
-          };
           submoduleSpecialArgs = specialArgs;
         };
       };
