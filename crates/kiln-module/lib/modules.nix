@@ -99,7 +99,15 @@ let
       (res: d:
         let
           bothHave = k: d.options ? ${k} && res ? ${k};
-          mergedType = if bothHave "type" then res.type.mergeWith d.options.type else null;
+          t = res.type;
+          t' = d.options.type;
+          # Submodules (also inside containers) combine; otherwise equal types merge into the first.
+          combined = if t ? mergeWith then t.mergeWith t' else null;
+          mergedType =
+            if !(bothHave "type") then null
+            else if combined != null then combined
+            else if t.name or null == t'.name or null && t.description or null == t'.description or null then t
+            else null;
         in
         if bothHave "default" || bothHave "example" || bothHave "description" || bothHave "apply"
           || (bothHave "type" && mergedType == null)
