@@ -110,6 +110,36 @@ in
     in
     go "" value;
 
+  # Every option of an option tree (`(evalModules { ... }).options`), sorted by name, with what
+  # `kiln options` shows; sub-options of submodules follow their option, under `<name>` or `*`.
+  # The default is the declaration's `defaultText` if it has one, else the printed default value (or
+  # "<error>" when evaluating it throws).
+  optionsList = options:
+    let
+      walk = tree: lib.concatMap
+        (n:
+          let v = tree.${n}; in
+          if n == "_module" then [ ]
+          else if lib.isOption v then [ (describe v) ] ++ walk (v.type.getSubOptions v.loc)
+          else walk v)
+        (builtins.attrNames tree);
+      showDefault = opt:
+        if opt ? defaultText then
+          (if isAttrs opt.defaultText && opt.defaultText ? text then opt.defaultText.text else lib.showValue opt.defaultText)
+        else
+          let shown = builtins.tryEval (lib.showValue opt.default); in
+          if shown.success then shown.value else "<error>";
+      describe = opt: {
+        name = lib.showOption opt.loc;
+        inherit (opt) loc declarations;
+        type = opt.type.description;
+        description = opt.description or null;
+        internal = opt.internal or false == true;
+        readOnly = opt.readOnly or false == true;
+      } // lib.optionalAttrs (opt ? default || opt ? defaultText) { default = showDefault opt; };
+    in
+    walk options;
+
   getValues = map (d: d.value);
 
   getFiles = map (d: d.file);
