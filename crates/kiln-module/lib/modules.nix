@@ -46,25 +46,32 @@ let
     in
     go (v: v) cfg;
 
-  # Expand one definition of an option into `{ value; priority; order; }` items: `mkMerge` splices, a false
-  # `mkIf` yields nothing, `mkOverride`/`mkOrder` set the priority/order of what they wrap.
+  # Expand one definition of an option into `{ value; priority; order; active; mkIf; }` items: `mkMerge`
+  # splices, `mkOverride`/`mkOrder` set the priority/order of what they wrap, and a `mkIf` records its
+  # condition in `mkIf`; under a false `mkIf` the item is kept (unexpanded) with `active = false`, so
+  # `kiln explain` can show it, and only active items take part in the merge.
   dischargeProperties = loc: priority: order: v:
-    let t = propertyType v; in
-    if t == "merge" then concatMap (dischargeProperties loc priority order) v.contents
-    else if t == "if" then
-      if !(isBool v.condition) then throw "`mkIf' called with a non-Boolean condition in a definition of `${lib.showOption loc}'"
-      else if v.condition then dischargeProperties loc priority order v.content
-      else [ ]
-    else if t == "override" then dischargeProperties loc v.priority order v.content
-    else if t == "order" then dischargeProperties loc priority v.priority v.content
-    else [ { value = v; inherit priority order; } ];
+    let
+      go = priority: order: cond: v:
+        let t = propertyType v; in
+        if t == "merge" then concatMap (go priority order cond) v.contents
+        else if t == "if" then
+          if !(isBool v.condition) then throw "`mkIf' called with a non-Boolean condition in a definition of `${lib.showOption loc}'"
+          else if v.condition then go priority order true v.content
+          else [ { value = v.content; inherit priority order; active = false; mkIf = false; } ]
+        else if t == "override" then go v.priority order cond v.content
+        else if t == "order" then go priority v.priority cond v.content
+        else [ { value = v; inherit priority order; active = true; mkIf = cond; } ];
+    in
+    go priority order null v;
 
   # Merge the definitions (`[ { file; value; } ]`, raw, in merge order) of the option at `loc` with `type`.
   mergeDefinitions = loc: type: defs:
     let
-      discharged = concatMap
+      explained = concatMap
         (def: map (p: p // { inherit (def) file; line = lineIn def; }) (dischargeProperties loc defaultPriority defaultOrder def.value))
         defs;
+      discharged = filter (d: d.active) explained;
       highestPrio = foldl' (p: d: if d.priority < p then d.priority else p) 9999 discharged;
       winners = filter (d: d.priority == highestPrio) discharged;
       sorted = if any (d: d.order != defaultOrder) winners then sort (a: b: a.order < b.order) winners else winners;
@@ -80,8 +87,9 @@ let
     in
     {
       inherit defsFinal isDefined highestPrio mergedValue;
-      # Every definition with its priority and order, whether it won or not (for `kiln explain`).
-      definitionsWithPriorities = discharged;
+      # Every definition with file, line, priority, order and `mkIf` state (null without `mkIf`), and
+      # whether it `won` (took part in the merged value), for `kiln explain`.
+      definitionsWithPriorities = map (d: removeAttrs d [ "active" ] // { won = d.active && d.priority == highestPrio; }) explained;
       optionalValue = if isDefined then { value = mergedValue; } else { };
     };
 
