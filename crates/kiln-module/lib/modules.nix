@@ -134,7 +134,12 @@ let
   evalOption = loc: decls: defs:
     let
       opt = mergeOptionDecls loc decls;
-      defs' = lib.optional (opt ? default) { file = head opt.declarations; value = mkOverride 1500 opt.default; } ++ defs;
+      # The default is the first definition, at `mkOptionDefault` priority, located where it is written.
+      defs' = lib.optional (opt ? default) {
+        file = head opt.declarations;
+        value = mkOverride 1500 opt.default;
+        position = builtins.unsafeGetAttrPos "default" opt;
+      } ++ defs;
       res =
         if opt.readOnly or false == true && length defs' > 1 then
           # Show each definition merged on its own, so wrappers like the default's priority stay hidden.
