@@ -24,5 +24,8 @@ in
   fixedWidthNumber = lib.fixedWidthNumber 4 42;
   intersperse = lib.intersperse "," [ "a" "b" "c" ];
   levenshtein = [ (lib.levenshtein "kernelModule" "kernelModules") (lib.levenshtein "" "abc") (lib.levenshtein "kitten" "sitting") ];
+  escapeShellArg = lib.escapeShellArg "it's";
+  escapeShellArgs = lib.escapeShellArgs [ "a b" "c" ];
+  makeBinPath = lib.makeBinPath [ "/x" null "/y" ];
   isStorePath = [ (lib.isStorePath "/nix/store/00000000000000000000000000000000-a") (lib.isStorePath "/etc/a") ];
 }

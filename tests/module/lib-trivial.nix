@@ -15,5 +15,6 @@ in
   min = lib.min 3 2;
   max = lib.max 3 2;
   mod = lib.mod 7 3;
+  mapNullable = [ (lib.mapNullable (x: x + 1) null) (lib.mapNullable (x: x + 1) 1) ];
   functionArgs = lib.functionArgs ({ a, b ? 1 }: a);
 }

@@ -80,6 +80,19 @@ in
     if list == [ ] || builtins.length list == 1 then list
     else builtins.tail (builtins.concatMap (x: [ separator x ]) list);
 
+  # Quote for a POSIX shell: `escapeShellArg "it's"` is `'it'\''s'`.
+  escapeShellArg = arg: "'${replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
+
+  escapeShellArgs = list: concatStringsSep " " (map lib.escapeShellArg list);
+
+  # `makeSearchPath "bin" [ a b ]` is "A/bin:B/bin" (empty entries dropped).
+  makeSearchPath = subDir: paths: concatStringsSep ":" (map (p: "${toString p}/${subDir}") (filter (p: p != null) paths));
+
+  makeBinPath = lib.makeSearchPath "bin";
+
+  # Documentation markers of NixOS modules; kiln keeps the text as it is.
+  mdDoc = text: text;
+
   versionOlder = v1: v2: builtins.compareVersions v2 v1 == 1;
 
   versionAtLeast = v1: v2: !(lib.versionOlder v1 v2);

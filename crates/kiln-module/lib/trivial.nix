@@ -24,6 +24,8 @@
   # Overlay `f` on top of the fixpoint function `rattrs`, as nixpkgs' overlays do.
   extends = f: rattrs: self: let super = rattrs self; in super // f self super;
 
+  mapNullable = f: a: if a == null then a else f a;
+
   boolToString = b: if b then "true" else "false";
 
   min = a: b: if a < b then a else b;
