@@ -4,7 +4,8 @@
 #   tests/module/err/<case>.nix  -> the error message (must fail),              expected in <case>.err
 # Paths under the repository root are shown as <root>, so expected files do not depend on the checkout.
 # The error message is nix's stderr without the "error: " prefix, its indentation, the --show-trace hint and
-# the source excerpt nix adds for errors of the language itself ("at FILE:LINE:COL:" and what follows).
+# the source excerpts nix adds for errors of the language itself ("at FILE:LINE:COL:" and the numbered
+# source lines after it); trailing blank lines go too.
 # UPDATE_EXPECT=1 rewrites the expected files instead of comparing.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,7 +49,11 @@ for case in "$here"/err/*.nix; do
     { echo "unexpected success:"; redact <"$tmp/out"; } >"$tmp/actual"
   else
     sed -e '1s/^error: //' -e 's/^       //' -e "/^(use '--show-trace'/d" "$tmp/err" \
-      | awk '/^at .*:[0-9]+:[0-9]+:$/ { exit } { print }' | sed -e '${/^$/d}' | redact >"$tmp/actual"
+      | awk '
+          /^at .*:[0-9]+:[0-9]+:$/ { skip = 1; blank = 0; next }
+          skip && (/^$/ || /^ *[0-9]*\|/) { next }
+          /^$/ { blank++; next }
+          { skip = 0; while (blank > 0) { print ""; blank-- } print }' | redact >"$tmp/actual"
   fi
   check "$name" "${case%.nix}.err" "$tmp/actual"
 done
