@@ -5,6 +5,7 @@
   ./system/boot/initrd.nix
   ./system/boot/loader.nix
   ./system/build.nix
+  ./misc/assertions.nix
   ./hardware/firmware.nix
   ./config/system-path.nix
   ./config/networking.nix

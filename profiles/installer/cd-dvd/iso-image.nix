@@ -23,6 +23,13 @@ in
   boot.initrd.kernelModules = [ "loop" "overlay" ];
   boot.kernelParams = [ "root=LABEL=${config.isoImage.volumeID}" "boot.shell_on_fail" ];
 
+  assertions = [
+    {
+      assertion = config.isoImage.makeBiosBootable || config.isoImage.makeEfiBootable;
+      message = "isoImage: the ISO must boot with BIOS (makeBiosBootable), UEFI (makeEfiBootable) or both";
+    }
+  ];
+
   isoImage.contents = [
     { source = "${config.boot.kernelPackages.kernel}/vmlinuz"; target = "/boot/vmlinuz"; }
   ];
