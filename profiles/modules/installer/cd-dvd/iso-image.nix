@@ -1,0 +1,36 @@
+# Declares `isoImage.*`, what the image builder makes of the configuration (the values are set by
+# `profiles/installer/cd-dvd/iso-image.nix` and the installer profiles).
+{ config, lib, ... }:
+let
+  inherit (lib) mkOption types;
+  cfg = config.isoImage;
+in
+{
+  options.isoImage = {
+    isoBaseName = mkOption { type = types.str; default = "kiln"; description = "The start of the ISO file name."; };
+    edition = mkOption { type = types.str; default = ""; description = "The edition (\"minimal\", \"gnome\", ...) named in the file name and volume ID."; };
+    isoName = mkOption {
+      type = types.str;
+      default = "${cfg.isoBaseName}${lib.optionalString (cfg.edition != "") "-${cfg.edition}"}.iso";
+      description = "The name of the ISO file.";
+    };
+    volumeID = mkOption {
+      type = types.strMatching "[A-Z0-9_-]{1,32}";
+      default = lib.toUpper "kiln${lib.optionalString (cfg.edition != "") "_${cfg.edition}"}";
+      description = "The ISO 9660 volume ID (at most 32 upper-case letters, digits, `_` and `-`); the initrd finds the medium by it.";
+    };
+    makeEfiBootable = mkOption { type = types.bool; default = false; description = "Whether the ISO boots with UEFI (an El Torito ESP image)."; };
+    makeBiosBootable = mkOption { type = types.bool; default = true; description = "Whether the ISO boots with BIOS (isolinux)."; };
+    makeUsbBootable = mkOption { type = types.bool; default = false; description = "Whether the ISO is isohybrid, so it also boots when written to a USB stick."; };
+    appendToMenuLabel = mkOption { type = types.str; default = " Installer"; description = "Text after the boot menu entry's name."; };
+    squashfsCompression = mkOption { type = types.enum [ "xz" "zstd" ]; default = "xz"; description = "The compression of the root file system image."; };
+    contents = mkOption {
+      type = types.listOf (types.submodule {
+        options.source = mkOption { type = types.path; description = "The file or directory to copy."; };
+        options.target = mkOption { type = types.str; description = "Where it goes on the ISO."; };
+      });
+      default = [ ];
+      description = "Extra files on the ISO.";
+    };
+  };
+}

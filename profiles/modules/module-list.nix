@@ -1,0 +1,16 @@
+# The option declarations every kiln system is evaluated with, like `nixos/modules/module-list.nix`.
+# `eval-config.nix` puts these in front of the user's profile; profiles never import them themselves.
+[
+  ./system/boot/kernel.nix
+  ./system/boot/initrd.nix
+  ./system/boot/loader.nix
+  ./system/build.nix
+  ./misc/assertions.nix
+  ./hardware/firmware.nix
+  ./config/system-path.nix
+  ./config/networking.nix
+  ./tasks/filesystems.nix
+  ./installer/cd-dvd/iso-image.nix
+  ./services/x11/xserver.nix
+  ./services/x11/gnome.nix
+]

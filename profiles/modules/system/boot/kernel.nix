@@ -1,0 +1,54 @@
+# Declares the kernel options (`boot.kernelPackages`, `boot.kernelModules`, ...) and the modules every
+# system loads, as NixOS's `system/boot/kernel.nix` does.
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkOption types;
+  moduleList = description: mkOption {
+    type = types.listOf types.str;
+    default = [ ];
+    inherit description;
+  };
+  # A kernel package set: the kernel itself plus out-of-tree modules built against it.
+  kernelPackagesType = types.mkOptionType {
+    name = "kernelPackages";
+    description = "Linux kernel package set";
+    check = x: builtins.isAttrs x && x ? kernel;
+    merge = lib.mergeEqualOption;
+  };
+in
+{
+  options.boot = {
+    kernelPackages = mkOption {
+      type = kernelPackagesType;
+      default = pkgs.linuxPackages;
+      defaultText = lib.literalExpression "pkgs.linuxPackages";
+      description = "The kernel package set: Debian bookworm's kernel (`.kernel`) and modules built for it (`.broadcom_sta`).";
+    };
+    kernelModules = moduleList "Kernel modules loaded in the second stage of the boot process.";
+    kernelParams = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+      description = "Parameters added to the kernel command line.";
+    };
+    extraModulePackages = mkOption {
+      type = types.listOf types.package;
+      default = [ ];
+      example = lib.literalExpression "[ config.boot.kernelPackages.broadcom_sta ]";
+      description = "Packages of out-of-tree kernel modules to install next to the kernel's own.";
+    };
+    blacklistedKernelModules = moduleList "Kernel modules that are never loaded automatically.";
+    initrd.kernelModules = moduleList "Kernel modules loaded by the initrd, unconditionally.";
+    initrd.availableKernelModules = moduleList "Kernel modules put into the initrd, loaded only when hardware needs them.";
+  };
+
+  config.boot = {
+    # What any machine needs to find its root file system and take keyboard input in the initrd.
+    initrd.availableKernelModules = [
+      "ahci" "sata_nv" "sata_via" "ata_piix" "sd_mod" "sr_mod" "mmc_block"
+      "uhci_hcd" "ehci_hcd" "ehci_pci" "ohci_hcd" "xhci_hcd" "xhci_pci" "usbhid" "hid_generic" "hid_apple"
+      "pcips2" "atkbd" "i8042" "rtc_cmos"
+    ];
+    initrd.kernelModules = [ "dm_mod" ];
+    kernelModules = [ "loop" "atkbd" ];
+  };
+}

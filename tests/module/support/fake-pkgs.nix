@@ -1,0 +1,22 @@
+# A stand-in for the package set the Rust driver will provide: every Debian package the profiles name, as a
+# minimal derivation-shaped set (`type`, `name`, `outPath`), plus a kernel package set.
+let
+  drv = name: {
+    type = "derivation";
+    inherit name;
+    outPath = "/kiln/store/00000000000000000000000000000000-${name}";
+  };
+  names = [
+    "busybox-static" "parted" "gdisk" "e2fsprogs" "dosfstools"
+    "firmware-linux-free" "firmware-misc-nonfree" "firmware-realtek" "firmware-iwlwifi" "firmware-atheros"
+    "firmware-brcm80211" "firmware-amd-graphics"
+    "xserver-xorg" "xinit" "firefox-esr" "gparted"
+    "gnome-shell" "gnome-session" "gdm3" "nautilus" "gnome-terminal" "gnome-control-center"
+  ];
+in
+builtins.listToAttrs (map (name: { inherit name; value = drv name; }) names) // {
+  linuxPackages = {
+    kernel = drv "linux-image-6.1.0-13-amd64";
+    broadcom_sta = drv "broadcom-sta-6.30.223.271-linux-6.1.0-13-amd64";
+  };
+}
