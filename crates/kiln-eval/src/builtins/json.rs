@@ -492,10 +492,16 @@ fn from_toml(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             format!("while parsing a TOML string: {message}"),
         )
     };
-    let table: toml::Table = text
-        .as_str()
-        .parse()
-        .map_err(|e: toml::de::Error| fail(e.message().to_owned()))?;
+    let table: toml::Table = text.as_str().parse().map_err(|e: toml::de::Error| {
+        // The text starts with "TOML parse error at line L, column C" and goes on with a source
+        // snippet; the message, when there is one, says why.
+        let full = e.to_string();
+        let place = full.lines().next().unwrap_or_default().trim();
+        match e.message().trim() {
+            "" => fail(place.to_owned()),
+            reason => fail(format!("{place}: {reason}")),
+        }
+    })?;
     toml_to_value(toml::Value::Table(table))
         .map_err(|()| fail("Dates and times are not supported".to_owned()))
 }
