@@ -863,7 +863,7 @@ mod tests {
         fn from_json_inverts_to_json(json in json_strategy()) {
             let mut ev = super::super::context::testing::evaluator();
             let value = json_to_value(json);
-            let text = super::to_json(&mut ev, &[value.clone()]).unwrap();
+            let text = super::to_json(&mut ev, std::slice::from_ref(&value)).unwrap();
             let back = super::from_json(&mut ev, &[text]).unwrap();
             prop_assert!(ev.equal(&value, &back).unwrap());
         }
