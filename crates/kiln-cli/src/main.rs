@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 mod cmd_eval;
 mod cmd_parse;
+mod cmd_repl;
+mod repl;
 
 /// kiln builds bootable live ISO images from declarative profiles written in the Nix language.
 #[derive(Parser)]
@@ -19,6 +21,8 @@ enum Command {
     Parse(cmd_parse::Args),
     /// Evaluate a Nix expression and print it as `nix-instantiate --eval` does.
     Eval(cmd_eval::Args),
+    /// Explore expressions and profiles interactively, like `nix repl`.
+    Repl(cmd_repl::Args),
 }
 
 fn main() -> ExitCode {
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => cmd_parse::run(args),
         Command::Eval(args) => cmd_eval::run(args),
+        Command::Repl(args) => cmd_repl::run(args),
     };
     match result {
         Ok(code) => code,

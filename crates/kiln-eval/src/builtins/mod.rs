@@ -51,6 +51,7 @@ mod attrs;
 mod collections;
 mod context;
 mod control;
+pub mod docs;
 mod hash;
 mod io;
 mod json;
@@ -112,7 +113,11 @@ mod tests {
     fn names_are_unique() {
         let mut seen = HashSet::new();
         for builtin in super::all() {
-            assert!(seen.insert(builtin.name), "builtin `{}` is defined twice", builtin.name);
+            assert!(
+                seen.insert(builtin.name),
+                "builtin `{}` is defined twice",
+                builtin.name
+            );
         }
     }
 }

@@ -1,0 +1,381 @@
+//! `kiln repl`'s session: the scope of names bound at the prompt or loaded, and what each
+//! input does. The terminal side (line editor, history, Ctrl-C) is in [`terminal`]; this part
+//! takes text and returns text, so unit tests drive it directly.
+//!
+//! Semantics follow nix repl 2.8: `x = expr` binds lazily and prints nothing; a plain
+//! expression prints one level deep ([`print`]); `:l` and `:a` add a set's attributes to the
+//! scope; `:r` starts over (prompt bindings are dropped, the files are read again); an error is
+//! reported and the session goes on. Given a profile (see [`profile`]), `config`, `options`,
+//! `lib` and `pkgs` are in scope, and `:explain` and `:doc` know its options.
+
+pub(crate) mod command;
+mod complete;
+mod doc;
+mod error;
+mod highlight;
+mod print;
+mod profile;
+pub(crate) mod terminal;
+
+use command::Command;
+use error::ReplError;
+use kiln_eval::{
+    AttrEntry, Attrs, ErrorKind, EvalError, EvalOptions, Evaluator, FsLoader, SearchPathEntry,
+    Symbol, Thunk, Value,
+};
+use print::Depth;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Settings of a session, from the command line.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SessionOptions {
+    /// `-I` entries, then `NIX_PATH`'s; `<kiln/lib>` is added after them.
+    pub(crate) search_path: Vec<SearchPathEntry>,
+    /// ANSI colours in printed values.
+    pub(crate) color: bool,
+    /// Show every frame of an error's trace.
+    pub(crate) show_trace: bool,
+}
+
+/// What the loop does after an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Quit,
+}
+
+/// Something loaded into scope, kept so that `:r` can load it again.
+#[derive(Clone, Debug)]
+enum Loaded {
+    File(PathBuf),
+    Profile(profile::Spec),
+}
+
+/// One REPL session.
+pub(crate) struct Session {
+    ev: Evaluator,
+    options: SessionOptions,
+    cwd: PathBuf,
+    /// Every name in scope, sorted; a later binding of a name replaces the earlier one.
+    scope: BTreeMap<String, Value>,
+    /// What the command line and `:l` loaded, in order.
+    loaded: Vec<Loaded>,
+    /// Set by the SIGINT handler; the evaluator polls it. Cleared before each input.
+    interrupt: Arc<AtomicBool>,
+}
+
+impl Session {
+    pub(crate) fn new(options: SessionOptions, cwd: PathBuf) -> Session {
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let ev = new_evaluator(&options, &interrupt);
+        Session {
+            ev,
+            options,
+            cwd,
+            scope: BTreeMap::new(),
+            loaded: Vec::new(),
+            interrupt,
+        }
+    }
+
+    /// The flag that interrupts a running evaluation when set.
+    pub(crate) fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    /// Loads a file (a profile, recognised by [`profile::detect`], or any Nix file whose
+    /// value, called with no arguments if it is a function, is a set) into scope.
+    pub(crate) fn load(&mut self, path: &str, out: &mut String) -> Result<(), miette::Report> {
+        self.interrupt.store(false, Ordering::Relaxed);
+        let path = self.resolve(path);
+        let loaded = match profile::detect(&path) {
+            Some(spec) => Loaded::Profile(spec),
+            None => Loaded::File(path),
+        };
+        self.load_again(&loaded, out)?;
+        self.loaded.retain(|l| l.path() != loaded.path());
+        self.loaded.push(loaded);
+        Ok(())
+    }
+
+    /// Runs one complete input, appending what it prints to `out`. An `Err` is a report to
+    /// show; the session goes on after it.
+    pub(crate) fn execute(
+        &mut self,
+        input: &str,
+        out: &mut String,
+    ) -> Result<Flow, miette::Report> {
+        self.interrupt.store(false, Ordering::Relaxed);
+        match command::parse_command(input) {
+            Command::Empty => {}
+            Command::Quit => return Ok(Flow::Quit),
+            Command::Help => out.push_str(&help()),
+            Command::Eval(text) => {
+                let value = self.eval(text)?;
+                let printed =
+                    print::print_value(&mut self.ev, &value, Depth::Shallow, self.options.color);
+                out.push_str(&self.check(printed)?);
+                out.push('\n');
+            }
+            Command::Print(text) => {
+                let value = self.eval(text)?;
+                let printed =
+                    print::print_value(&mut self.ev, &value, Depth::Strict, self.options.color);
+                out.push_str(&self.check(printed)?);
+                out.push('\n');
+            }
+            Command::Type(text) => {
+                let value = self.eval(text)?;
+                let value = self.ev.force(&value);
+                let value = self.check(value)?;
+                out.push_str(&print::describe_type(&value));
+                out.push('\n');
+            }
+            Command::Bind { name, expr } => {
+                let ast = self.parse(expr)?;
+                let scope = self.scope_attrs();
+                let value = Thunk::native(move |ev| ev.eval_scoped(&ast, &scope));
+                self.scope.insert(name.to_string(), value);
+            }
+            Command::Add(text) => {
+                let value = self.eval(text)?;
+                self.add_to_scope(&value, out)?;
+            }
+            Command::Load(path) => self.load(path, out)?,
+            Command::Reload => self.reload(out)?,
+            Command::Doc(name) => {
+                let text = doc::doc(self, name)?;
+                out.push_str(&text);
+            }
+            Command::Explain(option) => {
+                let options = self.profile_options()?;
+                let text = profile::explain(&mut self.ev, &options, option, self.options.color);
+                match self.check(text)? {
+                    Some(text) => out.push_str(&text),
+                    None => {
+                        let name = profile::strip_prefix(option).to_string();
+                        return Err(ReplError::NoSuchOption {
+                            name,
+                            suggestions: None,
+                        }
+                        .into());
+                    }
+                }
+            }
+            Command::Build(text) => {
+                let value = self.eval(text)?;
+                let value = self.ev.force(&value);
+                let value = self.check(value)?;
+                let is_drv = print::is_derivation(&mut self.ev, &value);
+                if !self.check(is_drv)? {
+                    return Err(ReplError::NotADerivation {
+                        got: print::describe_type(&value),
+                    }
+                    .into());
+                }
+                return Err(ReplError::NoStore.into());
+            }
+            Command::MissingArgument(command) => {
+                return Err(ReplError::MissingArgument { command }.into())
+            }
+            Command::Unknown(command) => {
+                return Err(ReplError::UnknownCommand {
+                    command: command.to_string(),
+                }
+                .into())
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// The names in scope: the session's own, then the base environment's.
+    pub(crate) fn scope_names(&self) -> impl Iterator<Item = &str> {
+        self.scope
+            .keys()
+            .map(String::as_str)
+            .chain(kiln_syntax::BASE_ENV_NAMES.iter().copied())
+    }
+
+    // ----- helpers -----
+
+    fn parse(&mut self, text: &str) -> Result<kiln_syntax::ast::Expr, miette::Report> {
+        let file = self
+            .ev
+            .sources_mut()
+            .add_virtual("«string»", &self.cwd, text);
+        kiln_syntax::parse(self.ev.sources(), file).map_err(miette::Report::new)
+    }
+
+    /// Parses and evaluates `text` in the session's scope, to weak head normal form.
+    fn eval(&mut self, text: &str) -> Result<Value, miette::Report> {
+        let ast = self.parse(text)?;
+        let scope = self.scope_attrs();
+        let value = self.ev.eval_scoped(&ast, &scope);
+        self.check(value)
+    }
+
+    /// [`Session::eval`] without a report, for completion.
+    fn eval_quietly(&mut self, text: &str) -> Option<Value> {
+        self.interrupt.store(false, Ordering::Relaxed);
+        let file = self
+            .ev
+            .sources_mut()
+            .add_virtual("«string»", &self.cwd, text);
+        let ast = kiln_syntax::parse(self.ev.sources(), file).ok()?;
+        let scope = self.scope_attrs();
+        let value = self.ev.eval_scoped(&ast, &scope).ok()?;
+        self.ev.force(&value).ok()
+    }
+
+    /// Turns an evaluation error into a report.
+    fn check<T>(&self, result: Result<T, EvalError>) -> Result<T, miette::Report> {
+        result.map_err(|err| {
+            if matches!(err.kind(), ErrorKind::Interrupted) {
+                return ReplError::Interrupted.into();
+            }
+            let max_frames = if self.options.show_trace {
+                None
+            } else {
+                Some(kiln_eval::DEFAULT_TRACE_FRAMES)
+            };
+            miette::Report::new(err.report(self.ev.sources(), max_frames))
+        })
+    }
+
+    fn scope_attrs(&self) -> Attrs {
+        Attrs::from_entries(
+            self.scope
+                .iter()
+                .map(|(name, value)| AttrEntry {
+                    name: Symbol::intern(name),
+                    value: value.clone(),
+                    pos: None,
+                })
+                .collect(),
+        )
+    }
+
+    fn resolve(&self, path: &str) -> PathBuf {
+        let path = Path::new(path);
+        let path = match path.strip_prefix("~") {
+            Ok(rest) => std::env::var_os("HOME")
+                .map_or_else(|| path.to_path_buf(), |home| Path::new(&home).join(rest)),
+            Err(_) => self.cwd.join(path),
+        };
+        PathBuf::from(kiln_eval::canon_path(&path.to_string_lossy()))
+    }
+
+    /// Nix's `addAttrsToScope`.
+    fn add_to_scope(&mut self, value: &Value, out: &mut String) -> Result<(), miette::Report> {
+        let attrs = self.ev.force_attrs(value);
+        let attrs = self.check(attrs)?;
+        for entry in attrs.iter() {
+            self.scope
+                .insert(entry.name.as_str().to_string(), entry.value.clone());
+        }
+        let _ = writeln!(out, "Added {} variables.", attrs.len());
+        Ok(())
+    }
+
+    fn load_again(&mut self, loaded: &Loaded, out: &mut String) -> Result<(), miette::Report> {
+        match loaded {
+            Loaded::File(path) => {
+                let value = self
+                    .ev
+                    .import(&Value::path(path.to_string_lossy().into_owned()));
+                let value = self.check(value)?;
+                let value = crate::cmd_eval::auto_call(&mut self.ev, &value, &Attrs::empty());
+                let value = self.check(value)?;
+                self.add_to_scope(&value, out)
+            }
+            Loaded::Profile(spec) => {
+                let values = profile::load(&mut self.ev, spec);
+                let values = self.check(values)?;
+                let names: Vec<String> = values.iter().map(|(name, _)| name.clone()).collect();
+                self.scope.extend(values);
+                let _ = writeln!(
+                    out,
+                    "Loaded profile {}; {} are in scope.",
+                    spec.profile.display(),
+                    names.join(", ")
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// `:r`: a fresh evaluator (so changed files are read again) and scope.
+    fn reload(&mut self, out: &mut String) -> Result<(), miette::Report> {
+        self.ev = new_evaluator(&self.options, &self.interrupt);
+        self.scope.clear();
+        for loaded in self.loaded.clone() {
+            self.load_again(&loaded, out)?;
+        }
+        Ok(())
+    }
+
+    /// The `options` of the loaded profile.
+    fn profile_options(&mut self) -> Result<Value, miette::Report> {
+        match self.scope.get("options") {
+            Some(options) if self.loaded.iter().any(|l| matches!(l, Loaded::Profile(_))) => {
+                Ok(options.clone())
+            }
+            _ => Err(ReplError::NoProfile.into()),
+        }
+    }
+}
+
+impl Loaded {
+    fn path(&self) -> &Path {
+        match self {
+            Loaded::File(path) => path,
+            Loaded::Profile(spec) => &spec.profile,
+        }
+    }
+}
+
+fn new_evaluator(options: &SessionOptions, interrupt: &Arc<AtomicBool>) -> Evaluator {
+    let mut search_path = options.search_path.clone();
+    search_path.push(kiln_module::search_path_entry());
+    let current_time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let eval_options = EvalOptions {
+        search_path,
+        current_time,
+        trace_to_stderr: true,
+    };
+    let mut ev = Evaluator::new(
+        eval_options,
+        Box::new(kiln_module::LibLoader::new(FsLoader)),
+    );
+    ev.set_interrupt(interrupt.clone());
+    ev
+}
+
+/// `:?`
+fn help() -> String {
+    let mut out = String::from("The following commands are available:\n\n");
+    for (name, alias, arg, text) in command::COMMANDS {
+        let usage = if arg.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} {arg}")
+        };
+        let alias = if alias.is_empty() {
+            String::new()
+        } else {
+            format!(" (or {alias})")
+        };
+        let _ = writeln!(out, "  {usage:<20} {text}{alias}");
+    }
+    out.push_str("\n`kiln repl PROFILE` brings `config`, `options`, `lib` and `pkgs` into scope; `import <kiln/lib>` is kiln's lib.\n");
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Unit tests of the session: inputs in, printed text out.
