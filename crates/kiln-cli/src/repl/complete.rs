@@ -103,6 +103,7 @@ impl Session {
                 display,
             });
         }
+        found.sort_by(|a, b| a.replacement.cmp(&b.replacement));
         found
     }
 

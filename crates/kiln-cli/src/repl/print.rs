@@ -167,7 +167,10 @@ impl Printer<'_> {
                     self.out.push_str("{ ... }");
                 } else {
                     self.out.push_str("{ ");
-                    for entry in attrs.iter() {
+                    // Sets keep their entries in symbol order; nix repl prints them by name.
+                    let mut entries: Vec<_> = attrs.iter().collect();
+                    entries.sort_by_key(|entry| entry.name.as_str());
+                    for entry in entries {
                         let name = entry.name.as_str();
                         if crate::repl::command::is_var_name(name) {
                             self.out.push_str(name);
