@@ -232,7 +232,10 @@ impl Compiler<'_> {
         self.scopes.push(Self::bind_scope(&statics));
         let body = self.expr(body, None);
         self.scopes.pop();
-        Ok(ExprKind::Let { bindings: statics.into_iter().map(|a| a.value).collect(), body: body? })
+        Ok(ExprKind::Let {
+            bindings: statics.into_iter().map(|a| (a.value, a.inherited)).collect(),
+            body: body?,
+        })
     }
 
     fn lambda(

@@ -27,18 +27,32 @@ use std::rc::Rc;
 const MAX_DEPTH: usize = 20_000;
 
 /// An environment: the values bound by one `let`, `rec` set, lambda call or `with`.
+///
+/// A slot is written once: at creation, or (for `let`, `rec` and formals, whose values may
+/// refer to the environment itself) right after it.
 pub(crate) struct Env {
-    slots: Box<[OnceCell<Value>]>,
+    slots: Slots,
     parent: Option<Rc<Env>>,
+}
+
+/// Most environments (plain lambdas, `with`) have one slot; keep it inline.
+enum Slots {
+    One(OnceCell<Value>),
+    Many(Box<[OnceCell<Value>]>),
 }
 
 impl Env {
     pub(crate) fn new(slots: Vec<Value>, parent: Option<Rc<Env>>) -> Rc<Env> {
-        Rc::new(Env { slots: slots.into_iter().map(OnceCell::from).collect(), parent })
+        Rc::new(Env { slots: Slots::Many(slots.into_iter().map(OnceCell::from).collect()), parent })
+    }
+
+    fn one(value: Value, parent: &Rc<Env>) -> Rc<Env> {
+        Rc::new(Env { slots: Slots::One(OnceCell::from(value)), parent: Some(parent.clone()) })
     }
 
     fn empty_slots(n: usize, parent: &Rc<Env>) -> Rc<Env> {
-        Rc::new(Env { slots: (0..n).map(|_| OnceCell::new()).collect(), parent: Some(parent.clone()) })
+        let slots = Slots::Many((0..n).map(|_| OnceCell::new()).collect());
+        Rc::new(Env { slots, parent: Some(parent.clone()) })
     }
 
     fn up(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
@@ -52,8 +66,21 @@ impl Env {
         env
     }
 
+    fn get(&self, index: u32) -> Option<&Value> {
+        match &self.slots {
+            Slots::One(slot) if index == 0 => slot.get(),
+            Slots::One(_) => None,
+            Slots::Many(slots) => slots.get(index as usize).and_then(OnceCell::get),
+        }
+    }
+
     fn set(&self, index: usize, value: Value) {
-        if let Some(slot) = self.slots.get(index) {
+        let slot = match &self.slots {
+            Slots::One(slot) if index == 0 => Some(slot),
+            Slots::One(_) => None,
+            Slots::Many(slots) => slots.get(index),
+        };
+        if let Some(slot) = slot {
             let _ = slot.set(value);
         }
     }
@@ -293,7 +320,7 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Const(v) => v.clone(),
             ExprKind::Local { depth, index, .. } => {
-                match env.up(*depth).slots.get(*index as usize).and_then(OnceCell::get) {
+                match env.up(*depth).get(*index) {
                     Some(v) => v.clone(),
                     None => Thunk::suspended(expr.clone(), env.clone()),
                 }
@@ -311,9 +338,13 @@ impl Evaluator {
         match &expr.kind {
             ExprKind::Const(v) => Ok(v.clone()),
             ExprKind::Local { depth, index, name } => {
-                let slot = env.up(*depth).slots.get(*index as usize).and_then(OnceCell::get).cloned();
+                let slot = env.up(*depth).get(*index);
                 match slot {
-                    Some(v) => self.force(&v).map_err(|e| e.at(span)),
+                    Some(Value::Thunk(t)) => {
+                        let t = t.clone();
+                        self.force_thunk(&t).map_err(|e| e.at(span))
+                    }
+                    Some(v) => Ok(v.clone()),
                     None => Err(EvalError::bug(format!("variable `{name}` read before it was bound"))
                         .at(span)),
                 }
@@ -323,15 +354,19 @@ impl Evaluator {
                 self.eval_select(target, path, default.as_ref(), env, span)
             }
             ExprKind::HasAttr { expr: target, path } => {
+                // Like Nix, only the sets along the path are forced, not the final value.
                 let mut current = self.eval(target, env)?;
-                for key in path.iter() {
+                for (i, key) in path.iter().enumerate() {
+                    if i > 0 {
+                        current = self.force(&current).map_err(|e| e.at(span))?;
+                    }
                     let name = match self.attr_key(key, env)? {
                         Some(name) => name,
                         None => return Ok(Value::Bool(false)),
                     };
                     match current {
                         Value::Attrs(attrs) => match attrs.get(name) {
-                            Some(v) => current = self.force(v).map_err(|e| e.at(span))?,
+                            Some(v) => current = v.clone(),
                             None => return Ok(Value::Bool(false)),
                         },
                         _ => return Ok(Value::Bool(false)),
@@ -361,15 +396,19 @@ impl Evaluator {
             }
             ExprKind::Let { bindings, body } => {
                 let inner = Env::empty_slots(bindings.len(), env);
-                for (i, binding) in bindings.iter().enumerate() {
-                    let value = self.delay_rec(binding, &inner);
+                for (i, (binding, inherited)) in bindings.iter().enumerate() {
+                    let value = if *inherited {
+                        self.delay(binding, env)
+                    } else {
+                        self.delay_rec(binding, &inner)
+                    };
                     inner.set(i, value);
                 }
                 self.eval(body, &inner)
             }
             ExprKind::With { env: scope, body } => {
                 let scope = self.delay(scope, env);
-                let inner = Env::new(vec![scope], Some(env.clone()));
+                let inner = Env::one(scope, env);
                 self.eval(body, &inner)
             }
             ExprKind::If { cond, then, else_ } => {
@@ -393,13 +432,48 @@ impl Evaluator {
             },
             ExprKind::Binary { op, lhs, rhs } => self.eval_binary(*op, lhs, rhs, env, span),
             ExprKind::ConcatStrings { force_string, parts } => {
-                let mut values = Vec::with_capacity(parts.len());
-                for part in parts.iter() {
-                    values.push((self.eval(part, env)?, part.span));
-                }
-                self.concat_strings(*force_string, &values).map_err(|e| e.at(span))
+                self.eval_concat(*force_string, parts, env, span)
             }
         }
+    }
+
+    /// `+` and interpolation. Sums of numbers, the common case in arithmetic code, are added
+    /// without collecting the operands first.
+    fn eval_concat(
+        &mut self,
+        force_string: bool,
+        parts: &[Rc<ir::Expr>],
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
+        let Some(first_expr) = parts.first() else {
+            return Ok(Value::string(""));
+        };
+        let first = self.eval(first_expr, env)?;
+        if !force_string {
+            if let Value::Int(mut acc) = first {
+                let mut rest = parts[1..].iter();
+                for part in rest.by_ref() {
+                    match self.eval(part, env)? {
+                        Value::Int(n) => acc = acc.wrapping_add(n),
+                        other => {
+                            let mut values = vec![(Value::Int(acc), first_expr.span), (other, part.span)];
+                            for part in rest {
+                                values.push((self.eval(part, env)?, part.span));
+                            }
+                            return self.concat_strings(false, &values).map_err(|e| e.at(span));
+                        }
+                    }
+                }
+                return Ok(Value::Int(acc));
+            }
+        }
+        let mut values = Vec::with_capacity(parts.len());
+        values.push((first, first_expr.span));
+        for part in &parts[1..] {
+            values.push((self.eval(part, env)?, part.span));
+        }
+        self.concat_strings(force_string, &values).map_err(|e| e.at(span))
     }
 
     /// Like `delay`, for a binding of a `let` or `rec` set whose environment is still being
@@ -421,7 +495,7 @@ impl Evaluator {
     ) -> EvalResult<Value> {
         for depth in with_depths {
             let scope_env = env.up(*depth);
-            let Some(scope) = scope_env.slots.first().and_then(OnceCell::get).cloned() else {
+            let Some(scope) = scope_env.get(0).cloned() else {
                 continue;
             };
             let attrs = self.force_attrs(&scope).map_err(|e| e.at(span))?;
@@ -637,7 +711,7 @@ impl Evaluator {
         let lambda = &*closure.lambda;
         let fn_name = || lambda.name.map(|n| n.to_string());
         let env = match &lambda.formals {
-            None => Env::new(vec![arg], Some(closure.env.clone())),
+            None => Env::one(arg, &closure.env),
             Some(formals) => {
                 let attrs = self.force_attrs(&arg)?;
                 let env = Env::empty_slots(lambda.n_slots(), &closure.env);

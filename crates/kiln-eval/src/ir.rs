@@ -33,8 +33,9 @@ pub(crate) enum ExprKind {
     /// A strict arithmetic builtin applied to exactly two arguments (`__sub`, `__lessThan`, ...):
     /// evaluated without allocating thunks for the operands.
     Arith { op: ArithOp, lhs: Rc<Expr>, rhs: Rc<Expr> },
-    /// `let`: a new environment holding `bindings`, then `body` in it.
-    Let { bindings: Box<[Rc<Expr>]>, body: Rc<Expr> },
+    /// `let`: a new environment holding `bindings`, then `body` in it. An inherited binding
+    /// (`true`) is compiled in, and evaluated in, the scope outside the `let`.
+    Let { bindings: Box<[(Rc<Expr>, bool)]>, body: Rc<Expr> },
     With { env: Rc<Expr>, body: Rc<Expr> },
     If { cond: Rc<Expr>, then: Rc<Expr>, else_: Rc<Expr> },
     Assert { cond: Rc<Expr>, body: Rc<Expr> },

@@ -107,7 +107,7 @@ impl Evaluator {
                         (_, None) => return Ok(false),
                         (None, Some(_)) => return Ok(true),
                         (Some(p), Some(q)) => {
-                            if !self.equal(p, q)? {
+                            if !self.equal_stored(p, q)? {
                                 return self.less_than(p, q);
                             }
                         }
@@ -130,14 +130,24 @@ impl Evaluator {
 
     /// Deep equality (`==`): functions are never equal; two derivations compare by `outPath`.
     pub fn equal(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
-        // Nix compares values by address first; a shared thunk or builtin is equal to itself
-        // even when it is a function.
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        self.equal_forced(a, b)
+    }
+
+    /// Equality of two values stored in lists, sets or arguments. Nix compares such values by
+    /// address first, so a shared thunk or builtin is equal to itself even when it is a
+    /// function (`let f = x: x; in [ f ] == [ f ]` is true, `f == f` is false).
+    pub fn equal_stored(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
         match (lhs, rhs) {
             (Value::Thunk(a), Value::Thunk(b)) if std::rc::Rc::ptr_eq(&a.0, &b.0) => return Ok(true),
             (Value::PrimOp(a), Value::PrimOp(b)) if std::ptr::eq(*a, *b) => return Ok(true),
             _ => {}
         }
         let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        self.equal_forced(a, b)
+    }
+
+    fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
         Ok(match (&a, &b) {
             (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
             (Value::Int(x), Value::Int(y)) => x == y,
@@ -151,7 +161,7 @@ impl Evaluator {
                     return Ok(false);
                 }
                 for (p, q) in x.iter().zip(y.iter()) {
-                    if !self.equal(p, q)? {
+                    if !self.equal_stored(p, q)? {
                         return Ok(false);
                     }
                 }
@@ -161,14 +171,14 @@ impl Evaluator {
                 if self.is_derivation(x)? && self.is_derivation(y)? {
                     if let (Some(p), Some(q)) = (x.get(self.syms.out_path), y.get(self.syms.out_path)) {
                         let (p, q) = (p.clone(), q.clone());
-                        return self.equal(&p, &q);
+                        return self.equal_stored(&p, &q);
                     }
                 }
                 if x.len() != y.len() {
                     return Ok(false);
                 }
                 for (p, q) in x.iter().zip(y.iter()) {
-                    if p.name != q.name || !self.equal(&p.value, &q.value)? {
+                    if p.name != q.name || !self.equal_stored(&p.value, &q.value)? {
                         return Ok(false);
                     }
                 }

@@ -193,9 +193,12 @@ fn print_attr_name(name: &str, out: &mut String) {
         && !KEYWORDS.contains(&name);
     if bare {
         out.push_str(name);
-    } else {
-        escape_string(name, out);
+        return;
     }
+    // Unlike string values, quoted names escape every `$`.
+    let mut quoted = String::new();
+    escape_string(name, &mut quoted);
+    out.push_str(&quoted.replace("\\$", "$").replace('$', "\\$"));
 }
 
 /// A string literal as Nix prints it.

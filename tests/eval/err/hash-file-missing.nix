@@ -1,1 +1,1 @@
-builtins.hashFile "sha256" ./io-no-such-file
+let inherit (builtins) hashFile; in hashFile "sha256" ./io-no-such-file

@@ -1,1 +1,1 @@
-builtins.readDir ./io-no-such-dir
+let inherit (builtins) readDir; in readDir ./io-no-such-dir

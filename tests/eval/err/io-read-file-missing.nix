@@ -1,1 +1,1 @@
-builtins.readFile ./io-no-such-file
+let inherit (builtins) readFile; in readFile ./io-no-such-file

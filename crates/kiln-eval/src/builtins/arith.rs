@@ -23,11 +23,16 @@ fn bit(ev: &mut Evaluator, args: &[Value], op: fn(i64, i64) -> i64) -> EvalResul
     Ok(Value::Int(op(x, y)))
 }
 
-/// `ceil`/`floor`: a number to an integer (as Nix, via a float; out-of-range values saturate).
+/// `ceil`/`floor`: a number to an integer. Nix converts with C++'s `(NixInt) double`, which on
+/// x86-64 gives `i64::MIN` for NaN and for values out of range; kiln does the same.
 fn round(ev: &mut Evaluator, arg: &Value, op: fn(f64) -> f64) -> EvalResult<Value> {
     match ev.force(arg)? {
-        Value::Int(n) => Ok(Value::Int(n)),
-        Value::Float(x) => Ok(Value::Int(op(x) as i64)),
+        Value::Int(n) => round(ev, &Value::Float(n as f64), op),
+        Value::Float(x) => {
+            let r = op(x);
+            let in_range = r >= -9_223_372_036_854_775_808.0 && r < 9_223_372_036_854_775_808.0;
+            Ok(Value::Int(if in_range { r as i64 } else { i64::MIN }))
+        }
         other => Err(EvalError::type_error("a float", &other)),
     }
 }

@@ -305,16 +305,17 @@ mod tests {
             ),
         ]);
         let with_ctx = super::append_context(&mut ev, &[s("x"), spec]).unwrap();
-        let got = super::get_context(&mut ev, &[with_ctx.clone()]).unwrap();
+        let got = super::get_context(&mut ev, std::slice::from_ref(&with_ctx)).unwrap();
         // The printer's quoting of names is not ours to test: compare without quotes.
         let printed = ev.print(&got, true).unwrap().replace('"', "");
         assert_eq!(
             printed,
             format!("{{ {PATH} = {{ path = true; }}; {DRV} = {{ allOutputs = true; outputs = [ dev out ]; }}; }}")
         );
-        assert_eq!(call("hasContext", &[with_ctx.clone()]), "true");
+        assert_eq!(call("hasContext", std::slice::from_ref(&with_ctx)), "true");
         assert_eq!(call("hasContext", &[s("x")]), "false");
-        let discarded = super::discard_output_dependency(&mut ev, &[with_ctx.clone()]).unwrap();
+        let discarded =
+            super::discard_output_dependency(&mut ev, std::slice::from_ref(&with_ctx)).unwrap();
         let got = super::get_context(&mut ev, &[discarded]).unwrap();
         let printed = ev.print(&got, true).unwrap().replace('"', "");
         assert_eq!(

@@ -44,7 +44,8 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn io_error(path: &str, e: &std::io::Error) -> EvalError {
+/// An I/O failure on `path`, worded as the evaluator words it for `import`.
+pub(crate) fn io_error(path: &str, e: &std::io::Error) -> EvalError {
     let message = match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),

@@ -492,10 +492,16 @@ fn from_toml(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             format!("while parsing a TOML string: {message}"),
         )
     };
-    let table: toml::Table = text
-        .as_str()
-        .parse()
-        .map_err(|e: toml::de::Error| fail(e.message().to_owned()))?;
+    let table: toml::Table = text.as_str().parse().map_err(|e: toml::de::Error| {
+        // The text starts with "TOML parse error at line L, column C" and goes on with a source
+        // snippet; the message, when there is one, says why.
+        let full = e.to_string();
+        let place = full.lines().next().unwrap_or_default().trim();
+        match e.message().trim() {
+            "" => fail(place.to_owned()),
+            reason => fail(format!("{place}: {reason}")),
+        }
+    })?;
     toml_to_value(toml::Value::Table(table))
         .map_err(|()| fail("Dates and times are not supported".to_owned()))
 }
@@ -857,7 +863,7 @@ mod tests {
         fn from_json_inverts_to_json(json in json_strategy()) {
             let mut ev = super::super::context::testing::evaluator();
             let value = json_to_value(json);
-            let text = super::to_json(&mut ev, &[value.clone()]).unwrap();
+            let text = super::to_json(&mut ev, std::slice::from_ref(&value)).unwrap();
             let back = super::from_json(&mut ev, &[text]).unwrap();
             prop_assert!(ev.equal(&value, &back).unwrap());
         }

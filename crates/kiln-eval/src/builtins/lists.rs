@@ -91,7 +91,7 @@ fn tail(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 fn elem(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let list = ev.force_list(&args[1])?;
     for x in list.iter() {
-        if ev.equal(&args[0], x)? {
+        if ev.equal_stored(&args[0], x)? {
             return Ok(Value::Bool(true));
         }
     }
