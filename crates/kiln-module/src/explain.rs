@@ -171,7 +171,8 @@ impl Explanation {
                 };
                 match best_loser {
                     Some(loser) => lines.push(format!(
-                        "{who} beats {} at {}: the lower priority number wins{}",
+                        "{who} {} {} at {}: the lower priority number wins{}",
+                        if winners.len() == 1 { "beats" } else { "beat" },
                         loser.priority_label(),
                         loser.location(),
                         if winners.len() > 1 {
@@ -203,6 +204,11 @@ impl Explanation {
                     );
                 }
             }
+        }
+        if self.value.starts_with("<error:") && !winners.is_empty() {
+            lines.push(
+                "evaluating the value fails (see above); `lib.mkForce` on the definition that should win settles a conflict".to_string(),
+            );
         }
         if switched_off > 0 {
             lines.push(format!(
@@ -326,12 +332,8 @@ fn show(ev: &mut Evaluator, show_value: &Value, value: EvalResult<Value>) -> Str
         .and_then(|s| ev.force_string(&s).map(|s| s.as_str().to_string()));
     match shown {
         Ok(text) => text,
-        Err(err) => format!("<error: {}>", first_line(&err.to_string())),
+        Err(err) => format!("<error: {}>", err.to_string().trim_end()),
     }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
 }
 
 fn indent(text: &str, prefix: &str) -> String {
