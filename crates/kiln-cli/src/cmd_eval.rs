@@ -1,16 +1,34 @@
-//! `kiln eval`: evaluate an expression or file and print it exactly as
+//! `kiln eval`: evaluate an expression, a file or a profile and print it exactly as
 //! `nix-instantiate --eval` 2.8 does (with `--strict`, `--json`, `-A`, `--arg`, `--argstr`, `-I`).
+//!
+//! A profile (a module file) is evaluated with the profile library through
+//! `kiln_module::eval_profile`, giving `{ config; options; }` for `-A` to select from; the rules that
+//! decide when FILE is a profile are in the `--help` text of [`Args`].
 
 use kiln_eval::{
-    AttrEntry, Attrs, EvalError, EvalOptions, EvalResult, Evaluator, FsLoader, SearchPathEntry,
-    Symbol, Thunk, Value,
+    AttrEntry, Attrs, EvalError, EvalOptions, EvalResult, Evaluator, SearchPathEntry, Symbol,
+    Thunk, Value,
 };
 use miette::IntoDiagnostic;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Evaluate a Nix expression, file or profile, and print it as `nix-instantiate --eval` does.
+///
+/// FILE is evaluated as a *profile* — a module joined with kiln's profile library, the result being
+/// `{ config; options; }` — when `--profile` is given, or when FILE is a function with a `...` set
+/// pattern that takes module arguments (`config`, `options`, `lib`, `pkgs`, `modulesPath`,
+/// `specialArgs`) and needs nothing else, as NixOS modules are. So
+/// `kiln eval -A config.boot.kernelModules PROFILE` works. A profile that is a plain attribute set
+/// needs `--profile`. Without FILE and `-E`, `-I kiln-config=PROFILE` (or NixOS' `nixos-config=`)
+/// names the profile, as in `nix-instantiate '<nixpkgs/nixos>' -A config.x -I nixos-config=...`.
+/// With a profile, `--json` forces the value it prints (nix 2.8 needs `--strict` for that).
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
+    /// Evaluate FILE as a profile (a module) with kiln's profile library, even if it is a plain set.
+    #[arg(long)]
+    profile: bool,
     /// Evaluate deeply: force every attribute and list element before printing.
     #[arg(long)]
     strict: bool,
@@ -61,7 +79,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         current_time,
         trace_to_stderr: true,
     };
-    let mut ev = Evaluator::new(options, Box::new(FsLoader));
+    let mut ev = kiln_module::evaluator(options);
     let cwd = std::env::current_dir().into_diagnostic()?;
     let max_frames = if args.show_trace {
         None
@@ -77,32 +95,87 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(err) => Err(miette::Report::new(err.report(ev.sources(), max_frames))),
+        Err(err) => Err(kiln_module::report(&ev, &err, max_frames)),
     }
 }
 
 fn evaluate(ev: &mut Evaluator, args: &Args, cwd: &Path) -> EvalResult<String> {
-    let root = match (&args.expr, &args.file) {
-        (Some(expr), _) => {
+    let auto_args = auto_args(ev, args, cwd)?;
+    let (root, is_profile) = match (
+        &args.expr,
+        &args.file,
+        config_from_search_path(&args.include),
+    ) {
+        (Some(expr), _, _) => {
             let file = ev.sources_mut().add_virtual("«string»", cwd, expr.as_str());
-            ev.eval_source(file)?
+            (ev.eval_source(file)?, false)
         }
-        (None, file) => {
+        (None, None, Some(profile)) => (kiln_module::eval_profile(ev, &cwd.join(profile))?, true),
+        (None, file, _) => {
             let path = file.clone().unwrap_or_else(|| PathBuf::from("default.nix"));
             let path = cwd.join(path);
-            ev.import(&Value::path(kiln_eval::canon_path(&path.to_string_lossy())))?
+            let value = ev.import(&Value::path(kiln_eval::canon_path(&path.to_string_lossy())))?;
+            if args.profile || is_module_function(ev, &value, &auto_args)? {
+                (kiln_module::eval_profile(ev, &path)?, true)
+            } else {
+                (value, false)
+            }
         }
     };
-    let auto_args = auto_args(ev, args, cwd)?;
     let mut value = auto_call(ev, &root, &auto_args)?;
     for attr_path in &args.attr {
         value = select_path(ev, &value, attr_path, &auto_args)?;
     }
     if args.json {
-        ev.print_json(&value, args.strict)
+        // nix 2.8's `--json` without `--strict` stops at the first unevaluated element; for a
+        // profile, where nothing is evaluated before it is read, kiln forces what it prints.
+        ev.print_json(&value, args.strict || is_profile)
     } else {
         ev.print(&value, args.strict)
     }
+}
+
+/// The profile named by `-I kiln-config=PROFILE` or `-I nixos-config=PROFILE`; the first such entry
+/// wins, as nix's lookup of `<nixos-config>` takes the first matching search path entry.
+fn config_from_search_path(include: &[String]) -> Option<PathBuf> {
+    include.iter().find_map(|entry| {
+        let entry = SearchPathEntry::parse(entry);
+        match entry.prefix.as_deref() {
+            Some("kiln-config" | "nixos-config") => Some(PathBuf::from(entry.path)),
+            _ => None,
+        }
+    })
+}
+
+/// The argument names a module function may take without anyone passing them on the command line.
+const MODULE_ARGS: &[&str] = &[
+    "config",
+    "options",
+    "lib",
+    "pkgs",
+    "modulesPath",
+    "specialArgs",
+    "name",
+];
+
+/// Whether `value` looks like a NixOS module: a function with a `...` set pattern naming at least
+/// one module argument, and whose required arguments are all module arguments not passed by
+/// `--arg`. Such a file could not be evaluated as a plain expression anyway (nix would ask for
+/// `config`), so treating it as a profile takes nothing away.
+fn is_module_function(ev: &mut Evaluator, value: &Value, auto_args: &Attrs) -> EvalResult<bool> {
+    let Value::Lambda(closure) = ev.force(value)? else {
+        return Ok(false);
+    };
+    let Some((formals, ellipsis)) = closure.formal_names() else {
+        return Ok(false);
+    };
+    let is_module_arg = |name: &Symbol| MODULE_ARGS.contains(&name.as_str());
+    Ok(ellipsis
+        && formals.iter().any(|(name, _)| is_module_arg(name))
+        && formals
+            .iter()
+            .filter(|(_, has_default)| !has_default)
+            .all(|(name, _)| is_module_arg(name) && auto_args.entry(*name).is_none()))
 }
 
 /// The `--arg`/`--argstr` set; `--arg` expressions stay unevaluated until used.

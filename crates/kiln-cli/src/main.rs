@@ -4,6 +4,8 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cmd_eval;
+mod cmd_explain;
+mod cmd_options;
 mod cmd_parse;
 mod cmd_repl;
 mod repl;
@@ -19,10 +21,27 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Parse(cmd_parse::Args),
-    /// Evaluate a Nix expression and print it as `nix-instantiate --eval` does.
     Eval(cmd_eval::Args),
+    Options(cmd_options::Args),
+    Explain(cmd_explain::Args),
     /// Explore expressions and profiles interactively, like `nix repl`.
     Repl(cmd_repl::Args),
+}
+
+/// Evaluator settings for the profile commands: `NIX_PATH` like `kiln eval`, the current time.
+pub(crate) fn eval_options() -> kiln_eval::EvalOptions {
+    let search_path = std::env::var("NIX_PATH")
+        .map(|p| {
+            p.split(':')
+                .filter(|e| !e.is_empty())
+                .map(kiln_eval::SearchPathEntry::parse)
+                .collect()
+        })
+        .unwrap_or_default();
+    kiln_eval::EvalOptions {
+        search_path,
+        ..kiln_eval::EvalOptions::default()
+    }
 }
 
 fn main() -> ExitCode {
@@ -30,6 +49,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => cmd_parse::run(args),
         Command::Eval(args) => cmd_eval::run(args),
+        Command::Options(args) => cmd_options::run(args),
+        Command::Explain(args) => cmd_explain::run(args),
         Command::Repl(args) => cmd_repl::run(args),
     };
     match result {

@@ -1,10 +1,17 @@
-//! Runs the module-system corpus (`tests/module/`) through kiln's evaluator.
+//! Runs the module-system corpus (`tests/module/`) through kiln's evaluator, plus kiln's own
+//! golden tests of the Rust side: `explain` output, module diagnostics and the profile door.
 //!
-//! The same cases run through `nix-instantiate` with `tests/module/run.sh`, which produced the
-//! expected files: `<case>.out` is the `--eval --strict` output, `err/<case>.err` the message
-//! of the error the case must fail with. Paths under the repository root print as `<root>`.
+//! The corpus cases run through `nix-instantiate` with `tests/module/run.sh` too, which produced
+//! their expected files: `<case>.out` is the `--eval --strict` output, `err/<case>.err` the message
+//! of the error the case must fail with. Where kiln's wording differs on purpose (language errors
+//! use backticks and put suggestions in a help line), `err/<case>.kiln-err` overrides `.err`.
+//! `explain/<case>.nix` is a profile whose first line names the option (`# explain: NAME`);
+//! `<case>.explain` is `kiln explain` output. `UPDATE_EXPECT=1` rewrites the kiln-only expected
+//! files (`.explain`, `.kiln-err`); nix's expected files come from `run.sh`.
+//! Paths under the repository root print as `<root>`.
 
 use kiln_eval::{EvalOptions, Evaluator, FsLoader, Value};
+use miette::Diagnostic;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -28,6 +35,30 @@ fn redact(text: &str) -> String {
     text.replace(&*root().to_string_lossy(), "<root>")
 }
 
+/// `value.name` of a set, forced.
+fn attr(ev: &mut Evaluator, value: &Value, name: &str) -> kiln_eval::Attrs {
+    let attrs = ev.force_attrs(value).unwrap();
+    let v = attrs
+        .get_str(name)
+        .unwrap_or_else(|| panic!("no attribute {name}"))
+        .clone();
+    ev.force_attrs(&v).unwrap()
+}
+
+fn update_expect() -> bool {
+    std::env::var("UPDATE_EXPECT").is_ok_and(|v| v == "1")
+}
+
+/// An error as the corpus compares it: the message, then the help line if any.
+fn error_text(ev: &Evaluator, err: &kiln_eval::EvalError) -> String {
+    let report = err.report(ev.sources(), Some(0));
+    let mut text = err.to_string();
+    if let Some(help) = miette::Diagnostic::help(&report) {
+        text.push_str(&format!("\nhelp: {help}"));
+    }
+    redact(&text)
+}
+
 /// `kiln eval --strict FILE` with the embedded library on the search path.
 fn eval(path: &Path) -> Result<String, String> {
     let options = EvalOptions {
@@ -39,7 +70,7 @@ fn eval(path: &Path) -> Result<String, String> {
     ev.import(&Value::path(path.to_string_lossy().into_owned()))
         .and_then(|v| ev.print(&v, true))
         .map(|s| redact(&s) + "\n")
-        .map_err(|err| redact(&err.to_string()))
+        .map_err(|err| error_text(&ev, &err))
 }
 
 fn expected(path: &Path, ext: &str) -> String {
@@ -72,10 +103,18 @@ fn module_corpus_err() {
     let mut failures = Vec::new();
     let dir = root().join("tests/module/err");
     for case in cases(&dir) {
-        let want = expected(&case, "err");
+        let kiln_err = case.with_extension("kiln-err");
+        let want = if kiln_err.exists() {
+            expected(&case, "kiln-err")
+        } else {
+            expected(&case, "err")
+        };
         match eval(&case) {
             Ok(got) => failures.push(format!("{}: unexpected success: {got}", case.display())),
             Err(err) if err.trim_end() == want.trim_end() => {}
+            Err(err) if kiln_err.exists() && update_expect() => {
+                std::fs::write(&kiln_err, err + "\n").unwrap();
+            }
             Err(err) => failures.push(format!("{}:\n  want {want}\n  got  {err}", case.display())),
         }
     }
@@ -101,4 +140,191 @@ fn lib_resolves_through_search_path() {
     );
     let value = ev.eval_source(file).unwrap();
     assert_eq!(ev.print(&value, true).unwrap(), "[ 50 60 10 ]");
+}
+
+/// `kiln explain` on `explain/<case>.nix`, compared with `<case>.explain`.
+#[test]
+fn explain_golden() {
+    let mut failures = Vec::new();
+    let dir = root().join("tests/module/explain");
+    for case in cases(&dir) {
+        let text = std::fs::read_to_string(&case).unwrap();
+        let Some(option) = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# explain: "))
+        else {
+            failures.push(format!(
+                "{}: first line must be `# explain: OPTION`",
+                case.display()
+            ));
+            continue;
+        };
+        let mut ev = kiln_module::evaluator(EvalOptions {
+            trace_to_stderr: false,
+            ..EvalOptions::default()
+        });
+        let got = kiln_module::eval_profile(&mut ev, &case)
+            .and_then(|result| kiln_module::explain(&mut ev, &result, option.trim()))
+            .map(|e| redact(&e.to_string()))
+            .unwrap_or_else(|err| format!("error: {}\n", error_text(&ev, &err)));
+        let file = case.with_extension("explain");
+        if update_expect() {
+            std::fs::write(&file, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&file).unwrap_or_default();
+        if got != want {
+            failures.push(format!(
+                "{}:\n--- want\n{want}--- got\n{got}",
+                case.display()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} explain cases differ (UPDATE_EXPECT=1 rewrites):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The issue's acceptance check: the macbook profile's `boot.kernelModules` as JSON lists
+/// `kvm-intel` and `wl`, in NixOS's order, without forcing any package's store path.
+#[test]
+fn macbook_kernel_modules_json() {
+    let mut ev = kiln_module::evaluator(EvalOptions {
+        trace_to_stderr: false,
+        ..EvalOptions::default()
+    });
+    let profile =
+        root().join("profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix");
+    let result = kiln_module::eval_profile(&mut ev, &profile).unwrap();
+    let config = attr(&mut ev, &result, "config");
+    let boot = ev.force_attrs(config.get_str("boot").unwrap()).unwrap();
+    let modules = boot.get_str("kernelModules").unwrap().clone();
+    assert_eq!(
+        ev.print_json(&modules, true).unwrap(),
+        r#"["kvm-amd","kvm-intel","wl","loop","atkbd"]"#
+    );
+}
+
+/// The same profile, embedded in the binary, needs no checkout: `modulesPath` and the default
+/// profile resolve under `/@kiln/profiles`.
+#[test]
+fn embedded_profiles_evaluate_from_anywhere() {
+    let mut ev = kiln_module::evaluator(EvalOptions {
+        trace_to_stderr: false,
+        ..EvalOptions::default()
+    });
+    let file = ev.sources_mut().add_virtual(
+        "«string»",
+        Path::new("/"),
+        "{ modulesPath, ... }: { imports = [ (modulesPath + \"/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix\") ]; }",
+    );
+    let module = ev.eval_source(file).unwrap();
+    let result = kiln_module::eval_modules(&mut ev, vec![module]).unwrap();
+    let config = attr(&mut ev, &result, "config");
+    let iso = ev.force_attrs(config.get_str("isoImage").unwrap()).unwrap();
+    let name = iso.get_str("isoName").unwrap().clone();
+    assert_eq!(
+        ev.print(&name, true).unwrap(),
+        "\"kiln-installer-gnome.iso\""
+    );
+}
+
+/// Packages are derivation-shaped, and forcing a store path is a clear error, never a fake path.
+#[test]
+fn placeholder_packages_have_no_store_path() {
+    let mut ev = kiln_module::evaluator(EvalOptions {
+        trace_to_stderr: false,
+        ..EvalOptions::default()
+    });
+    let profile = root().join("profiles/installer/cd-dvd/installation-cd-minimal.nix");
+    let result = kiln_module::eval_profile(&mut ev, &profile).unwrap();
+    let config = attr(&mut ev, &result, "config");
+    let env = ev
+        .force_attrs(config.get_str("environment").unwrap())
+        .unwrap();
+    let packages = ev
+        .force_list(env.get_str("systemPackages").unwrap())
+        .unwrap();
+    let first = ev.force_attrs(&packages.items()[0]).unwrap();
+    let name = first.get_str("name").unwrap().clone();
+    assert_eq!(ev.print(&name, true).unwrap(), "\"busybox-static\"");
+    let out_path = first.get_str("outPath").unwrap().clone();
+    let err = ev.force(&out_path).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        kiln_module::no_store_path_message("busybox-static")
+    );
+    let json = kiln_module::eval_profile(&mut ev, &profile).and_then(|r| ev.print_json(&r, true));
+    assert!(json.is_err());
+}
+
+/// Module errors become reports with a code and a labelled span on every definition that
+/// lives in a readable file.
+#[test]
+fn module_errors_point_at_definitions() {
+    let cases = [
+        (
+            "err/profile-plain-conflict.nix",
+            "kiln::module::conflict",
+            2,
+        ),
+        (
+            "err/conflicting-definitions-lines.nix",
+            "kiln::module::conflict",
+            2,
+        ),
+        (
+            "err/profile-kernel-modules-typo.nix",
+            "kiln::module::undeclared_option",
+            0,
+        ),
+        (
+            "err/used-but-not-defined.nix",
+            "kiln::module::used_but_not_defined",
+            0,
+        ),
+        (
+            "err/type-mismatch-enum.nix",
+            "kiln::module::type_mismatch",
+            0,
+        ),
+        (
+            "err/read-undeclared-option.nix",
+            "kiln::eval::missing_attr",
+            0,
+        ),
+    ];
+    for (case, code, labelled) in cases {
+        let path = root().join("tests/module").join(case);
+        let options = EvalOptions {
+            search_path: vec![kiln_module::search_path_entry()],
+            trace_to_stderr: false,
+            ..EvalOptions::default()
+        };
+        let mut ev = kiln_module::evaluator(options);
+        let err = ev
+            .import(&Value::path(path.to_string_lossy().into_owned()))
+            .and_then(|v| ev.force_deep(&v))
+            .err()
+            .unwrap_or_else(|| panic!("{case}: no error"));
+        let report = kiln_module::report(&ev, &err, Some(5));
+        assert_eq!(
+            report.code().map(|c| c.to_string()).as_deref(),
+            Some(code),
+            "{case}"
+        );
+        let related = report
+            .related()
+            .map_or(0, |r| r.filter(|d| d.labels().is_some()).count());
+        if code.starts_with("kiln::module") {
+            assert_eq!(related, labelled, "{case}: labelled definitions");
+        }
+        // Rendering never panics and names every file of the message.
+        let rendered = format!("{report:?}");
+        assert!(!rendered.is_empty());
+    }
 }

@@ -1,0 +1,39 @@
+//! `kiln explain`: why an option of a profile has its value. The work is `kiln_module::explain`;
+//! this file only picks the profile and prints.
+
+use miette::IntoDiagnostic;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Show an option's final value, every definition of it (file:line, priority, mkIf state, whether
+/// it took part) and why the winner won.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The option, e.g. `boot.kernelModules`.
+    option: String,
+    /// The profile (default: the minimal installer profile embedded in kiln).
+    profile: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
+    let profile = args
+        .profile
+        .unwrap_or_else(|| PathBuf::from(kiln_module::DEFAULT_PROFILE));
+    let mut ev = kiln_module::evaluator(crate::eval_options());
+    let explained = kiln_module::eval_profile(&mut ev, &profile)
+        .and_then(|result| kiln_module::explain(&mut ev, &result, &args.option));
+    match explained {
+        Ok(explanation) => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(explanation.to_string().as_bytes())
+                .into_diagnostic()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => Err(kiln_module::report(
+            &ev,
+            &err,
+            Some(kiln_eval::DEFAULT_TRACE_FRAMES),
+        )),
+    }
+}
