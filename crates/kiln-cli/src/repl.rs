@@ -20,8 +20,8 @@ pub(crate) mod terminal;
 use command::Command;
 use error::ReplError;
 use kiln_eval::{
-    AttrEntry, Attrs, ErrorKind, EvalError, EvalOptions, Evaluator, FsLoader, SearchPathEntry,
-    Symbol, Thunk, Value,
+    AttrEntry, Attrs, ErrorKind, EvalError, EvalOptions, Evaluator, SearchPathEntry, Symbol, Thunk,
+    Value,
 };
 use print::Depth;
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ pub(crate) enum Flow {
 #[derive(Clone, Debug)]
 enum Loaded {
     File(PathBuf),
-    Profile(profile::Spec),
+    Profile(PathBuf),
 }
 
 /// One REPL session.
@@ -92,9 +92,10 @@ impl Session {
     pub(crate) fn load(&mut self, path: &str, out: &mut String) -> Result<(), miette::Report> {
         self.interrupt.store(false, Ordering::Relaxed);
         let path = self.resolve(path);
-        let loaded = match profile::detect(&path) {
-            Some(spec) => Loaded::Profile(spec),
-            None => Loaded::File(path),
+        let is_profile = profile::is_profile(&mut self.ev, &path);
+        let loaded = match self.check(is_profile)? {
+            true => Loaded::Profile(path),
+            false => Loaded::File(path),
         };
         self.load_again(&loaded, out)?;
         self.loaded.retain(|l| l.path() != loaded.path());
@@ -153,18 +154,14 @@ impl Session {
             }
             Command::Explain(option) => {
                 let options = self.profile_options()?;
-                let text = profile::explain(&mut self.ev, &options, option, self.options.color);
-                match self.check(text)? {
-                    Some(text) => out.push_str(&text),
-                    None => {
-                        let name = profile::strip_prefix(option).to_string();
-                        return Err(ReplError::NoSuchOption {
-                            name,
-                            suggestions: None,
-                        }
-                        .into());
-                    }
-                }
+                let result = Value::Attrs(Attrs::from_entries(vec![AttrEntry {
+                    name: Symbol::intern("options"),
+                    value: options,
+                    pos: None,
+                }]));
+                let name = profile::strip_prefix(option);
+                let explanation = kiln_module::explain(&mut self.ev, &result, name);
+                out.push_str(&self.check(explanation)?.to_string());
             }
             Command::Build(text) => {
                 let value = self.eval(text)?;
@@ -242,7 +239,7 @@ impl Session {
             } else {
                 Some(kiln_eval::DEFAULT_TRACE_FRAMES)
             };
-            miette::Report::new(err.report(self.ev.sources(), max_frames))
+            kiln_module::report(&self.ev, &err, max_frames)
         })
     }
 
@@ -292,15 +289,15 @@ impl Session {
                 let value = self.check(value)?;
                 self.add_to_scope(&value, out)
             }
-            Loaded::Profile(spec) => {
-                let values = profile::load(&mut self.ev, spec);
+            Loaded::Profile(path) => {
+                let values = profile::load(&mut self.ev, path);
                 let values = self.check(values)?;
                 let names: Vec<String> = values.iter().map(|(name, _)| name.clone()).collect();
                 self.scope.extend(values);
                 let _ = writeln!(
                     out,
                     "Loaded profile {}; {} are in scope.",
-                    spec.profile.display(),
+                    path.display(),
                     names.join(", ")
                 );
                 Ok(())
@@ -332,15 +329,13 @@ impl Session {
 impl Loaded {
     fn path(&self) -> &Path {
         match self {
-            Loaded::File(path) => path,
-            Loaded::Profile(spec) => &spec.profile,
+            Loaded::File(path) | Loaded::Profile(path) => path,
         }
     }
 }
 
 fn new_evaluator(options: &SessionOptions, interrupt: &Arc<AtomicBool>) -> Evaluator {
-    let mut search_path = options.search_path.clone();
-    search_path.push(kiln_module::search_path_entry());
+    let search_path = options.search_path.clone();
     let current_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -349,10 +344,7 @@ fn new_evaluator(options: &SessionOptions, interrupt: &Arc<AtomicBool>) -> Evalu
         current_time,
         trace_to_stderr: true,
     };
-    let mut ev = Evaluator::new(
-        eval_options,
-        Box::new(kiln_module::LibLoader::new(FsLoader)),
-    );
+    let mut ev = kiln_module::evaluator(eval_options);
     ev.set_interrupt(interrupt.clone());
     ev
 }

@@ -39,14 +39,6 @@ pub(crate) enum ReplError {
     )]
     NoProfile,
 
-    #[error("the option `{name}` does not exist")]
-    #[diagnostic(code(kiln::repl::no_such_option))]
-    NoSuchOption {
-        name: String,
-        #[help]
-        suggestions: Option<String>,
-    },
-
     #[error("no documentation found for `{name}`")]
     #[diagnostic(
         code(kiln::repl::no_doc),

@@ -1,66 +1,39 @@
 //! Profiles in the REPL: recognising one, evaluating it into `config`, `options`, `lib` and
-//! `pkgs`, and reading its option tree for `:explain`, `:doc` and completion.
+//! `pkgs` (through kiln-module's `eval_profile`, as `kiln explain` does), and reading its option
+//! tree for `:doc` and completion. `:explain` is kiln-module's `explain`, printed as
+//! `kiln explain` prints it.
 //!
-//! A profile is a module file inside a profile tree, i.e. a directory that has an
-//! `eval-config.nix` somewhere above the file (kiln's `profiles/`). It is evaluated the way
-//! the driver will: `import eval-config.nix { modules = [ PROFILE ]; pkgs; lib; }`.
-//! Until the driver provides the real package set, `pkgs` is the stand-in
-//! `tests/module/support/fake-pkgs.nix` next to the tree when it exists, else `{ }`.
-//!
-//! The option tree is read at the Nix level: an option is a set with `_type = "option"`, and
-//! `definitionsWithPriorities` (kiln's lib, see `crates/kiln-module/lib/README.md`) lists each
-//! definition with `file`, `line`, `priority`, `mkIf` and `won`.
-//! FIXME: switch to kiln-module's Rust API for evaluating a profile and explaining an option
-//! once it lands (branch `modrs`), so `kiln explain` and `:explain` print the same thing.
+//! A file is taken for a profile when it is a module: a function whose argument set names
+//! `config`, `options`, `lib`, `pkgs` or `modulesPath` without a default, or a set with
+//! `imports`. Anything else is a plain file whose set's attributes come into scope, as in
+//! nix repl. Reading an option's type or description is done at the Nix level: an option is a
+//! set with `_type = "option"`.
 
 use super::print::{self, Depth};
-use kiln_eval::{AttrEntry, Attrs, EvalResult, Evaluator, Symbol, Value};
+use kiln_eval::{Attrs, EvalResult, Evaluator, Symbol, Value};
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Where a profile and what it is evaluated with live.
-#[derive(Clone, Debug)]
-pub(crate) struct Spec {
-    pub(crate) profile: PathBuf,
-    eval_config: PathBuf,
-    pkgs: Option<PathBuf>,
-}
+/// Names that only a module's function asks for.
+const MODULE_ARGUMENTS: &[&str] = &["config", "options", "lib", "pkgs", "modulesPath"];
 
-/// `Some` when `path` is a module inside a profile tree.
-pub(crate) fn detect(path: &Path) -> Option<Spec> {
-    if path.file_name()? == "eval-config.nix" || !path.is_file() {
-        return None;
+/// Whether the file at `path` is a module, judged by its value (which is evaluated, not called).
+pub(crate) fn is_profile(ev: &mut Evaluator, path: &Path) -> EvalResult<bool> {
+    let value = ev.import(&path_value(path))?;
+    match ev.force(&value)? {
+        Value::Lambda(closure) => Ok(closure.formal_names().is_some_and(|(formals, _)| {
+            formals.iter().any(|(name, has_default)| {
+                !has_default && MODULE_ARGUMENTS.contains(&name.as_str())
+            })
+        })),
+        Value::Attrs(attrs) => Ok(attrs.get(Symbol::intern("imports")).is_some()),
+        _ => Ok(false),
     }
-    let root = path
-        .ancestors()
-        .skip(1)
-        .find(|dir| dir.join("eval-config.nix").is_file())?;
-    let pkgs = root
-        .parent()
-        .map(|repo| repo.join("tests/module/support/fake-pkgs.nix"))
-        .filter(|p| p.is_file());
-    Some(Spec {
-        profile: path.to_path_buf(),
-        eval_config: root.join("eval-config.nix"),
-        pkgs,
-    })
 }
 
 /// Evaluates the profile; the names and values to bring into scope.
-pub(crate) fn load(ev: &mut Evaluator, spec: &Spec) -> EvalResult<Vec<(String, Value)>> {
-    let lib_path = format!("{}/lib", kiln_module::LIB_ROOT);
-    let lib = ev.import(&Value::path(lib_path))?;
-    let pkgs = match &spec.pkgs {
-        Some(path) => ev.import(&path_value(path))?,
-        None => Value::Attrs(Attrs::empty()),
-    };
-    let eval_config = ev.import(&path_value(&spec.eval_config))?;
-    let args = Attrs::from_entries(vec![
-        entry("lib", lib.clone()),
-        entry("modules", Value::list(vec![path_value(&spec.profile)])),
-        entry("pkgs", pkgs.clone()),
-    ]);
-    let result = ev.call(&eval_config, Value::Attrs(args))?;
+pub(crate) fn load(ev: &mut Evaluator, path: &Path) -> EvalResult<Vec<(String, Value)>> {
+    let result = kiln_module::eval_profile(ev, path)?;
     let result = ev.force_attrs(&result)?;
     let field = |name: &str| {
         result
@@ -68,24 +41,20 @@ pub(crate) fn load(ev: &mut Evaluator, spec: &Spec) -> EvalResult<Vec<(String, V
             .cloned()
             .unwrap_or(Value::Null)
     };
+    let (config, options) = (field("config"), field("options"));
+    let lib = kiln_module::lib(ev)?;
+    // FIXME: the `pkgs` modules see may differ if a module sets `_module.args.pkgs`.
+    let pkgs = kiln_module::placeholder_pkgs();
     Ok(vec![
-        ("config".to_string(), field("config")),
+        ("config".to_string(), config),
         ("lib".to_string(), lib),
-        ("options".to_string(), field("options")),
+        ("options".to_string(), options),
         ("pkgs".to_string(), pkgs),
     ])
 }
 
 fn path_value(path: &Path) -> Value {
     Value::path(path.to_string_lossy().into_owned())
-}
-
-fn entry(name: &str, value: Value) -> AttrEntry {
-    AttrEntry {
-        name: Symbol::intern(name),
-        value,
-        pos: None,
-    }
 }
 
 /// The option set at `path` (`boot.kernelModules`; a leading `config.` or `options.` is
@@ -190,106 +159,15 @@ pub(crate) fn option_doc(
     Ok(out)
 }
 
-/// `:explain OPTION`: the merged value, then every definition with its file and line, its
-/// priority, and whether it won.
-/// `None` when there is no such option.
-pub(crate) fn explain(
-    ev: &mut Evaluator,
-    options: &Value,
-    name: &str,
-    color: bool,
-) -> EvalResult<Option<String>> {
-    let Some(option) = find_option(ev, options, name)? else {
-        return Ok(None);
-    };
-    let mut out = String::new();
-    let ty = type_description(ev, &option)?.unwrap_or_else(|| "unspecified".to_string());
-    let _ = writeln!(out, "{} ({ty})", strip_prefix(name));
-    if let Some(value) = option.get(Symbol::intern("value")).cloned() {
-        let _ = writeln!(out, "value: {}", show_strict(ev, &value, color)?);
-    }
-    let defs = match option
-        .get(Symbol::intern("definitionsWithPriorities"))
-        .cloned()
-    {
-        Some(defs) => ev.force_list(&defs)?,
-        None => return Ok(Some(out)),
-    };
-    let _ = writeln!(
-        out,
-        "definitions ({}, in merge order; the lowest priority number wins):",
-        defs.len()
-    );
-    for def in defs.iter() {
-        let def = ev.force_attrs(def)?;
-        let get = |name: &str| {
-            def.get(Symbol::intern(name))
-                .cloned()
-                .unwrap_or(Value::Null)
-        };
-        let won = matches!(ev.force(&get("won"))?, Value::Bool(true));
-        let priority = match ev.force(&get("priority"))? {
-            Value::Int(n) => n,
-            _ => 100,
-        };
-        let mk_if = match ev.force(&get("mkIf"))? {
-            Value::Bool(b) => Some(b),
-            _ => None,
-        };
-        let file = match ev.force(&get("file"))? {
-            Value::Null => "<unknown file>".to_string(),
-            file => relative(
-                ev.coerce_to_string(&file, kiln_eval::Coerce::Interpolation)?
-                    .as_str(),
-            ),
-        };
-        let location = match ev.force(&get("line"))? {
-            Value::Int(line) => format!("{file}:{line}"),
-            _ => file,
-        };
-        let status = match (won, mk_if) {
-            (true, _) => "won ",
-            (false, Some(false)) => "off ",
-            (false, _) => "lost",
-        };
-        let mut priority_text = format!("priority {priority}{}", priority_name(priority));
-        if let Some(cond) = mk_if {
-            let _ = write!(priority_text, ", mkIf {cond}");
-        }
-        let value = show(ev, &get("value"), color)?;
-        let _ = writeln!(
-            out,
-            "  {status}  {location}\n        {priority_text}: {value}"
-        );
-    }
-    Ok(Some(out))
-}
-
-/// The wrapper that gives a priority, as a person writes it.
-fn priority_name(priority: i64) -> &'static str {
-    match priority {
-        50 => " (mkForce)",
-        60 => " (mkImageMediaOverride)",
-        100 => "",
-        1000 => " (mkDefault)",
-        1500 => " (the option's default)",
-        _ => " (mkOverride)",
-    }
-}
-
 pub(crate) fn strip_prefix(name: &str) -> &str {
     name.strip_prefix("config.")
         .or_else(|| name.strip_prefix("options."))
         .unwrap_or(name)
 }
 
-/// A value one level deep; a catchable error shows in place.
+/// A value one level deep; an error shows in place.
 fn show(ev: &mut Evaluator, value: &Value, color: bool) -> EvalResult<String> {
     print::print_value_or_error(ev, value, Depth::Shallow, color)
-}
-
-fn show_strict(ev: &mut Evaluator, value: &Value, color: bool) -> EvalResult<String> {
-    print::print_value_or_error(ev, value, Depth::Strict, color)
 }
 
 /// A file name relative to the current directory when it lies inside it.
