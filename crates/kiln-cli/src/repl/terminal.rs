@@ -16,6 +16,7 @@ use rustyline::hint::Hinter;
 use rustyline::history::FileHistory;
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context, Editor, Helper};
+use signal_hook::consts::SIGINT;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::Write;
@@ -30,17 +31,6 @@ const CONTINUATION_PROMPT: &str = "       ... ";
 /// Runs the read-eval-print loop until `:q` or Ctrl-D.
 pub(crate) fn run(session: Session, color: bool) -> miette::Result<()> {
     let interrupt = session.interrupt_flag();
-    for register in [
-        signal_hook::flag::register_conditional_shutdown(
-            signal_hook::consts::SIGINT,
-            130,
-            interrupt.clone(),
-        )
-        .map(drop),
-        signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt.clone()).map(drop),
-    ] {
-        register.map_err(|err| miette::miette!("cannot handle Ctrl-C: {err}"))?;
-    }
     let session = Rc::new(RefCell::new(session));
     let config = Config::builder()
         .completion_type(CompletionType::List)
@@ -50,6 +40,15 @@ pub(crate) fn run(session: Session, color: bool) -> miette::Result<()> {
         .build();
     let mut editor: Editor<ReplHelper, FileHistory> = Editor::with_config(config)
         .map_err(|err| miette::miette!("cannot start the line editor: {err}"))?;
+    // After the editor: rustyline installs its own SIGINT handler when its terminal is created
+    // (it only matters with `enable_signals`); ours replaces it (and chains to it, which is
+    // harmless: rustyline reads its signal pipe only when a read is interrupted).
+    for register in [
+        signal_hook::flag::register_conditional_shutdown(SIGINT, 130, interrupt.clone()),
+        signal_hook::flag::register(SIGINT, interrupt.clone()),
+    ] {
+        register.map_err(|err| miette::miette!("cannot handle Ctrl-C: {err}"))?;
+    }
     editor.set_helper(Some(ReplHelper {
         session: session.clone(),
         color,
