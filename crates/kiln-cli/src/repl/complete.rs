@@ -6,7 +6,7 @@
 use super::command::{is_var_name, COMMANDS};
 use super::profile;
 use super::Session;
-use kiln_eval::{Symbol, Value};
+use kiln_eval::Value;
 
 /// One completion: what replaces the word, and what the list shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,9 +111,6 @@ impl Session {
     fn option_type(&mut self, path: &str) -> Option<String> {
         let options = self.profile_options().ok()?;
         let option = profile::find_option(&mut self.ev, &options, path).ok()??;
-        if option.get(Symbol::intern("_type")).is_none() {
-            return None;
-        }
         profile::type_description(&mut self.ev, &option).ok()?
     }
 }
