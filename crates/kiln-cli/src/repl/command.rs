@@ -64,7 +64,7 @@ pub(crate) const COMMANDS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         ":explain",
-        ":e",
+        "",
         "<option>",
         "Show every definition of an option and which won",
     ),
@@ -115,7 +115,8 @@ pub(crate) fn parse_command<'a>(input: &'a str) -> Command<'a> {
             "l" | "load" => with_arg(":l", Command::Load),
             "a" | "add" => with_arg(":a", Command::Add),
             "b" | "build" => with_arg(":b", Command::Build),
-            "e" | "explain" => with_arg(":explain", Command::Explain),
+            // Not `:e`: nix repl's `:e` opens an editor.
+            "explain" => with_arg(":explain", Command::Explain),
             _ => Command::Unknown(name),
         };
     }
