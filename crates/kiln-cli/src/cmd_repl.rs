@@ -50,7 +50,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         let result = session.load(file, &mut out);
         print!("{out}");
         if let Err(report) = result {
-            eprintln!("{report:?}");
+            eprintln!("{}", format!("{report:?}").trim_end());
         }
     }
     if !args.files.is_empty() {

@@ -297,7 +297,7 @@ impl Session {
                 let _ = writeln!(
                     out,
                     "Loaded profile {}; {} are in scope.",
-                    path.display(),
+                    path.strip_prefix(&self.cwd).unwrap_or(path).display(),
                     names.join(", ")
                 );
                 Ok(())

@@ -100,7 +100,7 @@ pub(crate) fn run(session: Session, color: bool) -> miette::Result<()> {
         match result {
             Ok(Flow::Quit) => break,
             Ok(Flow::Continue) => {}
-            Err(report) => eprintln!("{report:?}"),
+            Err(report) => eprintln!("{}", format!("{report:?}").trim_end()),
         }
         if blank {
             println!();
