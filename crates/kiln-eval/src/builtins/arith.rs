@@ -5,56 +5,16 @@ use super::Builtin;
 use crate::{EvalError, EvalResult, Evaluator, Value};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
-    Builtin {
-        name: "add",
-        arity: 2,
-        func: |ev, a| ev.add(&a[0], &a[1]),
-    },
-    Builtin {
-        name: "sub",
-        arity: 2,
-        func: |ev, a| ev.sub(&a[0], &a[1]),
-    },
-    Builtin {
-        name: "mul",
-        arity: 2,
-        func: |ev, a| ev.mul(&a[0], &a[1]),
-    },
-    Builtin {
-        name: "div",
-        arity: 2,
-        func: |ev, a| ev.div(&a[0], &a[1]),
-    },
-    Builtin {
-        name: "lessThan",
-        arity: 2,
-        func: |ev, a| Ok(Value::Bool(ev.less_than(&a[0], &a[1])?)),
-    },
-    Builtin {
-        name: "bitAnd",
-        arity: 2,
-        func: |ev, a| bit(ev, a, |x, y| x & y),
-    },
-    Builtin {
-        name: "bitOr",
-        arity: 2,
-        func: |ev, a| bit(ev, a, |x, y| x | y),
-    },
-    Builtin {
-        name: "bitXor",
-        arity: 2,
-        func: |ev, a| bit(ev, a, |x, y| x ^ y),
-    },
-    Builtin {
-        name: "ceil",
-        arity: 1,
-        func: |ev, a| round(ev, &a[0], f64::ceil),
-    },
-    Builtin {
-        name: "floor",
-        arity: 1,
-        func: |ev, a| round(ev, &a[0], f64::floor),
-    },
+    Builtin { name: "add", arity: 2, func: |ev, a| ev.add(&a[0], &a[1]) },
+    Builtin { name: "sub", arity: 2, func: |ev, a| ev.sub(&a[0], &a[1]) },
+    Builtin { name: "mul", arity: 2, func: |ev, a| ev.mul(&a[0], &a[1]) },
+    Builtin { name: "div", arity: 2, func: |ev, a| ev.div(&a[0], &a[1]) },
+    Builtin { name: "lessThan", arity: 2, func: |ev, a| Ok(Value::Bool(ev.less_than(&a[0], &a[1])?)) },
+    Builtin { name: "bitAnd", arity: 2, func: |ev, a| bit(ev, a, |x, y| x & y) },
+    Builtin { name: "bitOr", arity: 2, func: |ev, a| bit(ev, a, |x, y| x | y) },
+    Builtin { name: "bitXor", arity: 2, func: |ev, a| bit(ev, a, |x, y| x ^ y) },
+    Builtin { name: "ceil", arity: 1, func: |ev, a| round(ev, &a[0], f64::ceil) },
+    Builtin { name: "floor", arity: 1, func: |ev, a| round(ev, &a[0], f64::floor) },
 ];
 
 fn bit(ev: &mut Evaluator, args: &[Value], op: fn(i64, i64) -> i64) -> EvalResult<Value> {
