@@ -104,6 +104,8 @@ pub struct Evaluator {
     pub(crate) import_cache: HashMap<String, Value>,
     pub(crate) syms: Syms,
     depth: usize,
+    /// Below this stack address `enter` asks `stacker` for more stack (see `enter`).
+    stack_low: usize,
     root_env: Rc<Env>,
 }
 
@@ -123,6 +125,7 @@ impl Evaluator {
             import_cache: HashMap::new(),
             syms,
             depth: 0,
+            stack_low: usize::MAX,
             root_env: Env::new(Vec::new(), None),
         };
         ev.globals = Rc::new(crate::globals::build(&mut ev));
@@ -207,13 +210,41 @@ impl Evaluator {
     }
 
     /// Runs `f` one level deeper, growing the stack if needed.
+    ///
+    /// The fast path compares the stack pointer with a cached limit; only when the stack runs
+    /// low (or on the first call) does it ask `stacker`, which may switch to a new segment.
+    #[inline(always)]
     fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+        let marker = 0u8;
+        let sp = std::ptr::addr_of!(marker) as usize;
+        if sp > self.stack_low && self.depth < MAX_DEPTH {
+            self.depth += 1;
+            let result = f(self);
+            self.depth -= 1;
+            return result;
+        }
+        self.enter_slow(f)
+    }
+
+    #[inline(never)]
+    fn enter_slow<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+        const RED_ZONE: usize = 256 * 1024;
         if self.depth >= MAX_DEPTH {
             return Err(EvalError::new(ErrorKind::StackOverflow));
         }
-        self.depth += 1;
-        let result = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || f(self));
-        self.depth -= 1;
+        let saved = self.stack_low;
+        let result = stacker::maybe_grow(RED_ZONE, 8 * 1024 * 1024, || {
+            let marker = 0u8;
+            let sp = std::ptr::addr_of!(marker) as usize;
+            // On the (possibly new) stack: the lowest address we may use before asking again.
+            let remaining = stacker::remaining_stack().unwrap_or(0);
+            self.stack_low = sp.saturating_sub(remaining).saturating_add(RED_ZONE / 2);
+            self.depth += 1;
+            let result = f(self);
+            self.depth -= 1;
+            result
+        });
+        self.stack_low = saved;
         result
     }
 
