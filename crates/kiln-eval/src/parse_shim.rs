@@ -4,6 +4,6 @@ use crate::error::{ErrorKind, EvalError, EvalResult};
 use kiln_syntax::{ast, FileId, SourceMap};
 
 pub(crate) fn parse(sources: &SourceMap, file: FileId) -> EvalResult<ast::Expr> {
-    let _ = (sources, file);
-    Err(EvalError::new(ErrorKind::Syntax { message: "the parser is not available yet".into() }))
+    kiln_syntax::parse(sources, file)
+        .map_err(|e| EvalError::new(ErrorKind::Syntax { message: e.to_string() }))
 }
