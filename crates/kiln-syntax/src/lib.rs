@@ -1,5 +1,11 @@
 //! kiln-syntax: Nix expression text to a spanned, typed AST.
 //!
+//! A tour: text goes into a [`SourceMap`]; [`parse`] runs the pest grammar
+//! (`grammar/kiln.pest`) and lowers it into [`ast::Expr`] with Nix 2.8's desugarings;
+//! [`check_scopes`] rejects undefined variables as `nix-instantiate --parse` does; and
+//! [`print_expr`] prints the AST in exactly `nix-instantiate --parse`'s format. Every failure
+//! is a [`SyntaxError`], a miette diagnostic with a stable code.
+//!
 //! ```
 //! use kiln_syntax::{parse, SourceMap};
 //! let mut sources = SourceMap::new();
@@ -10,8 +16,108 @@
 
 pub mod ast;
 mod base_env;
+mod desugar;
+mod error;
+mod grammar;
+mod lower;
+mod prescan;
+mod print;
+mod scope;
 mod span;
 
 pub use base_env::BASE_ENV_NAMES;
-
+pub use error::{SyntaxError, SyntaxErrorKind};
+pub use print::print_expr;
+pub use scope::check_scopes;
 pub use span::{FileId, SourceFile, SourceMap, Span};
+
+use pest::Parser;
+use std::sync::Arc;
+
+/// Settings that come from the environment rather than the text.
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    /// What `~` in `~/x` expands to; `None` reads `$HOME` (as Nix does).
+    pub home: Option<String>,
+}
+
+/// The stack the parser runs on. pest recurses once per nesting level; the big stack lets kiln
+/// accept what Nix accepts (about 10 000 levels), and pest's stack guard turns anything deeper
+/// into a "nesting too deep" diagnostic instead of a crash. The memory is only reserved.
+const PARSER_STACK: usize = 1 << 30;
+
+/// Parses `file` of `sources` into an expression, with `$HOME` from the environment.
+pub fn parse(sources: &SourceMap, file: FileId) -> Result<ast::Expr, SyntaxError> {
+    parse_with(sources, file, &ParseOptions::default())
+}
+
+/// [`parse`] with explicit [`ParseOptions`].
+pub fn parse_with(
+    sources: &SourceMap,
+    file: FileId,
+    options: &ParseOptions,
+) -> Result<ast::Expr, SyntaxError> {
+    let source = sources.get(file);
+    let text: &str = &source.text;
+    if u32::try_from(text.len()).is_err() {
+        return Err(SyntaxError::new(
+            sources,
+            SyntaxErrorKind::TooLarge,
+            Span::new(file, 0, 0),
+            format!(
+                "source is too large ({} bytes; the limit is 4 GiB)",
+                text.len()
+            ),
+            "here",
+        ));
+    }
+    if let Some(nul) = text.find('\0') {
+        let at = nul as u32;
+        return Err(SyntaxError::new(
+            sources,
+            SyntaxErrorKind::NulByte,
+            Span::new(file, at, at + 1),
+            format!("NUL byte in source at byte offset {nul}"),
+            "NUL byte",
+        ));
+    }
+    let home = options
+        .home
+        .clone()
+        .unwrap_or_else(|| std::env::var("HOME").unwrap_or_else(|_| "/".into()));
+    let base_dir = source.base_dir.to_string_lossy().into_owned();
+    let run = move || {
+        let pairs = grammar::NixParser::parse(grammar::Rule::file, text)
+            .map_err(|err| grammar::syntax_error(sources, file, err))?;
+        lower::Lowerer::new(sources, file, base_dir, home).lower_file(pairs)
+    };
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, run.clone())
+        {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: parse on this one; pest's stack guard still applies.
+            Err(_) => run(),
+        }
+    })
+}
+
+/// Decodes file bytes as UTF-8, or reports the first invalid byte as a diagnostic.
+pub fn decode_source(name: &str, bytes: Vec<u8>) -> Result<String, SyntaxError> {
+    String::from_utf8(bytes).map_err(|err| {
+        let offset = err.utf8_error().valid_up_to();
+        let shown: Arc<str> = Arc::from(String::from_utf8_lossy(err.as_bytes()));
+        let span = Span::new(FileId(u32::MAX), offset as u32, offset as u32 + 1);
+        SyntaxError::detached(
+            name,
+            shown,
+            SyntaxErrorKind::InvalidUtf8,
+            span,
+            format!("invalid UTF-8 at byte offset {offset}"),
+            "not UTF-8",
+        )
+    })
+}

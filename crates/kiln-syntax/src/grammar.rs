@@ -1,0 +1,247 @@
+//! The pest binding for `grammar/kiln.pest`, and the translation of pest's failures into
+//! readable [`SyntaxError`]s: users see "expected `;` after the attribute value", never a rule
+//! name.
+//!
+//! pest reports the rules it tried at the furthest position. We re-run a failed parse with
+//! pest's error detail switched on (slower, so only on failure) to also learn the literal
+//! tokens it expected there (`;`, `}`, ...), and we name each rule in words.
+
+use crate::error::{SyntaxError, SyntaxErrorKind};
+use crate::prescan::{self, Unterminated};
+use crate::span::{FileId, SourceMap, Span};
+use pest::error::{ErrorVariant, InputLocation};
+use pest::Parser;
+use std::collections::BTreeSet;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../../grammar/kiln.pest"]
+pub(crate) struct NixParser;
+
+/// Turns a pest failure on `sources[file]` into a diagnostic.
+pub(crate) fn syntax_error(
+    sources: &SourceMap,
+    file: FileId,
+    err: pest::error::Error<Rule>,
+) -> SyntaxError {
+    let text: &str = &sources.get(file).text;
+    let pos = match err.location {
+        InputLocation::Pos(pos) => pos,
+        InputLocation::Span((start, _)) => start,
+    };
+    if let ErrorVariant::CustomError { message } = &err.variant {
+        if message.contains("limit reached") {
+            return SyntaxError::new(
+                sources,
+                SyntaxErrorKind::NestingTooDeep,
+                Span::new(file, pos as u32, pos as u32),
+                "nesting too deep",
+                "the parser ran out of stack here",
+            )
+            .with_help("Nix itself gives up at about 10 000 nested parentheses");
+        }
+    }
+    if let Some(unterminated) = prescan::find_unterminated(text) {
+        if pos >= unterminated.start() {
+            return unterminated_error(sources, file, unterminated);
+        }
+    }
+    let mut expected: BTreeSet<&'static str> = BTreeSet::new();
+    let mut in_bind = false;
+    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
+        for rule in positives {
+            if let Some(name) = rule_name(*rule) {
+                expected.insert(name);
+            }
+        }
+    }
+    // The detailed re-run adds the literal tokens pest tried (`;`, `=`, `}`).
+    pest::set_error_detail(true);
+    let detailed = NixParser::parse(Rule::file, text).err();
+    pest::set_error_detail(false);
+    if let Some(attempts) = detailed.as_ref().and_then(|e| e.parse_attempts()) {
+        if attempts.max_position == pos {
+            for token in attempts.expected_tokens() {
+                if let Some(name) = token_name(&token.to_string()) {
+                    expected.insert(name);
+                }
+            }
+            in_bind = attempts.call_stacks().iter().any(|stack| {
+                stack.parent == Some(Rule::bind)
+                    || stack.parent == Some(Rule::binds)
+                    || stack.deepest.get_rule() == Some(&Rule::bind)
+            });
+        }
+    }
+    let found = describe_found(text, pos);
+    let span_end = pos + found_len(text, pos);
+    let span = Span::new(file, pos as u32, span_end as u32);
+    let (message, label) = if expected.contains("`;`") && in_bind {
+        (
+            format!("expected `;` after the attribute value, found {found}"),
+            "expected `;` here".to_string(),
+        )
+    } else if expected.is_empty() {
+        (format!("unexpected {found}"), "unexpected here".to_string())
+    } else {
+        let list: Vec<&str> = expected.into_iter().collect();
+        (
+            format!("unexpected {found}"),
+            format!("expected {}", join_or(&list)),
+        )
+    };
+    SyntaxError::new(sources, SyntaxErrorKind::Unexpected, span, message, label)
+}
+
+fn unterminated_error(sources: &SourceMap, file: FileId, what: Unterminated) -> SyntaxError {
+    let (kind, message, label, width) = match what {
+        Unterminated::String(_) => (
+            SyntaxErrorKind::UnterminatedString,
+            "unterminated string",
+            "this `\"` is never closed",
+            1,
+        ),
+        Unterminated::IndString(_) => (
+            SyntaxErrorKind::UnterminatedIndString,
+            "unterminated indented string",
+            "this `''` is never closed",
+            2,
+        ),
+        Unterminated::Comment(_) => (
+            SyntaxErrorKind::UnterminatedComment,
+            "unterminated comment",
+            "this `/*` is never closed",
+            2,
+        ),
+        Unterminated::Interpolation(_) => (
+            SyntaxErrorKind::UnterminatedInterpolation,
+            "unterminated interpolation",
+            "this `${` has no matching `}`",
+            2,
+        ),
+    };
+    let start = what.start() as u32;
+    SyntaxError::new(
+        sources,
+        kind,
+        Span::new(file, start, start + width),
+        message,
+        label,
+    )
+}
+
+/// What the user sees for a rule pest expected, or `None` for internal rules.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of input",
+        Rule::lambda
+        | Rule::assert_expr
+        | Rule::with_expr
+        | Rule::let_expr
+        | Rule::if_expr
+        | Rule::expr_op
+        | Rule::app
+        | Rule::select
+        | Rule::var
+        | Rule::path
+        | Rule::spath
+        | Rule::uri
+        | Rule::float
+        | Rule::int
+        | Rule::string
+        | Rule::ind_string
+        | Rule::paren
+        | Rule::legacy_let
+        | Rule::rec_attrs
+        | Rule::attrs
+        | Rule::list
+        | Rule::op_not
+        | Rule::op_neg => "an expression",
+        Rule::identifier => "an identifier",
+        Rule::attrpath | Rule::attr_or | Rule::attr_str | Rule::attr_dyn => "an attribute name",
+        Rule::bind => "an attribute binding",
+        Rule::inherit | Rule::kw_inherit => "`inherit`",
+        Rule::formals | Rule::formal => "a function argument",
+        Rule::ellipsis => "`...`",
+        Rule::has_attr => "`?`",
+        Rule::kw_then => "`then`",
+        Rule::kw_else => "`else`",
+        Rule::kw_in => "`in`",
+        Rule::kw_or => "`or`",
+        Rule::op_impl
+        | Rule::op_or
+        | Rule::op_and
+        | Rule::op_eq
+        | Rule::op_neq
+        | Rule::op_leq
+        | Rule::op_geq
+        | Rule::op_lt
+        | Rule::op_gt
+        | Rule::op_update
+        | Rule::op_concat
+        | Rule::op_add
+        | Rule::op_sub
+        | Rule::op_mul
+        | Rule::op_div => "an operator",
+        Rule::path_interp | Rule::str_interp | Rule::ind_interp => "`${`",
+        Rule::str_chars => "string characters",
+        _ => return None,
+    })
+}
+
+/// Literal tokens worth naming; the rest are parts of larger tokens.
+fn token_name(token: &str) -> Option<&'static str> {
+    Some(match token {
+        ";" => "`;`",
+        "=" => "`=`",
+        ":" => "`:`",
+        "}" => "`}`",
+        ")" => "`)`",
+        "]" => "`]`",
+        "," => "`,`",
+        "@" => "`@`",
+        "." => "`.`",
+        "?" => "`?`",
+        "\"" => "`\"`",
+        "''" => "`''`",
+        "${" => "`${`",
+        "(" => "`(`",
+        "{" => "`{`",
+        "[" => "`[`",
+        _ => return None,
+    })
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// "end of input", "`}`", "`foo`": the token at `pos`, for "unexpected ...".
+fn describe_found(text: &str, pos: usize) -> String {
+    let Some(rest) = text.get(pos..) else {
+        return "input".into();
+    };
+    match rest.chars().next() {
+        None => "end of input".into(),
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
+                .take(40)
+                .collect();
+            format!("`{word}`")
+        }
+        Some('\n') => "end of line".into(),
+        Some(c) if c.is_control() => format!("character U+{:04X}", c as u32),
+        Some(c) => format!("`{c}`"),
+    }
+}
+
+fn found_len(text: &str, pos: usize) -> usize {
+    text.get(pos..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(0, char::len_utf8)
+}

@@ -1,0 +1,27 @@
+# kiln developer recipes; `just --list` shows them.
+
+# Run the workspace tests (quick, hermetic).
+test:
+    cargo test --workspace
+
+# Run everything CI runs, including the nix oracle tests.
+slow:
+    KILN_SLOW_TESTS=1 cargo test --workspace
+
+# Regenerate expected files of the golden corpora.
+bless:
+    UPDATE_EXPECT=1 cargo test --workspace
+
+# Formatting and lints, as CI wants them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Fuzz a target under tests/fuzz (needs nightly and cargo-fuzz).
+fuzz target="parse" time="600":
+    cd tests/fuzz && cargo +nightly fuzz run {{target}} -- -max_total_time={{time}}
+
+# Side-by-side benchmarks against nix-instantiate.
+bench:
+    tests/bench/parse.sh
+    tests/bench/eval.sh
