@@ -43,16 +43,25 @@ enum Slots {
 
 impl Env {
     pub(crate) fn new(slots: Vec<Value>, parent: Option<Rc<Env>>) -> Rc<Env> {
-        Rc::new(Env { slots: Slots::Many(slots.into_iter().map(OnceCell::from).collect()), parent })
+        Rc::new(Env {
+            slots: Slots::Many(slots.into_iter().map(OnceCell::from).collect()),
+            parent,
+        })
     }
 
     fn one(value: Value, parent: &Rc<Env>) -> Rc<Env> {
-        Rc::new(Env { slots: Slots::One(OnceCell::from(value)), parent: Some(parent.clone()) })
+        Rc::new(Env {
+            slots: Slots::One(OnceCell::from(value)),
+            parent: Some(parent.clone()),
+        })
     }
 
     fn empty_slots(n: usize, parent: &Rc<Env>) -> Rc<Env> {
         let slots = Slots::Many((0..n).map(|_| OnceCell::new()).collect());
-        Rc::new(Env { slots, parent: Some(parent.clone()) })
+        Rc::new(Env {
+            slots,
+            parent: Some(parent.clone()),
+        })
     }
 
     fn up(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
@@ -323,11 +332,16 @@ impl Evaluator {
                 }
                 for entry in attrs.iter() {
                     let v = self.force(&entry.value).map_err(|e| {
-                        e.frame(entry.pos, || format!("while evaluating the attribute `{}`", entry.name))
+                        e.frame(entry.pos, || {
+                            format!("while evaluating the attribute `{}`", entry.name)
+                        })
                     })?;
-                    self.enter(|ev| ev.force_deep_inner(&v, seen)).map_err(|e| {
-                        e.frame(entry.pos, || format!("while evaluating the attribute `{}`", entry.name))
-                    })?;
+                    self.enter(|ev| ev.force_deep_inner(&v, seen))
+                        .map_err(|e| {
+                            e.frame(entry.pos, || {
+                                format!("while evaluating the attribute `{}`", entry.name)
+                            })
+                        })?;
                 }
             }
             Value::List(list) => {
@@ -350,12 +364,10 @@ impl Evaluator {
     pub(crate) fn delay(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
         match &expr.kind {
             ExprKind::Const(v) => v.clone(),
-            ExprKind::Local { depth, index, .. } => {
-                match env.up(*depth).get(*index) {
-                    Some(v) => v.clone(),
-                    None => Thunk::suspended(expr.clone(), env.clone()),
-                }
-            }
+            ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
+                Some(v) => v.clone(),
+                None => Thunk::suspended(expr.clone(), env.clone()),
+            },
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
     }
@@ -376,14 +388,20 @@ impl Evaluator {
                         self.force_thunk(&t).map_err(|e| e.at(span))
                     }
                     Some(v) => Ok(v.clone()),
-                    None => Err(EvalError::bug(format!("variable `{name}` read before it was bound"))
-                        .at(span)),
+                    None => Err(EvalError::bug(format!(
+                        "variable `{name}` read before it was bound"
+                    ))
+                    .at(span)),
                 }
             }
-            ExprKind::WithVar { name, with_depths } => self.lookup_with(*name, with_depths, env, span),
-            ExprKind::Select { expr: target, path, default } => {
-                self.eval_select(target, path, default.as_ref(), env, span)
+            ExprKind::WithVar { name, with_depths } => {
+                self.lookup_with(*name, with_depths, env, span)
             }
+            ExprKind::Select {
+                expr: target,
+                path,
+                default,
+            } => self.eval_select(target, path, default.as_ref(), env, span),
             ExprKind::HasAttr { expr: target, path } => {
                 // Like Nix, only the sets along the path are forced, not the final value.
                 let mut current = self.eval(target, env)?;
@@ -406,12 +424,13 @@ impl Evaluator {
                 Ok(Value::Bool(true))
             }
             ExprKind::Attrs(def) => self.eval_attrs(def, env, span),
-            ExprKind::List(items) => {
-                Ok(Value::list(items.iter().map(|item| self.delay(item, env)).collect()))
-            }
-            ExprKind::Lambda(lambda) => {
-                Ok(Value::Lambda(Rc::new(Closure { lambda: lambda.clone(), env: env.clone() })))
-            }
+            ExprKind::List(items) => Ok(Value::list(
+                items.iter().map(|item| self.delay(item, env)).collect(),
+            )),
+            ExprKind::Lambda(lambda) => Ok(Value::Lambda(Rc::new(Closure {
+                lambda: lambda.clone(),
+                env: env.clone(),
+            }))),
             ExprKind::Call { func, args } => {
                 let mut f = self.eval(func, env)?;
                 for arg in args.iter() {
@@ -452,9 +471,10 @@ impl Evaluator {
             }
             ExprKind::Assert { cond, body } => match self.eval(cond, env)? {
                 Value::Bool(true) => self.eval(body, env),
-                Value::Bool(false) => {
-                    Err(EvalError::new(ErrorKind::Catchable(Catchable::AssertionFailed)).at(cond.span))
-                }
+                Value::Bool(false) => Err(EvalError::new(ErrorKind::Catchable(
+                    Catchable::AssertionFailed,
+                ))
+                .at(cond.span)),
                 other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
             },
             ExprKind::Not(e) => match self.eval(e, env)? {
@@ -462,9 +482,10 @@ impl Evaluator {
                 other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
             },
             ExprKind::Binary { op, lhs, rhs } => self.eval_binary(*op, lhs, rhs, env, span),
-            ExprKind::ConcatStrings { force_string, parts } => {
-                self.eval_concat(*force_string, parts, env, span)
-            }
+            ExprKind::ConcatStrings {
+                force_string,
+                parts,
+            } => self.eval_concat(*force_string, parts, env, span),
         }
     }
 
@@ -488,7 +509,8 @@ impl Evaluator {
                     match self.eval(part, env)? {
                         Value::Int(n) => acc = acc.wrapping_add(n),
                         other => {
-                            let mut values = vec![(Value::Int(acc), first_expr.span), (other, part.span)];
+                            let mut values =
+                                vec![(Value::Int(acc), first_expr.span), (other, part.span)];
                             for part in rest {
                                 values.push((self.eval(part, env)?, part.span));
                             }
@@ -504,7 +526,8 @@ impl Evaluator {
         for part in &parts[1..] {
             values.push((self.eval(part, env)?, part.span));
         }
-        self.concat_strings(force_string, &values).map_err(|e| e.at(span))
+        self.concat_strings(force_string, &values)
+            .map_err(|e| e.at(span))
     }
 
     /// Like `delay`, for a binding of a `let` or `rec` set whose environment is still being
@@ -534,7 +557,10 @@ impl Evaluator {
                 return self.force(v).map_err(|e| e.at(span));
             }
         }
-        Err(EvalError::new(ErrorKind::UndefinedVar { name: name.to_string() }).at(span))
+        Err(EvalError::new(ErrorKind::UndefinedVar {
+            name: name.to_string(),
+        })
+        .at(span))
     }
 
     /// The name an attribute key evaluates to; `None` for a dynamic `null` key.
@@ -572,7 +598,10 @@ impl Evaluator {
                 Some(v) => {
                     current = self.force(&v).map_err(|e| {
                         e.at(span).frame(Some(span), || {
-                            format!("while evaluating the attribute `{}`", name.map_or("", |n| n.as_str()))
+                            format!(
+                                "while evaluating the attribute `{}`",
+                                name.map_or("", |n| n.as_str())
+                            )
                         })
                     })?;
                 }
@@ -582,10 +611,14 @@ impl Evaluator {
                     }
                     let name = name.map_or_else(String::new, |n| n.to_string());
                     let suggestions = match &current {
-                        Value::Attrs(attrs) => suggest(&name, attrs.iter().map(|e| e.name.as_str())),
+                        Value::Attrs(attrs) => {
+                            suggest(&name, attrs.iter().map(|e| e.name.as_str()))
+                        }
                         _ => Vec::new(),
                     };
-                    return Err(EvalError::new(ErrorKind::MissingAttr { name, suggestions }).at(span));
+                    return Err(
+                        EvalError::new(ErrorKind::MissingAttr { name, suggestions }).at(span)
+                    );
                 }
             }
         }
@@ -603,7 +636,11 @@ impl Evaluator {
                     self.delay_rec(&attr.value, &inner)
                 };
                 inner.set(i, value.clone());
-                entries.push(AttrEntry { name: attr.name, value, pos: Some(attr.span) });
+                entries.push(AttrEntry {
+                    name: attr.name,
+                    value,
+                    pos: Some(attr.span),
+                });
             }
             (entries, inner)
         } else {
@@ -628,11 +665,17 @@ impl Evaluator {
                 other => return Err(EvalError::type_error("a string", &other).at(name_expr.span)),
             };
             if entries.iter().any(|e| e.name == name) {
-                return Err(EvalError::new(ErrorKind::DuplicateAttr { name: name.to_string() })
-                    .at(name_expr.span));
+                return Err(EvalError::new(ErrorKind::DuplicateAttr {
+                    name: name.to_string(),
+                })
+                .at(name_expr.span));
             }
             let value = self.delay(value_expr, &value_env);
-            entries.push(AttrEntry { name, value, pos: Some(name_expr.span) });
+            entries.push(AttrEntry {
+                name,
+                value,
+                pos: Some(name_expr.span),
+            });
         }
         let _ = span;
         Ok(Value::Attrs(Attrs::from_entries(entries)))
@@ -708,7 +751,10 @@ impl Evaluator {
                 if op.arity == 1 {
                     self.call_builtin(op, &[arg])
                 } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args: vec![arg] })))
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
+                        op,
+                        args: vec![arg],
+                    })))
                 }
             }
             Value::PrimOpApp(app) => {
@@ -727,9 +773,13 @@ impl Evaluator {
                     let partial = self.call(&functor, func.clone())?;
                     self.call(&partial, arg)
                 }
-                None => Err(EvalError::new(ErrorKind::NotAFunction { got: func.type_phrase() })),
+                None => Err(EvalError::new(ErrorKind::NotAFunction {
+                    got: func.type_phrase(),
+                })),
             },
-            other => Err(EvalError::new(ErrorKind::NotAFunction { got: other.type_phrase() })),
+            other => Err(EvalError::new(ErrorKind::NotAFunction {
+                got: other.type_phrase(),
+            })),
         }
     }
 
@@ -760,7 +810,9 @@ impl Evaluator {
                                     name: formal.name.to_string(),
                                     function: fn_name(),
                                 })
-                                .frame(Some(lambda.span), || "while calling this function".into()));
+                                .frame(Some(lambda.span), || {
+                                    "while calling this function".into()
+                                }));
                             }
                         },
                     };
@@ -785,10 +837,11 @@ impl Evaluator {
                 env
             }
         };
-        self.eval(&lambda.body, &env).map_err(|e| match lambda.name {
-            Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
-            None => e,
-        })
+        self.eval(&lambda.body, &env)
+            .map_err(|e| match lambda.name {
+                Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
+                None => e,
+            })
     }
 }
 
@@ -802,7 +855,11 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(3).map(|(_, c)| c.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, c)| c.to_string())
+        .collect()
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {

@@ -46,10 +46,14 @@ impl SearchPathEntry {
     /// Parses `name=path` or `path`, as `-I` and `NIX_PATH` entries.
     pub fn parse(entry: &str) -> SearchPathEntry {
         match entry.split_once('=') {
-            Some((prefix, path)) => {
-                SearchPathEntry { prefix: Some(prefix.to_string()), path: path.to_string() }
-            }
-            None => SearchPathEntry { prefix: None, path: entry.to_string() },
+            Some((prefix, path)) => SearchPathEntry {
+                prefix: Some(prefix.to_string()),
+                path: path.to_string(),
+            },
+            None => SearchPathEntry {
+                prefix: None,
+                path: entry.to_string(),
+            },
         }
     }
 }
@@ -67,6 +71,10 @@ pub struct EvalOptions {
 
 impl Default for EvalOptions {
     fn default() -> EvalOptions {
-        EvalOptions { search_path: Vec::new(), current_time: 0, trace_to_stderr: true }
+        EvalOptions {
+            search_path: Vec::new(),
+            current_time: 0,
+            trace_to_stderr: true,
+        }
     }
 }
