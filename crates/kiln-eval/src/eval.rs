@@ -376,6 +376,26 @@ impl Evaluator {
         self.enter(|ev| ev.eval_inner(expr, env))
     }
 
+    /// `eval` with the two most common cases, constants and evaluated variables, done
+    /// inline without a recursive call.
+    #[inline(always)]
+    fn eval_operand(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        match &expr.kind {
+            ExprKind::Const(v) => Ok(v.clone()),
+            ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
+                Some(Value::Thunk(t)) => {
+                    if let ThunkState::Done(v) = &*t.0.borrow() {
+                        return Ok(v.clone());
+                    }
+                    self.eval(expr, env)
+                }
+                Some(v) => Ok(v.clone()),
+                None => self.eval(expr, env),
+            },
+            _ => self.eval(expr, env),
+        }
+    }
+
     fn eval_inner(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         let span = expr.span;
         match &expr.kind {
@@ -432,7 +452,7 @@ impl Evaluator {
                 env: env.clone(),
             }))),
             ExprKind::Call { func, args } => {
-                let mut f = self.eval(func, env)?;
+                let mut f = self.eval_operand(func, env)?;
                 for arg in args.iter() {
                     let arg = self.delay(arg, env);
                     f = self.call(&f, arg).map_err(|e| e.at(span))?;
@@ -440,9 +460,18 @@ impl Evaluator {
                 Ok(f)
             }
             ExprKind::Arith { op, lhs, rhs } => {
-                let lhs = self.eval(lhs, env)?;
-                let rhs = self.eval(rhs, env)?;
-                self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span))
+                let lhs = self.eval_operand(lhs, env)?;
+                let rhs = self.eval_operand(rhs, env)?;
+                match (op, &lhs, &rhs) {
+                    (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => {
+                        Ok(Value::Int(a.wrapping_sub(*b)))
+                    }
+                    (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => {
+                        Ok(Value::Int(a.wrapping_mul(*b)))
+                    }
+                    (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
+                    _ => self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span)),
+                }
             }
             ExprKind::Let { bindings, body } => {
                 let inner = Env::empty_slots(bindings.len(), env);
@@ -744,6 +773,9 @@ impl Evaluator {
 
     /// Applies `func` to one argument.
     pub fn call(&mut self, func: &Value, arg: Value) -> EvalResult<Value> {
+        if let Value::Lambda(closure) = func {
+            return self.call_lambda(closure, arg);
+        }
         let func = self.force(func)?;
         match &func {
             Value::Lambda(closure) => self.call_lambda(closure, arg),
