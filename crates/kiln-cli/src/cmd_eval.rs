@@ -60,6 +60,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         search_path,
         current_time,
         trace_to_stderr: true,
+        ..EvalOptions::default()
     };
     let mut ev = Evaluator::new(options, Box::new(FsLoader));
     let cwd = std::env::current_dir().into_diagnostic()?;

@@ -81,6 +81,8 @@ pub enum ErrorKind {
     DivisionByZero,
     InfiniteRecursion,
     StackOverflow,
+    /// More evaluation steps than `EvalOptions::max_steps` allows.
+    StepLimit,
     /// A value a builtin cannot work with (bad regex, out of range index, malformed JSON, ...).
     InvalidArgument {
         builtin: &'static str,
@@ -128,6 +130,7 @@ impl ErrorKind {
             ErrorKind::DivisionByZero => "kiln::eval::division_by_zero",
             ErrorKind::InfiniteRecursion => "kiln::eval::infinite_recursion",
             ErrorKind::StackOverflow => "kiln::eval::stack_overflow",
+            ErrorKind::StepLimit => "kiln::eval::step_limit",
             ErrorKind::InvalidArgument { .. } => "kiln::eval::invalid_argument",
             ErrorKind::Unsupported { .. } => "kiln::eval::unsupported",
             ErrorKind::Io { .. } => "kiln::eval::io",
@@ -212,6 +215,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::DivisionByZero => f.write_str("division by zero"),
             ErrorKind::InfiniteRecursion => f.write_str("infinite recursion encountered"),
             ErrorKind::StackOverflow => f.write_str("stack overflow"),
+            ErrorKind::StepLimit => f.write_str("evaluation step limit reached"),
             ErrorKind::InvalidArgument { builtin, message } => {
                 write!(f, "{message} (in `{builtin}`)")
             }

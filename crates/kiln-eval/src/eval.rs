@@ -113,6 +113,8 @@ pub struct Evaluator {
     pub(crate) import_cache: HashMap<String, Value>,
     pub(crate) syms: Syms,
     depth: usize,
+    /// Evaluation steps so far, for `EvalOptions::max_steps`.
+    steps: u64,
     /// Below this stack address `enter` asks `stacker` for more stack (see `enter`).
     stack_low: usize,
     root_env: Rc<Env>,
@@ -134,6 +136,7 @@ impl Evaluator {
             import_cache: HashMap::new(),
             syms,
             depth: 0,
+            steps: 0,
             stack_low: usize::MAX,
             root_env: Env::new(Vec::new(), None),
         };
@@ -226,7 +229,8 @@ impl Evaluator {
     fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
         let marker = 0u8;
         let sp = std::ptr::addr_of!(marker) as usize;
-        if sp > self.stack_low && self.depth < MAX_DEPTH {
+        self.steps += 1;
+        if sp > self.stack_low && self.depth < MAX_DEPTH && self.steps < self.options.max_steps {
             self.depth += 1;
             let result = f(self);
             self.depth -= 1;
@@ -240,6 +244,9 @@ impl Evaluator {
         const RED_ZONE: usize = 256 * 1024;
         if self.depth >= MAX_DEPTH {
             return Err(EvalError::new(ErrorKind::StackOverflow));
+        }
+        if self.steps >= self.options.max_steps {
+            return Err(EvalError::new(ErrorKind::StepLimit));
         }
         let saved = self.stack_low;
         let result = stacker::maybe_grow(RED_ZONE, 8 * 1024 * 1024, || {
