@@ -40,17 +40,35 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
-    let mut search_path: Vec<SearchPathEntry> = args.include.iter().map(|e| SearchPathEntry::parse(e)).collect();
+    let mut search_path: Vec<SearchPathEntry> = args
+        .include
+        .iter()
+        .map(|e| SearchPathEntry::parse(e))
+        .collect();
     if let Ok(nix_path) = std::env::var("NIX_PATH") {
-        search_path.extend(nix_path.split(':').filter(|e| !e.is_empty()).map(SearchPathEntry::parse));
+        search_path.extend(
+            nix_path
+                .split(':')
+                .filter(|e| !e.is_empty())
+                .map(SearchPathEntry::parse),
+        );
     }
     let current_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let options = EvalOptions { search_path, current_time, trace_to_stderr: true };
+    let options = EvalOptions {
+        search_path,
+        current_time,
+        trace_to_stderr: true,
+        ..EvalOptions::default()
+    };
     let mut ev = Evaluator::new(options, Box::new(FsLoader));
     let cwd = std::env::current_dir().into_diagnostic()?;
-    let max_frames = if args.show_trace { None } else { Some(kiln_eval::DEFAULT_TRACE_FRAMES) };
+    let max_frames = if args.show_trace {
+        None
+    } else {
+        Some(kiln_eval::DEFAULT_TRACE_FRAMES)
+    };
     match evaluate(&mut ev, &args, &cwd) {
         Ok(text) => {
             if args.json {
@@ -95,12 +113,20 @@ fn auto_args(ev: &mut Evaluator, args: &Args, cwd: &Path) -> EvalResult<Attrs> {
         if let [name, expr] = pair {
             let file = ev.sources_mut().add_virtual("«string»", cwd, expr.as_str());
             let value = Thunk::native(move |ev| ev.eval_source(file));
-            entries.push(AttrEntry { name: Symbol::intern(name), value, pos: None });
+            entries.push(AttrEntry {
+                name: Symbol::intern(name),
+                value,
+                pos: None,
+            });
         }
     }
     for pair in args.argstr.chunks(2) {
         if let [name, s] = pair {
-            entries.push(AttrEntry { name: Symbol::intern(name), value: Value::string(s.clone()), pos: None });
+            entries.push(AttrEntry {
+                name: Symbol::intern(name),
+                value: Value::string(s.clone()),
+                pos: None,
+            });
         }
     }
     Ok(Attrs::from_entries(entries))
@@ -146,14 +172,22 @@ fn auto_call(ev: &mut Evaluator, value: &Value, auto_args: &Attrs) -> EvalResult
 }
 
 /// `-A a.b.0`: attribute names and list indices, auto-calling functions on the way.
-fn select_path(ev: &mut Evaluator, root: &Value, path: &str, auto_args: &Attrs) -> EvalResult<Value> {
+fn select_path(
+    ev: &mut Evaluator,
+    root: &Value,
+    path: &str,
+    auto_args: &Attrs,
+) -> EvalResult<Value> {
     let mut value = auto_call(ev, root, auto_args)?;
     for key in path.split('.').filter(|k| !k.is_empty()) {
         value = match (ev.force(&value)?, key.parse::<usize>()) {
             (Value::List(list), Ok(index)) => match list.get(index) {
                 Some(v) => v.clone(),
                 None => {
-                    return Err(EvalError::invalid_argument("-A", format!("list index {index} out of range")))
+                    return Err(EvalError::invalid_argument(
+                        "-A",
+                        format!("list index {index} out of range"),
+                    ))
                 }
             },
             (Value::Attrs(attrs), _) => match attrs.get(Symbol::intern(key)) {

@@ -46,7 +46,9 @@ impl Evaluator {
             (Value::Float(_), _) | (_, Value::Float(_)) => {
                 Ok(Value::Float(self.force_float(&a)? - self.force_float(&b)?))
             }
-            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_sub(self.force_int(&b)?))),
+            _ => Ok(Value::Int(
+                self.force_int(&a)?.wrapping_sub(self.force_int(&b)?),
+            )),
         }
     }
 
@@ -57,7 +59,9 @@ impl Evaluator {
             (Value::Float(_), _) | (_, Value::Float(_)) => {
                 Ok(Value::Float(self.force_float(&a)? * self.force_float(&b)?))
             }
-            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_mul(self.force_int(&b)?))),
+            _ => Ok(Value::Int(
+                self.force_int(&a)?.wrapping_mul(self.force_int(&b)?),
+            )),
         }
     }
 
@@ -68,7 +72,9 @@ impl Evaluator {
             (Value::Float(_), _) | (_, Value::Float(_)) => {
                 Ok(Value::Float(self.force_float(&a)? + self.force_float(&b)?))
             }
-            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_add(self.force_int(&b)?))),
+            _ => Ok(Value::Int(
+                self.force_int(&a)?.wrapping_add(self.force_int(&b)?),
+            )),
         }
     }
 
@@ -107,7 +113,7 @@ impl Evaluator {
                         (_, None) => return Ok(false),
                         (None, Some(_)) => return Ok(true),
                         (Some(p), Some(q)) => {
-                            if !self.equal(p, q)? {
+                            if !self.equal_stored(p, q)? {
                                 return self.less_than(p, q);
                             }
                         }
@@ -130,16 +136,30 @@ impl Evaluator {
 
     /// Deep equality (`==`): functions are never equal; two derivations compare by `outPath`.
     pub fn equal(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
-        // Nix compares values by address first; a shared thunk or builtin is equal to itself
-        // even when it is a function.
+        let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        self.equal_forced(a, b)
+    }
+
+    /// Equality of two values stored in lists, sets or arguments. Nix compares such values by
+    /// address first, so a shared thunk or builtin is equal to itself even when it is a
+    /// function (`let f = x: x; in [ f ] == [ f ]` is true, `f == f` is false).
+    pub fn equal_stored(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
         match (lhs, rhs) {
-            (Value::Thunk(a), Value::Thunk(b)) if std::rc::Rc::ptr_eq(&a.0, &b.0) => return Ok(true),
+            (Value::Thunk(a), Value::Thunk(b)) if std::rc::Rc::ptr_eq(&a.0, &b.0) => {
+                return Ok(true)
+            }
             (Value::PrimOp(a), Value::PrimOp(b)) if std::ptr::eq(*a, *b) => return Ok(true),
             _ => {}
         }
         let (a, b) = (self.force(lhs)?, self.force(rhs)?);
+        self.equal_forced(a, b)
+    }
+
+    fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
         Ok(match (&a, &b) {
-            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
+            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
+                (*x as f64) == *y
+            }
             (Value::Int(x), Value::Int(y)) => x == y,
             (Value::Float(x), Value::Float(y)) => x == y,
             (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -151,7 +171,7 @@ impl Evaluator {
                     return Ok(false);
                 }
                 for (p, q) in x.iter().zip(y.iter()) {
-                    if !self.equal(p, q)? {
+                    if !self.equal_stored(p, q)? {
                         return Ok(false);
                     }
                 }
@@ -159,16 +179,18 @@ impl Evaluator {
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
                 if self.is_derivation(x)? && self.is_derivation(y)? {
-                    if let (Some(p), Some(q)) = (x.get(self.syms.out_path), y.get(self.syms.out_path)) {
+                    if let (Some(p), Some(q)) =
+                        (x.get(self.syms.out_path), y.get(self.syms.out_path))
+                    {
                         let (p, q) = (p.clone(), q.clone());
-                        return self.equal(&p, &q);
+                        return self.equal_stored(&p, &q);
                     }
                 }
                 if x.len() != y.len() {
                     return Ok(false);
                 }
                 for (p, q) in x.iter().zip(y.iter()) {
-                    if p.name != q.name || !self.equal(&p.value, &q.value)? {
+                    if p.name != q.name || !self.equal_stored(&p.value, &q.value)? {
                         return Ok(false);
                     }
                 }
@@ -237,7 +259,8 @@ impl Evaluator {
                     for (i, item) in list.iter().enumerate() {
                         self.coerce_into(item, mode, out, context)?;
                         if i + 1 < n {
-                            let empty_list = matches!(self.force(item)?, Value::List(l) if l.is_empty());
+                            let empty_list =
+                                matches!(self.force(item)?, Value::List(l) if l.is_empty());
                             if !empty_list {
                                 out.push(' ');
                             }
@@ -245,12 +268,18 @@ impl Evaluator {
                     }
                 }
                 _ => {
-                    return Err(unsupported(format!("cannot coerce {} to a string", v.type_phrase())))
+                    return Err(unsupported(format!(
+                        "cannot coerce {} to a string",
+                        v.type_phrase()
+                    )))
                 }
             }
             return Ok(());
         }
-        Err(unsupported(format!("cannot coerce {} to a string", v.type_phrase())))
+        Err(unsupported(format!(
+            "cannot coerce {} to a string",
+            v.type_phrase()
+        )))
     }
 
     /// `a + b + …` and string interpolation (`ExprConcatStrings`).
@@ -273,12 +302,16 @@ impl Evaluator {
                     Value::Float(x) => Acc::Float(*x),
                     Value::Path(p) => Acc::Str(p.to_string(), None, true),
                     other => {
-                        let s = self.coerce_to_string(other, Coerce::Interpolation).map_err(at)?;
+                        let s = self
+                            .coerce_to_string(other, Coerce::Interpolation)
+                            .map_err(at)?;
                         Acc::Str(s.as_str().to_string(), s.context().clone(), false)
                     }
                 },
                 None => {
-                    let s = self.coerce_to_string(value, Coerce::Interpolation).map_err(at)?;
+                    let s = self
+                        .coerce_to_string(value, Coerce::Interpolation)
+                        .map_err(at)?;
                     Acc::Str(s.as_str().to_string(), s.context().clone(), false)
                 }
                 Some(Acc::Int(n)) => match value {
@@ -302,7 +335,8 @@ impl Evaluator {
                     }
                 },
                 Some(Acc::Str(mut s, mut ctx, is_path)) => {
-                    self.coerce_into(value, Coerce::Interpolation, &mut s, &mut ctx).map_err(at)?;
+                    self.coerce_into(value, Coerce::Interpolation, &mut s, &mut ctx)
+                        .map_err(at)?;
                     Acc::Str(s, ctx, is_path)
                 }
             });

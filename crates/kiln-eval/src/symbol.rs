@@ -15,7 +15,40 @@ use std::fmt;
 pub struct Symbol(&'static str);
 
 thread_local! {
-    static INTERNER: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+    static INTERNER: RefCell<HashSet<&'static str, BuildFxHasher>> = RefCell::new(HashSet::default());
+}
+
+/// The Fx hash (rustc's): much faster than SipHash on short keys, and the interner is not
+/// exposed to untrusted keys in a way where hash flooding would matter more than the program's
+/// own size.
+#[derive(Default, Clone, Copy)]
+struct BuildFxHasher;
+
+struct FxHasher(u64);
+
+impl std::hash::BuildHasher for BuildFxHasher {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in chunks.by_ref() {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Symbol {

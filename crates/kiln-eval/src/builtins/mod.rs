@@ -112,7 +112,11 @@ mod tests {
     fn names_are_unique() {
         let mut seen = HashSet::new();
         for builtin in super::all() {
-            assert!(seen.insert(builtin.name), "builtin `{}` is defined twice", builtin.name);
+            assert!(
+                seen.insert(builtin.name),
+                "builtin `{}` is defined twice",
+                builtin.name
+            );
         }
     }
 }
