@@ -338,10 +338,12 @@ impl Compiler<'_> {
                 }),
             };
             let body = self.expr(&lambda.body, None)?;
+            let arg = lambda.arg.as_ref().map(|arg| Symbol::intern(arg));
             Ok(Rc::new(ir::Lambda {
                 name,
                 span,
                 has_arg,
+                arg,
                 formals,
                 body,
             }))

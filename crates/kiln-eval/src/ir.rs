@@ -120,6 +120,8 @@ pub(crate) struct Lambda {
     pub(crate) span: Span,
     /// Slot 0 holds the argument when it is named (`x:` or `@x`); formals follow in order.
     pub(crate) has_arg: bool,
+    /// The argument's name (`x:` or `@x`), for `toXML`.
+    pub(crate) arg: Option<Symbol>,
     pub(crate) formals: Option<Formals>,
     pub(crate) body: Rc<Expr>,
 }

@@ -1,0 +1,1 @@
+let inherit (builtins) readDir; in readDir ./io-no-such-dir

@@ -1,0 +1,1 @@
+let inherit (builtins) readFile; in readFile ./io-no-such-file
