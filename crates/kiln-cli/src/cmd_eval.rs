@@ -78,6 +78,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         search_path,
         current_time,
         trace_to_stderr: true,
+        ..EvalOptions::default()
     };
     let mut ev = kiln_module::evaluator(options);
     let cwd = std::env::current_dir().into_diagnostic()?;

@@ -37,9 +37,17 @@ pub(crate) fn compile(
     sources: &SourceMap,
     scope: &[Symbol],
 ) -> EvalResult<Rc<ir::Expr>> {
-    let mut compiler = Compiler { globals, sources, scopes: Vec::new() };
+    let mut compiler = Compiler {
+        globals,
+        sources,
+        scopes: Vec::new(),
+    };
     compiler.scopes.push(Scope::Static(
-        scope.iter().enumerate().map(|(i, name)| (*name, i as u32)).collect(),
+        scope
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (*name, i as u32))
+            .collect(),
     ));
     compiler.expr(expr, None)
 }
@@ -62,17 +70,25 @@ impl Compiler<'_> {
             ast::ExprKind::Str(s) => ExprKind::Const(Value::string(&**s)),
             ast::ExprKind::Path(p) => ExprKind::Const(Value::path(&**p)),
             ast::ExprKind::Var(name) => self.var(name, span)?,
-            ast::ExprKind::Select { expr, path, default } => ExprKind::Select {
+            ast::ExprKind::Select {
+                expr,
+                path,
+                default,
+            } => ExprKind::Select {
                 expr: self.expr(expr, None)?,
                 path: self.path(path)?,
                 default: default.as_ref().map(|d| self.expr(d, None)).transpose()?,
             },
-            ast::ExprKind::HasAttr { expr, path } => {
-                ExprKind::HasAttr { expr: self.expr(expr, None)?, path: self.path(path)? }
-            }
+            ast::ExprKind::HasAttr { expr, path } => ExprKind::HasAttr {
+                expr: self.expr(expr, None)?,
+                path: self.path(path)?,
+            },
             ast::ExprKind::Attrs(attrs) => ExprKind::Attrs(self.attrs(attrs)?),
             ast::ExprKind::List(items) => ExprKind::List(
-                items.iter().map(|e| self.expr(e, None)).collect::<EvalResult<_>>()?,
+                items
+                    .iter()
+                    .map(|e| self.expr(e, None))
+                    .collect::<EvalResult<_>>()?,
             ),
             ast::ExprKind::Lambda(lambda) => ExprKind::Lambda(self.lambda(lambda, name, span)?),
             ast::ExprKind::Call { func, args } => self.call(func, args)?,
@@ -89,16 +105,25 @@ impl Compiler<'_> {
                 then: self.expr(then, None)?,
                 else_: self.expr(else_, None)?,
             },
-            ast::ExprKind::Assert { cond, body } => {
-                ExprKind::Assert { cond: self.expr(cond, None)?, body: self.expr(body, None)? }
-            }
+            ast::ExprKind::Assert { cond, body } => ExprKind::Assert {
+                cond: self.expr(cond, None)?,
+                body: self.expr(body, None)?,
+            },
             ast::ExprKind::Not(e) => ExprKind::Not(self.expr(e, None)?),
-            ast::ExprKind::Binary { op, lhs, rhs } => {
-                ExprKind::Binary { op: *op, lhs: self.expr(lhs, None)?, rhs: self.expr(rhs, None)? }
-            }
-            ast::ExprKind::ConcatStrings { force_string, parts } => ExprKind::ConcatStrings {
+            ast::ExprKind::Binary { op, lhs, rhs } => ExprKind::Binary {
+                op: *op,
+                lhs: self.expr(lhs, None)?,
+                rhs: self.expr(rhs, None)?,
+            },
+            ast::ExprKind::ConcatStrings {
+                force_string,
+                parts,
+            } => ExprKind::ConcatStrings {
                 force_string: *force_string,
-                parts: parts.iter().map(|e| self.expr(e, None)).collect::<EvalResult<_>>()?,
+                parts: parts
+                    .iter()
+                    .map(|e| self.expr(e, None))
+                    .collect::<EvalResult<_>>()?,
             },
             ast::ExprKind::CurPos => ExprKind::Const(self.cur_pos(span)),
         };
@@ -112,7 +137,11 @@ impl Compiler<'_> {
             match scope {
                 Scope::Static(names) => {
                     if let Some(&index) = names.get(&sym) {
-                        return Ok(ExprKind::Local { depth: depth as u32, index, name: sym });
+                        return Ok(ExprKind::Local {
+                            depth: depth as u32,
+                            index,
+                            name: sym,
+                        });
                     }
                 }
                 Scope::With => with_depths.push(depth as u32),
@@ -122,9 +151,15 @@ impl Compiler<'_> {
             return Ok(ExprKind::Const(value.clone()));
         }
         if with_depths.is_empty() {
-            return Err(EvalError::new(ErrorKind::UndefinedVar { name: name.to_string() }).at(span));
+            return Err(EvalError::new(ErrorKind::UndefinedVar {
+                name: name.to_string(),
+            })
+            .at(span));
         }
-        Ok(ExprKind::WithVar { name: sym, with_depths: with_depths.into() })
+        Ok(ExprKind::WithVar {
+            name: sym,
+            with_depths: with_depths.into(),
+        })
     }
 
     fn path(&mut self, path: &[ast::AttrName]) -> EvalResult<Box<[AttrKey]>> {
@@ -140,8 +175,10 @@ impl Compiler<'_> {
 
     fn call(&mut self, func: &ast::Expr, args: &[ast::Expr]) -> EvalResult<ExprKind> {
         let func = self.expr(func, None)?;
-        let args: Box<[Rc<ir::Expr>]> =
-            args.iter().map(|e| self.expr(e, None)).collect::<EvalResult<_>>()?;
+        let args: Box<[Rc<ir::Expr>]> = args
+            .iter()
+            .map(|e| self.expr(e, None))
+            .collect::<EvalResult<_>>()?;
         if let (ExprKind::Const(Value::PrimOp(op)), [lhs, rhs]) = (&func.kind, &*args) {
             let arith = match op.name {
                 "sub" => Some(ArithOp::Sub),
@@ -151,7 +188,11 @@ impl Compiler<'_> {
                 _ => None,
             };
             if let Some(op) = arith {
-                return Ok(ExprKind::Arith { op, lhs: lhs.clone(), rhs: rhs.clone() });
+                return Ok(ExprKind::Arith {
+                    op,
+                    lhs: lhs.clone(),
+                    rhs: rhs.clone(),
+                });
             }
         }
         Ok(ExprKind::Call { func, args })
@@ -159,7 +200,13 @@ impl Compiler<'_> {
 
     /// The names a `let` or `rec` set binds, in slot order (sorted, as `AttrsDef::attrs`).
     fn bind_scope(attrs: &[StaticAttr]) -> Scope {
-        Scope::Static(attrs.iter().enumerate().map(|(i, a)| (a.name, i as u32)).collect())
+        Scope::Static(
+            attrs
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.name, i as u32))
+                .collect(),
+        )
     }
 
     /// Compiles the static bindings, sorted by name. Inherited values are compiled in the
@@ -176,7 +223,11 @@ impl Compiler<'_> {
         }
         if let Some(names) = &scope_names {
             self.scopes.push(Scope::Static(
-                names.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect(),
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (*n, i as u32))
+                    .collect(),
             ));
         }
         let mut result = Ok(());
@@ -224,7 +275,11 @@ impl Compiler<'_> {
         if attrs.rec {
             self.scopes.pop();
         }
-        Ok(Rc::new(AttrsDef { rec: attrs.rec, attrs: statics, dynamic: dynamic? }))
+        Ok(Rc::new(AttrsDef {
+            rec: attrs.rec,
+            attrs: statics,
+            dynamic: dynamic?,
+        }))
     }
 
     fn let_(&mut self, attrs: &ast::Attrs, body: &ast::Expr) -> EvalResult<ExprKind> {
@@ -233,7 +288,10 @@ impl Compiler<'_> {
         let body = self.expr(body, None);
         self.scopes.pop();
         Ok(ExprKind::Let {
-            bindings: statics.into_iter().map(|a| (a.value, a.inherited)).collect(),
+            bindings: statics
+                .into_iter()
+                .map(|a| (a.value, a.inherited))
+                .collect(),
             body: body?,
         })
     }
@@ -251,7 +309,10 @@ impl Compiler<'_> {
         }
         if let Some(formals) = &lambda.formals {
             for (i, formal) in formals.entries.iter().enumerate() {
-                names.insert(Symbol::intern(&formal.name), (i + usize::from(has_arg)) as u32);
+                names.insert(
+                    Symbol::intern(&formal.name),
+                    (i + usize::from(has_arg)) as u32,
+                );
             }
         }
         self.scopes.push(Scope::Static(names));
@@ -266,7 +327,11 @@ impl Compiler<'_> {
                         .map(|f| {
                             Ok(ir::Formal {
                                 name: Symbol::intern(&f.name),
-                                default: f.default.as_ref().map(|d| self.expr(d, None)).transpose()?,
+                                default: f
+                                    .default
+                                    .as_ref()
+                                    .map(|d| self.expr(d, None))
+                                    .transpose()?,
                             })
                         })
                         .collect::<EvalResult<_>>()?,
@@ -274,7 +339,14 @@ impl Compiler<'_> {
             };
             let body = self.expr(&lambda.body, None)?;
             let arg = lambda.arg.as_ref().map(|arg| Symbol::intern(arg));
-            Ok(Rc::new(ir::Lambda { name, span, has_arg, arg, formals, body }))
+            Ok(Rc::new(ir::Lambda {
+                name,
+                span,
+                has_arg,
+                arg,
+                formals,
+                body,
+            }))
         })();
         self.scopes.pop();
         result
@@ -292,8 +364,20 @@ pub fn pos_value(sources: &SourceMap, span: Span) -> Value {
     let (line, column) = sources.line_col(span.file, span.start);
     let file = &sources.get(span.file).name;
     Value::Attrs(Attrs::from_entries(vec![
-        AttrEntry { name: Symbol::intern("column"), value: Value::Int(column.into()), pos: None },
-        AttrEntry { name: Symbol::intern("file"), value: Value::string(file.clone()), pos: None },
-        AttrEntry { name: Symbol::intern("line"), value: Value::Int(line.into()), pos: None },
+        AttrEntry {
+            name: Symbol::intern("column"),
+            value: Value::Int(column.into()),
+            pos: None,
+        },
+        AttrEntry {
+            name: Symbol::intern("file"),
+            value: Value::string(file.clone()),
+            pos: None,
+        },
+        AttrEntry {
+            name: Symbol::intern("line"),
+            value: Value::Int(line.into()),
+            pos: None,
+        },
     ]))
 }

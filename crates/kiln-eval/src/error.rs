@@ -52,27 +52,67 @@ pub enum ErrorKind {
     Catchable(Catchable),
     Abort(String),
     /// A value of the wrong type: "value is an integer while a string was expected".
-    Type { expected: &'static str, got: &'static str },
-    MissingAttr { name: String, suggestions: Vec<String> },
-    UndefinedVar { name: String },
-    NotAFunction { got: &'static str },
-    MissingArgument { name: String, function: Option<String> },
-    UnexpectedArgument { name: String, function: Option<String>, suggestions: Vec<String> },
-    DuplicateAttr { name: String },
+    Type {
+        expected: &'static str,
+        got: &'static str,
+    },
+    MissingAttr {
+        name: String,
+        suggestions: Vec<String>,
+    },
+    UndefinedVar {
+        name: String,
+    },
+    NotAFunction {
+        got: &'static str,
+    },
+    MissingArgument {
+        name: String,
+        function: Option<String>,
+    },
+    UnexpectedArgument {
+        name: String,
+        function: Option<String>,
+        suggestions: Vec<String>,
+    },
+    DuplicateAttr {
+        name: String,
+    },
     DivisionByZero,
     InfiniteRecursion,
     StackOverflow,
+    /// More evaluation steps than `EvalOptions::max_steps` allows.
+    StepLimit,
     /// A value a builtin cannot work with (bad regex, out of range index, malformed JSON, ...).
-    InvalidArgument { builtin: &'static str, message: String },
+    InvalidArgument {
+        builtin: &'static str,
+        message: String,
+    },
     /// A comparison or coercion that Nix does not define.
-    Unsupported { message: String },
-    Io { path: String, message: String },
-    NoDefaultNix { path: String },
-    SearchPath { name: String },
-    /// A parse error in an imported file, rendered as text.
-    Syntax { message: String },
-    NotAvailable { builtin: &'static str },
-    Bug { message: String },
+    Unsupported {
+        message: String,
+    },
+    Io {
+        path: String,
+        message: String,
+    },
+    NoDefaultNix {
+        path: String,
+    },
+    SearchPath {
+        name: String,
+    },
+    /// A parse error (in the main file or an imported one), with the parser's code.
+    Syntax {
+        code: &'static str,
+        message: String,
+    },
+    NotAvailable {
+        builtin: &'static str,
+    },
+    Bug {
+        message: String,
+    },
 }
 
 impl ErrorKind {
@@ -91,12 +131,13 @@ impl ErrorKind {
             ErrorKind::DivisionByZero => "kiln::eval::division_by_zero",
             ErrorKind::InfiniteRecursion => "kiln::eval::infinite_recursion",
             ErrorKind::StackOverflow => "kiln::eval::stack_overflow",
+            ErrorKind::StepLimit => "kiln::eval::step_limit",
             ErrorKind::InvalidArgument { .. } => "kiln::eval::invalid_argument",
             ErrorKind::Unsupported { .. } => "kiln::eval::unsupported",
             ErrorKind::Io { .. } => "kiln::eval::io",
             ErrorKind::NoDefaultNix { .. } => "kiln::eval::no_default_nix",
             ErrorKind::SearchPath { .. } => "kiln::eval::search_path",
-            ErrorKind::Syntax { .. } => "kiln::eval::syntax",
+            ErrorKind::Syntax { code, .. } => code,
             ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
             ErrorKind::Bug { .. } => "kiln::bug",
         }
@@ -117,9 +158,9 @@ impl ErrorKind {
             ErrorKind::NotAvailable { .. } => {
                 Some("store-dependent builtins come with kiln's build driver".to_string())
             }
-            ErrorKind::StackOverflow => {
-                Some("the evaluation recursed too deeply; is there an unbounded recursion?".to_string())
-            }
+            ErrorKind::StackOverflow => Some(
+                "the evaluation recursed too deeply; is there an unbounded recursion?".to_string(),
+            ),
             ErrorKind::Bug { .. } => Some(
                 "this is a bug in kiln; please report it together with the input that caused it"
                     .to_string(),
@@ -141,7 +182,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Catchable(Catchable::Throw(msg)) => write!(f, "{msg}"),
             ErrorKind::Catchable(Catchable::AssertionFailed) => f.write_str("assertion failed"),
             ErrorKind::Abort(msg) => {
-                write!(f, "evaluation aborted with the following error message: '{msg}'")
+                write!(
+                    f,
+                    "evaluation aborted with the following error message: '{msg}'"
+                )
             }
             ErrorKind::Type { expected, got } => {
                 write!(f, "value is {got} while {expected} was expected")
@@ -149,18 +193,30 @@ impl fmt::Display for ErrorKind {
             ErrorKind::MissingAttr { name, .. } => write!(f, "attribute `{name}` missing"),
             ErrorKind::UndefinedVar { name } => write!(f, "undefined variable `{name}`"),
             ErrorKind::NotAFunction { got } => {
-                write!(f, "attempt to call something which is not a function but {got}")
+                write!(
+                    f,
+                    "attempt to call something which is not a function but {got}"
+                )
             }
             ErrorKind::MissingArgument { name, function } => {
-                write!(f, "{} called without required argument `{name}`", in_fn(function))
+                write!(
+                    f,
+                    "{} called without required argument `{name}`",
+                    in_fn(function)
+                )
             }
             ErrorKind::UnexpectedArgument { name, function, .. } => {
-                write!(f, "{} called with unexpected argument `{name}`", in_fn(function))
+                write!(
+                    f,
+                    "{} called with unexpected argument `{name}`",
+                    in_fn(function)
+                )
             }
             ErrorKind::DuplicateAttr { name } => write!(f, "attribute `{name}` already defined"),
             ErrorKind::DivisionByZero => f.write_str("division by zero"),
             ErrorKind::InfiniteRecursion => f.write_str("infinite recursion encountered"),
             ErrorKind::StackOverflow => f.write_str("stack overflow"),
+            ErrorKind::StepLimit => f.write_str("evaluation step limit reached"),
             ErrorKind::InvalidArgument { builtin, message } => {
                 write!(f, "{message} (in `{builtin}`)")
             }
@@ -173,7 +229,7 @@ impl fmt::Display for ErrorKind {
                 f,
                 "file `{name}` was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
-            ErrorKind::Syntax { message } => write!(f, "syntax error in imported file: {message}"),
+            ErrorKind::Syntax { message, .. } => f.write_str(message),
             ErrorKind::NotAvailable { builtin } => {
                 write!(f, "`{builtin}` is not available in pure evaluation yet")
             }
@@ -184,11 +240,19 @@ impl fmt::Display for ErrorKind {
 
 impl EvalError {
     pub fn new(kind: ErrorKind) -> EvalError {
-        EvalError(Box::new(ErrorData { kind, span: None, trace: Vec::new(), dropped_frames: 0 }))
+        EvalError(Box::new(ErrorData {
+            kind,
+            span: None,
+            trace: Vec::new(),
+            dropped_frames: 0,
+        }))
     }
 
     pub fn type_error(expected: &'static str, got: &Value) -> EvalError {
-        EvalError::new(ErrorKind::Type { expected, got: got.type_phrase() })
+        EvalError::new(ErrorKind::Type {
+            expected,
+            got: got.type_phrase(),
+        })
     }
 
     pub fn throw(message: impl Into<String>) -> EvalError {
@@ -196,11 +260,16 @@ impl EvalError {
     }
 
     pub fn invalid_argument(builtin: &'static str, message: impl Into<String>) -> EvalError {
-        EvalError::new(ErrorKind::InvalidArgument { builtin, message: message.into() })
+        EvalError::new(ErrorKind::InvalidArgument {
+            builtin,
+            message: message.into(),
+        })
     }
 
     pub fn bug(message: impl Into<String>) -> EvalError {
-        EvalError::new(ErrorKind::Bug { message: message.into() })
+        EvalError::new(ErrorKind::Bug {
+            message: message.into(),
+        })
     }
 
     pub fn kind(&self) -> &ErrorKind {
@@ -224,10 +293,16 @@ impl EvalError {
         matches!(self.0.kind, ErrorKind::Catchable(_))
     }
 
-    /// Sets the primary span if the error has none yet (the innermost span wins).
+    /// Sets the primary span if the error has none yet (the innermost span wins); otherwise
+    /// gives the span to the outermost frame so far if it has none ("while calling `import`"
+    /// points at the call).
     pub fn at(mut self, span: Span) -> EvalError {
         if self.0.span.is_none() {
             self.0.span = Some(span);
+        } else if let Some(frame) = self.0.trace.last_mut() {
+            if frame.span.is_none() {
+                frame.span = Some(span);
+            }
         }
         self
     }
@@ -235,7 +310,10 @@ impl EvalError {
     /// Adds an outer frame to the trace.
     pub fn frame(mut self, span: Option<Span>, message: impl FnOnce() -> String) -> EvalError {
         if self.0.trace.len() < MAX_TRACE_FRAMES {
-            self.0.trace.push(Frame { span, message: message() });
+            self.0.trace.push(Frame {
+                span,
+                message: message(),
+            });
         } else {
             self.0.dropped_frames += 1;
         }
@@ -252,7 +330,10 @@ impl EvalError {
             .trace
             .iter()
             .take(limit)
-            .map(|f| FrameReport { message: f.message.clone(), source: source(f.span) })
+            .map(|f| FrameReport {
+                message: f.message.clone(),
+                source: source(f.span),
+            })
             .collect();
         let hidden = self.0.trace.len().saturating_sub(limit) + self.0.dropped_frames;
         if hidden > 0 {
@@ -323,7 +404,10 @@ impl std::error::Error for FrameReport {}
 fn label(source: &Located, text: &str) -> Option<Box<dyn Iterator<Item = LabeledSpan>>> {
     let (span, _) = source.as_ref()?;
     let span: SourceSpan = (*span).into();
-    Some(Box::new(std::iter::once(LabeledSpan::new_with_span(Some(text.to_string()), span))))
+    Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+        Some(text.to_string()),
+        span,
+    ))))
 }
 
 impl Diagnostic for Report {
@@ -332,11 +416,15 @@ impl Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|(_, src)| src as &dyn miette::SourceCode)
+        self.source
+            .as_ref()
+            .map(|(_, src)| src as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -357,7 +445,9 @@ impl Diagnostic for FrameReport {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|(_, src)| src as &dyn miette::SourceCode)
+        self.source
+            .as_ref()
+            .map(|(_, src)| src as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

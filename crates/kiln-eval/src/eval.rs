@@ -43,16 +43,25 @@ enum Slots {
 
 impl Env {
     pub(crate) fn new(slots: Vec<Value>, parent: Option<Rc<Env>>) -> Rc<Env> {
-        Rc::new(Env { slots: Slots::Many(slots.into_iter().map(OnceCell::from).collect()), parent })
+        Rc::new(Env {
+            slots: Slots::Many(slots.into_iter().map(OnceCell::from).collect()),
+            parent,
+        })
     }
 
     fn one(value: Value, parent: &Rc<Env>) -> Rc<Env> {
-        Rc::new(Env { slots: Slots::One(OnceCell::from(value)), parent: Some(parent.clone()) })
+        Rc::new(Env {
+            slots: Slots::One(OnceCell::from(value)),
+            parent: Some(parent.clone()),
+        })
     }
 
     fn empty_slots(n: usize, parent: &Rc<Env>) -> Rc<Env> {
         let slots = Slots::Many((0..n).map(|_| OnceCell::new()).collect());
-        Rc::new(Env { slots, parent: Some(parent.clone()) })
+        Rc::new(Env {
+            slots,
+            parent: Some(parent.clone()),
+        })
     }
 
     fn up(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
@@ -104,6 +113,10 @@ pub struct Evaluator {
     pub(crate) import_cache: HashMap<String, Value>,
     pub(crate) syms: Syms,
     depth: usize,
+    /// Evaluation steps so far, for `EvalOptions::max_steps`.
+    steps: u64,
+    /// Below this stack address `enter` asks `stacker` for more stack (see `enter`).
+    stack_low: usize,
     root_env: Rc<Env>,
 }
 
@@ -123,6 +136,8 @@ impl Evaluator {
             import_cache: HashMap::new(),
             syms,
             depth: 0,
+            steps: 0,
+            stack_low: usize::MAX,
             root_env: Env::new(Vec::new(), None),
         };
         ev.globals = Rc::new(crate::globals::build(&mut ev));
@@ -207,13 +222,45 @@ impl Evaluator {
     }
 
     /// Runs `f` one level deeper, growing the stack if needed.
+    ///
+    /// The fast path compares the stack pointer with a cached limit; only when the stack runs
+    /// low (or on the first call) does it ask `stacker`, which may switch to a new segment.
+    #[inline(always)]
     fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+        let marker = 0u8;
+        let sp = std::ptr::addr_of!(marker) as usize;
+        self.steps += 1;
+        if sp > self.stack_low && self.depth < MAX_DEPTH && self.steps < self.options.max_steps {
+            self.depth += 1;
+            let result = f(self);
+            self.depth -= 1;
+            return result;
+        }
+        self.enter_slow(f)
+    }
+
+    #[inline(never)]
+    fn enter_slow<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+        const RED_ZONE: usize = 256 * 1024;
         if self.depth >= MAX_DEPTH {
             return Err(EvalError::new(ErrorKind::StackOverflow));
         }
-        self.depth += 1;
-        let result = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || f(self));
-        self.depth -= 1;
+        if self.steps >= self.options.max_steps {
+            return Err(EvalError::new(ErrorKind::StepLimit));
+        }
+        let saved = self.stack_low;
+        let result = stacker::maybe_grow(RED_ZONE, 8 * 1024 * 1024, || {
+            let marker = 0u8;
+            let sp = std::ptr::addr_of!(marker) as usize;
+            // On the (possibly new) stack: the lowest address we may use before asking again.
+            let remaining = stacker::remaining_stack().unwrap_or(0);
+            self.stack_low = sp.saturating_sub(remaining).saturating_add(RED_ZONE / 2);
+            self.depth += 1;
+            let result = f(self);
+            self.depth -= 1;
+            result
+        });
+        self.stack_low = saved;
         result
     }
 
@@ -292,11 +339,16 @@ impl Evaluator {
                 }
                 for entry in attrs.iter() {
                     let v = self.force(&entry.value).map_err(|e| {
-                        e.frame(entry.pos, || format!("while evaluating the attribute `{}`", entry.name))
+                        e.frame(entry.pos, || {
+                            format!("while evaluating the attribute `{}`", entry.name)
+                        })
                     })?;
-                    self.enter(|ev| ev.force_deep_inner(&v, seen)).map_err(|e| {
-                        e.frame(entry.pos, || format!("while evaluating the attribute `{}`", entry.name))
-                    })?;
+                    self.enter(|ev| ev.force_deep_inner(&v, seen))
+                        .map_err(|e| {
+                            e.frame(entry.pos, || {
+                                format!("while evaluating the attribute `{}`", entry.name)
+                            })
+                        })?;
                 }
             }
             Value::List(list) => {
@@ -319,18 +371,36 @@ impl Evaluator {
     pub(crate) fn delay(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
         match &expr.kind {
             ExprKind::Const(v) => v.clone(),
-            ExprKind::Local { depth, index, .. } => {
-                match env.up(*depth).get(*index) {
-                    Some(v) => v.clone(),
-                    None => Thunk::suspended(expr.clone(), env.clone()),
-                }
-            }
+            ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
+                Some(v) => v.clone(),
+                None => Thunk::suspended(expr.clone(), env.clone()),
+            },
             _ => Thunk::suspended(expr.clone(), env.clone()),
         }
     }
 
     pub(crate) fn eval(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         self.enter(|ev| ev.eval_inner(expr, env))
+    }
+
+    /// `eval` with the two most common cases, constants and evaluated variables, done
+    /// inline without a recursive call.
+    #[inline(always)]
+    fn eval_operand(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        match &expr.kind {
+            ExprKind::Const(v) => Ok(v.clone()),
+            ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
+                Some(Value::Thunk(t)) => {
+                    if let ThunkState::Done(v) = &*t.0.borrow() {
+                        return Ok(v.clone());
+                    }
+                    self.eval(expr, env)
+                }
+                Some(v) => Ok(v.clone()),
+                None => self.eval(expr, env),
+            },
+            _ => self.eval(expr, env),
+        }
     }
 
     fn eval_inner(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
@@ -345,14 +415,20 @@ impl Evaluator {
                         self.force_thunk(&t).map_err(|e| e.at(span))
                     }
                     Some(v) => Ok(v.clone()),
-                    None => Err(EvalError::bug(format!("variable `{name}` read before it was bound"))
-                        .at(span)),
+                    None => Err(EvalError::bug(format!(
+                        "variable `{name}` read before it was bound"
+                    ))
+                    .at(span)),
                 }
             }
-            ExprKind::WithVar { name, with_depths } => self.lookup_with(*name, with_depths, env, span),
-            ExprKind::Select { expr: target, path, default } => {
-                self.eval_select(target, path, default.as_ref(), env, span)
+            ExprKind::WithVar { name, with_depths } => {
+                self.lookup_with(*name, with_depths, env, span)
             }
+            ExprKind::Select {
+                expr: target,
+                path,
+                default,
+            } => self.eval_select(target, path, default.as_ref(), env, span),
             ExprKind::HasAttr { expr: target, path } => {
                 // Like Nix, only the sets along the path are forced, not the final value.
                 let mut current = self.eval(target, env)?;
@@ -375,14 +451,15 @@ impl Evaluator {
                 Ok(Value::Bool(true))
             }
             ExprKind::Attrs(def) => self.eval_attrs(def, env, span),
-            ExprKind::List(items) => {
-                Ok(Value::list(items.iter().map(|item| self.delay(item, env)).collect()))
-            }
-            ExprKind::Lambda(lambda) => {
-                Ok(Value::Lambda(Rc::new(Closure { lambda: lambda.clone(), env: env.clone() })))
-            }
+            ExprKind::List(items) => Ok(Value::list(
+                items.iter().map(|item| self.delay(item, env)).collect(),
+            )),
+            ExprKind::Lambda(lambda) => Ok(Value::Lambda(Rc::new(Closure {
+                lambda: lambda.clone(),
+                env: env.clone(),
+            }))),
             ExprKind::Call { func, args } => {
-                let mut f = self.eval(func, env)?;
+                let mut f = self.eval_operand(func, env)?;
                 for arg in args.iter() {
                     let arg = self.delay(arg, env);
                     f = self.call(&f, arg).map_err(|e| e.at(span))?;
@@ -390,9 +467,18 @@ impl Evaluator {
                 Ok(f)
             }
             ExprKind::Arith { op, lhs, rhs } => {
-                let lhs = self.eval(lhs, env)?;
-                let rhs = self.eval(rhs, env)?;
-                self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span))
+                let lhs = self.eval_operand(lhs, env)?;
+                let rhs = self.eval_operand(rhs, env)?;
+                match (op, &lhs, &rhs) {
+                    (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => {
+                        Ok(Value::Int(a.wrapping_sub(*b)))
+                    }
+                    (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => {
+                        Ok(Value::Int(a.wrapping_mul(*b)))
+                    }
+                    (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
+                    _ => self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span)),
+                }
             }
             ExprKind::Let { bindings, body } => {
                 let inner = Env::empty_slots(bindings.len(), env);
@@ -421,9 +507,10 @@ impl Evaluator {
             }
             ExprKind::Assert { cond, body } => match self.eval(cond, env)? {
                 Value::Bool(true) => self.eval(body, env),
-                Value::Bool(false) => {
-                    Err(EvalError::new(ErrorKind::Catchable(Catchable::AssertionFailed)).at(cond.span))
-                }
+                Value::Bool(false) => Err(EvalError::new(ErrorKind::Catchable(
+                    Catchable::AssertionFailed,
+                ))
+                .at(cond.span)),
                 other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
             },
             ExprKind::Not(e) => match self.eval(e, env)? {
@@ -431,9 +518,10 @@ impl Evaluator {
                 other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
             },
             ExprKind::Binary { op, lhs, rhs } => self.eval_binary(*op, lhs, rhs, env, span),
-            ExprKind::ConcatStrings { force_string, parts } => {
-                self.eval_concat(*force_string, parts, env, span)
-            }
+            ExprKind::ConcatStrings {
+                force_string,
+                parts,
+            } => self.eval_concat(*force_string, parts, env, span),
         }
     }
 
@@ -457,7 +545,8 @@ impl Evaluator {
                     match self.eval(part, env)? {
                         Value::Int(n) => acc = acc.wrapping_add(n),
                         other => {
-                            let mut values = vec![(Value::Int(acc), first_expr.span), (other, part.span)];
+                            let mut values =
+                                vec![(Value::Int(acc), first_expr.span), (other, part.span)];
                             for part in rest {
                                 values.push((self.eval(part, env)?, part.span));
                             }
@@ -473,7 +562,8 @@ impl Evaluator {
         for part in &parts[1..] {
             values.push((self.eval(part, env)?, part.span));
         }
-        self.concat_strings(force_string, &values).map_err(|e| e.at(span))
+        self.concat_strings(force_string, &values)
+            .map_err(|e| e.at(span))
     }
 
     /// Like `delay`, for a binding of a `let` or `rec` set whose environment is still being
@@ -503,7 +593,10 @@ impl Evaluator {
                 return self.force(v).map_err(|e| e.at(span));
             }
         }
-        Err(EvalError::new(ErrorKind::UndefinedVar { name: name.to_string() }).at(span))
+        Err(EvalError::new(ErrorKind::UndefinedVar {
+            name: name.to_string(),
+        })
+        .at(span))
     }
 
     /// The name an attribute key evaluates to; `None` for a dynamic `null` key.
@@ -541,7 +634,10 @@ impl Evaluator {
                 Some(v) => {
                     current = self.force(&v).map_err(|e| {
                         e.at(span).frame(Some(span), || {
-                            format!("while evaluating the attribute `{}`", name.map_or("", |n| n.as_str()))
+                            format!(
+                                "while evaluating the attribute `{}`",
+                                name.map_or("", |n| n.as_str())
+                            )
                         })
                     })?;
                 }
@@ -551,10 +647,14 @@ impl Evaluator {
                     }
                     let name = name.map_or_else(String::new, |n| n.to_string());
                     let suggestions = match &current {
-                        Value::Attrs(attrs) => suggest(&name, attrs.iter().map(|e| e.name.as_str())),
+                        Value::Attrs(attrs) => {
+                            suggest(&name, attrs.iter().map(|e| e.name.as_str()))
+                        }
                         _ => Vec::new(),
                     };
-                    return Err(EvalError::new(ErrorKind::MissingAttr { name, suggestions }).at(span));
+                    return Err(
+                        EvalError::new(ErrorKind::MissingAttr { name, suggestions }).at(span)
+                    );
                 }
             }
         }
@@ -572,7 +672,11 @@ impl Evaluator {
                     self.delay_rec(&attr.value, &inner)
                 };
                 inner.set(i, value.clone());
-                entries.push(AttrEntry { name: attr.name, value, pos: Some(attr.span) });
+                entries.push(AttrEntry {
+                    name: attr.name,
+                    value,
+                    pos: Some(attr.span),
+                });
             }
             (entries, inner)
         } else {
@@ -597,11 +701,17 @@ impl Evaluator {
                 other => return Err(EvalError::type_error("a string", &other).at(name_expr.span)),
             };
             if entries.iter().any(|e| e.name == name) {
-                return Err(EvalError::new(ErrorKind::DuplicateAttr { name: name.to_string() })
-                    .at(name_expr.span));
+                return Err(EvalError::new(ErrorKind::DuplicateAttr {
+                    name: name.to_string(),
+                })
+                .at(name_expr.span));
             }
             let value = self.delay(value_expr, &value_env);
-            entries.push(AttrEntry { name, value, pos: Some(name_expr.span) });
+            entries.push(AttrEntry {
+                name,
+                value,
+                pos: Some(name_expr.span),
+            });
         }
         let _ = span;
         Ok(Value::Attrs(Attrs::from_entries(entries)))
@@ -670,6 +780,9 @@ impl Evaluator {
 
     /// Applies `func` to one argument.
     pub fn call(&mut self, func: &Value, arg: Value) -> EvalResult<Value> {
+        if let Value::Lambda(closure) = func {
+            return self.call_lambda(closure, arg);
+        }
         let func = self.force(func)?;
         match &func {
             Value::Lambda(closure) => self.call_lambda(closure, arg),
@@ -677,7 +790,10 @@ impl Evaluator {
                 if op.arity == 1 {
                     self.call_builtin(op, &[arg])
                 } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op, args: vec![arg] })))
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
+                        op,
+                        args: vec![arg],
+                    })))
                 }
             }
             Value::PrimOpApp(app) => {
@@ -696,9 +812,13 @@ impl Evaluator {
                     let partial = self.call(&functor, func.clone())?;
                     self.call(&partial, arg)
                 }
-                None => Err(EvalError::new(ErrorKind::NotAFunction { got: func.type_phrase() })),
+                None => Err(EvalError::new(ErrorKind::NotAFunction {
+                    got: func.type_phrase(),
+                })),
             },
-            other => Err(EvalError::new(ErrorKind::NotAFunction { got: other.type_phrase() })),
+            other => Err(EvalError::new(ErrorKind::NotAFunction {
+                got: other.type_phrase(),
+            })),
         }
     }
 
@@ -729,7 +849,9 @@ impl Evaluator {
                                     name: formal.name.to_string(),
                                     function: fn_name(),
                                 })
-                                .frame(Some(lambda.span), || "while calling this function".into()));
+                                .frame(Some(lambda.span), || {
+                                    "while calling this function".into()
+                                }));
                             }
                         },
                     };
@@ -754,10 +876,11 @@ impl Evaluator {
                 env
             }
         };
-        self.eval(&lambda.body, &env).map_err(|e| match lambda.name {
-            Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
-            None => e,
-        })
+        self.eval(&lambda.body, &env)
+            .map_err(|e| match lambda.name {
+                Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
+                None => e,
+            })
     }
 }
 
@@ -771,7 +894,11 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
         })
         .collect();
     scored.sort();
-    scored.into_iter().take(3).map(|(_, c)| c.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, c)| c.to_string())
+        .collect()
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {

@@ -45,16 +45,28 @@ pub(crate) fn build(ev: &mut Evaluator) -> Globals {
     let knot = Thunk(Rc::new(RefCell::new(ThunkState::Blackhole)));
     let mut entries: Vec<AttrEntry> = by_name
         .iter()
-        .map(|(name, value)| AttrEntry { name: Symbol::intern(name), value: value.clone(), pos: None })
+        .map(|(name, value)| AttrEntry {
+            name: Symbol::intern(name),
+            value: value.clone(),
+            pos: None,
+        })
         .collect();
-    entries.push(AttrEntry { name: Symbol::intern("builtins"), value: Value::Thunk(knot.clone()), pos: None });
+    entries.push(AttrEntry {
+        name: Symbol::intern("builtins"),
+        value: Value::Thunk(knot.clone()),
+        pos: None,
+    });
     let set = Value::Attrs(Attrs::from_entries(entries));
     *knot.0.borrow_mut() = ThunkState::Done(set.clone());
 
     let mut globals = Globals::new();
     for name in kiln_syntax::BASE_ENV_NAMES {
         let bare = name.strip_prefix("__").unwrap_or(name);
-        let value = if bare == "builtins" { set.clone() } else { by_name[bare].clone() };
+        let value = if bare == "builtins" {
+            set.clone()
+        } else {
+            by_name[bare].clone()
+        };
         globals.insert(Symbol::intern(name), value);
     }
     globals

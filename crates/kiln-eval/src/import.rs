@@ -45,15 +45,20 @@ impl Evaluator {
                 }
             }
             Ok(_) => Ok(path),
-            Err(e) => Err(EvalError::new(ErrorKind::Io { path, message: io_message(&e) })),
+            Err(e) => Err(EvalError::new(ErrorKind::Io {
+                path,
+                message: io_message(&e),
+            })),
         }
     }
 
     fn load_file(&mut self, path: &str) -> EvalResult<kiln_syntax::ast::Expr> {
-        let bytes = self
-            .loader
-            .read_file(Path::new(path))
-            .map_err(|e| EvalError::new(ErrorKind::Io { path: path.to_string(), message: io_message(&e) }))?;
+        let bytes = self.loader.read_file(Path::new(path)).map_err(|e| {
+            EvalError::new(ErrorKind::Io {
+                path: path.to_string(),
+                message: io_message(&e),
+            })
+        })?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let file = self.sources.add_file(Path::new(path), text);
         crate::parse_shim::parse(&self.sources, file)
@@ -101,7 +106,10 @@ impl Evaluator {
                     suggestions: Vec::new(),
                 }));
             };
-            let base = self.coerce_to_string(&path, Coerce::Interpolation)?.as_str().to_string();
+            let base = self
+                .coerce_to_string(&path, Coerce::Interpolation)?
+                .as_str()
+                .to_string();
             let candidate = if prefix.is_empty() {
                 format!("{base}/{name}")
             } else if name == prefix {
@@ -115,7 +123,9 @@ impl Evaluator {
                 return Ok(Value::path(canon_path(&candidate)));
             }
         }
-        Err(EvalError::new(ErrorKind::SearchPath { name: name.to_string() }))
+        Err(EvalError::new(ErrorKind::SearchPath {
+            name: name.to_string(),
+        }))
     }
 }
 

@@ -20,28 +20,69 @@ pub(crate) struct Expr {
 pub(crate) enum ExprKind {
     Const(Value),
     /// A variable bound `depth` environments up, in slot `index`.
-    Local { depth: u32, index: u32, name: Symbol },
+    Local {
+        depth: u32,
+        index: u32,
+        name: Symbol,
+    },
     /// A variable not bound statically: searched in the `with` sets at these depths, innermost
     /// first.
-    WithVar { name: Symbol, with_depths: Rc<[u32]> },
-    Select { expr: Rc<Expr>, path: Box<[AttrKey]>, default: Option<Rc<Expr>> },
-    HasAttr { expr: Rc<Expr>, path: Box<[AttrKey]> },
+    WithVar {
+        name: Symbol,
+        with_depths: Rc<[u32]>,
+    },
+    Select {
+        expr: Rc<Expr>,
+        path: Box<[AttrKey]>,
+        default: Option<Rc<Expr>>,
+    },
+    HasAttr {
+        expr: Rc<Expr>,
+        path: Box<[AttrKey]>,
+    },
     Attrs(Rc<AttrsDef>),
     List(Box<[Rc<Expr>]>),
     Lambda(Rc<Lambda>),
-    Call { func: Rc<Expr>, args: Box<[Rc<Expr>]> },
+    Call {
+        func: Rc<Expr>,
+        args: Box<[Rc<Expr>]>,
+    },
     /// A strict arithmetic builtin applied to exactly two arguments (`__sub`, `__lessThan`, ...):
     /// evaluated without allocating thunks for the operands.
-    Arith { op: ArithOp, lhs: Rc<Expr>, rhs: Rc<Expr> },
+    Arith {
+        op: ArithOp,
+        lhs: Rc<Expr>,
+        rhs: Rc<Expr>,
+    },
     /// `let`: a new environment holding `bindings`, then `body` in it. An inherited binding
     /// (`true`) is compiled in, and evaluated in, the scope outside the `let`.
-    Let { bindings: Box<[(Rc<Expr>, bool)]>, body: Rc<Expr> },
-    With { env: Rc<Expr>, body: Rc<Expr> },
-    If { cond: Rc<Expr>, then: Rc<Expr>, else_: Rc<Expr> },
-    Assert { cond: Rc<Expr>, body: Rc<Expr> },
+    Let {
+        bindings: Box<[(Rc<Expr>, bool)]>,
+        body: Rc<Expr>,
+    },
+    With {
+        env: Rc<Expr>,
+        body: Rc<Expr>,
+    },
+    If {
+        cond: Rc<Expr>,
+        then: Rc<Expr>,
+        else_: Rc<Expr>,
+    },
+    Assert {
+        cond: Rc<Expr>,
+        body: Rc<Expr>,
+    },
     Not(Rc<Expr>),
-    Binary { op: BinOp, lhs: Rc<Expr>, rhs: Rc<Expr> },
-    ConcatStrings { force_string: bool, parts: Box<[Rc<Expr>]> },
+    Binary {
+        op: BinOp,
+        lhs: Rc<Expr>,
+        rhs: Rc<Expr>,
+    },
+    ConcatStrings {
+        force_string: bool,
+        parts: Box<[Rc<Expr>]>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -46,10 +46,14 @@ impl SearchPathEntry {
     /// Parses `name=path` or `path`, as `-I` and `NIX_PATH` entries.
     pub fn parse(entry: &str) -> SearchPathEntry {
         match entry.split_once('=') {
-            Some((prefix, path)) => {
-                SearchPathEntry { prefix: Some(prefix.to_string()), path: path.to_string() }
-            }
-            None => SearchPathEntry { prefix: None, path: entry.to_string() },
+            Some((prefix, path)) => SearchPathEntry {
+                prefix: Some(prefix.to_string()),
+                path: path.to_string(),
+            },
+            None => SearchPathEntry {
+                prefix: None,
+                path: entry.to_string(),
+            },
         }
     }
 }
@@ -61,12 +65,19 @@ pub struct EvalOptions {
     pub search_path: Vec<SearchPathEntry>,
     /// `builtins.currentTime`.
     pub current_time: i64,
-    /// Where `builtins.trace` writes; `None` writes to stderr.
+    /// Whether `builtins.trace` writes to stderr.
     pub trace_to_stderr: bool,
+    /// Evaluation steps allowed before a `step_limit` error (fuzzing, untrusted input).
+    pub max_steps: u64,
 }
 
 impl Default for EvalOptions {
     fn default() -> EvalOptions {
-        EvalOptions { search_path: Vec::new(), current_time: 0, trace_to_stderr: true }
+        EvalOptions {
+            search_path: Vec::new(),
+            current_time: 0,
+            trace_to_stderr: true,
+            max_steps: u64::MAX,
+        }
     }
 }

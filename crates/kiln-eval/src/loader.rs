@@ -72,7 +72,10 @@ impl Loader for FsLoader {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(path)? {
             let entry = entry?;
-            out.push((entry.file_name().to_string_lossy().into_owned(), file_type_of(entry.file_type()?)));
+            out.push((
+                entry.file_name().to_string_lossy().into_owned(),
+                file_type_of(entry.file_type()?),
+            ));
         }
         Ok(out)
     }

@@ -46,7 +46,9 @@ impl Evaluator {
             (Value::Float(_), _) | (_, Value::Float(_)) => {
                 Ok(Value::Float(self.force_float(&a)? - self.force_float(&b)?))
             }
-            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_sub(self.force_int(&b)?))),
+            _ => Ok(Value::Int(
+                self.force_int(&a)?.wrapping_sub(self.force_int(&b)?),
+            )),
         }
     }
 
@@ -57,7 +59,9 @@ impl Evaluator {
             (Value::Float(_), _) | (_, Value::Float(_)) => {
                 Ok(Value::Float(self.force_float(&a)? * self.force_float(&b)?))
             }
-            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_mul(self.force_int(&b)?))),
+            _ => Ok(Value::Int(
+                self.force_int(&a)?.wrapping_mul(self.force_int(&b)?),
+            )),
         }
     }
 
@@ -68,7 +72,9 @@ impl Evaluator {
             (Value::Float(_), _) | (_, Value::Float(_)) => {
                 Ok(Value::Float(self.force_float(&a)? + self.force_float(&b)?))
             }
-            _ => Ok(Value::Int(self.force_int(&a)?.wrapping_add(self.force_int(&b)?))),
+            _ => Ok(Value::Int(
+                self.force_int(&a)?.wrapping_add(self.force_int(&b)?),
+            )),
         }
     }
 
@@ -139,7 +145,9 @@ impl Evaluator {
     /// function (`let f = x: x; in [ f ] == [ f ]` is true, `f == f` is false).
     pub fn equal_stored(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
         match (lhs, rhs) {
-            (Value::Thunk(a), Value::Thunk(b)) if std::rc::Rc::ptr_eq(&a.0, &b.0) => return Ok(true),
+            (Value::Thunk(a), Value::Thunk(b)) if std::rc::Rc::ptr_eq(&a.0, &b.0) => {
+                return Ok(true)
+            }
             (Value::PrimOp(a), Value::PrimOp(b)) if std::ptr::eq(*a, *b) => return Ok(true),
             _ => {}
         }
@@ -149,7 +157,9 @@ impl Evaluator {
 
     fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
         Ok(match (&a, &b) {
-            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
+            (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
+                (*x as f64) == *y
+            }
             (Value::Int(x), Value::Int(y)) => x == y,
             (Value::Float(x), Value::Float(y)) => x == y,
             (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -169,7 +179,9 @@ impl Evaluator {
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
                 if self.is_derivation(x)? && self.is_derivation(y)? {
-                    if let (Some(p), Some(q)) = (x.get(self.syms.out_path), y.get(self.syms.out_path)) {
+                    if let (Some(p), Some(q)) =
+                        (x.get(self.syms.out_path), y.get(self.syms.out_path))
+                    {
                         let (p, q) = (p.clone(), q.clone());
                         return self.equal_stored(&p, &q);
                     }
@@ -247,7 +259,8 @@ impl Evaluator {
                     for (i, item) in list.iter().enumerate() {
                         self.coerce_into(item, mode, out, context)?;
                         if i + 1 < n {
-                            let empty_list = matches!(self.force(item)?, Value::List(l) if l.is_empty());
+                            let empty_list =
+                                matches!(self.force(item)?, Value::List(l) if l.is_empty());
                             if !empty_list {
                                 out.push(' ');
                             }
@@ -255,12 +268,18 @@ impl Evaluator {
                     }
                 }
                 _ => {
-                    return Err(unsupported(format!("cannot coerce {} to a string", v.type_phrase())))
+                    return Err(unsupported(format!(
+                        "cannot coerce {} to a string",
+                        v.type_phrase()
+                    )))
                 }
             }
             return Ok(());
         }
-        Err(unsupported(format!("cannot coerce {} to a string", v.type_phrase())))
+        Err(unsupported(format!(
+            "cannot coerce {} to a string",
+            v.type_phrase()
+        )))
     }
 
     /// `a + b + …` and string interpolation (`ExprConcatStrings`).
@@ -283,12 +302,16 @@ impl Evaluator {
                     Value::Float(x) => Acc::Float(*x),
                     Value::Path(p) => Acc::Str(p.to_string(), None, true),
                     other => {
-                        let s = self.coerce_to_string(other, Coerce::Interpolation).map_err(at)?;
+                        let s = self
+                            .coerce_to_string(other, Coerce::Interpolation)
+                            .map_err(at)?;
                         Acc::Str(s.as_str().to_string(), s.context().clone(), false)
                     }
                 },
                 None => {
-                    let s = self.coerce_to_string(value, Coerce::Interpolation).map_err(at)?;
+                    let s = self
+                        .coerce_to_string(value, Coerce::Interpolation)
+                        .map_err(at)?;
                     Acc::Str(s.as_str().to_string(), s.context().clone(), false)
                 }
                 Some(Acc::Int(n)) => match value {
@@ -312,7 +335,8 @@ impl Evaluator {
                     }
                 },
                 Some(Acc::Str(mut s, mut ctx, is_path)) => {
-                    self.coerce_into(value, Coerce::Interpolation, &mut s, &mut ctx).map_err(at)?;
+                    self.coerce_into(value, Coerce::Interpolation, &mut s, &mut ctx)
+                        .map_err(at)?;
                     Acc::Str(s, ctx, is_path)
                 }
             });

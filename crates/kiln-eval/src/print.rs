@@ -21,7 +21,11 @@ use std::fmt::Write;
 impl Evaluator {
     /// The text `nix-instantiate --eval [--strict]` prints for `value`, without the newline.
     pub fn print(&mut self, value: &Value, strict: bool) -> EvalResult<String> {
-        let value = if strict { self.force_deep(value)? } else { self.force(value)? };
+        let value = if strict {
+            self.force_deep(value)?
+        } else {
+            self.force(value)?
+        };
         let mut out = String::new();
         print_value(&value, None, &mut HashSet::new(), &mut out);
         Ok(out)
@@ -37,7 +41,11 @@ impl Evaluator {
 
     /// Appends `value` as JSON; with `strict`, forces what it meets (as `builtins.toJSON`).
     pub fn write_json(&mut self, value: &Value, strict: bool, out: &mut String) -> EvalResult<()> {
-        let value = if strict { self.force(value)? } else { value.clone() };
+        let value = if strict {
+            self.force(value)?
+        } else {
+            value.clone()
+        };
         match &value {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -74,7 +82,9 @@ impl Evaluator {
                     json_string(entry.name.as_str(), out);
                     out.push(':');
                     self.write_json(&entry.value, strict, out).map_err(|e| {
-                        e.frame(entry.pos, || format!("while evaluating the attribute `{}`", entry.name))
+                        e.frame(entry.pos, || {
+                            format!("while evaluating the attribute `{}`", entry.name)
+                        })
                     })?;
                 }
                 out.push('}');
@@ -92,7 +102,9 @@ impl Evaluator {
 }
 
 fn cannot_convert(what: &str) -> EvalError {
-    EvalError::new(ErrorKind::Unsupported { message: format!("cannot convert {what} to JSON") })
+    EvalError::new(ErrorKind::Unsupported {
+        message: format!("cannot convert {what} to JSON"),
+    })
 }
 
 fn json_string(s: &str, out: &mut String) {
@@ -119,8 +131,15 @@ fn json_string(s: &str, out: &mut String) {
 /// of one or two elements inside the `Value` itself, so their identity is that of the value
 /// slot rather than of a shared array; a small list reached through two different thunks
 /// prints twice, one reached through the same thunk twice prints `«repeated»`.
-fn print_value(value: &Value, slot: Option<*const ()>, seen: &mut HashSet<*const ()>, out: &mut String) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || print_value_inner(value, slot, seen, out));
+fn print_value(
+    value: &Value,
+    slot: Option<*const ()>,
+    seen: &mut HashSet<*const ()>,
+    out: &mut String,
+) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+        print_value_inner(value, slot, seen, out)
+    });
 }
 
 fn print_value_inner(
@@ -186,9 +205,13 @@ fn print_value_inner(
 
 /// An attribute name: bare if it is an identifier and not a keyword, else a string literal.
 fn print_attr_name(name: &str, out: &mut String) {
-    const KEYWORDS: &[&str] = &["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit"];
+    const KEYWORDS: &[&str] = &[
+        "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit",
+    ];
     let mut chars = name.chars();
-    let bare = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let bare = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
         && !KEYWORDS.contains(&name);
     if bare {
@@ -196,13 +219,15 @@ fn print_attr_name(name: &str, out: &mut String) {
         return;
     }
     // Unlike string values, quoted names escape every `$`.
-    let mut quoted = String::new();
-    escape_string(name, &mut quoted);
-    out.push_str(&quoted.replace("\\$", "$").replace('$', "\\$"));
+    escape(name, true, out);
 }
 
 /// A string literal as Nix prints it.
 pub fn escape_string(s: &str, out: &mut String) {
+    escape(s, false, out);
+}
+
+fn escape(s: &str, all_dollars: bool, out: &mut String) {
     out.push('"');
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -212,7 +237,7 @@ pub fn escape_string(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            '$' if all_dollars || chars.peek() == Some(&'{') => out.push_str("\\$"),
             c => out.push(c),
         }
     }
@@ -234,7 +259,7 @@ pub fn format_float(x: f64) -> String {
     let sci = format!("{:.*e}", (PRECISION - 1) as usize, x);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= PRECISION {
+    if !(-4..PRECISION).contains(&exp) {
         let mantissa = strip_zeros(mantissa);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())

@@ -93,7 +93,10 @@ impl Value {
     }
 
     pub fn is_function(&self) -> bool {
-        matches!(self, Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_))
+        matches!(
+            self,
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_)
+        )
     }
 }
 
@@ -106,7 +109,10 @@ impl fmt::Debug for Value {
             Value::Float(x) => write!(f, "{x}"),
             Value::String(s) => write!(f, "{:?}", s.as_str()),
             Value::Path(p) => f.write_str(p),
-            Value::Attrs(a) => f.debug_map().entries(a.iter().map(|e| (e.name, &e.value))).finish(),
+            Value::Attrs(a) => f
+                .debug_map()
+                .entries(a.iter().map(|e| (e.name, &e.value)))
+                .finish(),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
             Value::Lambda(_) => f.write_str("<LAMBDA>"),
             Value::PrimOp(_) => f.write_str("<PRIMOP>"),
@@ -132,7 +138,10 @@ pub type Context = Option<Box<BTreeSet<Box<str>>>>;
 
 impl NixString {
     pub fn new(text: String) -> NixString {
-        NixString(Rc::new(StrData { text, context: None }))
+        NixString(Rc::new(StrData {
+            text,
+            context: None,
+        }))
     }
 
     pub fn with_context(text: String, context: Context) -> NixString {
@@ -155,7 +164,8 @@ impl NixString {
     /// Adds the elements of `context` to `into`.
     pub fn merge_context(into: &mut Context, context: &Context) {
         if let Some(ctx) = context {
-            into.get_or_insert_with(Default::default).extend(ctx.iter().cloned());
+            into.get_or_insert_with(Default::default)
+                .extend(ctx.iter().cloned());
         }
     }
 }
@@ -188,7 +198,7 @@ impl Attrs {
     /// entry wins (as in `listToAttrs`).
     pub fn from_entries(mut entries: Vec<AttrEntry>) -> Attrs {
         if !entries.windows(2).all(|w| w[0].name < w[1].name) {
-            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            entries.sort_by_key(|e| e.name);
             entries.dedup_by(|later, earlier| later.name == earlier.name);
         }
         Attrs(Rc::new(entries))
@@ -221,7 +231,10 @@ impl Attrs {
         if entries.len() <= 8 {
             return entries.iter().find(|e| e.name == name);
         }
-        entries.binary_search_by(|e| e.name.cmp(&name)).ok().map(|i| &entries[i])
+        entries
+            .binary_search_by(|e| e.name.cmp(&name))
+            .ok()
+            .map(|i| &entries[i])
     }
 
     pub fn get(&self, name: Symbol) -> Option<&Value> {
@@ -231,7 +244,10 @@ impl Attrs {
     /// Looks a name up without interning it.
     pub fn get_str(&self, name: &str) -> Option<&Value> {
         let entries = &*self.0;
-        entries.binary_search_by(|e| e.name.as_str().cmp(name)).ok().map(|i| &entries[i].value)
+        entries
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &entries[i].value)
     }
 
     /// `self // other`: a merge of two sorted vectors; `other` wins.
@@ -332,9 +348,15 @@ pub struct Thunk(pub(crate) Rc<RefCell<ThunkState>>);
 
 pub(crate) enum ThunkState {
     /// An expression in an environment.
-    Suspended { code: Rc<ir::Expr>, env: Rc<Env> },
+    Suspended {
+        code: Rc<ir::Expr>,
+        env: Rc<Env>,
+    },
     /// `func arg`, as builtins like `map` produce lazily.
-    Apply { func: Value, arg: Value },
+    Apply {
+        func: Value,
+        arg: Value,
+    },
     /// Any other lazy computation a builtin needs. It may run again if a first attempt failed.
     Native(NativeThunk),
     /// Being evaluated right now: forcing it again is infinite recursion.
@@ -348,16 +370,26 @@ pub(crate) type NativeThunk = Rc<dyn Fn(&mut crate::Evaluator) -> crate::EvalRes
 impl Thunk {
     /// A thunk computing `func arg` when forced.
     pub fn apply(func: Value, arg: Value) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply { func, arg }))))
+        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply {
+            func,
+            arg,
+        }))))
     }
 
     /// A thunk running `code` when forced.
-    pub fn native(code: impl Fn(&mut crate::Evaluator) -> crate::EvalResult<Value> + 'static) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Native(Rc::new(code))))))
+    pub fn native(
+        code: impl Fn(&mut crate::Evaluator) -> crate::EvalResult<Value> + 'static,
+    ) -> Value {
+        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Native(Rc::new(
+            code,
+        ))))))
     }
 
     pub(crate) fn suspended(code: Rc<ir::Expr>, env: Rc<Env>) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Suspended { code, env }))))
+        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Suspended {
+            code,
+            env,
+        }))))
     }
 
     /// The value, if this thunk has been evaluated already.
@@ -374,6 +406,13 @@ impl Closure {
     /// lambda with a set pattern; `None` for `x: …`.
     pub fn formal_names(&self) -> Option<(Vec<(Symbol, bool)>, bool)> {
         let formals = self.lambda.formals.as_ref()?;
-        Some((formals.entries.iter().map(|f| (f.name, f.default.is_some())).collect(), formals.ellipsis))
+        Some((
+            formals
+                .entries
+                .iter()
+                .map(|f| (f.name, f.default.is_some()))
+                .collect(),
+            formals.ellipsis,
+        ))
     }
 }

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn cases(kind: &str) -> Vec<PathBuf> {
@@ -34,7 +37,15 @@ fn evaluator() -> Evaluator {
         "corpus={}",
         root().join("tests/eval/ok/lib").display()
     ))];
-    Evaluator::new(EvalOptions { search_path, current_time: 0, trace_to_stderr: false }, Box::new(FsLoader))
+    Evaluator::new(
+        EvalOptions {
+            search_path,
+            current_time: 0,
+            trace_to_stderr: false,
+            ..EvalOptions::default()
+        },
+        Box::new(FsLoader),
+    )
 }
 
 /// Evaluates a file as `kiln eval --strict FILE`: the printed value, or the rendered error.
@@ -89,7 +100,13 @@ fn ok_cases_print_their_out_files() {
             Err(diag) => failures.push(format!("{}: failed:\n{diag}", case.display())),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -103,7 +120,13 @@ fn err_cases_fail_with_their_diag_files() {
             Err(diag) => expect(&case.with_extension("diag"), &diag, &mut failures),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 // ----- differential tests against nix-instantiate -----
@@ -114,8 +137,14 @@ fn slow(test: &str) -> bool {
         eprintln!("{test}: skipped (set KILN_SLOW_TESTS=1 to compare with nix-instantiate)");
         return false;
     }
-    let found = Command::new("nix-instantiate").arg("--version").output().is_ok_and(|o| o.status.success());
-    assert!(found, "KILN_SLOW_TESTS is set but nix-instantiate is not installed");
+    let found = Command::new("nix-instantiate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "KILN_SLOW_TESTS is set but nix-instantiate is not installed"
+    );
     true
 }
 
@@ -123,7 +152,10 @@ fn nix_eval(args: &[&str]) -> Result<String, String> {
     let out = Command::new("nix-instantiate")
         .args(["--eval", "--strict"])
         .args(args)
-        .env("NIX_PATH", format!("corpus={}", root().join("tests/eval/ok/lib").display()))
+        .env(
+            "NIX_PATH",
+            format!("corpus={}", root().join("tests/eval/ok/lib").display()),
+        )
         .env("NIX_STATE_DIR", std::env::temp_dir().join("kiln-nix-state"))
         .output()
         .expect("running nix-instantiate");
@@ -144,12 +176,18 @@ fn differential_corpus_matches_nix() {
         let nix = nix_eval(&[case.to_str().unwrap()]);
         let kiln = check(&case);
         if nix != kiln {
-            failures.push(format!("{}:\nnix:  {nix:?}\nkiln: {kiln:?}", case.display()));
+            failures.push(format!(
+                "{}:\nnix:  {nix:?}\nkiln: {kiln:?}",
+                case.display()
+            ));
         }
     }
     for case in cases("err") {
         // `kiln-only-*` cases are deliberate differences (see BUILTINS.md).
-        if case.file_name().is_some_and(|n| n.to_string_lossy().starts_with("kiln-only-")) {
+        if case
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("kiln-only-"))
+        {
             continue;
         }
         if let Ok(out) = nix_eval(&[case.to_str().unwrap()]) {
@@ -161,13 +199,21 @@ fn differential_corpus_matches_nix() {
 
 fn kiln_eval_str(expr: &str) -> Result<String, String> {
     let mut ev = evaluator();
-    let file = ev.sources_mut().add_virtual("«string»", Path::new("/"), expr);
-    ev.eval_source(file).and_then(|v| ev.print(&v, true)).map(|s| s + "\n").map_err(|e| e.to_string())
+    let file = ev
+        .sources_mut()
+        .add_virtual("«string»", Path::new("/"), expr);
+    ev.eval_source(file)
+        .and_then(|v| ev.print(&v, true))
+        .map(|s| s + "\n")
+        .map_err(|e| e.to_string())
 }
 
 /// How many random expressions the differential test compares (CI-sized by default).
 fn random_count() -> usize {
-    std::env::var("KILN_RANDOM_EXPRS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000)
+    std::env::var("KILN_RANDOM_EXPRS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000)
 }
 
 #[test]
@@ -181,9 +227,18 @@ fn differential_random_expressions_match_nix() {
     let mut disagreements = Vec::new();
     let mut compared = 0;
     while compared < total {
-        let exprs: Vec<String> = (0..BATCH.min(total - compared)).map(|_| random_expr::expr(&mut rng)).collect();
+        let exprs: Vec<String> = (0..BATCH.min(total - compared))
+            .map(|_| random_expr::expr(&mut rng))
+            .collect();
         compared += exprs.len();
-        let batch = format!("[\n{}\n]", exprs.iter().map(|e| format!("({e})")).collect::<Vec<_>>().join("\n"));
+        let batch = format!(
+            "[\n{}\n]",
+            exprs
+                .iter()
+                .map(|e| format!("({e})"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
         let nix = nix_eval(&["-E", &batch]).map_err(|_| ());
         let kiln = kiln_eval_str(&batch).map_err(|_| ());
         if nix == kiln {
@@ -203,6 +258,11 @@ fn differential_random_expressions_match_nix() {
         disagreements.is_empty(),
         "{} disagreements:\n{}",
         disagreements.len(),
-        disagreements.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        disagreements
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -6,21 +6,66 @@ use crate::error::ErrorKind;
 use crate::{AttrEntry, Attrs, EvalError, EvalResult, Evaluator, Symbol, Thunk, Value};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
-    Builtin { name: "attrNames", arity: 1, func: attr_names },
-    Builtin { name: "attrValues", arity: 1, func: attr_values },
-    Builtin { name: "getAttr", arity: 2, func: get_attr },
-    Builtin { name: "hasAttr", arity: 2, func: has_attr },
-    Builtin { name: "removeAttrs", arity: 2, func: remove_attrs },
-    Builtin { name: "listToAttrs", arity: 1, func: list_to_attrs },
-    Builtin { name: "intersectAttrs", arity: 2, func: intersect_attrs },
-    Builtin { name: "catAttrs", arity: 2, func: cat_attrs },
-    Builtin { name: "mapAttrs", arity: 2, func: map_attrs },
-    Builtin { name: "functionArgs", arity: 1, func: function_args },
+    Builtin {
+        name: "attrNames",
+        arity: 1,
+        func: attr_names,
+    },
+    Builtin {
+        name: "attrValues",
+        arity: 1,
+        func: attr_values,
+    },
+    Builtin {
+        name: "getAttr",
+        arity: 2,
+        func: get_attr,
+    },
+    Builtin {
+        name: "hasAttr",
+        arity: 2,
+        func: has_attr,
+    },
+    Builtin {
+        name: "removeAttrs",
+        arity: 2,
+        func: remove_attrs,
+    },
+    Builtin {
+        name: "listToAttrs",
+        arity: 1,
+        func: list_to_attrs,
+    },
+    Builtin {
+        name: "intersectAttrs",
+        arity: 2,
+        func: intersect_attrs,
+    },
+    Builtin {
+        name: "catAttrs",
+        arity: 2,
+        func: cat_attrs,
+    },
+    Builtin {
+        name: "mapAttrs",
+        arity: 2,
+        func: map_attrs,
+    },
+    Builtin {
+        name: "functionArgs",
+        arity: 1,
+        func: function_args,
+    },
 ];
 
 fn attr_names(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let attrs = ev.force_attrs(&args[0])?;
-    Ok(Value::list(attrs.iter().map(|e| Value::string(e.name.as_str())).collect()))
+    Ok(Value::list(
+        attrs
+            .iter()
+            .map(|e| Value::string(e.name.as_str()))
+            .collect(),
+    ))
 }
 
 fn attr_values(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
@@ -58,8 +103,11 @@ fn remove_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         remove.push(name_arg(ev, name)?);
     }
     remove.sort();
-    let kept: Vec<AttrEntry> =
-        attrs.iter().filter(|e| remove.binary_search(&e.name).is_err()).cloned().collect();
+    let kept: Vec<AttrEntry> = attrs
+        .iter()
+        .filter(|e| remove.binary_search(&e.name).is_err())
+        .cloned()
+        .collect();
     Ok(Value::Attrs(Attrs::from_entries(kept)))
 }
 
@@ -84,17 +132,25 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
                 suggestions: Vec::new(),
             }));
         };
-        entries.push(AttrEntry { name, value: entry.value.clone(), pos: entry.pos });
+        entries.push(AttrEntry {
+            name,
+            value: entry.value.clone(),
+            pos: entry.pos,
+        });
     }
     // A stable sort keeps the first definition of a name first; `from_entries` keeps it.
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    entries.sort_by_key(|e| e.name);
     Ok(Value::Attrs(Attrs::from_entries(entries)))
 }
 
 fn intersect_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let left = ev.force_attrs(&args[0])?;
     let right = ev.force_attrs(&args[1])?;
-    let kept: Vec<AttrEntry> = right.iter().filter(|e| left.get(e.name).is_some()).cloned().collect();
+    let kept: Vec<AttrEntry> = right
+        .iter()
+        .filter(|e| left.get(e.name).is_some())
+        .cloned()
+        .collect();
     Ok(Value::Attrs(Attrs::from_entries(kept)))
 }
 
@@ -117,7 +173,10 @@ fn map_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         .iter()
         .map(|e| AttrEntry {
             name: e.name,
-            value: Thunk::apply(Thunk::apply(f.clone(), Value::string(e.name.as_str())), e.value.clone()),
+            value: Thunk::apply(
+                Thunk::apply(f.clone(), Value::string(e.name.as_str())),
+                e.value.clone(),
+            ),
             pos: e.pos,
         })
         .collect();
@@ -133,7 +192,11 @@ fn function_args(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             let entries = formals
                 .entries
                 .iter()
-                .map(|f| AttrEntry { name: f.name, value: Value::Bool(f.default.is_some()), pos: None })
+                .map(|f| AttrEntry {
+                    name: f.name,
+                    value: Value::Bool(f.default.is_some()),
+                    pos: None,
+                })
                 .collect();
             Ok(Value::Attrs(Attrs::from_entries(entries)))
         }

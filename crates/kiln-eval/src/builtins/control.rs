@@ -6,13 +6,41 @@ use crate::error::ErrorKind;
 use crate::{AttrEntry, Attrs, Coerce, EvalError, EvalResult, Evaluator, Symbol, Value};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
-    Builtin { name: "throw", arity: 1, func: throw },
-    Builtin { name: "abort", arity: 1, func: abort },
-    Builtin { name: "tryEval", arity: 1, func: try_eval },
-    Builtin { name: "seq", arity: 2, func: seq },
-    Builtin { name: "deepSeq", arity: 2, func: deep_seq },
-    Builtin { name: "trace", arity: 2, func: trace },
-    Builtin { name: "addErrorContext", arity: 2, func: add_error_context },
+    Builtin {
+        name: "throw",
+        arity: 1,
+        func: throw,
+    },
+    Builtin {
+        name: "abort",
+        arity: 1,
+        func: abort,
+    },
+    Builtin {
+        name: "tryEval",
+        arity: 1,
+        func: try_eval,
+    },
+    Builtin {
+        name: "seq",
+        arity: 2,
+        func: seq,
+    },
+    Builtin {
+        name: "deepSeq",
+        arity: 2,
+        func: deep_seq,
+    },
+    Builtin {
+        name: "trace",
+        arity: 2,
+        func: trace,
+    },
+    Builtin {
+        name: "addErrorContext",
+        arity: 2,
+        func: add_error_context,
+    },
 ];
 
 fn throw(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
@@ -32,8 +60,16 @@ fn try_eval(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         Err(e) => return Err(e),
     };
     Ok(Value::Attrs(Attrs::from_entries(vec![
-        AttrEntry { name: Symbol::intern("success"), value: Value::Bool(success), pos: None },
-        AttrEntry { name: Symbol::intern("value"), value, pos: None },
+        AttrEntry {
+            name: Symbol::intern("success"),
+            value: Value::Bool(success),
+            pos: None,
+        },
+        AttrEntry {
+            name: Symbol::intern("value"),
+            value,
+            pos: None,
+        },
     ])))
 }
 

@@ -6,24 +6,80 @@ use super::Builtin;
 use crate::{EvalError, EvalResult, Evaluator, Thunk, Value};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
-    Builtin { name: "map", arity: 2, func: map },
-    Builtin { name: "filter", arity: 2, func: filter },
-    Builtin { name: "foldl'", arity: 3, func: foldl },
-    Builtin { name: "genList", arity: 2, func: gen_list },
-    Builtin { name: "elemAt", arity: 2, func: elem_at },
-    Builtin { name: "head", arity: 1, func: head },
-    Builtin { name: "tail", arity: 1, func: tail },
-    Builtin { name: "length", arity: 1, func: |ev, a| Ok(Value::Int(ev.force_list(&a[0])?.len() as i64)) },
-    Builtin { name: "elem", arity: 2, func: elem },
-    Builtin { name: "concatLists", arity: 1, func: concat_lists },
-    Builtin { name: "concatMap", arity: 2, func: concat_map },
-    Builtin { name: "all", arity: 2, func: |ev, a| any_all(ev, a, false) },
-    Builtin { name: "any", arity: 2, func: |ev, a| any_all(ev, a, true) },
+    Builtin {
+        name: "map",
+        arity: 2,
+        func: map,
+    },
+    Builtin {
+        name: "filter",
+        arity: 2,
+        func: filter,
+    },
+    Builtin {
+        name: "foldl'",
+        arity: 3,
+        func: foldl,
+    },
+    Builtin {
+        name: "genList",
+        arity: 2,
+        func: gen_list,
+    },
+    Builtin {
+        name: "elemAt",
+        arity: 2,
+        func: elem_at,
+    },
+    Builtin {
+        name: "head",
+        arity: 1,
+        func: head,
+    },
+    Builtin {
+        name: "tail",
+        arity: 1,
+        func: tail,
+    },
+    Builtin {
+        name: "length",
+        arity: 1,
+        func: |ev, a| Ok(Value::Int(ev.force_list(&a[0])?.len() as i64)),
+    },
+    Builtin {
+        name: "elem",
+        arity: 2,
+        func: elem,
+    },
+    Builtin {
+        name: "concatLists",
+        arity: 1,
+        func: concat_lists,
+    },
+    Builtin {
+        name: "concatMap",
+        arity: 2,
+        func: concat_map,
+    },
+    Builtin {
+        name: "all",
+        arity: 2,
+        func: |ev, a| any_all(ev, a, false),
+    },
+    Builtin {
+        name: "any",
+        arity: 2,
+        func: |ev, a| any_all(ev, a, true),
+    },
 ];
 
 fn map(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let list = ev.force_list(&args[1])?;
-    Ok(Value::list(list.iter().map(|x| Thunk::apply(args[0].clone(), x.clone())).collect()))
+    Ok(Value::list(
+        list.iter()
+            .map(|x| Thunk::apply(args[0].clone(), x.clone()))
+            .collect(),
+    ))
 }
 
 fn call_bool(ev: &mut Evaluator, f: &Value, x: &Value) -> EvalResult<bool> {
@@ -58,9 +114,16 @@ fn foldl(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 fn gen_list(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let n = ev.force_int(&args[1])?;
     if n < 0 {
-        return Err(EvalError::invalid_argument("genList", format!("cannot create list of size {n}")));
+        return Err(EvalError::invalid_argument(
+            "genList",
+            format!("cannot create list of size {n}"),
+        ));
     }
-    Ok(Value::list((0..n).map(|i| Thunk::apply(args[0].clone(), Value::Int(i))).collect()))
+    Ok(Value::list(
+        (0..n)
+            .map(|i| Thunk::apply(args[0].clone(), Value::Int(i)))
+            .collect(),
+    ))
 }
 
 fn elem_at(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
@@ -68,7 +131,10 @@ fn elem_at(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let n = ev.force_int(&args[1])?;
     match usize::try_from(n).ok().and_then(|i| list.get(i)) {
         Some(v) => ev.force(v),
-        None => Err(EvalError::invalid_argument("elemAt", format!("list index {n} is out of bounds"))),
+        None => Err(EvalError::invalid_argument(
+            "elemAt",
+            format!("list index {n} is out of bounds"),
+        )),
     }
 }
 
@@ -76,14 +142,20 @@ fn head(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let list = ev.force_list(&args[0])?;
     match list.get(0) {
         Some(v) => ev.force(v),
-        None => Err(EvalError::invalid_argument("head", "'builtins.head' called on an empty list")),
+        None => Err(EvalError::invalid_argument(
+            "head",
+            "'builtins.head' called on an empty list",
+        )),
     }
 }
 
 fn tail(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let list = ev.force_list(&args[0])?;
     if list.is_empty() {
-        return Err(EvalError::invalid_argument("tail", "'builtins.tail' called on an empty list"));
+        return Err(EvalError::invalid_argument(
+            "tail",
+            "'builtins.tail' called on an empty list",
+        ));
     }
     Ok(Value::list(list.items()[1..].to_vec()))
 }

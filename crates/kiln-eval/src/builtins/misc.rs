@@ -5,33 +5,132 @@
 
 use super::Builtin;
 use crate::error::ErrorKind;
-use crate::{canon_path, AttrEntry, Attrs, Coerce, EvalError, EvalResult, Evaluator, NixString, Symbol, Value};
+use crate::{
+    canon_path, AttrEntry, Attrs, Coerce, EvalError, EvalResult, Evaluator, NixString, Symbol,
+    Value,
+};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
-    Builtin { name: "toString", arity: 1, func: |ev, a| Ok(Value::String(ev.coerce_to_string(&a[0], Coerce::ToString)?)) },
-    Builtin { name: "import", arity: 1, func: |ev, a| ev.import(&a[0]) },
-    Builtin { name: "scopedImport", arity: 2, func: scoped_import },
-    Builtin { name: "baseNameOf", arity: 1, func: base_name_of },
-    Builtin { name: "dirOf", arity: 1, func: dir_of },
-    Builtin { name: "toPath", arity: 1, func: to_path },
-    Builtin { name: "findFile", arity: 2, func: find_file },
-    Builtin { name: "nixPath", arity: 0, func: nix_path },
-    Builtin { name: "currentSystem", arity: 0, func: |_, _| Ok(Value::string("x86_64-linux")) },
-    Builtin { name: "nixVersion", arity: 0, func: |_, _| Ok(Value::string("2.8.0")) },
-    Builtin { name: "langVersion", arity: 0, func: |_, _| Ok(Value::Int(6)) },
-    Builtin { name: "storeDir", arity: 0, func: |_, _| Ok(Value::string("/nix/store")) },
-    Builtin { name: "currentTime", arity: 0, func: |ev, _| Ok(Value::Int(ev.options().current_time)) },
-    Builtin { name: "derivation", arity: 1, func: |_, _| not_available("derivation") },
-    Builtin { name: "derivationStrict", arity: 1, func: |_, _| not_available("derivationStrict") },
-    Builtin { name: "path", arity: 1, func: |_, _| not_available("path") },
-    Builtin { name: "storePath", arity: 1, func: |_, _| not_available("storePath") },
-    Builtin { name: "toFile", arity: 2, func: |_, _| not_available("toFile") },
-    Builtin { name: "filterSource", arity: 2, func: |_, _| not_available("filterSource") },
-    Builtin { name: "fetchurl", arity: 1, func: |_, _| not_available("fetchurl") },
-    Builtin { name: "fetchTarball", arity: 1, func: |_, _| not_available("fetchTarball") },
-    Builtin { name: "fetchGit", arity: 1, func: |_, _| not_available("fetchGit") },
-    Builtin { name: "fetchMercurial", arity: 1, func: |_, _| not_available("fetchMercurial") },
-    Builtin { name: "fetchTree", arity: 1, func: |_, _| not_available("fetchTree") },
+    Builtin {
+        name: "toString",
+        arity: 1,
+        func: |ev, a| Ok(Value::String(ev.coerce_to_string(&a[0], Coerce::ToString)?)),
+    },
+    Builtin {
+        name: "import",
+        arity: 1,
+        func: |ev, a| ev.import(&a[0]),
+    },
+    Builtin {
+        name: "scopedImport",
+        arity: 2,
+        func: scoped_import,
+    },
+    Builtin {
+        name: "baseNameOf",
+        arity: 1,
+        func: base_name_of,
+    },
+    Builtin {
+        name: "dirOf",
+        arity: 1,
+        func: dir_of,
+    },
+    Builtin {
+        name: "toPath",
+        arity: 1,
+        func: to_path,
+    },
+    Builtin {
+        name: "findFile",
+        arity: 2,
+        func: find_file,
+    },
+    Builtin {
+        name: "nixPath",
+        arity: 0,
+        func: nix_path,
+    },
+    Builtin {
+        name: "currentSystem",
+        arity: 0,
+        func: |_, _| Ok(Value::string("x86_64-linux")),
+    },
+    Builtin {
+        name: "nixVersion",
+        arity: 0,
+        func: |_, _| Ok(Value::string("2.8.0")),
+    },
+    Builtin {
+        name: "langVersion",
+        arity: 0,
+        func: |_, _| Ok(Value::Int(6)),
+    },
+    Builtin {
+        name: "storeDir",
+        arity: 0,
+        func: |_, _| Ok(Value::string("/nix/store")),
+    },
+    Builtin {
+        name: "currentTime",
+        arity: 0,
+        func: |ev, _| Ok(Value::Int(ev.options().current_time)),
+    },
+    Builtin {
+        name: "derivation",
+        arity: 1,
+        func: |_, _| not_available("derivation"),
+    },
+    Builtin {
+        name: "derivationStrict",
+        arity: 1,
+        func: |_, _| not_available("derivationStrict"),
+    },
+    Builtin {
+        name: "path",
+        arity: 1,
+        func: |_, _| not_available("path"),
+    },
+    Builtin {
+        name: "storePath",
+        arity: 1,
+        func: |_, _| not_available("storePath"),
+    },
+    Builtin {
+        name: "toFile",
+        arity: 2,
+        func: |_, _| not_available("toFile"),
+    },
+    Builtin {
+        name: "filterSource",
+        arity: 2,
+        func: |_, _| not_available("filterSource"),
+    },
+    Builtin {
+        name: "fetchurl",
+        arity: 1,
+        func: |_, _| not_available("fetchurl"),
+    },
+    Builtin {
+        name: "fetchTarball",
+        arity: 1,
+        func: |_, _| not_available("fetchTarball"),
+    },
+    Builtin {
+        name: "fetchGit",
+        arity: 1,
+        func: |_, _| not_available("fetchGit"),
+    },
+    Builtin {
+        name: "fetchMercurial",
+        arity: 1,
+        func: |_, _| not_available("fetchMercurial"),
+    },
+    Builtin {
+        name: "fetchTree",
+        arity: 1,
+        func: |_, _| not_available("fetchTree"),
+    },
 ];
 
 fn not_available(builtin: &'static str) -> EvalResult<Value> {
@@ -59,7 +158,10 @@ fn base_name(path: &str) -> &str {
 fn base_name_of(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let s = ev.coerce_to_string(&args[0], Coerce::Interpolation)?;
     let base = base_name(s.as_str()).to_string();
-    Ok(Value::String(NixString::with_context(base, s.context().clone())))
+    Ok(Value::String(NixString::with_context(
+        base,
+        s.context().clone(),
+    )))
 }
 
 fn dir_of(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
@@ -93,7 +195,11 @@ fn nix_path(ev: &mut Evaluator, _: &[Value]) -> EvalResult<Value> {
         .iter()
         .map(|entry| {
             Value::Attrs(Attrs::from_entries(vec![
-                AttrEntry { name: Symbol::intern("path"), value: Value::string(entry.path.clone()), pos: None },
+                AttrEntry {
+                    name: Symbol::intern("path"),
+                    value: Value::string(entry.path.clone()),
+                    pos: None,
+                },
                 AttrEntry {
                     name: Symbol::intern("prefix"),
                     value: Value::string(entry.prefix.clone().unwrap_or_default()),

@@ -41,6 +41,21 @@ pub(crate) fn stable_sort<T: Clone, E>(
     items: &mut [T],
     less: &mut impl FnMut(&T, &T) -> Result<bool, E>,
 ) -> Result<(), E> {
+    // Sort positions rather than the items themselves, so that the many moves of the
+    // algorithm copy integers instead of touching reference counts.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    sort_positions(&mut order, &mut |a: &usize, b: &usize| {
+        less(&items[*a], &items[*b])
+    })?;
+    let sorted: Vec<T> = order.iter().map(|&idx| items[idx].clone()).collect();
+    items.clone_from_slice(&sorted);
+    Ok(())
+}
+
+fn sort_positions<T: Clone, E>(
+    items: &mut [T],
+    less: &mut impl FnMut(&T, &T) -> Result<bool, E>,
+) -> Result<(), E> {
     let len = items.len();
     if len < 2 {
         return Ok(());
@@ -67,7 +82,7 @@ fn merge_sort_with_buffer<T: Clone, E>(
     while step < len {
         merge_sort_loop(items, &mut buffer, step, less)?;
         step *= 2;
-        merge_sort_loop(&buffer.clone(), items, step, less)?;
+        merge_sort_loop(&buffer, items, step, less)?;
         step *= 2;
     }
     Ok(())
