@@ -69,7 +69,10 @@ impl PosixRegex {
             pattern: pattern.to_owned(),
         };
         let translated = translate(pattern.as_bytes()).ok_or_else(err)?;
-        let syntax = syntax::Config::new().unicode(false).utf8(false);
+        let syntax = syntax::Config::new()
+            .unicode(false)
+            .utf8(false)
+            .nest_limit(4 * MAX_NESTING as u32);
         let build = |pat: &str| {
             meta::Regex::builder()
                 .syntax(syntax)
@@ -261,6 +264,12 @@ struct Atom {
     has_groups: bool,
 }
 
+/// How deeply groups may nest; deeper patterns are rejected rather than overflowing the stack.
+const MAX_NESTING: usize = 256;
+
+/// How many quantifiers may follow one atom (`a**` is valid, but nobody writes fifty).
+const MAX_STACKED_QUANTIFIERS: usize = 32;
+
 /// The characters that may follow a backslash outside brackets (libstdc++ `_M_extended_spec_char`).
 const ESCAPABLE: &[u8] = b".[\\()*+?{|^$";
 
@@ -315,7 +324,13 @@ impl Parser<'_> {
             _ => {}
         }
         let mut atom = self.atom()?;
+        let mut n_quantifiers = 0;
         while let Some(quant) = self.quantifier()? {
+            // Each quantifier wraps the atom once more; bound the nesting (and the text).
+            n_quantifiers += 1;
+            if n_quantifiers > MAX_STACKED_QUANTIFIERS {
+                return None;
+            }
             let is_loop = quant == "*" || quant == "+" || quant.ends_with(",}");
             let mut text = format!("(?:{}){quant}", atom.text);
             if is_loop && atom.nullable && atom.has_groups {
@@ -363,12 +378,15 @@ impl Parser<'_> {
         match c {
             b'.' => Some(plain(String::from("(?s-u:.)"))),
             b'(' => {
+                if self.depth >= MAX_NESTING {
+                    return None;
+                }
                 self.n_groups += 1;
                 self.n_copies += 1;
                 let open = format!("(?P<g{}_{}>", self.n_groups, self.n_copies);
                 let saved = std::mem::replace(&mut self.out, open);
                 self.depth += 1;
-                let nullable = self.disjunction()?;
+                let nullable = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.disjunction())?;
                 self.depth -= 1;
                 if self.peek() != Some(b')') {
                     return None;
@@ -657,6 +675,17 @@ mod tests {
         ] {
             assert!(invalid(re), "{re} should be invalid");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}a{}", "(".repeat(256), ")".repeat(256));
+        assert!(!invalid(&deep));
+        assert!(invalid(&"(".repeat(100_000)));
+        let too_deep = format!("{}a{}", "(".repeat(257), ")".repeat(257));
+        assert!(invalid(&too_deep));
+        assert!(!invalid(&format!("a{}", "*".repeat(32))));
+        assert!(invalid(&format!("a{}", "*".repeat(100_000))));
     }
 
     #[test]
