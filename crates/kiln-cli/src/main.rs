@@ -3,11 +3,10 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// The evaluator allocates many small, short-lived objects (thunks, environments); mimalloc is
-/// markedly faster at that than glibc's malloc.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::MiMalloc = alloc::MiMalloc;
 
+mod alloc;
 mod cmd_eval;
 mod cmd_parse;
 

@@ -102,8 +102,9 @@ pub enum ErrorKind {
     SearchPath {
         name: String,
     },
-    /// A parse error in an imported file, rendered as text.
+    /// A parse error (in the main file or an imported one), with the parser's code.
     Syntax {
+        code: &'static str,
         message: String,
     },
     NotAvailable {
@@ -136,7 +137,7 @@ impl ErrorKind {
             ErrorKind::Io { .. } => "kiln::eval::io",
             ErrorKind::NoDefaultNix { .. } => "kiln::eval::no_default_nix",
             ErrorKind::SearchPath { .. } => "kiln::eval::search_path",
-            ErrorKind::Syntax { .. } => "kiln::eval::syntax",
+            ErrorKind::Syntax { code, .. } => code,
             ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
             ErrorKind::Bug { .. } => "kiln::bug",
         }
@@ -228,7 +229,7 @@ impl fmt::Display for ErrorKind {
                 f,
                 "file `{name}` was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
-            ErrorKind::Syntax { message } => write!(f, "syntax error in imported file: {message}"),
+            ErrorKind::Syntax { message, .. } => f.write_str(message),
             ErrorKind::NotAvailable { builtin } => {
                 write!(f, "`{builtin}` is not available in pure evaluation yet")
             }
@@ -292,10 +293,16 @@ impl EvalError {
         matches!(self.0.kind, ErrorKind::Catchable(_))
     }
 
-    /// Sets the primary span if the error has none yet (the innermost span wins).
+    /// Sets the primary span if the error has none yet (the innermost span wins); otherwise
+    /// gives the span to the outermost frame so far if it has none ("while calling `import`"
+    /// points at the call).
     pub fn at(mut self, span: Span) -> EvalError {
         if self.0.span.is_none() {
             self.0.span = Some(span);
+        } else if let Some(frame) = self.0.trace.last_mut() {
+            if frame.span.is_none() {
+                frame.span = Some(span);
+            }
         }
         self
     }
