@@ -66,6 +66,9 @@ pub(crate) struct PosixRegex {
     group_origin: Vec<usize>,
     /// The number of capture groups of the pattern, not counting the whole match.
     n_groups: usize,
+    /// Whether the pattern has `|` or a quantifier; without them every match from a given
+    /// start has the same length, and the leftmost-first match is also the longest.
+    has_choice: bool,
 }
 
 impl PosixRegex {
@@ -74,7 +77,7 @@ impl PosixRegex {
         let err = || RegexError {
             pattern: pattern.to_owned(),
         };
-        let translated = translate(pattern.as_bytes()).ok_or_else(err)?;
+        let (translated, has_choice) = translate(pattern.as_bytes()).ok_or_else(err)?;
         let syntax = syntax::Config::new()
             .unicode(false)
             .utf8(false)
@@ -122,6 +125,7 @@ impl PosixRegex {
             longest_cache,
             group_origin,
             n_groups,
+            has_choice,
         })
     }
 
@@ -183,7 +187,11 @@ impl PosixRegex {
         let mut caps = self.search.create_captures();
         self.search.search_captures(&input, &mut caps);
         let first = caps.get_match()?;
-        let end = self.longest_end(hay, first.start()).unwrap_or(first.end());
+        let end = if self.has_choice {
+            self.longest_end(hay, first.start()).unwrap_or(first.end())
+        } else {
+            first.end()
+        };
         if end == first.end() {
             return Some(self.groups_of(&caps));
         }
@@ -234,7 +242,7 @@ pub(crate) fn compile_cached(pattern: &str) -> Result<Rc<PosixRegex>, RegexError
 ///
 /// Capture groups are emitted as named groups `g<original index>_<copy>`, because one group of
 /// the pattern can appear several times in the translation (see [`Parser::term`]).
-fn translate(pattern: &[u8]) -> Option<String> {
+fn translate(pattern: &[u8]) -> Option<(String, bool)> {
     let mut parser = Parser {
         pat: pattern,
         pos: 0,
@@ -242,12 +250,13 @@ fn translate(pattern: &[u8]) -> Option<String> {
         depth: 0,
         n_groups: 0,
         n_copies: 0,
+        has_choice: false,
     };
     parser.disjunction()?;
     if parser.pos != pattern.len() {
         return None;
     }
-    Some(parser.out)
+    Some((parser.out, parser.has_choice))
 }
 
 struct Parser<'a> {
@@ -259,6 +268,8 @@ struct Parser<'a> {
     n_groups: usize,
     /// Copies of groups made so far; each copy gets a unique name.
     n_copies: usize,
+    /// Whether an alternation or a quantifier was seen.
+    has_choice: bool,
 }
 
 /// A translated atom, with what a quantifier needs to know about it.
@@ -290,6 +301,7 @@ impl Parser<'_> {
         while self.peek() == Some(b'|') {
             self.pos += 1;
             self.out.push('|');
+            self.has_choice = true;
             nullable |= self.alternative()?;
         }
         Some(nullable)
@@ -337,6 +349,7 @@ impl Parser<'_> {
             if n_quantifiers > MAX_STACKED_QUANTIFIERS {
                 return None;
             }
+            self.has_choice = true;
             let is_loop = quant == "*" || quant == "+" || quant.ends_with(",}");
             let mut text = format!("(?:{}){quant}", atom.text);
             if is_loop && atom.nullable && atom.has_groups {
