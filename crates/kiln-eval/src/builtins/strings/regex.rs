@@ -141,6 +141,10 @@ impl PosixRegex {
         res[0] = caps.get_group(0).map(|span| span.range());
         let mut best: Vec<Option<(usize, usize)>> = vec![None; self.n_groups + 1];
         for (idx, &origin) in self.group_origin.iter().enumerate().skip(1) {
+            // Every group of the translation is named, so `origin` is at least 1.
+            if origin == 0 {
+                continue;
+            }
             if let Some(span) = caps.get_group(idx) {
                 if best[origin].map_or(true, |b| (span.end, idx) >= b) {
                     best[origin] = Some((span.end, idx));
