@@ -129,11 +129,6 @@ impl PosixRegex {
         })
     }
 
-    /// The number of capture groups, not counting the whole match.
-    pub(crate) fn group_count(&self) -> usize {
-        self.n_groups
-    }
-
     /// The pattern's groups from the translation's: of the copies of a group that matched, the
     /// one that ended last (and, on a tie, came last in the pattern) is the latest iteration.
     fn groups_of(&self, caps: &Captures) -> Groups {
@@ -146,7 +141,7 @@ impl PosixRegex {
                 continue;
             }
             if let Some(span) = caps.get_group(idx) {
-                if best[origin].map_or(true, |b| (span.end, idx) >= b) {
+                if best[origin].is_none_or(|b| (span.end, idx) >= b) {
                     best[origin] = Some((span.end, idx));
                     res[origin] = Some(span.range());
                 }
