@@ -45,14 +45,14 @@ row() { # row NAME kiln-command... -- nix-command...
     read -r km kc kr <<<"$(measure "${kcmd[@]}")"
     read -r nm nc nr <<<"$(measure "${ncmd[@]}")"
     if [ "$km" = fail ] || [ "$nm" = fail ]; then
-        printf '%-34s kiln: %s nix: %s\n' "$name" "$km" "$nm"
+        printf '%-40s kiln: %s nix: %s\n' "$name" "$km" "$nm"
         return
     fi
-    printf '%-34s %8s %8s %6s %8s %8s %9s %9s %6s\n' "$name" "$km" "$nm" "$(ratio "$km" "$nm")" \
+    printf '%-40s %8s %8s %6s %8s %8s %9s %9s %6s\n' "$name" "$km" "$nm" "$(ratio "$km" "$nm")" \
         "$kc" "$nc" "$kr" "$nr" "$(ratio "$kr" "$nr")"
 }
 
-printf '%-34s %8s %8s %6s %8s %8s %9s %9s %6s\n' case kiln_ms nix_ms ratio kiln_cpu nix_cpu kiln_KiB nix_KiB ratio
+printf '%-40s %8s %8s %6s %8s %8s %9s %9s %6s\n' case kiln_ms nix_ms ratio kiln_cpu nix_cpu kiln_KiB nix_KiB ratio
 row synthetic "$kiln" eval --strict tests/module/bench/synthetic.nix -- \
     "$nix" --eval --strict tests/module/bench/synthetic.nix
 for profile in profiles/installer/cd-dvd/*.nix; do
@@ -66,6 +66,17 @@ echo
 macbook=profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix
 read -r km kc kr <<<"$(measure "$kiln" eval --json -A config.boot.kernelModules "$macbook")"
 printf 'kiln eval --json -A config.boot.kernelModules macbook: %s ms, %s KiB\n' "$km" "$kr"
-read -r km kc kr <<<"$(measure "$kiln" eval --strict --json tests/bench/modules/profile-config.nix --arg profile "$PWD/$macbook")"
-if [ "$km" -lt 50 ]; then verdict="meets"; else verdict="misses"; fi
-printf 'target: macbook config --strict --json (minus system.build) in %s ms: %s the 50 ms target\n' "$km" "$verdict"
+# The target, averaged over 20 runs in one `/usr/bin/time` (its 10 ms resolution divided by 20):
+# wall time is what a user waits, CPU time (user + system) what the machine spends, which is the
+# steadier figure while other jobs share the cores.
+target() { # target COMMAND... : prints "wall_ms cpu_ms"
+    /usr/bin/time -o "$tmp" -f '%e %U %S' bash -c 'for _ in $(seq 20); do "$@" >/dev/null 2>&1; done' _ "$@"
+    read -r e u s <"$tmp"
+    awk -v e="$e" -v u="$u" -v s="$s" 'BEGIN{printf "%.1f %.1f", e * 1000 / 20, (u + s) * 1000 / 20}'
+}
+read -r kw kc <<<"$(target "$kiln" eval --strict --json tests/bench/modules/profile-config.nix --arg profile "$PWD/$macbook")"
+read -r nw ncpu <<<"$(target "$nix" --eval --strict --json tests/bench/modules/profile-config.nix --arg profile "$PWD/$macbook")"
+verdict() { awk -v x="$1" 'BEGIN{ if (x < 50) print "meets"; else print "misses" }'; }
+printf 'target: macbook config --strict --json (minus system.build), mean of 20 runs:\n'
+printf '  kiln %s ms wall (%s the 50 ms target), %s ms CPU (%s it); nix-instantiate %s ms wall, %s ms CPU\n' \
+    "$kw" "$(verdict "$kw")" "$kc" "$(verdict "$kc")" "$nw" "$ncpu"
