@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs kiln (release) and nix-instantiate 2.8 side by side on the same files and prints time
-# (seconds) and peak RSS (KiB) with kiln/nix ratios. Usage: tests/bench/eval.sh [runs]
+# (CPU seconds, user + system, best of N runs; and wall seconds) and peak RSS (KiB) with
+# kiln/nix ratios. CPU time is the fairer measure on a shared machine. Usage: tests/bench/eval.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
@@ -13,28 +14,34 @@ trap 'rm -rf "$chain"' EXIT
 for i in $(seq 0 999); do echo "(import ./f$((i + 1)).nix) + 1" > "$chain/f$i.nix"; done
 echo 0 > "$chain/f1000.nix"
 
-# best of $runs: prints "seconds kib"
+# best of $runs by CPU time: prints "cpu_seconds elapsed_seconds kib"
 measure() {
-    local best_t="" best_m=""
+    local best="" out tmp
+    tmp=$(mktemp)
     for _ in $(seq "$runs"); do
-        local out
-        out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-        local t=${out% *} m=${out#* }
-        if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
+        /usr/bin/time -o "$tmp" -f '%U %S %e %M' "$@" >/dev/null 2>&1 || true
+        read -r u s e m <"$tmp"
+        local cpu
+        cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}')
+        if [ -z "$best" ] || awk -v a="$cpu" -v b="${best%% *}" 'BEGIN{exit !(a < b)}'; then
+            best="$cpu $e $m"
+        fi
     done
-    echo "$best_t $best_m"
+    rm -f "$tmp"
+    echo "$best"
 }
 
-printf '%-14s %9s %9s %7s %10s %10s %7s\n' case kiln_s nix_s t_ratio kiln_KiB nix_KiB m_ratio
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b <= 0) b = 0.01; printf "%.2f", a / b }'; }
+
+printf '%-13s %8s %8s %6s %9s %9s %8s %8s %6s\n' case kiln_cpu nix_cpu ratio kiln_wall nix_wall kiln_KiB nix_KiB ratio
 for case in fib attrs-merge string-build sort chain; do
     if [ "$case" = chain ]; then file="$chain/f0.nix"; else file="$dir/$case.nix"; fi
     if ! "$kiln" eval --strict "$file" >/dev/null 2>&1; then
-        printf '%-14s kiln fails: %s\n' "$case" "$("$kiln" eval --strict "$file" 2>&1 | head -1)"
+        printf '%-13s kiln fails: %s\n' "$case" "$("$kiln" eval --strict "$file" 2>&1 | head -3 | tr '\n' ' ')"
         continue
     fi
-    read -r kt km <<<"$(measure "$kiln" eval --strict "$file")"
-    read -r nt nm <<<"$(measure nix-instantiate --eval --strict "$file")"
-    printf '%-14s %9s %9s %7s %10s %10s %7s\n' "$case" "$kt" "$nt" \
-        "$(awk "BEGIN{printf \"%.2f\", $kt / ($nt > 0 ? $nt : 0.01)}")" "$km" "$nm" \
-        "$(awk "BEGIN{printf \"%.2f\", $km / $nm}")"
+    read -r kc ke km <<<"$(measure "$kiln" eval --strict "$file")"
+    read -r nc ne nm <<<"$(measure nix-instantiate --eval --strict "$file")"
+    printf '%-13s %8s %8s %6s %9s %9s %8s %8s %6s\n' "$case" "$kc" "$nc" "$(ratio "$kc" "$nc")" \
+        "$ke" "$ne" "$km" "$nm" "$(ratio "$km" "$nm")"
 done

@@ -17,10 +17,10 @@ use std::process::ExitCode;
 ///
 /// FILE is evaluated as a *profile* — a module joined with kiln's profile library, the result being
 /// `{ config; options; }` — when `--profile` is given, or when FILE is a function with a `...` set
-/// pattern that takes module arguments (`config`, `options`, `lib`, `pkgs`, `modulesPath`,
-/// `specialArgs`) and needs nothing else, as NixOS modules are. So
-/// `kiln eval -A config.boot.kernelModules PROFILE` works. A profile that is a plain attribute set
-/// needs `--profile`. Without FILE and `-E`, `-I kiln-config=PROFILE` (or NixOS' `nixos-config=`)
+/// pattern that needs nothing but module arguments (`config`, `options`, `lib`, `pkgs`,
+/// `modulesPath`, `specialArgs`), as NixOS modules are, and either names one of them or is
+/// selected from with `-A config.…`/`-A options.…`. So `kiln eval -A config.boot.kernelModules
+/// PROFILE` works. A profile that is a plain attribute set needs `--profile`. Without FILE and `-E`, `-I kiln-config=PROFILE` (or NixOS' `nixos-config=`)
 /// names the profile, as in `nix-instantiate '<nixpkgs/nixos>' -A config.x -I nixos-config=...`.
 /// With a profile, `--json` forces the value it prints (nix 2.8 needs `--strict` for that).
 #[derive(clap::Args)]
@@ -78,6 +78,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         search_path,
         current_time,
         trace_to_stderr: true,
+        ..EvalOptions::default()
     };
     let mut ev = kiln_module::evaluator(options);
     let cwd = std::env::current_dir().into_diagnostic()?;
@@ -115,7 +116,7 @@ fn evaluate(ev: &mut Evaluator, args: &Args, cwd: &Path) -> EvalResult<String> {
             let path = file.clone().unwrap_or_else(|| PathBuf::from("default.nix"));
             let path = cwd.join(path);
             let value = ev.import(&Value::path(kiln_eval::canon_path(&path.to_string_lossy())))?;
-            if args.profile || is_module_function(ev, &value, &auto_args)? {
+            if args.profile || is_module_function(ev, &value, args, &auto_args)? {
                 (kiln_module::eval_profile(ev, &path)?, true)
             } else {
                 (value, false)
@@ -158,11 +159,17 @@ const MODULE_ARGS: &[&str] = &[
     "name",
 ];
 
-/// Whether `value` looks like a NixOS module: a function with a `...` set pattern naming at least
-/// one module argument, and whose required arguments are all module arguments not passed by
-/// `--arg`. Such a file could not be evaluated as a plain expression anyway (nix would ask for
-/// `config`), so treating it as a profile takes nothing away.
-fn is_module_function(ev: &mut Evaluator, value: &Value, auto_args: &Attrs) -> EvalResult<bool> {
+/// Whether `value` looks like a NixOS module: a function with a `...` set pattern whose required
+/// arguments are all module arguments not passed by `--arg`, and that either names a module
+/// argument or is selected from with `-A config…`/`-A options…` (so `{ ... }: { … }` counts when the
+/// selection says it is a profile). Such a file could not be evaluated as a plain expression
+/// anyway (nix would ask for `config`), so treating it as a profile takes nothing away.
+fn is_module_function(
+    ev: &mut Evaluator,
+    value: &Value,
+    args: &Args,
+    auto_args: &Attrs,
+) -> EvalResult<bool> {
     let Value::Lambda(closure) = ev.force(value)? else {
         return Ok(false);
     };
@@ -170,8 +177,13 @@ fn is_module_function(ev: &mut Evaluator, value: &Value, auto_args: &Attrs) -> E
         return Ok(false);
     };
     let is_module_arg = |name: &Symbol| MODULE_ARGS.contains(&name.as_str());
+    let selects_config = !args.attr.is_empty()
+        && args.attr.iter().all(|a| {
+            let first = a.split('.').next().unwrap_or("");
+            first == "config" || first == "options"
+        });
     Ok(ellipsis
-        && formals.iter().any(|(name, _)| is_module_arg(name))
+        && (selects_config || formals.iter().any(|(name, _)| is_module_arg(name)))
         && formals
             .iter()
             .filter(|(_, has_default)| !has_default)

@@ -3,6 +3,10 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: alloc::MiMalloc = alloc::MiMalloc;
+
+mod alloc;
 mod cmd_eval;
 mod cmd_explain;
 mod cmd_options;

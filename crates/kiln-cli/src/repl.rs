@@ -343,6 +343,7 @@ fn new_evaluator(options: &SessionOptions, interrupt: &Arc<AtomicBool>) -> Evalu
         search_path,
         current_time,
         trace_to_stderr: true,
+        ..EvalOptions::default()
     };
     let mut ev = kiln_module::evaluator(eval_options);
     ev.set_interrupt(interrupt.clone());

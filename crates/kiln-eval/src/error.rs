@@ -84,6 +84,8 @@ pub enum ErrorKind {
     /// The embedder's interrupt flag was set (Ctrl-C in the REPL); see
     /// [`Evaluator::set_interrupt`](crate::Evaluator::set_interrupt).
     Interrupted,
+    /// More evaluation steps than `EvalOptions::max_steps` allows.
+    StepLimit,
     /// A value a builtin cannot work with (bad regex, out of range index, malformed JSON, ...).
     InvalidArgument {
         builtin: &'static str,
@@ -103,8 +105,9 @@ pub enum ErrorKind {
     SearchPath {
         name: String,
     },
-    /// A parse error in an imported file, rendered as text.
+    /// A parse error (in the main file or an imported one), with the parser's code.
     Syntax {
+        code: &'static str,
         message: String,
     },
     NotAvailable {
@@ -132,12 +135,13 @@ impl ErrorKind {
             ErrorKind::InfiniteRecursion => "kiln::eval::infinite_recursion",
             ErrorKind::StackOverflow => "kiln::eval::stack_overflow",
             ErrorKind::Interrupted => "kiln::eval::interrupted",
+            ErrorKind::StepLimit => "kiln::eval::step_limit",
             ErrorKind::InvalidArgument { .. } => "kiln::eval::invalid_argument",
             ErrorKind::Unsupported { .. } => "kiln::eval::unsupported",
             ErrorKind::Io { .. } => "kiln::eval::io",
             ErrorKind::NoDefaultNix { .. } => "kiln::eval::no_default_nix",
             ErrorKind::SearchPath { .. } => "kiln::eval::search_path",
-            ErrorKind::Syntax { .. } => "kiln::eval::syntax",
+            ErrorKind::Syntax { code, .. } => code,
             ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
             ErrorKind::Bug { .. } => "kiln::bug",
         }
@@ -217,6 +221,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InfiniteRecursion => f.write_str("infinite recursion encountered"),
             ErrorKind::StackOverflow => f.write_str("stack overflow"),
             ErrorKind::Interrupted => f.write_str("evaluation interrupted"),
+            ErrorKind::StepLimit => f.write_str("evaluation step limit reached"),
             ErrorKind::InvalidArgument { builtin, message } => {
                 write!(f, "{message} (in `{builtin}`)")
             }
@@ -229,7 +234,7 @@ impl fmt::Display for ErrorKind {
                 f,
                 "file `{name}` was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
-            ErrorKind::Syntax { message } => write!(f, "syntax error in imported file: {message}"),
+            ErrorKind::Syntax { message, .. } => f.write_str(message),
             ErrorKind::NotAvailable { builtin } => {
                 write!(f, "`{builtin}` is not available in pure evaluation yet")
             }
@@ -293,10 +298,16 @@ impl EvalError {
         matches!(self.0.kind, ErrorKind::Catchable(_))
     }
 
-    /// Sets the primary span if the error has none yet (the innermost span wins).
+    /// Sets the primary span if the error has none yet (the innermost span wins); otherwise
+    /// gives the span to the outermost frame so far if it has none ("while calling `import`"
+    /// points at the call).
     pub fn at(mut self, span: Span) -> EvalError {
         if self.0.span.is_none() {
             self.0.span = Some(span);
+        } else if let Some(frame) = self.0.trace.last_mut() {
+            if frame.span.is_none() {
+                frame.span = Some(span);
+            }
         }
         self
     }

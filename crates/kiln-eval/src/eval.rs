@@ -25,6 +25,9 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// How often (in evaluation steps; a power of two) `enter` polls the interrupt flag.
+const INTERRUPT_POLL_STEPS: u64 = 1024;
+
 /// How deep evaluation may nest before it is reported as a stack overflow.
 const MAX_DEPTH: usize = 20_000;
 
@@ -115,8 +118,12 @@ pub struct Evaluator {
     pub(crate) import_cache: HashMap<String, Value>,
     pub(crate) syms: Syms,
     depth: usize,
+    /// Evaluation steps so far, for `EvalOptions::max_steps`.
+    steps: u64,
+    /// Below this stack address `enter` asks `stacker` for more stack (see `enter`).
+    stack_low: usize,
     root_env: Rc<Env>,
-    /// Set from outside (a SIGINT handler) to stop the evaluation; polled on every step.
+    /// Set from outside (a SIGINT handler) to stop the evaluation; `enter` polls it.
     interrupt: Option<Arc<AtomicBool>>,
 }
 
@@ -136,6 +143,8 @@ impl Evaluator {
             import_cache: HashMap::new(),
             syms,
             depth: 0,
+            steps: 0,
+            stack_low: usize::MAX,
             root_env: Env::new(Vec::new(), None),
             interrupt: None,
         };
@@ -163,9 +172,9 @@ impl Evaluator {
     /// [`ErrorKind::Interrupted`] (which `tryEval` does not catch). The flag is not reset; the
     /// embedder clears it before the next evaluation.
     ///
-    /// Design decision: a flag polled at each evaluation step (and in builtins that loop
-    /// without evaluating, such as `genList`) rather than a callback, so the check is one
-    /// atomic load and the evaluator stays single-threaded.
+    /// Design decision: a flag polled every `INTERRUPT_POLL_STEPS` evaluation steps (and in
+    /// builtins that loop without evaluating, such as `genList`) rather than a callback, so
+    /// the check costs next to nothing and the evaluator stays single-threaded.
     pub fn set_interrupt(&mut self, flag: Arc<AtomicBool>) {
         self.interrupt = Some(flag);
     }
@@ -242,14 +251,51 @@ impl Evaluator {
     }
 
     /// Runs `f` one level deeper, growing the stack if needed.
+    ///
+    /// The fast path compares the stack pointer with a cached limit; only when the stack runs
+    /// low (or on the first call) does it ask `stacker`, which may switch to a new segment.
+    /// Every `INTERRUPT_POLL_STEPS` steps it takes the slow path, which polls the interrupt flag.
+    #[inline(always)]
     fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+        let marker = 0u8;
+        let sp = std::ptr::addr_of!(marker) as usize;
+        self.steps += 1;
+        if sp > self.stack_low
+            && self.depth < MAX_DEPTH
+            && self.steps < self.options.max_steps
+            && self.steps % INTERRUPT_POLL_STEPS != 0
+        {
+            self.depth += 1;
+            let result = f(self);
+            self.depth -= 1;
+            return result;
+        }
+        self.enter_slow(f)
+    }
+
+    #[inline(never)]
+    fn enter_slow<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+        const RED_ZONE: usize = 256 * 1024;
         if self.depth >= MAX_DEPTH {
             return Err(EvalError::new(ErrorKind::StackOverflow));
         }
         self.check_interrupt()?;
-        self.depth += 1;
-        let result = stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || f(self));
-        self.depth -= 1;
+        if self.steps >= self.options.max_steps {
+            return Err(EvalError::new(ErrorKind::StepLimit));
+        }
+        let saved = self.stack_low;
+        let result = stacker::maybe_grow(RED_ZONE, 8 * 1024 * 1024, || {
+            let marker = 0u8;
+            let sp = std::ptr::addr_of!(marker) as usize;
+            // On the (possibly new) stack: the lowest address we may use before asking again.
+            let remaining = stacker::remaining_stack().unwrap_or(0);
+            self.stack_low = sp.saturating_sub(remaining).saturating_add(RED_ZONE / 2);
+            self.depth += 1;
+            let result = f(self);
+            self.depth -= 1;
+            result
+        });
+        self.stack_low = saved;
         result
     }
 
@@ -372,6 +418,26 @@ impl Evaluator {
         self.enter(|ev| ev.eval_inner(expr, env))
     }
 
+    /// `eval` with the two most common cases, constants and evaluated variables, done
+    /// inline without a recursive call.
+    #[inline(always)]
+    fn eval_operand(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        match &expr.kind {
+            ExprKind::Const(v) => Ok(v.clone()),
+            ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
+                Some(Value::Thunk(t)) => {
+                    if let ThunkState::Done(v) = &*t.0.borrow() {
+                        return Ok(v.clone());
+                    }
+                    self.eval(expr, env)
+                }
+                Some(v) => Ok(v.clone()),
+                None => self.eval(expr, env),
+            },
+            _ => self.eval(expr, env),
+        }
+    }
+
     fn eval_inner(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         let span = expr.span;
         match &expr.kind {
@@ -428,7 +494,7 @@ impl Evaluator {
                 env: env.clone(),
             }))),
             ExprKind::Call { func, args } => {
-                let mut f = self.eval(func, env)?;
+                let mut f = self.eval_operand(func, env)?;
                 for arg in args.iter() {
                     let arg = self.delay(arg, env);
                     f = self.call(&f, arg).map_err(|e| e.at(span))?;
@@ -436,9 +502,18 @@ impl Evaluator {
                 Ok(f)
             }
             ExprKind::Arith { op, lhs, rhs } => {
-                let lhs = self.eval(lhs, env)?;
-                let rhs = self.eval(rhs, env)?;
-                self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span))
+                let lhs = self.eval_operand(lhs, env)?;
+                let rhs = self.eval_operand(rhs, env)?;
+                match (op, &lhs, &rhs) {
+                    (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => {
+                        Ok(Value::Int(a.wrapping_sub(*b)))
+                    }
+                    (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => {
+                        Ok(Value::Int(a.wrapping_mul(*b)))
+                    }
+                    (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
+                    _ => self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span)),
+                }
             }
             ExprKind::Let { bindings, body } => {
                 let inner = Env::empty_slots(bindings.len(), env);
@@ -740,6 +815,9 @@ impl Evaluator {
 
     /// Applies `func` to one argument.
     pub fn call(&mut self, func: &Value, arg: Value) -> EvalResult<Value> {
+        if let Value::Lambda(closure) = func {
+            return self.call_lambda(closure, arg);
+        }
         let func = self.force(func)?;
         match &func {
             Value::Lambda(closure) => self.call_lambda(closure, arg),

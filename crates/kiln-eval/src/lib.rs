@@ -65,8 +65,10 @@ pub struct EvalOptions {
     pub search_path: Vec<SearchPathEntry>,
     /// `builtins.currentTime`.
     pub current_time: i64,
-    /// Where `builtins.trace` writes; `None` writes to stderr.
+    /// Whether `builtins.trace` writes to stderr.
     pub trace_to_stderr: bool,
+    /// Evaluation steps allowed before a `step_limit` error (fuzzing, untrusted input).
+    pub max_steps: u64,
 }
 
 impl Default for EvalOptions {
@@ -75,6 +77,7 @@ impl Default for EvalOptions {
             search_path: Vec::new(),
             current_time: 0,
             trace_to_stderr: true,
+            max_steps: u64::MAX,
         }
     }
 }

@@ -219,13 +219,15 @@ fn print_attr_name(name: &str, out: &mut String) {
         return;
     }
     // Unlike string values, quoted names escape every `$`.
-    let mut quoted = String::new();
-    escape_string(name, &mut quoted);
-    out.push_str(&quoted.replace("\\$", "$").replace('$', "\\$"));
+    escape(name, true, out);
 }
 
 /// A string literal as Nix prints it.
 pub fn escape_string(s: &str, out: &mut String) {
+    escape(s, false, out);
+}
+
+fn escape(s: &str, all_dollars: bool, out: &mut String) {
     out.push('"');
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -235,7 +237,7 @@ pub fn escape_string(s: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            '$' if all_dollars || chars.peek() == Some(&'{') => out.push_str("\\$"),
             c => out.push(c),
         }
     }
@@ -257,7 +259,7 @@ pub fn format_float(x: f64) -> String {
     let sci = format!("{:.*e}", (PRECISION - 1) as usize, x);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= PRECISION {
+    if !(-4..PRECISION).contains(&exp) {
         let mantissa = strip_zeros(mantissa);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())

@@ -198,7 +198,7 @@ impl Attrs {
     /// entry wins (as in `listToAttrs`).
     pub fn from_entries(mut entries: Vec<AttrEntry>) -> Attrs {
         if !entries.windows(2).all(|w| w[0].name < w[1].name) {
-            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            entries.sort_by_key(|e| e.name);
             entries.dedup_by(|later, earlier| later.name == earlier.name);
         }
         Attrs(Rc::new(entries))

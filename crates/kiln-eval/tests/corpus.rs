@@ -42,6 +42,7 @@ fn evaluator() -> Evaluator {
             search_path,
             current_time: 0,
             trace_to_stderr: false,
+            ..EvalOptions::default()
         },
         Box::new(FsLoader),
     )

@@ -84,7 +84,7 @@ impl ModuleErrorKind {
 pub struct DefinitionSite {
     pub file: String,
     pub line: Option<u32>,
-    /// The value as the message shows it (first line only), if shown.
+    /// The value as the message shows it, if it fits on the definition's line.
     pub value: Option<String>,
 }
 
@@ -105,6 +105,8 @@ pub struct ModuleError {
 
 #[derive(Debug)]
 struct LocatedDefinition {
+    /// `FILE:LINE`, the heading of the related report.
+    location: String,
     text: String,
     source: NamedSource<Arc<str>>,
     span: SourceSpan,
@@ -116,21 +118,14 @@ pub fn parse_module_error(message: &str) -> Option<ModuleError> {
     let (kind, option) = classify(first)?;
     let mut definitions = Vec::new();
     let mut suggestions = Vec::new();
-    let mut lines = message.lines().skip(1).peekable();
-    while let Some(line) = lines.next() {
+    for line in message.lines().skip(1) {
         if let Some(rest) = line.strip_prefix("- In `") {
             let Some((location, after)) = rest.split_once('\'') else {
                 continue;
             };
             let (file, line_no) = split_line(location);
-            let value = match after.strip_prefix(": ") {
-                Some(v) => Some(v.to_string()),
-                // A multi-line value follows, indented; keep its first line.
-                None => lines
-                    .peek()
-                    .filter(|l| l.starts_with("    "))
-                    .map(|l| l.trim().to_string()),
-            };
+            // A multi-line value follows on indented lines, which the loop skips.
+            let value = after.strip_prefix(": ").map(str::to_string);
             definitions.push(DefinitionSite {
                 file: file.to_string(),
                 line: line_no,
@@ -186,8 +181,9 @@ impl ModuleError {
                 None => self.kind.label().to_string(),
             };
             self.located.push(LocatedDefinition {
+                location: location(def),
                 text: label,
-                source: NamedSource::new(location(def), Arc::from(text)),
+                source: NamedSource::new(def.file.clone(), Arc::from(text)),
                 span,
             });
         }
@@ -371,7 +367,7 @@ impl Diagnostic for ModuleError {
 
 impl fmt::Display for LocatedDefinition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.source.name())
+        f.write_str(&self.location)
     }
 }
 
@@ -435,7 +431,7 @@ mod tests {
             vec!["boot.kernelModules", "boot.kernelParams"]
         );
         assert_eq!(err.definitions[0].line, None);
-        assert_eq!(err.definitions[0].value.as_deref(), Some("["));
+        assert_eq!(err.definitions[0].value, None);
     }
 
     #[test]

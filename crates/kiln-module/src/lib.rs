@@ -28,6 +28,8 @@
 mod diagnostic;
 mod embedded;
 mod explain;
+#[cfg(test)]
+mod merge_laws;
 mod placeholder_pkgs;
 mod profile;
 

@@ -70,7 +70,7 @@ fn round(ev: &mut Evaluator, arg: &Value, op: fn(f64) -> f64) -> EvalResult<Valu
         Value::Int(n) => round(ev, &Value::Float(n as f64), op),
         Value::Float(x) => {
             let r = op(x);
-            let in_range = r >= -9_223_372_036_854_775_808.0 && r < 9_223_372_036_854_775_808.0;
+            let in_range = (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&r);
             Ok(Value::Int(if in_range { r as i64 } else { i64::MIN }))
         }
         other => Err(EvalError::type_error("a float", &other)),

@@ -139,7 +139,7 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         });
     }
     // A stable sort keeps the first definition of a name first; `from_entries` keeps it.
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    entries.sort_by_key(|e| e.name);
     Ok(Value::Attrs(Attrs::from_entries(entries)))
 }
 

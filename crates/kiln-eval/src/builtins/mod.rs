@@ -110,6 +110,15 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
+    fn every_base_env_name_is_implemented() {
+        let names: HashSet<&str> = super::all().map(|b| b.name).collect();
+        for name in kiln_syntax::BASE_ENV_NAMES {
+            let bare = name.strip_prefix("__").unwrap_or(name);
+            assert!(bare == "builtins" || names.contains(bare), "`{name}` has no builtin");
+        }
+    }
+
+    #[test]
     fn names_are_unique() {
         let mut seen = HashSet::new();
         for builtin in super::all() {

@@ -41,6 +41,21 @@ pub(crate) fn stable_sort<T: Clone, E>(
     items: &mut [T],
     less: &mut impl FnMut(&T, &T) -> Result<bool, E>,
 ) -> Result<(), E> {
+    // Sort positions rather than the items themselves, so that the many moves of the
+    // algorithm copy integers instead of touching reference counts.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    sort_positions(&mut order, &mut |a: &usize, b: &usize| {
+        less(&items[*a], &items[*b])
+    })?;
+    let sorted: Vec<T> = order.iter().map(|&idx| items[idx].clone()).collect();
+    items.clone_from_slice(&sorted);
+    Ok(())
+}
+
+fn sort_positions<T: Clone, E>(
+    items: &mut [T],
+    less: &mut impl FnMut(&T, &T) -> Result<bool, E>,
+) -> Result<(), E> {
     let len = items.len();
     if len < 2 {
         return Ok(());
@@ -67,7 +82,7 @@ fn merge_sort_with_buffer<T: Clone, E>(
     while step < len {
         merge_sort_loop(items, &mut buffer, step, less)?;
         step *= 2;
-        merge_sort_loop(&buffer.clone(), items, step, less)?;
+        merge_sort_loop(&buffer, items, step, less)?;
         step *= 2;
     }
     Ok(())
@@ -240,5 +255,31 @@ mod tests {
             call("sort", &[builtin("lessThan"), mixed]),
             "error: cannot compare a string with an integer"
         );
+    }
+
+    proptest! {
+        /// Through the evaluator: `sort` on a key is stable and a permutation.
+        #[test]
+        fn sort_builtin_is_stable(keys in proptest::collection::vec(0u8..5, 0..40)) {
+            use super::super::context::testing::eval_str;
+            let items: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(idx, key)| format!("{{ k = {key}; i = {idx}; }}"))
+                .collect();
+            let source = format!(
+                "map (x: x.i) (builtins.sort (a: b: a.k < b.k) [ {} ])",
+                items.join(" ")
+            );
+            let mut expected: Vec<(u8, usize)> = keys.iter().copied().zip(0..).collect();
+            expected.sort_by_key(|item| item.0);
+            let expected: Vec<String> = expected.iter().map(|item| item.1.to_string()).collect();
+            let expected = if expected.is_empty() {
+                "[ ]".to_owned()
+            } else {
+                format!("[ {} ]", expected.join(" "))
+            };
+            prop_assert_eq!(eval_str(&source), expected);
+        }
     }
 }

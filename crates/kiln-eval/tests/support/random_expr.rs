@@ -102,7 +102,7 @@ impl Gen<'_> {
                     let v = self.gen(ty, depth - 1);
                     let d = self.gen(ty, depth - 1);
                     return format!(
-                        "({{ a = {{ b = {v}; }}; }}.a.{} or {d})",
+                        "(({{ a = {{ b = {v}; }}; }}.a.{} or {d}))",
                         ["b", "c"][self.pick(2) as usize]
                     );
                 }
@@ -141,7 +141,11 @@ impl Gen<'_> {
             let body_with = body.clone();
             format!("(with {{ {} }}; {body_with})", bindings.join(" "))
         } else if self.pick(3) == 0 {
-            format!("(rec {{ {} __body = {body}; }}).__body", bindings.join(" "))
+            // Parenthesised: `(…).x / 2` trips the parser (reported), not what this tests.
+            format!(
+                "((rec {{ {} __body = {body}; }}).__body)",
+                bindings.join(" ")
+            )
         } else {
             format!("(let {} in {body})", bindings.join(" "))
         }

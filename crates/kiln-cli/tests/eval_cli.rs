@@ -1,0 +1,142 @@
+//! `kiln eval` end to end: flags (`--strict`, `--json`, `-A`, `--arg`, `--argstr`, `-E`), the
+//! non-strict printer and auto-calling. Each case states the exact stdout of
+//! `nix-instantiate --eval` 2.8 with the same arguments; with `KILN_SLOW_TESTS=1` the test
+//! also runs nix-instantiate and checks that it still prints that.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const FUNCTION_FILE: &str =
+    "{ a, b ? 2, c ? \"x\" }: { sum = a + b; inherit c; nested = { list = [ a b ]; f = x: x; }; }\n";
+
+/// (arguments, stdout). `FILE` stands for a file holding `FUNCTION_FILE`.
+const CASES: &[(&[&str], &str)] = &[
+    (
+        &["--strict", "FILE", "--arg", "a", "1"],
+        "{ c = \"x\"; nested = { f = <LAMBDA>; list = [ 1 2 ]; }; sum = 3; }\n",
+    ),
+    (
+        &["FILE", "--arg", "a", "1"],
+        "{ c = \"x\"; nested = <CODE>; sum = <CODE>; }\n",
+    ),
+    (
+        &["--strict", "FILE", "--arg", "a", "1", "--argstr", "c", "hi"],
+        "{ c = \"hi\"; nested = { f = <LAMBDA>; list = [ 1 2 ]; }; sum = 3; }\n",
+    ),
+    (
+        &["--strict", "FILE", "--arg", "a", "1", "-A", "nested.list"],
+        "[ 1 2 ]\n",
+    ),
+    (
+        &["--strict", "FILE", "--arg", "a", "1", "-A", "nested.list.1"],
+        "2\n",
+    ),
+    (
+        &[
+            "--json",
+            "--strict",
+            "FILE",
+            "--arg",
+            "a",
+            "1",
+            "-A",
+            "nested.list",
+        ],
+        "[1,2]",
+    ),
+    (
+        &[
+            "--json",
+            "--strict",
+            "-E",
+            "{ a = 1; b = [ true null 1.5 \"x\\ny\" ]; c = { outPath = \"/p\"; }; }",
+        ],
+        "{\"a\":1,\"b\":[true,null,1.5,\"x\\ny\"],\"c\":\"/p\"}",
+    ),
+    (&["-E", "x: x"], "<LAMBDA>\n"),
+    (&["-E", "{ x }: x", "--arg", "x", "3"], "3\n"),
+    (
+        &["-E", "{ x, ... }: x", "--arg", "x", "3", "--arg", "y", "4"],
+        "3\n",
+    ),
+    (
+        &["-E", "let x = 1; in { a = x; b = [ x ]; c = x + 1; }"],
+        "{ a = 1; b = <CODE>; c = <CODE>; }\n",
+    ),
+    (&["-E", "map (x: x) [ 1 ]"], "[ <CODE> ]\n"),
+    (
+        &["-E", "builtins.tryEval (throw \"x\")"],
+        "{ success = false; value = false; }\n",
+    ),
+    (
+        &["--strict", "-E", "let x = { a = 1; }; in [ x x ]"],
+        "[ { a = 1; } «repeated» ]\n",
+    ),
+];
+
+fn run(program: &str, args: &[&str], file: &str) -> (String, bool) {
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "FILE" { file } else { a })
+        .collect();
+    let mut cmd = Command::new(program);
+    if program.ends_with("kiln") {
+        cmd.arg("eval");
+    } else {
+        cmd.arg("--eval");
+    }
+    let out = cmd.args(&args).output().expect("running the evaluator");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.success(),
+    )
+}
+
+fn function_file() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kiln-eval-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("function.nix");
+    std::fs::write(&file, FUNCTION_FILE).unwrap();
+    file
+}
+
+#[test]
+fn eval_flags_print_what_nix_prints() {
+    let file = function_file();
+    let file = file.to_str().unwrap();
+    let kiln = env!("CARGO_BIN_EXE_kiln");
+    let mut failures = Vec::new();
+    for (args, expected) in CASES {
+        let (out, ok) = run(kiln, args, file);
+        if !ok || out != *expected {
+            failures.push(format!(
+                "kiln eval {args:?}: {out:?}, expected {expected:?}"
+            ));
+        }
+    }
+    if std::env::var_os("KILN_SLOW_TESTS").is_some() {
+        for (args, expected) in CASES {
+            let (out, _) = run("nix-instantiate", args, file);
+            if out != *expected {
+                failures.push(format!(
+                    "nix-instantiate --eval {args:?}: {out:?}, expected {expected:?}"
+                ));
+            }
+        }
+    } else {
+        eprintln!("not comparing with nix-instantiate (set KILN_SLOW_TESTS=1)");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn errors_exit_1_with_a_diagnostic() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["eval", "-E", "{ foo = 1; }.fo"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kiln::eval::missing_attr"), "{stderr}");
+    assert!(stderr.contains("foo"), "suggestion missing: {stderr}");
+}
