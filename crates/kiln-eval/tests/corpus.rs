@@ -257,7 +257,11 @@ fn differential_random_expressions_match_nix() {
             }
         }
     }
-    eprintln!("compared {compared} random expressions with nix-instantiate");
+    eprintln!(
+        "compared {compared} random expressions with nix-instantiate; {} fail in both, e.g. {:?}",
+        both_failed.len(),
+        both_failed.first()
+    );
     assert!(
         both_failed.len() * 100 <= compared,
         "{} generated expressions fail in both nix and kiln, e.g.:\n{}",
