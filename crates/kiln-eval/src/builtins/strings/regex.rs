@@ -19,8 +19,9 @@
 //!   report that empty iteration (`match "(x*)+" "x"` is `[ "" ]`); see [`Parser::term`].
 //!
 //! Known gap: libstdc++'s search is not truly longest (a greedy loop that found some match stops
-//! trying shorter iterations), so in contrived patterns `split` can pick a different match;
-//! random differential testing finds this in well under 1% of patterns.
+//! trying shorter iterations), so in contrived patterns `split` can pick a different match.
+//! In random differential testing against nix-instantiate (4000 generated patterns on ASCII
+//! subjects), every `match` agreed and about 0.15% of `split`s differed this way.
 //!
 //! The rejected alternative was to hand patterns to `regex::Regex` after a few textual rewrites; it
 //! would accept `\d`, treat `a+?` as lazy and match Unicode scalar values instead of bytes.
