@@ -403,7 +403,58 @@ impl Evaluator {
         }
     }
 
+    /// Evaluates `expr`, following tail positions (`if` branches, `let`, `with` and `assert`
+    /// bodies) in a loop rather than by recursion: fewer stack frames and depth checks.
     fn eval_inner(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        let mut expr = expr;
+        let mut env = env;
+        // Owns the environment of the `let` or `with` being followed; `env` points into it.
+        let mut owned: Option<Rc<Env>>;
+        loop {
+            match &expr.kind {
+                ExprKind::If { cond, then, else_ } => match self.eval_operand(cond, env)? {
+                    Value::Bool(true) => expr = then,
+                    Value::Bool(false) => expr = else_,
+                    other => return Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
+                },
+                ExprKind::Assert { cond, body } => match self.eval_operand(cond, env)? {
+                    Value::Bool(true) => expr = body,
+                    Value::Bool(false) => {
+                        return Err(EvalError::new(ErrorKind::Catchable(
+                            Catchable::AssertionFailed,
+                        ))
+                        .at(cond.span))
+                    }
+                    other => return Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
+                },
+                ExprKind::Let { bindings, body } => {
+                    let inner = Env::empty_slots(bindings.len(), env);
+                    for (i, (binding, inherited)) in bindings.iter().enumerate() {
+                        let value = if *inherited {
+                            self.delay(binding, env)
+                        } else {
+                            self.delay_rec(binding, &inner)
+                        };
+                        inner.set(i, value);
+                    }
+                    owned = Some(inner);
+                    let Some(inner) = &owned else { unreachable!() };
+                    env = inner;
+                    expr = body;
+                }
+                ExprKind::With { env: scope, body } => {
+                    let scope = self.delay(scope, env);
+                    owned = Some(Env::one(scope, env));
+                    let Some(inner) = &owned else { unreachable!() };
+                    env = inner;
+                    expr = body;
+                }
+                _ => return self.eval_node(expr, env),
+            }
+        }
+    }
+
+    fn eval_node(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         let span = expr.span;
         match &expr.kind {
             ExprKind::Const(v) => Ok(v.clone()),

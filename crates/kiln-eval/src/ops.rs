@@ -253,6 +253,10 @@ impl Evaluator {
                 Value::Bool(true) => out.push('1'),
                 Value::Bool(false) | Value::Null => {}
                 Value::Int(n) => out.push_str(&n.to_string()),
+                // C's `std::to_string(double)`: `%f`, and `nan`/`-nan` for NaN.
+                Value::Float(x) if x.is_nan() => {
+                    out.push_str(if x.is_sign_negative() { "-nan" } else { "nan" })
+                }
                 Value::Float(x) => out.push_str(&format!("{x:.6}")),
                 Value::List(list) => {
                     let n = list.len();

@@ -113,7 +113,10 @@ mod tests {
         let names: HashSet<&str> = super::all().map(|b| b.name).collect();
         for name in kiln_syntax::BASE_ENV_NAMES {
             let bare = name.strip_prefix("__").unwrap_or(name);
-            assert!(bare == "builtins" || names.contains(bare), "`{name}` has no builtin");
+            assert!(
+                bare == "builtins" || names.contains(bare),
+                "`{name}` has no builtin"
+            );
         }
     }
 
