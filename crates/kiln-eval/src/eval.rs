@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 /// How deep evaluation may nest before it is reported as a stack overflow.
-const MAX_DEPTH: usize = 20_000;
+const MAX_DEPTH: usize = 120_000;
 
 /// An environment: the values bound by one `let`, `rec` set, lambda call or `with`.
 ///
