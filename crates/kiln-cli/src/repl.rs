@@ -161,7 +161,9 @@ impl Session {
                 }]));
                 let name = profile::strip_prefix(option);
                 let explanation = kiln_module::explain(&mut self.ev, &result, name);
-                out.push_str(&self.check(explanation)?.to_string());
+                // Files under the current directory are shown relative to it.
+                let text = self.check(explanation)?.to_string();
+                out.push_str(&text.replace(&format!("{}/", self.cwd.display()), ""));
             }
             Command::Build(text) => {
                 let value = self.eval(text)?;

@@ -8,7 +8,7 @@
 //! Ctrl-D on an empty line exits.
 
 use super::command::is_incomplete;
-use super::{highlight, Flow, Session};
+use super::{highlight, Flow, ReplError, Session};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -100,7 +100,16 @@ pub(crate) fn run(session: Session, color: bool) -> miette::Result<()> {
         match result {
             Ok(Flow::Quit) => break,
             Ok(Flow::Continue) => {}
-            Err(report) => eprintln!("{}", format!("{report:?}").trim_end()),
+            Err(report) => {
+                if matches!(
+                    report.downcast_ref::<ReplError>(),
+                    Some(ReplError::Interrupted)
+                ) {
+                    // The terminal echoed `^C` where the cursor was.
+                    eprintln!();
+                }
+                eprintln!("{}", format!("{report:?}").trim_end());
+            }
         }
         if blank {
             println!();
