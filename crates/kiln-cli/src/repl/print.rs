@@ -6,9 +6,8 @@
 //! - Functions print as `«lambda @ FILE:LINE:COL»`, builtins as `«primop»` and `«primop-app»`,
 //!   derivations as `«derivation DRVPATH»` (kiln has no store yet, so a derivation without a
 //!   `drvPath` shows its `name`), a set or list met before as `«repeated»`.
-//! - An attribute whose evaluation throws or fails an assertion prints as `«error: MESSAGE»` and
-//!   the rest is still shown (nix 2.8 does this for assertions only); other errors, among them an
-//!   interrupt, end the printing.
+//! - An attribute or element whose evaluation fails prints as `«error: MESSAGE»` and the rest
+//!   is still shown, as in nix 2.8; an interrupt ends the printing.
 //! - With colour, numbers, Booleans and null are cyan, strings magenta, paths green, functions
 //!   blue, as in nix repl.
 
@@ -82,24 +81,11 @@ fn error_marker(err: &kiln_eval::EvalError, color: bool) -> String {
 pub(crate) fn describe_type(value: &Value) -> String {
     match value {
         Value::String(s) if s.has_context() => "a string with context".to_string(),
-        Value::PrimOp(op) => format!("the built-in function '{}'", primop_name(op.name)),
+        Value::PrimOp(op) => format!("the built-in function '{}'", op.name),
         Value::PrimOpApp(app) => {
-            format!(
-                "the partially applied built-in function '{}'",
-                primop_name(app.op.name)
-            )
+            format!("the partially applied built-in function '{}'", app.op.name)
         }
         other => other.type_phrase().to_string(),
-    }
-}
-
-/// Nix names a builtin that is not global by its `__` name.
-fn primop_name(name: &str) -> String {
-    let dunder = format!("__{name}");
-    if kiln_syntax::BASE_ENV_NAMES.contains(&dunder.as_str()) {
-        dunder
-    } else {
-        name.to_string()
     }
 }
 
@@ -122,17 +108,17 @@ impl Printer<'_> {
         }
     }
 
-    /// Prints an element of a set or list: a catchable error becomes `«error: …»`.
+    /// Prints an element of a set or list: an error (other than an interrupt) becomes
+    /// `«error: …»` and the rest of the value still prints.
     fn child(&mut self, value: &Value, max_depth: usize) -> EvalResult<()> {
         let mark = self.out.len();
         match self.value(value, max_depth) {
-            Ok(()) => Ok(()),
-            Err(err) if matches!(err.kind(), ErrorKind::Catchable(_)) => {
+            Err(err) if !matches!(err.kind(), ErrorKind::Interrupted) => {
                 self.out.truncate(mark);
                 self.out.push_str(&error_marker(&err, self.color));
                 Ok(())
             }
-            Err(err) => Err(err),
+            other => other,
         }
     }
 
@@ -153,7 +139,11 @@ impl Printer<'_> {
                 let span = closure.span();
                 let sources = self.ev.sources();
                 let (line, col) = sources.line_col(span.file, span.start);
-                let name = sources.get(span.file).name.clone();
+                // Nix shows text that is not from a file as `(string)` in positions.
+                let name = match sources.get(span.file).name.as_str() {
+                    "«string»" => "(string)".to_string(),
+                    name => name.to_string(),
+                };
                 self.paint(BLUE, &format!("«lambda @ {name}:{line}:{col}»"));
             }
             Value::PrimOp(_) => self.paint(MAGENTA, "«primop»"),

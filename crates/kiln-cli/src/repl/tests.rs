@@ -77,11 +77,15 @@ fn plain_expressions_print_one_level_deep() {
     );
     assert_eq!(
         run(&mut s, "x: x"),
-        Ok("«lambda @ «string»:1:1»\n".to_string())
+        Ok("«lambda @ (string):1:1»\n".to_string())
     );
     assert_eq!(
         run(&mut s, "{ a = throw \"boom\"; b = 1; }"),
         Ok("{ a = «error: boom»; b = 1; }\n".to_string())
+    );
+    assert_eq!(
+        run(&mut s, "[ (1 + \"a\") 2 ]"),
+        Ok("[ «error: cannot add a string to an integer» 2 ]\n".to_string())
     );
     assert_eq!(
         run(&mut s, "let a = { x = 1; }; in [ a a ]"),
@@ -104,7 +108,7 @@ fn print_and_type() {
     );
     assert_eq!(
         run(&mut s, ":t builtins.attrNames"),
-        Ok("the built-in function '__attrNames'\n".to_string())
+        Ok("the built-in function 'attrNames'\n".to_string())
     );
     assert_eq!(run(&mut s, ":t x: x"), Ok("a function\n".to_string()));
 }
