@@ -23,6 +23,7 @@ use kiln_eval::{
     AttrEntry, Attrs, ErrorKind, EvalError, EvalOptions, Evaluator, SearchPathEntry, Symbol, Thunk,
     Value,
 };
+use kiln_syntax::ast;
 use print::Depth;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -139,6 +140,18 @@ impl Session {
             Command::Bind { name, expr } => {
                 let ast = self.parse(expr)?;
                 let scope = self.scope_attrs();
+                // Undefined variables are reported now, as nix repl does: compiling `_: EXPR`
+                // resolves every name without evaluating anything.
+                let unevaluated = ast::Expr {
+                    span: ast.span,
+                    kind: ast::ExprKind::Lambda(Box::new(ast::Lambda {
+                        arg: None,
+                        formals: None,
+                        body: ast.clone(),
+                    })),
+                };
+                let compiled = self.ev.eval_scoped(&unevaluated, &scope);
+                self.check(compiled)?;
                 let value = Thunk::native(move |ev| ev.eval_scoped(&ast, &scope));
                 self.scope.insert(name.to_string(), value);
             }

@@ -18,7 +18,14 @@ pub(super) fn doc(session: &mut Session, name: &str) -> Result<String, miette::R
     }
     match session.eval_quietly(name) {
         Some(Value::PrimOp(op)) => builtin_doc(op.name),
-        Some(Value::PrimOpApp(app)) => builtin_doc(app.op.name),
+        Some(Value::PrimOpApp(app)) => builtin_doc(app.op.name).map(|doc| {
+            let (given, arity) = (app.args.len(), app.op.arity);
+            let what = format!(
+                "`{name}` is `builtins.{}` with {given} of its {arity} arguments given.",
+                app.op.name
+            );
+            format!("{what}\n\n{doc}")
+        }),
         Some(Value::Lambda(closure)) => Some(lambda_doc(session, name, &closure)),
         _ => {
             let bare = name

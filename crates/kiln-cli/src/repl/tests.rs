@@ -50,6 +50,15 @@ fn bindings_are_lazy_and_usable() {
     assert_eq!(run(&mut s, "y"), Ok("6\n".to_string()));
     // Binding a failing expression succeeds; using it reports the error.
     assert_eq!(run(&mut s, "z = throw \"no\""), Ok(String::new()));
+    // An undefined variable is reported at once, and the name stays unbound.
+    assert_eq!(
+        run(&mut s, "w = x + nope"),
+        Err("kiln::eval::undefined_var".to_string())
+    );
+    assert_eq!(
+        run(&mut s, "w"),
+        Err("kiln::eval::undefined_var".to_string())
+    );
     assert_eq!(run(&mut s, "z"), Err("kiln::eval::throw".to_string()));
 }
 
@@ -210,6 +219,11 @@ fn doc_of_builtins_and_lib_functions() {
     assert_eq!(run(&mut s, "lib = import <kiln/lib>"), Ok(String::new()));
     let fix = run(&mut s, ":doc lib.fix").unwrap_or_default();
     assert!(fix.contains("The least fixed point of `f`"), "{fix}");
+    let pipe = run(&mut s, ":doc lib.pipe").unwrap_or_default();
+    assert!(
+        pipe.starts_with("`lib.pipe` is `builtins.foldl'` with 1 of its 3 arguments given.\n"),
+        "{pipe}"
+    );
     assert_eq!(run(&mut s, ":doc 1"), Err("kiln::repl::no_doc".to_string()));
 }
 
