@@ -31,7 +31,7 @@ fn spawn(args: &[&str], data_home: &std::path::Path) -> PtySession {
         .env("NO_COLOR", "1")
         .env("TERM", "xterm");
     let options = Options::new()
-        .timeout_ms(Some(60_000))
+        .timeout_ms(Some(30_000))
         .strip_ansi_escape_codes(false);
     let mut repl = spawn_with_options(command, options).expect("cannot start kiln repl in a pty");
     repl.exp_string(PROMPT).expect("no first prompt");
