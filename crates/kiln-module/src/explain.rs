@@ -206,9 +206,11 @@ impl Explanation {
             }
         }
         if self.value.starts_with("<error:") && !winners.is_empty() {
-            lines.push(
-                "evaluating the value fails (see above); `lib.mkForce` on the definition that should win settles a conflict".to_string(),
-            );
+            lines.push(if self.value.contains("has conflicting definition values") {
+                "the winners conflict (see the value); `lib.mkForce` on the one that should win settles it".to_string()
+            } else {
+                "evaluating the value fails (see the value)".to_string()
+            });
         }
         if switched_off > 0 {
             lines.push(format!(

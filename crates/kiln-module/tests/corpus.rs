@@ -11,7 +11,6 @@
 //! Paths under the repository root print as `<root>`.
 
 use kiln_eval::{EvalOptions, Evaluator, FsLoader, Value};
-use miette::Diagnostic;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
