@@ -252,7 +252,10 @@ impl Evaluator {
             match &v {
                 Value::Bool(true) => out.push('1'),
                 Value::Bool(false) | Value::Null => {}
-                Value::Int(n) => out.push_str(&n.to_string()),
+                Value::Int(n) => {
+                    use std::fmt::Write;
+                    let _ = write!(out, "{n}");
+                }
                 // C's `std::to_string(double)`: `%f`, and `nan`/`-nan` for NaN.
                 Value::Float(x) if x.is_nan() => {
                     out.push_str(if x.is_sign_negative() { "-nan" } else { "nan" })
