@@ -226,7 +226,10 @@ impl Evaluator {
     /// The fast path compares the stack pointer with a cached limit; only when the stack runs
     /// low (or on the first call) does it ask `stacker`, which may switch to a new segment.
     #[inline(always)]
-    fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+    pub(crate) fn enter<T>(
+        &mut self,
+        f: impl FnOnce(&mut Evaluator) -> EvalResult<T>,
+    ) -> EvalResult<T> {
         let marker = 0u8;
         let sp = std::ptr::addr_of!(marker) as usize;
         self.steps += 1;

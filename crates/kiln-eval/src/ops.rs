@@ -114,7 +114,7 @@ impl Evaluator {
                         (None, Some(_)) => return Ok(true),
                         (Some(p), Some(q)) => {
                             if !self.equal_stored(p, q)? {
-                                return self.less_than(p, q);
+                                return self.enter(|ev| ev.less_than(p, q));
                             }
                         }
                     }
@@ -152,7 +152,8 @@ impl Evaluator {
             _ => {}
         }
         let (a, b) = (self.force(lhs)?, self.force(rhs)?);
-        self.equal_forced(a, b)
+        // Through `enter`: values may nest deeper than the native stack.
+        self.enter(|ev| ev.equal_forced(a, b))
     }
 
     fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
@@ -264,7 +265,7 @@ impl Evaluator {
                 Value::List(list) => {
                     let n = list.len();
                     for (i, item) in list.iter().enumerate() {
-                        self.coerce_into(item, mode, out, context)?;
+                        self.enter(|ev| ev.coerce_into(item, mode, out, context))?;
                         if i + 1 < n {
                             let empty_list =
                                 matches!(self.force(item)?, Value::List(l) if l.is_empty());
