@@ -261,6 +261,18 @@ pub(crate) mod testing {
         }
     }
 
+    /// Evaluates Nix source text and prints the value strictly, or `error: <message>`.
+    pub(crate) fn eval_str(source: &str) -> String {
+        let mut ev = evaluator();
+        let file = ev
+            .sources_mut()
+            .add_virtual("«test»", std::path::Path::new("/"), source);
+        match ev.eval_source(file).and_then(|v| ev.print(&v, true)) {
+            Ok(text) => text,
+            Err(e) => format!("error: {}", e.kind()),
+        }
+    }
+
     pub(crate) fn s(text: &str) -> Value {
         Value::string(text)
     }

@@ -256,4 +256,30 @@ mod tests {
             "error: cannot compare a string with an integer"
         );
     }
+
+    proptest! {
+        /// Through the evaluator: `sort` on a key is stable and a permutation.
+        #[test]
+        fn sort_builtin_is_stable(keys in proptest::collection::vec(0u8..5, 0..40)) {
+            use super::super::context::testing::eval_str;
+            let items: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(idx, key)| format!("{{ k = {key}; i = {idx}; }}"))
+                .collect();
+            let source = format!(
+                "map (x: x.i) (builtins.sort (a: b: a.k < b.k) [ {} ])",
+                items.join(" ")
+            );
+            let mut expected: Vec<(u8, usize)> = keys.iter().copied().zip(0..).collect();
+            expected.sort_by_key(|item| item.0);
+            let expected: Vec<String> = expected.iter().map(|item| item.1.to_string()).collect();
+            let expected = if expected.is_empty() {
+                "[ ]".to_owned()
+            } else {
+                format!("[ {} ]", expected.join(" "))
+            };
+            prop_assert_eq!(eval_str(&source), expected);
+        }
+    }
 }

@@ -206,4 +206,15 @@ mod tests {
             prop_assert_eq!(compare_versions(&a, &a), Ordering::Equal);
         }
     }
+
+    proptest! {
+        /// Through the evaluator: `compareVersions a b == -(compareVersions b a)`.
+        #[test]
+        fn compare_versions_builtin_antisymmetric(a in "[0-9a-z.\\-]{0,10}", b in "[0-9a-z.\\-]{0,10}") {
+            use super::super::context::testing::eval_str;
+            let ab = eval_str(&format!("builtins.compareVersions \"{a}\" \"{b}\""));
+            let ba = eval_str(&format!("0 - builtins.compareVersions \"{b}\" \"{a}\""));
+            prop_assert_eq!(ab, ba);
+        }
+    }
 }
