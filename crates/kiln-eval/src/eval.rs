@@ -256,7 +256,10 @@ impl Evaluator {
     /// low (or on the first call) does it ask `stacker`, which may switch to a new segment.
     /// Every `INTERRUPT_POLL_STEPS` steps it takes the slow path, which polls the interrupt flag.
     #[inline(always)]
-    fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+    pub(crate) fn enter<T>(
+        &mut self,
+        f: impl FnOnce(&mut Evaluator) -> EvalResult<T>,
+    ) -> EvalResult<T> {
         let marker = 0u8;
         let sp = std::ptr::addr_of!(marker) as usize;
         self.steps += 1;
@@ -423,18 +426,47 @@ impl Evaluator {
     #[inline(always)]
     fn eval_operand(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         match &expr.kind {
+            ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, expr.span),
+            _ => self.eval_leaf(expr, env),
+        }
+    }
+
+    /// Constants and variables directly; anything else through `eval`.
+    #[inline(always)]
+    fn eval_leaf(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        match &expr.kind {
             ExprKind::Const(v) => Ok(v.clone()),
             ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
                 Some(Value::Thunk(t)) => {
                     if let ThunkState::Done(v) = &*t.0.borrow() {
                         return Ok(v.clone());
                     }
-                    self.eval(expr, env)
+                    let t = t.clone();
+                    self.force_thunk(&t).map_err(|e| e.at(expr.span))
                 }
                 Some(v) => Ok(v.clone()),
                 None => self.eval(expr, env),
             },
             _ => self.eval(expr, env),
+        }
+    }
+
+    /// A strict arithmetic builtin on two operands, with integer fast paths.
+    fn eval_arith(
+        &mut self,
+        op: ir::ArithOp,
+        lhs: &Rc<ir::Expr>,
+        rhs: &Rc<ir::Expr>,
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
+        let lhs = self.eval_leaf(lhs, env)?;
+        let rhs = self.eval_leaf(rhs, env)?;
+        match (op, &lhs, &rhs) {
+            (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => Ok(Value::Int(a.wrapping_sub(*b))),
+            (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => Ok(Value::Int(a.wrapping_mul(*b))),
+            (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
+            _ => self.arith(op, &lhs, &rhs).map_err(|e| e.at(span)),
         }
     }
 
@@ -552,20 +584,7 @@ impl Evaluator {
                 }
                 Ok(f)
             }
-            ExprKind::Arith { op, lhs, rhs } => {
-                let lhs = self.eval_operand(lhs, env)?;
-                let rhs = self.eval_operand(rhs, env)?;
-                match (op, &lhs, &rhs) {
-                    (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => {
-                        Ok(Value::Int(a.wrapping_sub(*b)))
-                    }
-                    (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => {
-                        Ok(Value::Int(a.wrapping_mul(*b)))
-                    }
-                    (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
-                    _ => self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span)),
-                }
-            }
+            ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, span),
             ExprKind::Let { bindings, body } => {
                 let inner = Env::empty_slots(bindings.len(), env);
                 for (i, (binding, inherited)) in bindings.iter().enumerate() {

@@ -7,7 +7,7 @@
 //! change. The global names (`__foo`, or `foo` for `map`, `toString`, ...) are bound from
 //! `kiln_syntax::BASE_ENV_NAMES`, exactly as Nix 2.8 binds them.
 //!
-//! ```ignore
+//! ```text
 //! pub(crate) const BUILTINS: &[Builtin] = &[
 //!     Builtin { name: "stringLength", arity: 1, func: string_length },
 //! ];
