@@ -1,0 +1,178 @@
+//! Digests: blake3 hashes, their store spelling, and the canonical hash of a file tree.
+//!
+//! Store names use Nix's base-32 alphabet (no `e`, `o`, `u`, `t`, so names never spell words)
+//! over the first 160 bits of the hash: 32 characters, as long as Nix's store hashes, which
+//! keeps paths short while leaving collisions out of reach.
+//!
+//! A tree's content hash covers exactly what a store entry promises to keep: entry names
+//! (sorted bytewise), kinds, the executable bit, file contents and symlink targets. It ignores
+//! times, owners and other permission bits, which the store does not preserve anyway.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// A blake3 hash.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest([u8; 32]);
+
+const NIX_BASE32: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
+
+/// Bytes of the hash that appear in store names (160 bits).
+const NAME_BYTES: usize = 20;
+
+impl Digest {
+    pub fn of(bytes: &[u8]) -> Digest {
+        Digest(*blake3::hash(bytes).as_bytes())
+    }
+
+    pub fn from_hasher(hasher: &blake3::Hasher) -> Digest {
+        Digest(*hasher.finalize().as_bytes())
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn from_hex(hex: &str) -> Option<Digest> {
+        if hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Digest(out))
+    }
+
+    /// The 32-character base-32 spelling used in store entry names.
+    pub fn to_store_base32(&self) -> String {
+        base32(&self.0[..NAME_BYTES])
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "blake3:{}", self.to_hex())
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "blake3:{}", self.to_hex())
+    }
+}
+
+/// Base-32 with Nix's alphabet, most significant digit first, 5 bits per character.
+fn base32(bytes: &[u8]) -> String {
+    let n_bits = bytes.len() * 8;
+    let n_chars = n_bits.div_ceil(5);
+    let mut out = String::with_capacity(n_chars);
+    for char_idx in (0..n_chars).rev() {
+        let bit = char_idx * 5;
+        let (byte_idx, shift) = (bit / 8, bit % 8);
+        let low = u16::from(bytes[byte_idx]) >> shift;
+        let high = bytes
+            .get(byte_idx + 1)
+            .map_or(0, |b| u16::from(*b) << (8 - shift));
+        out.push(char::from(NIX_BASE32[usize::from((low | high) & 0x1f)]));
+    }
+    out
+}
+
+/// The canonical content hash of the file, directory or symlink at `path` (not followed).
+pub fn hash_tree(path: &Path) -> io::Result<Digest> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"kiln-tree-1\0");
+    hash_node(path, &mut hasher)?;
+    Ok(Digest::from_hasher(&hasher))
+}
+
+fn hash_node(path: &Path, hasher: &mut blake3::Hasher) -> io::Result<()> {
+    let meta = fs::symlink_metadata(path)?;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        let target = fs::read_link(path)?;
+        let target = target.as_os_str().as_bytes();
+        hasher.update(b"L");
+        hasher.update(&(target.len() as u64).to_le_bytes());
+        hasher.update(target);
+    } else if kind.is_dir() {
+        let mut names: Vec<_> = fs::read_dir(path)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<io::Result<_>>()?;
+        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        hasher.update(b"D");
+        hasher.update(&(names.len() as u64).to_le_bytes());
+        for name in names {
+            let bytes = name.as_bytes();
+            hasher.update(&(bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+            hash_node(&path.join(&name), hasher)?;
+        }
+    } else if kind.is_file() {
+        let executable = meta.permissions().mode() & 0o111 != 0;
+        hasher.update(if executable { b"X" } else { b"F" });
+        hasher.update(&meta.len().to_le_bytes());
+        let mut file = fs::File::open(path)?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut remaining = meta.len();
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            remaining = remaining.saturating_sub(n as u64);
+            hasher.update(&buf[..n]);
+        }
+        if remaining != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{} shrank while hashing", path.display()),
+            ));
+        }
+    } else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is neither a file, a directory nor a symlink",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_uses_nix_alphabet_and_length() {
+        let s = Digest::of(b"hello").to_store_base32();
+        assert_eq!(s.len(), 32);
+        assert!(s.bytes().all(|c| NIX_BASE32.contains(&c)));
+    }
+
+    #[test]
+    fn base32_known_values() {
+        // Nix spells the 1-byte value 0x1f as "0z" (two characters, last digit first in memory).
+        assert_eq!(base32(&[0x1f]), "0z");
+        assert_eq!(base32(&[0xff]), "7z");
+        assert_eq!(base32(&[0, 0]), "0000");
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let d = Digest::of(b"x");
+        assert_eq!(Digest::from_hex(&d.to_hex()), Some(d));
+        assert_eq!(Digest::from_hex("zz"), None);
+    }
+}

@@ -1,0 +1,40 @@
+//! kiln-store: content-addressed storage and parallel realisation.
+//!
+//! Entries are immutable trees named `<blake3 base32>-<name>` under one root ([`Store`]);
+//! a [`Derivation`] describes how to make one from others, and [`realise`] builds a [`Graph`]
+//! of them in dependency order, in parallel, skipping what the store already holds. The store
+//! knows neither the Nix language nor any image format: builders are registered by name.
+//!
+//! ```
+//! use kiln_store::{realise, Builder, Builders, Derivation, Events, Graph, Quiet, RealiseOptions, Store};
+//! use std::path::{Path, PathBuf};
+//!
+//! struct Write;
+//! impl Builder for Write {
+//!     fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, _: &dyn Events) -> Result<(), String> {
+//!         std::fs::write(out, &drv.args[0]).map_err(|e| e.to_string())
+//!     }
+//! }
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path()).unwrap();
+//! let mut graph = Graph::new();
+//! let mut hello = Derivation::new("hello.txt", "write");
+//! hello.args.push("hello".into());
+//! let id = graph.add(hello);
+//! let builders: Builders = [("write", &Write as &dyn Builder)].into_iter().collect();
+//! let paths = realise(&store, &graph, &[id], &builders, &RealiseOptions::default(), &Quiet).unwrap();
+//! assert_eq!(std::fs::read_to_string(&paths[&id]).unwrap(), "hello");
+//! ```
+
+mod derivation;
+mod digest;
+mod error;
+mod realise;
+mod store;
+
+pub use derivation::{Derivation, DrvId};
+pub use digest::{hash_tree, Digest};
+pub use error::{StoreError, StoreResult};
+pub use realise::{realise, Builder, Builders, Events, Graph, Quiet, RealiseOptions};
+pub use store::{Damage, EntryInfo, EntryName, GcReport, Store};

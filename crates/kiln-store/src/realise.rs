@@ -1,0 +1,288 @@
+//! Realisation: build a derivation graph in dependency order, independent steps in parallel.
+//!
+//! The scheduler counts, for each needed derivation, the inputs not yet built; a step whose
+//! count reaches zero is spawned on a rayon pool of `jobs` threads. Steps already in the
+//! store are never run. After the first failure no new step starts, the running ones finish,
+//! and every failure is reported together.
+
+use crate::derivation::{Derivation, DrvId};
+use crate::error::{StoreError, StoreResult};
+use crate::store::{EntryName, Store};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Knows how to build one kind of derivation.
+pub trait Builder: Sync {
+    /// Fills `out` (a path that does not exist yet) from `inputs` (the input derivations'
+    /// store paths, in the derivation's order).
+    fn build(
+        &self,
+        drv: &Derivation,
+        inputs: &[PathBuf],
+        out: &Path,
+        events: &dyn Events,
+    ) -> Result<(), String>;
+}
+
+/// What realisation reports while it runs (a progress display, a log, or nothing).
+pub trait Events: Sync {
+    fn started(&self, _drv: &Derivation) {}
+    /// Bytes moved by a running step (downloads), for progress bars.
+    fn progress(&self, _drv: &Derivation, _done: u64, _total: Option<u64>) {}
+    fn finished(&self, _drv: &Derivation, _result: &Result<(), String>) {}
+}
+
+/// Reports nothing.
+pub struct Quiet;
+impl Events for Quiet {}
+
+/// A set of derivations closed under inputs.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    drvs: BTreeMap<DrvId, Derivation>,
+}
+
+impl Graph {
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    /// Adds a derivation (its inputs must be added too, before realising) and returns its id.
+    pub fn add(&mut self, drv: Derivation) -> DrvId {
+        let id = drv.id();
+        self.drvs.insert(id, drv);
+        id
+    }
+
+    pub fn get(&self, id: &DrvId) -> Option<&Derivation> {
+        self.drvs.get(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.drvs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.drvs.is_empty()
+    }
+
+    /// The ids `targets` need, including themselves, in a dependency-respecting order.
+    pub fn closure(&self, targets: &[DrvId]) -> StoreResult<Vec<DrvId>> {
+        let mut order = Vec::new();
+        let mut state: BTreeMap<DrvId, bool> = BTreeMap::new(); // false: visiting, true: done
+        for target in targets {
+            self.visit(*target, &mut state, &mut order)?;
+        }
+        Ok(order)
+    }
+
+    fn visit(
+        &self,
+        id: DrvId,
+        state: &mut BTreeMap<DrvId, bool>,
+        order: &mut Vec<DrvId>,
+    ) -> StoreResult<()> {
+        match state.get(&id) {
+            Some(true) => return Ok(()),
+            Some(false) => {
+                let name = self
+                    .drvs
+                    .get(&id)
+                    .map_or_else(String::new, |d| d.name.clone());
+                return Err(StoreError::Cycle { name });
+            }
+            None => {}
+        }
+        let drv = self.drvs.get(&id).ok_or_else(|| StoreError::MissingInput {
+            name: format!("{:?}", id.0),
+        })?;
+        state.insert(id, false);
+        for input in &drv.inputs {
+            if !self.drvs.contains_key(input) {
+                return Err(StoreError::MissingInput {
+                    name: drv.name.clone(),
+                });
+            }
+            self.visit(*input, state, order)?;
+        }
+        state.insert(id, true);
+        order.push(id);
+        Ok(())
+    }
+}
+
+/// How to realise.
+#[derive(Clone, Debug, Default)]
+pub struct RealiseOptions {
+    /// Steps run at once; 0 means one per core.
+    pub jobs: usize,
+    /// Build nothing: fail, naming every entry that is missing.
+    pub offline: bool,
+}
+
+/// Looks builders up by the name a derivation gives.
+pub type Builders<'a> = BTreeMap<&'a str, &'a dyn Builder>;
+
+/// Builds what `targets` need and returns every needed derivation's store path.
+pub fn realise(
+    store: &Store,
+    graph: &Graph,
+    targets: &[DrvId],
+    builders: &Builders<'_>,
+    options: &RealiseOptions,
+    events: &dyn Events,
+) -> StoreResult<BTreeMap<DrvId, PathBuf>> {
+    let order = graph.closure(targets)?;
+    let mut entries: BTreeMap<DrvId, EntryName> = BTreeMap::new();
+    let mut todo: Vec<DrvId> = Vec::new();
+    for id in &order {
+        let drv = &graph.drvs[id];
+        let entry = drv.entry()?;
+        if !store.contains(&entry) {
+            if !builders.contains_key(drv.builder.as_str()) {
+                return Err(StoreError::UnknownBuilder {
+                    builder: drv.builder.clone(),
+                    name: drv.name.clone(),
+                });
+            }
+            todo.push(*id);
+        }
+        entries.insert(*id, entry);
+    }
+    if options.offline && !todo.is_empty() {
+        let missing = todo.iter().map(|id| entries[id].to_string()).collect();
+        return Err(StoreError::OfflineMissing { missing });
+    }
+    if !todo.is_empty() {
+        run_steps(store, graph, &todo, &entries, builders, options, events)?;
+    }
+    Ok(entries
+        .into_iter()
+        .map(|(id, entry)| (id, store.path(&entry)))
+        .collect())
+}
+
+struct Schedule {
+    /// For each pending step, how many of its inputs are still pending.
+    waiting: BTreeMap<DrvId, usize>,
+    /// For each step, the pending steps that need it.
+    dependents: BTreeMap<DrvId, Vec<DrvId>>,
+    failures: Vec<StoreError>,
+}
+
+fn run_steps(
+    store: &Store,
+    graph: &Graph,
+    todo: &[DrvId],
+    entries: &BTreeMap<DrvId, EntryName>,
+    builders: &Builders<'_>,
+    options: &RealiseOptions,
+    events: &dyn Events,
+) -> StoreResult<()> {
+    let pending: BTreeSet<DrvId> = todo.iter().copied().collect();
+    let mut schedule = Schedule {
+        waiting: BTreeMap::new(),
+        dependents: BTreeMap::new(),
+        failures: Vec::new(),
+    };
+    for id in todo {
+        let inputs: BTreeSet<DrvId> = graph.drvs[id]
+            .inputs
+            .iter()
+            .filter(|i| pending.contains(i))
+            .copied()
+            .collect();
+        for input in &inputs {
+            schedule.dependents.entry(*input).or_default().push(*id);
+        }
+        schedule.waiting.insert(*id, inputs.len());
+    }
+    let ready: Vec<DrvId> = todo
+        .iter()
+        .filter(|id| schedule.waiting[id] == 0)
+        .copied()
+        .collect();
+    let schedule = Mutex::new(schedule);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs)
+        .build()
+        .map_err(|e| StoreError::BuildFailed {
+            name: "scheduler".into(),
+            message: e.to_string(),
+        })?;
+    let ctx = Ctx {
+        store,
+        graph,
+        entries,
+        builders,
+        events,
+        schedule: &schedule,
+    };
+    pool.scope(|scope| {
+        for id in ready {
+            scope.spawn(move |scope| ctx.run(scope, id));
+        }
+    });
+    let failures = schedule
+        .into_inner()
+        .map_or_else(|e| e.into_inner().failures, |s| s.failures);
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.into_iter().next().expect("one failure")),
+        _ => Err(StoreError::Failed { failures }),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    store: &'a Store,
+    graph: &'a Graph,
+    entries: &'a BTreeMap<DrvId, EntryName>,
+    builders: &'a Builders<'a>,
+    events: &'a dyn Events,
+    schedule: &'a Mutex<Schedule>,
+}
+
+impl<'a> Ctx<'a> {
+    fn run(self, scope: &rayon::Scope<'a>, id: DrvId) {
+        let result = self.build(id);
+        let mut schedule = self.schedule.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Err(err) => schedule.failures.push(err),
+            Ok(()) if schedule.failures.is_empty() => {
+                for dependent in schedule.dependents.remove(&id).unwrap_or_default() {
+                    let count = schedule
+                        .waiting
+                        .get_mut(&dependent)
+                        .expect("every pending step is counted");
+                    *count -= 1;
+                    if *count == 0 {
+                        scope.spawn(move |scope| self.run(scope, dependent));
+                    }
+                }
+            }
+            Ok(()) => {}
+        }
+    }
+
+    fn build(&self, id: DrvId) -> StoreResult<()> {
+        let drv = &self.graph.drvs[&id];
+        let builder = self.builders[drv.builder.as_str()];
+        let inputs: Vec<PathBuf> = drv
+            .inputs
+            .iter()
+            .map(|i| self.store.path(&self.entries[i]))
+            .collect();
+        let references: Vec<EntryName> =
+            drv.inputs.iter().map(|i| self.entries[i].clone()).collect();
+        self.events.started(drv);
+        let mut outcome = Ok(());
+        let result = self.store.add(&id.0, &drv.name, &references, None, |out| {
+            outcome = builder.build(drv, &inputs, out, self.events);
+            outcome.clone()
+        });
+        self.events.finished(drv, &outcome);
+        result.map(|_| ())
+    }
+}

@@ -1,0 +1,361 @@
+//! Behaviour of the store and the scheduler through the public API: registration is atomic
+//! and idempotent, `verify` finds and repairs damage, `gc` keeps exactly what roots reach,
+//! and `realise` respects dependencies, runs independent steps in parallel and skips what is built.
+
+use kiln_store::{
+    hash_tree, realise, Builder, Builders, Derivation, Digest, Events, Graph, Quiet,
+    RealiseOptions, Store, StoreError,
+};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    (dir, store)
+}
+
+fn write_file(contents: &'static str) -> impl FnOnce(&Path) -> Result<(), String> {
+    move |out| fs::write(out, contents).map_err(|e| e.to_string())
+}
+
+#[test]
+fn add_registers_once_and_is_read_only() {
+    let (_dir, store) = store();
+    let key = Digest::of(b"k");
+    let entry = store
+        .add(&key, "a.txt", &[], None, write_file("one"))
+        .unwrap();
+    assert!(store.contains(&entry));
+    assert_eq!(fs::read_to_string(store.path(&entry)).unwrap(), "one");
+    assert!(fs::metadata(store.path(&entry))
+        .unwrap()
+        .permissions()
+        .readonly());
+    // A second add of the same key does not rebuild.
+    let again = store
+        .add(&key, "a.txt", &[], None, |_| Err("must not run".into()))
+        .unwrap();
+    assert_eq!(entry, again);
+    let info = store.info(&entry).unwrap().unwrap();
+    assert_eq!(info.content, hash_tree(&store.path(&entry)).unwrap());
+}
+
+#[test]
+fn failed_build_leaves_nothing() {
+    let (_dir, store) = store();
+    let err = store
+        .add(&Digest::of(b"k"), "x", &[], None, |out| {
+            fs::create_dir(out).unwrap();
+            fs::write(out.join("half"), "written").unwrap();
+            Err("compiler exploded".into())
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::BuildFailed { .. }), "{err}");
+    assert!(store.list().unwrap().is_empty());
+    assert_eq!(fs::read_dir(store.root().join(".tmp")).unwrap().count(), 0);
+    let visible: Vec<_> = fs::read_dir(store.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    assert!(visible.is_empty(), "{visible:?}");
+}
+
+#[test]
+fn fixed_output_checks_content() {
+    let (_dir, store) = store();
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("f"), "right").unwrap();
+    let right = hash_tree(&tmp.path().join("f")).unwrap();
+    let err = store
+        .add(&right, "f", &[], Some(&right), write_file("wrong"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::HashMismatch { .. }), "{err}");
+    store
+        .add(&right, "f", &[], Some(&right), write_file("right"))
+        .unwrap();
+}
+
+#[test]
+fn invalid_names_are_refused() {
+    let (_dir, store) = store();
+    for name in ["", ".hidden", "a/b", "spaces here", &"x".repeat(201)] {
+        let err = store
+            .add(&Digest::of(b"k"), name, &[], None, write_file(""))
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidName { .. }),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
+fn verify_finds_and_repairs_damage() {
+    let (_dir, store) = store();
+    let good = store
+        .add(&Digest::of(b"1"), "good", &[], None, write_file("fine"))
+        .unwrap();
+    let bad = store
+        .add(&Digest::of(b"2"), "bad", &[], None, |out| {
+            fs::create_dir(out).map_err(|e| e.to_string())?;
+            fs::write(out.join("file"), "original").map_err(|e| e.to_string())
+        })
+        .unwrap();
+    assert!(store.verify(false).unwrap().is_empty());
+    let file = store.path(&bad).join("file");
+    let mut perms = fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    fs::set_permissions(&file, perms).unwrap();
+    fs::write(&file, "tampered").unwrap();
+    let damage = store.verify(false).unwrap();
+    assert_eq!(damage.len(), 1);
+    assert_eq!(damage[0].entry, bad);
+    assert!(!damage[0].removed);
+    let damage = store.verify(true).unwrap();
+    assert!(damage[0].removed);
+    assert!(!store.contains(&bad));
+    assert!(store.contains(&good));
+}
+
+#[test]
+fn gc_keeps_what_roots_reach() {
+    let (dir, store) = store();
+    let dep = store
+        .add(&Digest::of(b"dep"), "dep", &[], None, write_file("d"))
+        .unwrap();
+    let top = store
+        .add(
+            &Digest::of(b"top"),
+            "top",
+            std::slice::from_ref(&dep),
+            None,
+            write_file("t"),
+        )
+        .unwrap();
+    let junk = store
+        .add(&Digest::of(b"junk"), "junk", &[], None, write_file("j"))
+        .unwrap();
+    let link = dir.path().join("result");
+    std::os::unix::fs::symlink(store.path(&top), &link).unwrap();
+    store.add_root(&link).unwrap();
+    let report = store.gc().unwrap();
+    assert_eq!(report.removed, vec![junk.clone()]);
+    assert!(store.contains(&top) && store.contains(&dep) && !store.contains(&junk));
+    assert!(!store.path(&junk).exists());
+    // Once the result link goes, so does its root.
+    fs::remove_file(&link).unwrap();
+    let report = store.gc().unwrap();
+    assert_eq!(report.removed.len(), 2);
+    assert!(store.list().unwrap().is_empty());
+}
+
+/// Writes its args joined, after its inputs' contents; records the order steps ran in.
+struct Concat {
+    log: Mutex<Vec<String>>,
+    running: AtomicUsize,
+    max_running: AtomicUsize,
+}
+
+impl Builder for Concat {
+    fn build(
+        &self,
+        drv: &Derivation,
+        inputs: &[PathBuf],
+        out: &Path,
+        _: &dyn Events,
+    ) -> Result<(), String> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_running.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(30));
+        let mut text = String::new();
+        for input in inputs {
+            text.push_str(&fs::read_to_string(input).map_err(|e| e.to_string())?);
+        }
+        text.push_str(&drv.args.concat());
+        self.log.lock().unwrap().push(drv.name.clone());
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        if drv.args.iter().any(|a| a == "fail") {
+            return Err("asked to fail".into());
+        }
+        fs::write(out, text).map_err(|e| e.to_string())
+    }
+}
+
+fn concat() -> Concat {
+    Concat {
+        log: Mutex::new(Vec::new()),
+        running: AtomicUsize::new(0),
+        max_running: AtomicUsize::new(0),
+    }
+}
+
+fn drv(name: &str, arg: &str, inputs: &[kiln_store::DrvId]) -> Derivation {
+    let mut d = Derivation::new(name, "concat");
+    d.args.push(arg.into());
+    d.inputs = inputs.to_vec();
+    d
+}
+
+#[test]
+fn realise_builds_in_dependency_order_and_in_parallel() {
+    let (_dir, store) = store();
+    let mut graph = Graph::new();
+    let leaves: Vec<_> = (0..4)
+        .map(|i| graph.add(drv(&format!("leaf{i}"), &i.to_string(), &[])))
+        .collect();
+    let top = graph.add(drv("top", "!", &leaves));
+    let builder = concat();
+    let builders: Builders = [("concat", &builder as &dyn Builder)].into_iter().collect();
+    let options = RealiseOptions {
+        jobs: 4,
+        offline: false,
+    };
+    let paths = realise(&store, &graph, &[top], &builders, &options, &Quiet).unwrap();
+    assert_eq!(fs::read_to_string(&paths[&top]).unwrap(), "0123!");
+    let log = builder.log.lock().unwrap().clone();
+    assert_eq!(log.last().map(String::as_str), Some("top"));
+    assert!(
+        builder.max_running.load(Ordering::SeqCst) > 1,
+        "independent leaves ran one at a time"
+    );
+    // Everything is in the store now: nothing runs again, and offline works.
+    let again = concat();
+    let builders: Builders = [("concat", &again as &dyn Builder)].into_iter().collect();
+    let offline = RealiseOptions {
+        jobs: 1,
+        offline: true,
+    };
+    realise(&store, &graph, &[top], &builders, &offline, &Quiet).unwrap();
+    assert!(again.log.lock().unwrap().is_empty());
+}
+
+#[test]
+fn offline_names_what_is_missing() {
+    let (_dir, store) = store();
+    let mut graph = Graph::new();
+    let a = graph.add(drv("a", "1", &[]));
+    let builder = concat();
+    let builders: Builders = [("concat", &builder as &dyn Builder)].into_iter().collect();
+    let err = realise(
+        &store,
+        &graph,
+        &[a],
+        &builders,
+        &RealiseOptions {
+            jobs: 1,
+            offline: true,
+        },
+        &Quiet,
+    )
+    .unwrap_err();
+    match err {
+        StoreError::OfflineMissing { missing } => {
+            assert!(missing[0].ends_with("-a"), "{missing:?}")
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn a_failure_stops_dependents_and_is_reported() {
+    let (_dir, store) = store();
+    let mut graph = Graph::new();
+    let bad = graph.add(drv("bad", "fail", &[]));
+    let top = graph.add(drv("top", "x", &[bad]));
+    let builder = concat();
+    let builders: Builders = [("concat", &builder as &dyn Builder)].into_iter().collect();
+    let err = realise(
+        &store,
+        &graph,
+        &[top],
+        &builders,
+        &RealiseOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, StoreError::BuildFailed { ref name, .. } if name == "bad"),
+        "{err}"
+    );
+    assert_eq!(*builder.log.lock().unwrap(), vec!["bad".to_string()]);
+}
+
+#[test]
+fn unknown_builder_and_missing_input_are_errors() {
+    let (_dir, store) = store();
+    let mut graph = Graph::new();
+    let orphan_input = drv("not-in-graph", "", &[]).id();
+    let a = graph.add(drv("a", "", &[orphan_input]));
+    let builders: Builders = BTreeMap::new();
+    let err = realise(
+        &store,
+        &graph,
+        &[a],
+        &builders,
+        &RealiseOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err();
+    assert!(matches!(err, StoreError::MissingInput { .. }), "{err}");
+    let mut graph = Graph::new();
+    let b = graph.add(drv("b", "", &[]));
+    let err = realise(
+        &store,
+        &graph,
+        &[b],
+        &builders,
+        &RealiseOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownBuilder { .. }), "{err}");
+}
+
+fn build_tree(root: &Path, files: &BTreeMap<String, (Vec<u8>, bool)>) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(root).unwrap();
+    for (name, (bytes, exec)) in files {
+        let path = root.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, bytes).unwrap();
+        let mode = if *exec { 0o755 } else { 0o644 };
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// put → get is the identity, and the content hash depends only on the tree.
+    #[test]
+    fn put_get_identity(files in proptest::collection::btree_map("[a-z]{1,6}(/[a-z]{1,6})?", (proptest::collection::vec(any::<u8>(), 0..64), any::<bool>()), 1..8)) {
+        // A name cannot be both a file and a directory.
+        let files: BTreeMap<String, (Vec<u8>, bool)> = files
+            .iter()
+            .filter(|(name, _)| !files.keys().any(|other| other.starts_with(&format!("{name}/"))))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (dir, store) = store();
+        let src = dir.path().join("src");
+        build_tree(&src, &files);
+        let copy = dir.path().join("copy");
+        build_tree(&copy, &files);
+        prop_assert_eq!(hash_tree(&src).unwrap(), hash_tree(&copy).unwrap());
+        let entry = store.add(&Digest::of(b"tree"), "tree", &[], None, |out| {
+            build_tree(out, &files);
+            Ok(())
+        }).unwrap();
+        for (name, (bytes, _)) in &files {
+            prop_assert_eq!(&fs::read(store.path(&entry).join(name)).unwrap(), bytes);
+        }
+        prop_assert_eq!(store.info(&entry).unwrap().unwrap().content, hash_tree(&src).unwrap());
+    }
+}
