@@ -12,6 +12,7 @@ mod cmd_explain;
 mod cmd_options;
 mod cmd_parse;
 mod cmd_repl;
+mod cmd_store;
 mod repl;
 
 /// kiln builds bootable live ISO images from declarative profiles written in the Nix language.
@@ -30,6 +31,8 @@ enum Command {
     Explain(cmd_explain::Args),
     /// Explore expressions and profiles interactively, like `nix repl`.
     Repl(cmd_repl::Args),
+    /// Look after the local store: list, verify, collect garbage.
+    Store(cmd_store::Args),
 }
 
 /// Evaluator settings for the profile commands: `NIX_PATH` like `kiln eval`, the current time.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Options(args) => cmd_options::run(args),
         Command::Explain(args) => cmd_explain::run(args),
         Command::Repl(args) => cmd_repl::run(args),
+        Command::Store(args) => cmd_store::run(args),
     };
     match result {
         Ok(code) => code,
