@@ -131,6 +131,9 @@ impl Index {
 
 /// Opens the archive index: the `InRelease` pinned by a lock (`pinned_release`, its SHA-256)
 /// when the store has it, else the mirror's current one; then every component's `Packages`.
+///
+/// Without a pin, when the network is off (`offline`) or the mirror cannot be reached, the
+/// newest `InRelease` cached in the store is used, so a second run needs no network.
 pub fn open_index(
     store: &Store,
     options: &ArchiveOptions,
@@ -187,24 +190,57 @@ fn load_release(
             let bytes = std::fs::read(&path).map_err(DebianError::io("read", &path))?;
             return verify_inrelease(&bytes, &options.keyring, &what);
         }
-        if options.offline {
-            return Err(DebianError::OfflineIndex {
-                release: format!("sha256:{pinned}"),
-            });
-        }
-    } else if options.offline {
-        return Err(DebianError::OfflineIndex {
-            release: "(none pinned)".into(),
-        });
+    }
+    let offline_error = || DebianError::OfflineIndex {
+        release: pinned.map_or_else(|| "(none pinned)".into(), |p| format!("sha256:{p}")),
+    };
+    if options.offline {
+        return match pinned {
+            // A lock pins a release the store lacks: another one would not match its pins.
+            Some(_) => Err(offline_error()),
+            None => newest_cached_release(store, options, &what)?.ok_or_else(offline_error),
+        };
     }
     let mut bytes = Vec::new();
-    download(&what, &mut bytes, &|_, _| {})?;
+    if let Err(err) = download(&what, &mut bytes, &|_, _| {}) {
+        // No network: the newest release the store has still serves an unpinned caller.
+        if pinned.is_none() {
+            if let Some(release) = newest_cached_release(store, options, &what)? {
+                return Ok(release);
+            }
+        }
+        return Err(err);
+    }
     let release = verify_inrelease(&bytes, &options.keyring, &what)?;
     let drv = fixed(&inrelease_name(options), &release.inrelease_sha256);
     store.add(&drv.id().0, &drv.name, &[], None, |out| {
         std::fs::write(out, &bytes).map_err(|e| e.to_string())
     })?;
     Ok(release)
+}
+
+/// The most recently cached `InRelease` of the suite, verified again.
+fn newest_cached_release(
+    store: &Store,
+    options: &ArchiveOptions,
+    what: &str,
+) -> DebianResult<Option<Release>> {
+    let name = inrelease_name(options);
+    let newest = store
+        .list()?
+        .into_iter()
+        .filter(|info| info.entry.name() == name)
+        .filter_map(|info| {
+            let path = store.path(&info.entry);
+            let modified = std::fs::symlink_metadata(&path).ok()?.modified().ok()?;
+            Some((modified, path))
+        })
+        .max();
+    let Some((_, path)) = newest else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(&path).map_err(DebianError::io("read", &path))?;
+    verify_inrelease(&bytes, &options.keyring, what).map(Some)
 }
 
 fn load_packages(

@@ -76,7 +76,8 @@ pub(crate) fn download(
     if let Some(path) = url.strip_prefix("file://") {
         return copy_file(url, Path::new(path), sink, progress);
     }
-    if !url.starts_with("http://") && !(cfg!(feature = "https") && url.starts_with("https://")) {
+    let https = cfg!(feature = "https") && url.starts_with("https://");
+    if !(url.starts_with("http://") || https) {
         return Err(DebianError::UnsupportedUrl {
             url: url.to_string(),
         });

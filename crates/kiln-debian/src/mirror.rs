@@ -53,7 +53,7 @@ pub fn uris_from_deb822(text: &str) -> Vec<String> {
             p.get("Types")
                 .is_some_and(|t| t.split_whitespace().any(|t| t == "deb"))
         })
-        .filter(|p| !p.get("Enabled").is_some_and(|e| e == "no"))
+        .filter(|p| p.get("Enabled").is_none_or(|e| e != "no"))
         .flat_map(|p| {
             p.get("URIs")
                 .unwrap_or_default()

@@ -137,7 +137,7 @@ impl Ctx<'_> {
             .filter(|p| {
                 self.chosen
                     .get(&p.name)
-                    .map_or(true, |c| c.version == p.version)
+                    .is_none_or(|c| c.version == p.version)
             })
             .filter(|p| {
                 p.provides

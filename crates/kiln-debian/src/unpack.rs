@@ -23,7 +23,9 @@ use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
-/// Unpacks the data of the `.deb` at `deb` into the new directory `out`.
+/// Unpacks the data of the `.deb` at `deb` into the new directory `out`. On error `out` may
+/// hold part of the tree (the `unpack-deb` builder builds in the store's temporary directory,
+/// which the store discards).
 pub fn unpack_deb(deb: &Path, out: &Path) -> DebianResult<()> {
     let name = deb
         .file_name()

@@ -61,7 +61,21 @@ fn index_verifies_caches_and_works_offline() {
     // Offline without a cached pin is a clear error.
     let err = open_index(&store, &options, Some(&"00".repeat(32))).unwrap_err();
     assert_eq!(err.code_str(), "kiln::debian::offline_index");
-    let err = open_index(&store, &options, None).unwrap_err();
+    // Unpinned, offline or unreachable: the newest cached release.
+    assert_eq!(
+        open_index(&store, &options, None).unwrap().len(),
+        index.len()
+    );
+    options.offline = false;
+    assert_eq!(
+        open_index(&store, &options, None).unwrap().len(),
+        index.len()
+    );
+    let empty = Store::open(dir.path().join("empty-store")).unwrap();
+    let err = open_index(&empty, &options, None).unwrap_err();
+    assert_eq!(err.code_str(), "kiln::debian::download");
+    options.offline = true;
+    let err = open_index(&empty, &options, None).unwrap_err();
     assert_eq!(err.code_str(), "kiln::debian::offline_index");
 }
 

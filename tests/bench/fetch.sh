@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fetch + unpack benchmark: kiln-debian's fetch-deb/unpack-deb builders into an empty store,
+# against `apt-get download` + `dpkg-deb -x` of the same packages (the macbook profile's
+# Debian packages by default; pass names to override). Prints both times and the ratio.
+#
+#   tests/bench/fetch.sh [NAME...]
+#   KILN_BENCH_JOBS=8   parallel steps for kiln (default 8: downloads are I/O-bound)
+#
+# apt-get download needs apt lists (`apt-get update`); without them the same URLs are
+# downloaded with curl, one after another, and the script says so.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+jobs=${KILN_BENCH_JOBS:-8}
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+
+cargo build --quiet --release -p kiln-debian --example fetch
+kiln=target/release/examples/fetch
+index_store=${KILN_BENCH_INDEX_STORE:-$HOME/.cache/kiln/bench-index-store}
+
+if [ $# -gt 0 ]; then
+  names=("$@")
+else
+  abi=""
+  if apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+    abi=$(apt-cache show linux-image-amd64 | sed -n 's/^Depends: linux-image-\([^ ,]*\)-amd64.*/\1/p' | head -1)
+  fi
+  abi=${abi:-6.1.0-48}
+  names=(linux-image-$abi-amd64 linux-headers-$abi-amd64 linux-headers-$abi-common linux-kbuild-6.1
+         firmware-brcm80211 busybox-static isolinux syslinux-common systemd-boot-efi kmod broadcom-sta-dkms)
+fi
+echo "packages: ${names[*]}"
+
+# Warm the index cache (not timed: apt's lists are not part of its time either).
+"$kiln" "$index_store" "$work/warm" "$jobs" busybox-static >/dev/null
+
+echo "== kiln (jobs=$jobs) =="
+out=$("$kiln" "$index_store" "$work/store" "$jobs" "${names[@]}")
+echo "$out" | grep -v '^KILN_SECONDS='
+kiln_s=$(echo "$out" | sed -n 's/^KILN_SECONDS=//p')
+
+echo "== apt-get download + dpkg-deb -x =="
+mkdir -p "$work/apt/debs" "$work/apt/trees"
+start=$(date +%s.%N)
+if apt-cache show busybox-static >/dev/null 2>&1; then
+  (cd "$work/apt/debs" && apt-get download -qq "${names[@]}")
+else
+  echo "(no apt lists: downloading the same URLs with curl instead of apt-get download)"
+  mirror=${KILN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  for name in "${names[@]}"; do
+    file=$(find "$index_store" -maxdepth 1 -name '*-main-amd64-Packages' -o -maxdepth 1 -name '*-non-free-firmware-amd64-Packages' \
+      | xargs awk -v p="$name" '/^Package: /{ok=($2==p)} ok && /^Filename: /{print $2; exit}')
+    curl -fsS -o "$work/apt/debs/$(basename "$file")" "$mirror/$file"
+  done
+fi
+for deb in "$work"/apt/debs/*.deb; do
+  dpkg-deb -x "$deb" "$work/apt/trees/$(basename "$deb" .deb)"
+done
+end=$(date +%s.%N)
+apt_s=$(echo "$end - $start" | bc -l)
+printf 'apt pipeline %.3fs\n' "$apt_s"
+printf 'ratio kiln/apt = %.2f (target <= 0.5)\n' "$(echo "$kiln_s / $apt_s" | bc -l)"
