@@ -25,11 +25,12 @@
 //! [`Lock::add`] pins them (keeping every existing pin), [`Lock::require`] makes a gap an error
 //! (`--locked`), and [`Lock::update`] re-pins everything to the archive's current versions.
 
-use crate::archive::Index;
+use crate::archive::{open_index, ArchiveOptions, Index};
 use crate::error::{DebianError, DebianResult};
 use crate::packages::{checked_filename, Package};
 use crate::resolve::{resolve, ResolveOptions};
 use crate::version::Version;
+use kiln_store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -127,6 +128,30 @@ impl Lock {
         };
         self.requests.extend(names.iter().cloned());
         self.repin(index, &options)
+    }
+
+    /// What `kiln build` does with the package names a profile uses: nothing when the lock
+    /// pins them all; with `locked`, a `LockMissing` error naming the gaps; otherwise it opens
+    /// the index (the lock's own release when the store has it, so no network is needed),
+    /// pins the missing names with [`Lock::add`] and returns what changed, for the caller to
+    /// report and write back.
+    pub fn ensure(
+        &mut self,
+        store: &Store,
+        options: &ArchiveOptions,
+        names: &[String],
+        locked: bool,
+    ) -> DebianResult<Vec<Change>> {
+        let missing = self.missing(names);
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        if locked {
+            return Err(DebianError::LockMissing { missing });
+        }
+        let pinned = Some(self.release.as_str()).filter(|r| !r.is_empty());
+        let index = open_index(store, options, pinned)?;
+        self.add(&index, &missing)
     }
 
     /// Re-resolves every request against the index's current versions.

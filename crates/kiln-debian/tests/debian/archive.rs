@@ -2,7 +2,7 @@
 //! `Packages` checked against it, the cache in the store, and tampering rejected.
 
 use crate::common::{fixture_options, fixtures};
-use kiln_debian::{open_index, ArchiveOptions, DebianError};
+use kiln_debian::{open_index, ArchiveOptions, DebianError, Lock};
 use kiln_store::Store;
 use std::path::Path;
 
@@ -144,4 +144,28 @@ fn truncated_packages_is_a_size_mismatch() {
     std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
     let err = open_index(&store, &options, None).unwrap_err();
     assert_eq!(err.code_str(), "kiln::debian::size_mismatch", "{err}");
+}
+
+#[test]
+fn ensure_adds_missing_names_offline_from_the_pinned_release() {
+    let (dir, store, mut options) = setup();
+    let mut lock = Lock::default();
+    let names = vec!["app".to_string()];
+    let err = lock.ensure(&store, &options, &names, true).unwrap_err();
+    assert_eq!(err.code_str(), "kiln::debian::lock_missing");
+    let changes = lock.ensure(&store, &options, &names, false).unwrap();
+    assert!(changes.iter().any(|c| c.name == "libc6"), "{changes:?}");
+    assert_eq!(lock.suite, "bookworm");
+    assert!(lock
+        .ensure(&store, &options, &names, true)
+        .unwrap()
+        .is_empty());
+    // The archive is gone: adding a name resolves against the cached, pinned release.
+    std::fs::remove_dir_all(dir.path().join("archive")).unwrap();
+    options.offline = true;
+    let more = vec!["app".to_string(), "tool".to_string()];
+    let changes = lock.ensure(&store, &options, &more, false).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].new.as_deref(), Some("2.0-1"));
+    assert!(lock.requests.contains("tool"));
 }
