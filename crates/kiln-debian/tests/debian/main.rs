@@ -4,6 +4,7 @@
 mod archive;
 mod common;
 mod deb;
+mod http;
 mod lock;
 mod parse;
 mod resolve;
