@@ -274,7 +274,12 @@ fn load_packages(
         download(&url, &mut compressed, &|_, _| {})?;
         check(&url, &compressed, xz.size, &xz.sha256)?;
         let mut text = Vec::with_capacity(usize::try_from(plain.size).unwrap_or(0));
-        xz2::read::XzDecoder::new(compressed.as_slice())
+        crate::unpack::xz_reader(compressed.as_slice())
+            .map_err(|message| DebianError::Parse {
+                what: url.clone(),
+                line: 0,
+                message,
+            })?
             .take(plain.size.saturating_add(1))
             .read_to_end(&mut text)
             .map_err(|e| DebianError::Parse {

@@ -18,10 +18,25 @@
 //!   not make them, and a package that needs them is not one kiln can ship).
 
 use crate::error::{DebianError, DebianResult};
+use std::collections::HashSet;
 use std::fs;
+use std::io::Write;
 use std::io::{self, Read};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
+
+/// An xz decoder that uses several threads when the stream has several blocks (as Debian's
+/// big packages do: the kernel's `data.tar.xz` has about twenty), and one otherwise.
+pub(crate) fn xz_reader<R: Read>(reader: R) -> Result<liblzma::read::XzDecoder<R>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let stream = liblzma::stream::MtStreamBuilder::new()
+        .threads(u32::try_from(threads).unwrap_or(1))
+        .memlimit_threading(1 << 30)
+        .memlimit_stop(u64::MAX)
+        .decoder()
+        .map_err(|e| format!("cannot start the xz decoder: {e}"))?;
+    Ok(liblzma::read::XzDecoder::new_stream(reader, stream))
+}
 
 /// Unpacks the data of the `.deb` at `deb` into the new directory `out`. On error `out` may
 /// hold part of the tree (the `unpack-deb` builder builds in the store's temporary directory,
@@ -65,7 +80,7 @@ pub fn unpack_deb(deb: &Path, out: &Path) -> DebianResult<()> {
         };
         let reader: Box<dyn Read + '_> = match compression {
             "" => Box::new(member),
-            ".xz" => Box::new(xz2::read::XzDecoder::new(member)),
+            ".xz" => Box::new(xz_reader(member).map_err(bad)?),
             ".gz" => Box::new(flate2::read::GzDecoder::new(member)),
             ".zst" => Box::new(
                 zstd::stream::read::Decoder::new(member)
@@ -88,6 +103,10 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
     let entries = archive
         .entries()
         .map_err(|e| bad(format!("bad data.tar: {e}")))?;
+    // Directories of the tree known to be real directories (never links), so each entry
+    // costs no `stat` per parent.
+    let mut dirs: HashSet<PathBuf> = HashSet::new();
+    let mut buf = vec![0u8; 256 * 1024];
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(format!("bad data.tar: {e}")))?;
         let raw_path = entry
@@ -109,23 +128,43 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
             return Err(hostile("names the root of the tree"));
         }
         let dest = out.join(&rel);
-        ensure_parents(out, &rel).map_err(|r| hostile(&r))?;
+        ensure_parents(out, &rel, &mut dirs).map_err(|r| hostile(&r))?;
         let io_error = |action: &'static str| DebianError::io(action, dest.clone());
         let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
         if kind.is_dir() {
-            match fs::symlink_metadata(&dest) {
-                Ok(meta) if meta.is_dir() => {}
-                Ok(_) => return Err(hostile("a directory replaces a file or link")),
-                Err(_) => fs::create_dir(&dest).map_err(io_error("create"))?,
+            if !dirs.contains(&rel) {
+                match fs::symlink_metadata(&dest) {
+                    Ok(meta) if meta.is_dir() => {}
+                    Ok(_) => return Err(hostile("a directory replaces a file or link")),
+                    Err(_) => fs::DirBuilder::new()
+                        .mode(mode | 0o700)
+                        .create(&dest)
+                        .map_err(io_error("create"))?,
+                }
+                dirs.insert(rel);
             }
-            fs::set_permissions(&dest, fs::Permissions::from_mode(mode | 0o700))
-                .map_err(io_error("set the mode of"))?;
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
+            if dirs.contains(&rel) {
+                return Err(hostile("an entry that replaces a directory"));
+            }
             clear(&dest).map_err(|r| hostile(&r))?;
-            let mut file = fs::File::create_new(&dest).map_err(io_error("create"))?;
-            io::copy(&mut entry, &mut file).map_err(|e| bad(format!("`{shown}`: {e}")))?;
-            fs::set_permissions(&dest, fs::Permissions::from_mode(mode | 0o600))
-                .map_err(io_error("set the mode of"))?;
+            // The mode is applied at creation (less the umask; the store keeps only the
+            // executable bit anyway), which saves a `chmod` per file.
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode | 0o600)
+                .open(&dest)
+                .map_err(io_error("create"))?;
+            loop {
+                let n = match entry.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(bad(format!("`{shown}`: {e}"))),
+                };
+                file.write_all(&buf[..n]).map_err(io_error("write"))?;
+            }
         } else if kind.is_symlink() {
             let target = entry
                 .link_name()
@@ -133,6 +172,9 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
                 .ok_or_else(|| hostile("a symlink without a target"))?
                 .into_owned();
             check_symlink(&rel, &target).map_err(hostile)?;
+            if dirs.contains(&rel) {
+                return Err(hostile("an entry that replaces a directory"));
+            }
             clear(&dest).map_err(|r| hostile(&r))?;
             std::os::unix::fs::symlink(&target, &dest).map_err(io_error("create"))?;
         } else if kind.is_hard_link() {
@@ -142,7 +184,10 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
                 .ok_or_else(|| hostile("a hard link without a target"))?;
             let target_rel =
                 relative(&target).map_err(|r| hostile(&format!("hard link target: {r}")))?;
-            ensure_parents(out, &target_rel).map_err(|r| hostile(&r))?;
+            ensure_parents(out, &target_rel, &mut dirs).map_err(|r| hostile(&r))?;
+            if dirs.contains(&rel) {
+                return Err(hostile("an entry that replaces a directory"));
+            }
             let source = out.join(&target_rel);
             match fs::symlink_metadata(&source) {
                 Ok(meta) if meta.is_file() => {}
@@ -206,22 +251,33 @@ fn check_symlink(rel: &Path, target: &Path) -> Result<(), &'static str> {
 }
 
 /// Every parent of `rel` under `out` is a real directory (created when missing), never a link.
-fn ensure_parents(out: &Path, rel: &Path) -> Result<(), String> {
-    let mut current = out.to_path_buf();
+/// `dirs` holds the directories already checked or made.
+fn ensure_parents(out: &Path, rel: &Path, dirs: &mut HashSet<PathBuf>) -> Result<(), String> {
     let Some(parent) = rel.parent() else {
         return Ok(());
     };
+    if parent.as_os_str().is_empty() || dirs.contains(parent) {
+        return Ok(());
+    }
+    let mut current = PathBuf::new();
     for component in parent.components() {
         current.push(component);
-        match fs::symlink_metadata(&current) {
+        if dirs.contains(&current) {
+            continue;
+        }
+        let path = out.join(&current);
+        match fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => {}
             Ok(meta) if meta.file_type().is_symlink() => {
                 return Err("a path that goes through a symlink".into())
             }
             Ok(_) => return Err("a path whose parent is not a directory".into()),
-            Err(_) => fs::create_dir(&current)
-                .map_err(|e| format!("cannot create {}: {e}", current.display()))?,
+            Err(_) => fs::DirBuilder::new()
+                .mode(0o755)
+                .create(&path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
         }
+        dirs.insert(current.clone());
     }
     Ok(())
 }

@@ -114,7 +114,7 @@ fn tampered_packages_is_rejected_and_not_registered() {
     let path = dists(&dir).join("main/binary-amd64/Packages.xz");
     let text = std::fs::read_to_string(fixtures().join("packages-main.txt")).unwrap();
     let evil = text.replace("SHA256: 2", "SHA256: 3");
-    let mut xz = xz2::write::XzEncoder::new(Vec::new(), 6);
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
     std::io::Write::write_all(&mut xz, evil.as_bytes()).unwrap();
     let mut compressed = xz.finish().unwrap();
     // Keep the size the release promises, so the hash is what catches it.

@@ -119,7 +119,7 @@ fn compress(bytes: &[u8], compression: &str) -> Vec<u8> {
     match compression {
         "" => bytes.to_vec(),
         ".xz" | "xz" => {
-            let mut enc = xz2::write::XzEncoder::new(Vec::new(), 1);
+            let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 1);
             enc.write_all(bytes).unwrap();
             enc.finish().unwrap()
         }
