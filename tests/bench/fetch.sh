@@ -36,13 +36,15 @@ fi
 echo "packages: ${names[*]}"
 
 echo "== kiln (jobs=$jobs) =="
-out=$("$kiln" "$index_store" "$work/store" "$jobs" "${names[@]}")
+out=$(/usr/bin/time -f 'cpu %U s user %S s sys (whole process, index load included)' \
+  "$kiln" "$index_store" "$work/store" "$jobs" "${names[@]}" 2>&1)
 echo "$out" | grep -v '^KILN_SECONDS='
 kiln_s=$(echo "$out" | sed -n 's/^KILN_SECONDS=//p')
 
 echo "== apt-get download + dpkg-deb -x =="
 mkdir -p "$work/apt/debs" "$work/apt/trees"
 start=$(date +%s.%N)
+cpu_start=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
 if apt-cache show busybox-static >/dev/null 2>&1 \
   && (cd "$work/apt/debs" && apt-get download -qq "${names[@]}"); then
   :
@@ -60,6 +62,8 @@ for deb in "$work"/apt/debs/*.deb; do
   dpkg-deb -x "$deb" "$work/apt/trees/$(basename "$deb" .deb)"
 done
 end=$(date +%s.%N)
+cpu_end=$(awk '{print $14+$15+$16+$17}' /proc/$$/stat)
 apt_s=$(echo "$end - $start" | bc -l)
-printf 'apt pipeline %.3fs\n' "$apt_s"
+printf 'apt pipeline %.3fs (cpu %.2f s user+sys)\n' "$apt_s" "$(echo "($cpu_end - $cpu_start) / $(getconf CLK_TCK)" | bc -l)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 printf 'ratio kiln/apt = %.2f (target <= 0.5)\n' "$(echo "$kiln_s / $apt_s" | bc -l)"

@@ -8,5 +8,6 @@ mod http;
 mod lock;
 mod parse;
 mod resolve;
+mod robust;
 mod slow;
 mod version;
