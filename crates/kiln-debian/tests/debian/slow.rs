@@ -39,6 +39,32 @@ fn real_archive_lock_fetch_unpack_busybox() {
         .keys()
         .any(|name| name.starts_with("linux-image-6.1") && name.ends_with("-amd64")));
 
+    // The packages the profiles use resolve, closures included.
+    let profile: Vec<String> = [
+        "linux-image-amd64",
+        "linux-headers-amd64",
+        "firmware-brcm80211",
+        "busybox-static",
+        "isolinux",
+        "syslinux-common",
+        "systemd-boot-efi",
+        "kmod",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let profile_lock = Lock::resolve(&index, &profile).unwrap();
+    for name in ["linux-kbuild-6.1", "kmod", "firmware-brcm80211"] {
+        assert!(
+            profile_lock.packages.contains_key(name),
+            "{name} is not in the closure"
+        );
+    }
+    eprintln!(
+        "the profile's closure has {} packages",
+        profile_lock.packages.len()
+    );
+
     let lock = Lock::resolve(&index, &["busybox-static".to_string()]).unwrap();
     let text = lock.to_text();
     assert_eq!(Lock::parse(&text, "kiln.lock").unwrap(), lock);
