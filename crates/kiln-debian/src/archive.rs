@@ -25,6 +25,8 @@ pub struct ArchiveOptions {
     /// Mirror root, e.g. `http://deb.debian.org/debian` (no trailing `/`).
     pub mirror: String,
     pub suite: String,
+    /// Components to index. The default has no `non-free`, where `broadcom-sta-dkms` lives:
+    /// add `"non-free"` for it.
     pub components: Vec<String>,
     pub architecture: String,
     /// The keyring `InRelease` must verify against.
