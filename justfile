@@ -26,3 +26,4 @@ bench:
     tests/bench/parse.sh
     tests/bench/eval.sh
     tests/bench/modules.sh
+    tests/bench/fetch.sh

@@ -1,0 +1,176 @@
+//! The store builders `fetch-deb` and `unpack-deb`, and the derivations that use them.
+//!
+//! A locked package becomes two derivations: a fixed-output `fetch-deb` keyed by the `.deb`'s
+//! SHA-256 (so a mirror change does not change it), whose output is the `.deb` file, and an
+//! input-addressed `unpack-deb` whose output is the unpacked tree. The fetch builder checks
+//! size and SHA-256 before returning, so a corrupted or tampered download fails the step and
+//! the store registers nothing.
+
+use crate::download::{download, FileSink};
+use crate::error::{DebianError, DebianResult};
+use crate::lock::LockedPackage;
+use crate::release::hex;
+use crate::unpack::unpack_deb;
+use kiln_store::{Builder, Derivation, DrvId, Events, Graph};
+use sha2::{Digest as _, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The builder name of [`FetchDeb`].
+pub const FETCH_DEB: &str = "fetch-deb";
+/// The builder name of [`UnpackDeb`].
+pub const UNPACK_DEB: &str = "unpack-deb";
+
+/// Downloads a `.deb` (args: mirror, pool filename, size) and checks its SHA-256
+/// (the derivation's `fixed_output`, `sha256:<hex>`).
+#[derive(Clone, Debug, Default)]
+pub struct FetchDeb {
+    /// Overrides the mirror recorded in derivations (their ids do not depend on it).
+    pub mirror: Option<String>,
+}
+
+/// Unpacks the `.deb` its single input produced into a directory tree.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UnpackDeb;
+
+impl Builder for FetchDeb {
+    fn build(
+        &self,
+        drv: &Derivation,
+        _inputs: &[PathBuf],
+        out: &Path,
+        events: &dyn Events,
+    ) -> Result<(), String> {
+        self.fetch(drv, out, events).map_err(|e| e.to_string())
+    }
+}
+
+impl FetchDeb {
+    fn fetch(&self, drv: &Derivation, out: &Path, events: &dyn Events) -> DebianResult<()> {
+        let malformed = |reason: &str| DebianError::BadDeb {
+            deb: drv.name.clone(),
+            reason: format!("malformed fetch-deb derivation: {reason}"),
+        };
+        let [mirror, filename, size] = drv.args.as_slice() else {
+            return Err(malformed("expected the arguments mirror, filename, size"));
+        };
+        let size: u64 = size
+            .parse()
+            .map_err(|_| malformed("size is not a number"))?;
+        let expected = drv
+            .fixed_output
+            .as_deref()
+            .and_then(|h| h.strip_prefix("sha256:"))
+            .ok_or_else(|| malformed("no `sha256:` fixed output"))?;
+        let mirror = self
+            .mirror
+            .as_deref()
+            .unwrap_or(mirror)
+            .trim_end_matches('/');
+        let url = format!("{mirror}/{filename}");
+        let mut sink = FileSink::create(out)?;
+        download(&url, &mut sink, &|done, total| {
+            events.progress(drv, done, total.or(Some(size)));
+        })?;
+        drop(sink);
+        let actual_size = std::fs::metadata(out)
+            .map_err(DebianError::io("stat", out))?
+            .len();
+        if actual_size != size {
+            return Err(DebianError::SizeMismatch {
+                what: url,
+                expected: size,
+                actual: actual_size,
+            });
+        }
+        let actual = sha256_file(out)?;
+        if actual != expected {
+            return Err(DebianError::HashMismatch {
+                what: url,
+                expected: format!("sha256:{expected}"),
+                actual: format!("sha256:{actual}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Builder for UnpackDeb {
+    fn build(
+        &self,
+        drv: &Derivation,
+        inputs: &[PathBuf],
+        out: &Path,
+        _events: &dyn Events,
+    ) -> Result<(), String> {
+        let [deb] = inputs else {
+            return Err(format!(
+                "`{}`: unpack-deb takes exactly one input",
+                drv.name
+            ));
+        };
+        unpack_deb(deb, out).map_err(|e| e.to_string())
+    }
+}
+
+/// The SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> DebianResult<String> {
+    let mut file = std::fs::File::open(path).map_err(DebianError::io("open", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(DebianError::io("read", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// The fixed-output derivation that downloads `package`'s `.deb` from `mirror`.
+pub fn fetch_derivation(package: &LockedPackage, mirror: &str) -> Derivation {
+    let basename = package
+        .filename
+        .rsplit('/')
+        .next()
+        .unwrap_or(&package.filename);
+    let mut drv = Derivation::new(store_name(basename), FETCH_DEB);
+    drv.args = vec![
+        mirror.trim_end_matches('/').to_string(),
+        package.filename.clone(),
+        package.size.to_string(),
+    ];
+    drv.fixed_output = Some(format!("sha256:{}", package.sha256));
+    drv
+}
+
+/// The derivation that unpacks the output of `fetch` (from [`fetch_derivation`]).
+pub fn unpack_derivation(package: &LockedPackage, fetch: DrvId) -> Derivation {
+    let mut drv = Derivation::new(
+        store_name(&format!("{}-{}", package.name, package.version)),
+        UNPACK_DEB,
+    );
+    drv.inputs = vec![fetch];
+    drv
+}
+
+/// Adds `package`'s fetch and unpack derivations to `graph`; returns the unpack's id, whose
+/// output is the package's tree.
+pub fn add_package(graph: &mut Graph, package: &LockedPackage, mirror: &str) -> DrvId {
+    let fetch = graph.add(fetch_derivation(package, mirror));
+    graph.add(unpack_derivation(package, fetch))
+}
+
+/// Store names allow `A-Za-z0-9+-._?=`; Debian names add `:` (epochs) and `~`.
+fn store_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+-._?=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

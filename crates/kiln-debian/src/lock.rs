@@ -1,0 +1,363 @@
+//! `kiln.lock`: the Debian packages a profile uses, pinned, in a text format made for diffs.
+//!
+//! ```text
+//! # kiln.lock: Debian packages pinned by kiln. Generated; review changes in diffs.
+//! lock-version = 1
+//! suite = bookworm
+//! components = main contrib non-free-firmware
+//! architecture = amd64
+//! release = sha256:<hash of the InRelease the pins came from>
+//!
+//! request = busybox-static
+//!
+//! [[package]]
+//! name = busybox-static
+//! version = 1:1.35.0-4+b3
+//! architecture = amd64
+//! filename = pool/main/b/busybox/busybox-static_1.35.0-4+b3_amd64.deb
+//! size = 1234
+//! sha256 = <hex>
+//! ```
+//!
+//! One field per line, requests and packages sorted by name, so that a change touches only the
+//! lines it must. `request` lines are the names asked for; packages are their closure. Like
+//! Cargo.lock: [`Lock::missing`] tells which names a build needs that the lock lacks,
+//! [`Lock::add`] pins them (keeping every existing pin), [`Lock::require`] makes a gap an error
+//! (`--locked`), and [`Lock::update`] re-pins everything to the archive's current versions.
+
+use crate::archive::{open_index, ArchiveOptions, Index};
+use crate::error::{DebianError, DebianResult};
+use crate::packages::{checked_filename, Package};
+use crate::resolve::{resolve, ResolveOptions};
+use crate::version::Version;
+use kiln_store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+const HEADER: &str =
+    "# kiln.lock: Debian packages pinned by kiln. Generated; review changes in diffs.";
+
+/// A parsed `kiln.lock`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Lock {
+    pub suite: String,
+    pub components: Vec<String>,
+    pub architecture: String,
+    /// SHA-256 (hex) of the `InRelease` the pins were resolved against.
+    pub release: String,
+    /// Names asked for; `packages` is their closure.
+    pub requests: BTreeSet<String>,
+    pub packages: BTreeMap<String, LockedPackage>,
+}
+
+/// One pinned package: enough to fetch and check its `.deb` with no index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockedPackage {
+    pub name: String,
+    pub version: Version,
+    pub architecture: String,
+    pub filename: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl From<&Package> for LockedPackage {
+    fn from(p: &Package) -> LockedPackage {
+        LockedPackage {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            architecture: p.architecture.clone(),
+            filename: p.filename.clone(),
+            size: p.size,
+            sha256: p.sha256.clone(),
+        }
+    }
+}
+
+/// A pin that [`Lock::update`] or [`Lock::add`] changed; `None` is absent on that side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl Lock {
+    /// A fresh lock of `names` and their closure.
+    pub fn resolve(index: &Index, names: &[String]) -> DebianResult<Lock> {
+        let mut lock = Lock {
+            suite: index.suite.clone(),
+            components: index.components.clone(),
+            architecture: index.architecture.clone(),
+            ..Lock::default()
+        };
+        lock.add(index, names)?;
+        Ok(lock)
+    }
+
+    /// The names in `names` that no package of the lock pins, sorted and deduplicated.
+    pub fn missing(&self, names: &[String]) -> Vec<String> {
+        let missing: BTreeSet<&String> = names
+            .iter()
+            .filter(|n| !self.packages.contains_key(n.as_str()))
+            .collect();
+        missing.into_iter().cloned().collect()
+    }
+
+    /// `--locked`: an error naming every package of `names` the lock lacks.
+    pub fn require(&self, names: &[String]) -> DebianResult<()> {
+        let missing = self.missing(names);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(DebianError::LockMissing { missing })
+        }
+    }
+
+    /// Requests `names` and pins their closure, keeping existing pins the index still has.
+    /// Returns what changed (new packages, and any pin the index no longer offered).
+    pub fn add(&mut self, index: &Index, names: &[String]) -> DebianResult<Vec<Change>> {
+        let options = ResolveOptions {
+            with_essential: false,
+            pinned: self
+                .packages
+                .iter()
+                .map(|(name, p)| (name.clone(), p.version.clone()))
+                .collect(),
+        };
+        self.requests.extend(names.iter().cloned());
+        self.repin(index, &options)
+    }
+
+    /// What `kiln build` does with the package names a profile uses: nothing when the lock
+    /// pins them all; with `locked`, a `LockMissing` error naming the gaps; otherwise it opens
+    /// the index (the lock's own release when the store has it, so no network is needed),
+    /// pins the missing names with [`Lock::add`] and returns what changed, for the caller to
+    /// report and write back.
+    pub fn ensure(
+        &mut self,
+        store: &Store,
+        options: &ArchiveOptions,
+        names: &[String],
+        locked: bool,
+    ) -> DebianResult<Vec<Change>> {
+        let missing = self.missing(names);
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        if locked {
+            return Err(DebianError::LockMissing { missing });
+        }
+        let pinned = Some(self.release.as_str()).filter(|r| !r.is_empty());
+        let index = open_index(store, options, pinned)?;
+        self.add(&index, &missing)
+    }
+
+    /// Re-resolves every request against the index's current versions.
+    pub fn update(&mut self, index: &Index) -> DebianResult<Vec<Change>> {
+        self.repin(index, &ResolveOptions::default())
+    }
+
+    fn repin(&mut self, index: &Index, options: &ResolveOptions) -> DebianResult<Vec<Change>> {
+        let requests: Vec<String> = self.requests.iter().cloned().collect();
+        let closure = resolve(index, &requests, options)?;
+        let packages: BTreeMap<String, LockedPackage> = closure
+            .iter()
+            .map(|(name, p)| (name.clone(), LockedPackage::from(p)))
+            .collect();
+        let names: BTreeSet<&String> = packages.keys().chain(self.packages.keys()).collect();
+        let changes = names
+            .into_iter()
+            .filter_map(|name| {
+                let old = self.packages.get(name);
+                let new = packages.get(name);
+                (old != new).then(|| Change {
+                    name: name.clone(),
+                    old: old.map(|p| p.version.to_string()),
+                    new: new.map(|p| p.version.to_string()),
+                })
+            })
+            .collect();
+        self.packages = packages;
+        self.release = index.release.inrelease_sha256.clone();
+        self.suite = index.suite.clone();
+        self.components = index.components.clone();
+        self.architecture = index.architecture.clone();
+        Ok(changes)
+    }
+
+    /// The lockfile's text (see the module comment).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{HEADER}");
+        let _ = writeln!(out, "lock-version = 1");
+        let _ = writeln!(out, "suite = {}", self.suite);
+        let _ = writeln!(out, "components = {}", self.components.join(" "));
+        let _ = writeln!(out, "architecture = {}", self.architecture);
+        let _ = writeln!(out, "release = sha256:{}", self.release);
+        if !self.requests.is_empty() {
+            out.push('\n');
+        }
+        for request in &self.requests {
+            let _ = writeln!(out, "request = {request}");
+        }
+        for p in self.packages.values() {
+            let _ = write!(
+                out,
+                "\n[[package]]\nname = {}\nversion = {}\narchitecture = {}\nfilename = {}\nsize = {}\nsha256 = {}\n",
+                p.name, p.version, p.architecture, p.filename, p.size, p.sha256
+            );
+        }
+        out
+    }
+
+    /// Parses a lockfile's text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> DebianResult<Lock> {
+        let mut lock = Lock::default();
+        let mut fields: Option<(usize, BTreeMap<&str, &str>)> = None;
+        let mut seen_version = false;
+        for (line_idx, line) in text.lines().enumerate() {
+            let line_no = line_idx + 1;
+            let error = |message: String| DebianError::BadLock {
+                path: path.to_string(),
+                line: line_no,
+                message,
+            };
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line == "[[package]]" {
+                if let Some((start, map)) = fields.take() {
+                    lock.insert(package_from(&map, path, start)?, path, start)?;
+                }
+                fields = Some((line_no, BTreeMap::new()));
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(error(format!("expected `key = value`, found `{line}`")));
+            };
+            let (key, value) = (key.trim(), value.trim());
+            if let Some((_, map)) = fields.as_mut() {
+                if map.insert(key, value).is_some() {
+                    return Err(error(format!("`{key}` appears twice in one package")));
+                }
+                continue;
+            }
+            match key {
+                "lock-version" if value == "1" => seen_version = true,
+                "lock-version" => return Err(error(format!("unknown lock version `{value}`"))),
+                "suite" => lock.suite = value.to_string(),
+                "components" => {
+                    lock.components = value.split_whitespace().map(String::from).collect();
+                }
+                "architecture" => lock.architecture = value.to_string(),
+                "release" => {
+                    lock.release = value
+                        .strip_prefix("sha256:")
+                        .filter(|h| is_sha256(h) || h.is_empty())
+                        .ok_or_else(|| error("`release` is not `sha256:<hex>`".into()))?
+                        .to_string();
+                }
+                "request" => {
+                    lock.requests.insert(value.to_string());
+                }
+                _ => return Err(error(format!("unknown field `{key}`"))),
+            }
+        }
+        if let Some((start, map)) = fields {
+            lock.insert(package_from(&map, path, start)?, path, start)?;
+        }
+        if !seen_version {
+            return Err(DebianError::BadLock {
+                path: path.to_string(),
+                line: 1,
+                message: "no `lock-version = 1` line".into(),
+            });
+        }
+        Ok(lock)
+    }
+
+    fn insert(&mut self, package: LockedPackage, path: &str, line: usize) -> DebianResult<()> {
+        if self.packages.contains_key(&package.name) {
+            return Err(DebianError::BadLock {
+                path: path.to_string(),
+                line,
+                message: format!("`{}` is pinned twice", package.name),
+            });
+        }
+        self.packages.insert(package.name.clone(), package);
+        Ok(())
+    }
+
+    /// Reads `path`; `Ok(None)` when it does not exist.
+    pub fn read(path: &Path) -> DebianResult<Option<Lock>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Lock::parse(&text, &path.display().to_string()).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(DebianError::io("read", path)(e)),
+        }
+    }
+
+    /// Writes `path` atomically (a temporary file renamed over it).
+    pub fn write(&self, path: &Path) -> DebianResult<()> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = std::path::PathBuf::from(tmp);
+        std::fs::write(&tmp, self.to_text()).map_err(DebianError::io("write", &tmp))?;
+        std::fs::rename(&tmp, path).map_err(DebianError::io("write", path))
+    }
+}
+
+fn is_sha256(hex: &str) -> bool {
+    hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn package_from(
+    map: &BTreeMap<&str, &str>,
+    path: &str,
+    line: usize,
+) -> DebianResult<LockedPackage> {
+    let error = |message: String| DebianError::BadLock {
+        path: path.to_string(),
+        line,
+        message,
+    };
+    let field = |key: &str| {
+        map.get(key)
+            .copied()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| error(format!("the package has no `{key}`")))
+    };
+    if let Some(key) = map.keys().find(|k| {
+        ![
+            "name",
+            "version",
+            "architecture",
+            "filename",
+            "size",
+            "sha256",
+        ]
+        .contains(k)
+    }) {
+        return Err(error(format!("unknown package field `{key}`")));
+    }
+    let name = field("name")?.to_string();
+    let sha256 = field("sha256")?.to_string();
+    if !is_sha256(&sha256) {
+        return Err(error(format!(
+            "`{name}`: sha256 is not 64 lowercase hex digits"
+        )));
+    }
+    Ok(LockedPackage {
+        version: Version::parse(field("version")?).map_err(|e| error(e.to_string()))?,
+        architecture: field("architecture")?.to_string(),
+        filename: checked_filename(field("filename")?).map_err(error)?,
+        size: field("size")?
+            .parse()
+            .map_err(|_| error(format!("`{name}`: size is not a number")))?,
+        sha256,
+        name,
+    })
+}

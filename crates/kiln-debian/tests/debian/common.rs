@@ -1,0 +1,134 @@
+//! Shared helpers: fixture paths, the fixture index, and `.deb`s built in memory.
+
+use kiln_debian::{parse_packages, parse_release, ArchiveOptions, Index};
+use std::path::PathBuf;
+
+pub(crate) fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Options for the fixture archive, served from `file://` and signed by the test key.
+pub(crate) fn fixture_options(archive: &std::path::Path) -> ArchiveOptions {
+    ArchiveOptions {
+        mirror: format!("file://{}", archive.display()),
+        suite: "bookworm".into(),
+        components: vec!["main".into(), "contrib".into(), "non-free-firmware".into()],
+        architecture: "amd64".into(),
+        keyring: fixtures().join("archive/test-keyring.gpg"),
+        offline: false,
+    }
+}
+
+/// The fixture `Packages` (main and contrib) as an index, without any trust checks.
+pub(crate) fn fixture_index() -> Index {
+    let mut all = Vec::new();
+    for component in ["main", "contrib"] {
+        let path = fixtures().join(format!("packages-{component}.txt"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        all.extend(parse_packages(&text, component).unwrap());
+    }
+    let release = parse_release(
+        "Suite: stable\nCodename: bookworm\nSHA256:\n",
+        &"ab".repeat(32),
+        "test",
+    )
+    .unwrap();
+    Index::from_packages(release, &fixture_options(&fixtures().join("archive")), all)
+}
+
+pub(crate) fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// One entry of a test `data.tar`.
+pub(crate) enum Item<'a> {
+    Dir(&'a str),
+    File(&'a str, &'a [u8]),
+    Symlink(&'a str, &'a str),
+    HardLink(&'a str, &'a str),
+    Device(&'a str),
+    Fifo(&'a str),
+}
+
+/// A `.deb` whose `data.tar.<compression>` holds `items`, written with the tar and ar crates.
+/// Paths are written raw (no sanitising), so tests can make hostile archives.
+pub(crate) fn make_deb(items: &[Item<'_>], compression: &str) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for item in items {
+        let mut header = tar::Header::new_gnu();
+        let (path, data): (&str, &[u8]) = match item {
+            Item::Dir(p) => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(0o755);
+                (p, b"")
+            }
+            Item::File(p, data) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o755);
+                (p, data)
+            }
+            Item::Symlink(p, target) | Item::HardLink(p, target) => {
+                header.set_entry_type(if matches!(item, Item::Symlink(..)) {
+                    tar::EntryType::Symlink
+                } else {
+                    tar::EntryType::Link
+                });
+                header.set_mode(0o777);
+                set_raw(&mut header.as_old_mut().linkname, target);
+                (p, b"")
+            }
+            Item::Device(p) => {
+                header.set_entry_type(tar::EntryType::Char);
+                header.set_mode(0o600);
+                (p, b"")
+            }
+            Item::Fifo(p) => {
+                header.set_entry_type(tar::EntryType::Fifo);
+                header.set_mode(0o600);
+                (p, b"")
+            }
+        };
+        set_raw(&mut header.as_old_mut().name, path);
+        header.set_size(data.len() as u64);
+        header.set_cksum();
+        tar.append(&header, data).unwrap();
+    }
+    let data_tar = tar.into_inner().unwrap();
+    let compressed = compress(&data_tar, compression);
+    let mut ar = ar::Builder::new(Vec::new());
+    let mut add = |name: &str, bytes: &[u8]| {
+        let header = ar::Header::new(name.as_bytes().to_vec(), bytes.len() as u64);
+        ar.append(&header, bytes).unwrap();
+    };
+    add("debian-binary", b"2.0\n");
+    add(
+        "control.tar.xz",
+        &compress(&tar::Builder::new(Vec::new()).into_inner().unwrap(), "xz"),
+    );
+    add(&format!("data.tar{compression}"), &compressed);
+    ar.into_inner().unwrap()
+}
+
+fn set_raw(field: &mut [u8], value: &str) {
+    field.fill(0);
+    field[..value.len()].copy_from_slice(value.as_bytes());
+}
+
+fn compress(bytes: &[u8], compression: &str) -> Vec<u8> {
+    use std::io::Write;
+    match compression {
+        "" => bytes.to_vec(),
+        ".xz" | "xz" => {
+            let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 1);
+            enc.write_all(bytes).unwrap();
+            enc.finish().unwrap()
+        }
+        ".gz" => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(bytes).unwrap();
+            enc.finish().unwrap()
+        }
+        ".zst" => zstd::stream::encode_all(bytes, 1).unwrap(),
+        other => panic!("unknown compression {other}"),
+    }
+}

@@ -1,0 +1,101 @@
+//! `kiln.lock`: text round trip, missing names, `--locked`, adding and updating pins.
+
+use crate::common::{fixture_index, names};
+use kiln_debian::{Lock, Version};
+
+#[test]
+fn round_trip_is_stable() {
+    let index = fixture_index();
+    let lock = Lock::resolve(&index, &names(&["app", "tool"])).unwrap();
+    let text = lock.to_text();
+    let parsed = Lock::parse(&text, "kiln.lock").unwrap();
+    assert_eq!(parsed, lock);
+    assert_eq!(parsed.to_text(), text);
+    // Sorted, one field per line.
+    let names_in_order: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = "))
+        .collect();
+    let mut sorted = names_in_order.clone();
+    sorted.sort();
+    assert_eq!(names_in_order, sorted);
+    assert!(text.contains("\n[[package]]\nname = app\nversion = 1.0-1\narchitecture = all\n"));
+    assert!(text.contains("components = main contrib non-free-firmware\n"));
+    assert!(text.contains(&format!("release = sha256:{}\n", "ab".repeat(32))));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiln.lock");
+    assert_eq!(Lock::read(&path).unwrap(), None);
+    lock.write(&path).unwrap();
+    assert_eq!(Lock::read(&path).unwrap(), Some(lock));
+}
+
+#[test]
+fn missing_require_add() {
+    let index = fixture_index();
+    let mut lock = Lock::resolve(&index, &names(&["app"])).unwrap();
+    // libc6 is pinned as a dependency: not missing.
+    assert_eq!(
+        lock.missing(&names(&["libc6", "tool", "app", "tool"])),
+        names(&["tool"])
+    );
+    let err = lock.require(&names(&["tool", "old-user"])).unwrap_err();
+    assert_eq!(err.code_str(), "kiln::debian::lock_missing");
+    assert_eq!(
+        err.to_string(),
+        "kiln.lock lacks 2 packages: old-user, tool"
+    );
+    assert!(lock.require(&names(&["app", "libc6"])).is_ok());
+    let before = lock.packages.clone();
+    let changes = lock.add(&index, &names(&["old-user"])).unwrap();
+    let added: Vec<&str> = changes.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(added, ["old-user", "tool"]);
+    assert!(changes.iter().all(|c| c.old.is_none()));
+    for (name, pin) in before {
+        assert_eq!(lock.packages[&name], pin, "{name} was re-pinned");
+    }
+    assert!(lock.requests.contains("old-user"));
+}
+
+#[test]
+fn add_keeps_pins_and_update_moves_them() {
+    let index = fixture_index();
+    let mut lock = Lock::resolve(&index, &names(&["old-user"])).unwrap();
+    assert_eq!(lock.packages["tool"].version.to_string(), "1.0-1");
+    // Asking for `tool` itself keeps the pinned 1.0-1 rather than the newest 2.0-1.
+    let changes = lock.add(&index, &names(&["tool"])).unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
+    // Pretend an older pin: update brings it to the index's current version.
+    let mut lock = Lock::resolve(&index, &names(&["gawk"])).unwrap();
+    lock.packages.get_mut("gawk").unwrap().version = Version::parse("1:5.1.0-1").unwrap();
+    let changes = lock.update(&index).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].old.as_deref(), Some("1:5.1.0-1"));
+    assert_eq!(changes[0].new.as_deref(), Some("1:5.2.1-2"));
+}
+
+#[test]
+fn bad_lockfiles_are_errors() {
+    let index = fixture_index();
+    let good = Lock::resolve(&index, &names(&["tool"])).unwrap().to_text();
+    let cases = [
+        good.replace("lock-version = 1", "lock-version = 9"),
+        good.replace("lock-version = 1\n", ""),
+        good.replace("size = ", "size = x"),
+        good.replace("sha256 = ", "sha256 = zz"),
+        good.replace("filename = pool", "filename = ../pool"),
+        good.replace("version = 2.0-1", "version = not valid"),
+        good.replace("name = tool", "name = tool\nname = tool"),
+        format!("{good}\n[[package]]\nname = tool\n"),
+        good.replace("suite = bookworm", "suite bookworm"),
+        good.replace("architecture = amd64\nfilename", "colour = blue\nfilename"),
+        format!("{good}\n{}", &good[good.find("[[package]]").unwrap()..]),
+    ];
+    for (idx, text) in cases.iter().enumerate() {
+        let err = Lock::parse(text, "kiln.lock").unwrap_err();
+        assert_eq!(
+            err.code_str(),
+            "kiln::debian::bad_lock",
+            "case {idx}: {text}"
+        );
+    }
+}
