@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 /// How deep evaluation may nest before it is reported as a stack overflow.
-const MAX_DEPTH: usize = 20_000;
+const MAX_DEPTH: usize = 120_000;
 
 /// An environment: the values bound by one `let`, `rec` set, lambda call or `with`.
 ///
@@ -226,7 +226,10 @@ impl Evaluator {
     /// The fast path compares the stack pointer with a cached limit; only when the stack runs
     /// low (or on the first call) does it ask `stacker`, which may switch to a new segment.
     #[inline(always)]
-    fn enter<T>(&mut self, f: impl FnOnce(&mut Evaluator) -> EvalResult<T>) -> EvalResult<T> {
+    pub(crate) fn enter<T>(
+        &mut self,
+        f: impl FnOnce(&mut Evaluator) -> EvalResult<T>,
+    ) -> EvalResult<T> {
         let marker = 0u8;
         let sp = std::ptr::addr_of!(marker) as usize;
         self.steps += 1;
@@ -388,13 +391,23 @@ impl Evaluator {
     #[inline(always)]
     fn eval_operand(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         match &expr.kind {
+            ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, expr.span),
+            _ => self.eval_leaf(expr, env),
+        }
+    }
+
+    /// Constants and variables directly; anything else through `eval`.
+    #[inline(always)]
+    fn eval_leaf(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        match &expr.kind {
             ExprKind::Const(v) => Ok(v.clone()),
             ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
                 Some(Value::Thunk(t)) => {
                     if let ThunkState::Done(v) = &*t.0.borrow() {
                         return Ok(v.clone());
                     }
-                    self.eval(expr, env)
+                    let t = t.clone();
+                    self.force_thunk(&t).map_err(|e| e.at(expr.span))
                 }
                 Some(v) => Ok(v.clone()),
                 None => self.eval(expr, env),
@@ -403,7 +416,77 @@ impl Evaluator {
         }
     }
 
+    /// A strict arithmetic builtin on two operands, with integer fast paths.
+    fn eval_arith(
+        &mut self,
+        op: ir::ArithOp,
+        lhs: &Rc<ir::Expr>,
+        rhs: &Rc<ir::Expr>,
+        env: &Rc<Env>,
+        span: Span,
+    ) -> EvalResult<Value> {
+        let lhs = self.eval_leaf(lhs, env)?;
+        let rhs = self.eval_leaf(rhs, env)?;
+        match (op, &lhs, &rhs) {
+            (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => Ok(Value::Int(a.wrapping_sub(*b))),
+            (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => Ok(Value::Int(a.wrapping_mul(*b))),
+            (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
+            _ => self.arith(op, &lhs, &rhs).map_err(|e| e.at(span)),
+        }
+    }
+
+    /// Evaluates `expr`, following tail positions (`if` branches, `let`, `with` and `assert`
+    /// bodies) in a loop rather than by recursion: fewer stack frames and depth checks.
     fn eval_inner(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+        let mut expr = expr;
+        let mut env = env;
+        // Owns the environment of the `let` or `with` being followed; `env` points into it.
+        let mut owned: Option<Rc<Env>>;
+        loop {
+            match &expr.kind {
+                ExprKind::If { cond, then, else_ } => match self.eval_operand(cond, env)? {
+                    Value::Bool(true) => expr = then,
+                    Value::Bool(false) => expr = else_,
+                    other => return Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
+                },
+                ExprKind::Assert { cond, body } => match self.eval_operand(cond, env)? {
+                    Value::Bool(true) => expr = body,
+                    Value::Bool(false) => {
+                        return Err(EvalError::new(ErrorKind::Catchable(
+                            Catchable::AssertionFailed,
+                        ))
+                        .at(cond.span))
+                    }
+                    other => return Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
+                },
+                ExprKind::Let { bindings, body } => {
+                    let inner = Env::empty_slots(bindings.len(), env);
+                    for (i, (binding, inherited)) in bindings.iter().enumerate() {
+                        let value = if *inherited {
+                            self.delay(binding, env)
+                        } else {
+                            self.delay_rec(binding, &inner)
+                        };
+                        inner.set(i, value);
+                    }
+                    owned = Some(inner);
+                    let Some(inner) = &owned else { unreachable!() };
+                    env = inner;
+                    expr = body;
+                }
+                ExprKind::With { env: scope, body } => {
+                    let scope = self.delay(scope, env);
+                    owned = Some(Env::one(scope, env));
+                    let Some(inner) = &owned else { unreachable!() };
+                    env = inner;
+                    expr = body;
+                }
+                _ => return self.eval_node(expr, env),
+            }
+        }
+    }
+
+    fn eval_node(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         let span = expr.span;
         match &expr.kind {
             ExprKind::Const(v) => Ok(v.clone()),
@@ -466,20 +549,7 @@ impl Evaluator {
                 }
                 Ok(f)
             }
-            ExprKind::Arith { op, lhs, rhs } => {
-                let lhs = self.eval_operand(lhs, env)?;
-                let rhs = self.eval_operand(rhs, env)?;
-                match (op, &lhs, &rhs) {
-                    (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => {
-                        Ok(Value::Int(a.wrapping_sub(*b)))
-                    }
-                    (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => {
-                        Ok(Value::Int(a.wrapping_mul(*b)))
-                    }
-                    (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
-                    _ => self.arith(*op, &lhs, &rhs).map_err(|e| e.at(span)),
-                }
-            }
+            ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, span),
             ExprKind::Let { bindings, body } => {
                 let inner = Env::empty_slots(bindings.len(), env);
                 for (i, (binding, inherited)) in bindings.iter().enumerate() {

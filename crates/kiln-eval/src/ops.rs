@@ -114,7 +114,7 @@ impl Evaluator {
                         (None, Some(_)) => return Ok(true),
                         (Some(p), Some(q)) => {
                             if !self.equal_stored(p, q)? {
-                                return self.less_than(p, q);
+                                return self.enter(|ev| ev.less_than(p, q));
                             }
                         }
                     }
@@ -152,7 +152,8 @@ impl Evaluator {
             _ => {}
         }
         let (a, b) = (self.force(lhs)?, self.force(rhs)?);
-        self.equal_forced(a, b)
+        // Through `enter`: values may nest deeper than the native stack.
+        self.enter(|ev| ev.equal_forced(a, b))
     }
 
     fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
@@ -252,12 +253,19 @@ impl Evaluator {
             match &v {
                 Value::Bool(true) => out.push('1'),
                 Value::Bool(false) | Value::Null => {}
-                Value::Int(n) => out.push_str(&n.to_string()),
+                Value::Int(n) => {
+                    use std::fmt::Write;
+                    let _ = write!(out, "{n}");
+                }
+                // C's `std::to_string(double)`: `%f`, and `nan`/`-nan` for NaN.
+                Value::Float(x) if x.is_nan() => {
+                    out.push_str(if x.is_sign_negative() { "-nan" } else { "nan" })
+                }
                 Value::Float(x) => out.push_str(&format!("{x:.6}")),
                 Value::List(list) => {
                     let n = list.len();
                     for (i, item) in list.iter().enumerate() {
-                        self.coerce_into(item, mode, out, context)?;
+                        self.enter(|ev| ev.coerce_into(item, mode, out, context))?;
                         if i + 1 < n {
                             let empty_list =
                                 matches!(self.force(item)?, Value::List(l) if l.is_empty());

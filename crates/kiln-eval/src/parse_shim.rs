@@ -5,7 +5,10 @@ use kiln_syntax::{ast, FileId, SourceMap};
 
 pub(crate) fn parse(sources: &SourceMap, file: FileId) -> EvalResult<ast::Expr> {
     kiln_syntax::parse(sources, file).map_err(|e| {
-        EvalError::new(ErrorKind::Syntax { code: e.kind().code(), message: e.message().to_string() })
-            .at(e.span())
+        EvalError::new(ErrorKind::Syntax {
+            code: e.kind().code(),
+            message: e.message().to_string(),
+        })
+        .at(e.span())
     })
 }

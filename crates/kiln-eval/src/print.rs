@@ -61,7 +61,7 @@ impl Evaluator {
                     if i > 0 {
                         out.push(',');
                     }
-                    self.write_json(item, strict, out)?;
+                    self.enter(|ev| ev.write_json(item, strict, out))?;
                 }
                 out.push(']');
             }
@@ -81,11 +81,12 @@ impl Evaluator {
                     }
                     json_string(entry.name.as_str(), out);
                     out.push(':');
-                    self.write_json(&entry.value, strict, out).map_err(|e| {
-                        e.frame(entry.pos, || {
-                            format!("while evaluating the attribute `{}`", entry.name)
-                        })
-                    })?;
+                    self.enter(|ev| ev.write_json(&entry.value, strict, out))
+                        .map_err(|e| {
+                            e.frame(entry.pos, || {
+                                format!("while evaluating the attribute `{}`", entry.name)
+                            })
+                        })?;
                 }
                 out.push('}');
             }

@@ -416,3 +416,59 @@ impl Closure {
         ))
     }
 }
+
+/// Values nested deeper than the native stack (a list of a list of … built by `foldl'`)
+/// would overflow it when dropped recursively. The last owner of a list, set or evaluated
+/// thunk therefore moves the children it alone owns onto a heap stack and drops them one by
+/// one.
+fn drop_iteratively(mut stack: Vec<Value>) {
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::List(mut list) => {
+                if let Some(items) = Rc::get_mut(&mut list.0) {
+                    stack.append(items);
+                }
+            }
+            Value::Attrs(mut attrs) => {
+                if let Some(entries) = Rc::get_mut(&mut attrs.0) {
+                    stack.extend(entries.drain(..).map(|e| e.value));
+                }
+            }
+            Value::Thunk(thunk) if Rc::strong_count(&thunk.0) == 1 => {
+                let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
+                match state {
+                    ThunkState::Done(v) => stack.push(v),
+                    ThunkState::Apply { func, arg } => stack.extend([func, arg]),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for List {
+    fn drop(&mut self) {
+        if let Some(items) = Rc::get_mut(&mut self.0) {
+            if items
+                .iter()
+                .any(|v| matches!(v, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)))
+            {
+                drop_iteratively(std::mem::take(items));
+            }
+        }
+    }
+}
+
+impl Drop for Attrs {
+    fn drop(&mut self) {
+        if let Some(entries) = Rc::get_mut(&mut self.0) {
+            if entries
+                .iter()
+                .any(|e| matches!(e.value, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)))
+            {
+                drop_iteratively(entries.drain(..).map(|e| e.value).collect());
+            }
+        }
+    }
+}

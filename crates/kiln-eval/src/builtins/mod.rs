@@ -7,7 +7,7 @@
 //! change. The global names (`__foo`, or `foo` for `map`, `toString`, ...) are bound from
 //! `kiln_syntax::BASE_ENV_NAMES`, exactly as Nix 2.8 binds them.
 //!
-//! ```ignore
+//! ```text
 //! pub(crate) const BUILTINS: &[Builtin] = &[
 //!     Builtin { name: "stringLength", arity: 1, func: string_length },
 //! ];
@@ -113,7 +113,10 @@ mod tests {
         let names: HashSet<&str> = super::all().map(|b| b.name).collect();
         for name in kiln_syntax::BASE_ENV_NAMES {
             let bare = name.strip_prefix("__").unwrap_or(name);
-            assert!(bare == "builtins" || names.contains(bare), "`{name}` has no builtin");
+            assert!(
+                bare == "builtins" || names.contains(bare),
+                "`{name}` has no builtin"
+            );
         }
     }
 

