@@ -352,9 +352,21 @@ impl Diagnostic for ModuleError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.kind
-            .help()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        let explain = match self.kind {
+            ModuleErrorKind::Undeclared | ModuleErrorKind::DeclaredTwice => None,
+            _ if self.option.is_empty() => None,
+            _ => Some(format!(
+                "`kiln explain {} PROFILE` shows every definition with its file, line and priority",
+                self.option
+            )),
+        };
+        let text = match (self.kind.help(), explain) {
+            (Some(help), Some(explain)) => format!("{help}\n{explain}"),
+            (Some(help), None) => help.to_string(),
+            (None, Some(explain)) => explain,
+            (None, None) => return None,
+        };
+        Some(Box::new(text))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
