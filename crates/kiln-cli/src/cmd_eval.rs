@@ -25,7 +25,6 @@ use std::process::ExitCode;
 /// names the profile, as in `nix-instantiate '<nixpkgs/nixos>' -A config.x -I nixos-config=...`.
 /// With a profile, `--json` forces the value it prints (nix 2.8 needs `--strict` for that).
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Evaluate FILE as a profile (a module) with kiln's profile library, even if it is a plain set.
     #[arg(long)]
