@@ -68,7 +68,10 @@ pub fn explain(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalRes
     for (index, def) in ev.force_list(&defs)?.iter().enumerate() {
         let attrs = ev.force_attrs(def)?;
         let line = match attrs.get_str("line") {
-            Some(v) => Some(ev.force_int(v)?),
+            Some(v) => match ev.force(v)? {
+                Value::Int(line) => Some(line),
+                _ => None,
+            },
             None => None,
         };
         let mk_if = get(ev, def, "mkIf")?;
@@ -476,6 +479,18 @@ fn find_option(
     }
     if !is_option(ev, &node)? {
         let attrs = ev.force_attrs(&node)?;
+        if done.is_empty() {
+            let top: Vec<String> = attrs
+                .iter()
+                .map(|e| e.name.as_str())
+                .filter(|n| !n.starts_with('_'))
+                .map(|n| format!("`{n}`"))
+                .collect();
+            return Err(EvalError::throw(format!(
+                "name an option to explain; the top level has {}",
+                top.join(", ")
+            )));
+        }
         let below: Vec<String> = attrs
             .iter()
             .map(|e| e.name.as_str())
