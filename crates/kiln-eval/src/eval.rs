@@ -618,7 +618,6 @@ impl Evaluator {
     /// `delay` for a binding of a `let`, `rec` set or set pattern whose environment is still
     /// being filled: a variable of a slot filled already shares its value (as Nix does), one
     /// of a slot not filled yet gets a thunk.
-
     fn delay_rec(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
         // `delay` already gives a thunk for a variable whose slot is not filled yet.
         self.delay(expr, env)
