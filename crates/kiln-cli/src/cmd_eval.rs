@@ -58,6 +58,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
+    let cwd = std::env::current_dir().into_diagnostic()?;
     let mut search_path: Vec<SearchPathEntry> = args
         .include
         .iter()
@@ -71,6 +72,12 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
                 .map(SearchPathEntry::parse),
         );
     }
+    // Relative entries are relative to the working directory, as in Nix.
+    for entry in &mut search_path {
+        if !entry.path.starts_with('/') && !entry.path.contains("://") {
+            entry.path = kiln_eval::canon_path(&cwd.join(&entry.path).to_string_lossy());
+        }
+    }
     let current_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -81,7 +88,6 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         ..EvalOptions::default()
     };
     let mut ev = kiln_module::evaluator(options);
-    let cwd = std::env::current_dir().into_diagnostic()?;
     let max_frames = if args.show_trace {
         None
     } else {

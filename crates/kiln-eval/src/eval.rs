@@ -459,9 +459,17 @@ impl Evaluator {
                     }
                     other => return Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
                 },
-                ExprKind::Let { bindings, body } => {
+                ExprKind::Let {
+                    bindings,
+                    fill_order,
+                    body,
+                } => {
                     let inner = Env::empty_slots(bindings.len(), env);
-                    for (i, (binding, inherited)) in bindings.iter().enumerate() {
+                    for &i in fill_order.iter() {
+                        let i = i as usize;
+                        let Some((binding, inherited)) = bindings.get(i) else {
+                            continue;
+                        };
                         let value = if *inherited {
                             self.delay(binding, env)
                         } else {
@@ -550,39 +558,10 @@ impl Evaluator {
                 Ok(f)
             }
             ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, span),
-            ExprKind::Let { bindings, body } => {
-                let inner = Env::empty_slots(bindings.len(), env);
-                for (i, (binding, inherited)) in bindings.iter().enumerate() {
-                    let value = if *inherited {
-                        self.delay(binding, env)
-                    } else {
-                        self.delay_rec(binding, &inner)
-                    };
-                    inner.set(i, value);
-                }
-                self.eval(body, &inner)
-            }
-            ExprKind::With { env: scope, body } => {
-                let scope = self.delay(scope, env);
-                let inner = Env::one(scope, env);
-                self.eval(body, &inner)
-            }
-            ExprKind::If { cond, then, else_ } => {
-                let c = self.eval(cond, env)?;
-                match c {
-                    Value::Bool(true) => self.eval(then, env),
-                    Value::Bool(false) => self.eval(else_, env),
-                    other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
-                }
-            }
-            ExprKind::Assert { cond, body } => match self.eval(cond, env)? {
-                Value::Bool(true) => self.eval(body, env),
-                Value::Bool(false) => Err(EvalError::new(ErrorKind::Catchable(
-                    Catchable::AssertionFailed,
-                ))
-                .at(cond.span)),
-                other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
-            },
+            ExprKind::Let { .. }
+            | ExprKind::With { .. }
+            | ExprKind::If { .. }
+            | ExprKind::Assert { .. } => self.eval_inner(expr, env),
             ExprKind::Not(e) => match self.eval(e, env)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
                 other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
@@ -636,14 +615,12 @@ impl Evaluator {
             .map_err(|e| e.at(span))
     }
 
-    /// Like `delay`, for a binding of a `let` or `rec` set whose environment is still being
-    /// filled: a variable of that environment may not have its value yet.
+    /// `delay` for a binding of a `let`, `rec` set or set pattern whose environment is still
+    /// being filled: a variable of a slot filled already shares its value (as Nix does), one
+    /// of a slot not filled yet gets a thunk.
     fn delay_rec(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
-        match &expr.kind {
-            ExprKind::Const(v) => v.clone(),
-            ExprKind::Local { depth: 0, .. } => Thunk::suspended(expr.clone(), env.clone()),
-            _ => self.delay(expr, env),
-        }
+        // `delay` already gives a thunk for a variable whose slot is not filled yet.
+        self.delay(expr, env)
     }
 
     fn lookup_with(
@@ -734,20 +711,27 @@ impl Evaluator {
     fn eval_attrs(&mut self, def: &ir::AttrsDef, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
         let (mut entries, value_env) = if def.rec {
             let inner = Env::empty_slots(def.attrs.len(), env);
-            let mut entries = Vec::with_capacity(def.attrs.len());
-            for (i, attr) in def.attrs.iter().enumerate() {
+            for &i in def.fill_order.iter() {
+                let Some(attr) = def.attrs.get(i as usize) else {
+                    continue;
+                };
                 let value = if attr.inherited {
                     self.delay(&attr.value, env)
                 } else {
                     self.delay_rec(&attr.value, &inner)
                 };
-                inner.set(i, value.clone());
-                entries.push(AttrEntry {
-                    name: attr.name,
-                    value,
-                    pos: Some(attr.span),
-                });
+                inner.set(i as usize, value);
             }
+            let entries = def
+                .attrs
+                .iter()
+                .enumerate()
+                .map(|(i, attr)| AttrEntry {
+                    name: attr.name,
+                    value: inner.get(i as u32).cloned().unwrap_or(Value::Null),
+                    pos: Some(attr.span),
+                })
+                .collect();
             (entries, inner)
         } else {
             let entries = def
