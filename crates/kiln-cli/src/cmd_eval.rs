@@ -20,11 +20,11 @@ use std::process::ExitCode;
 /// pattern that needs nothing but module arguments (`config`, `options`, `lib`, `pkgs`,
 /// `modulesPath`, `specialArgs`), as NixOS modules are, and either names one of them or is
 /// selected from with `-A config.…`/`-A options.…`. So `kiln eval -A config.boot.kernelModules
-/// PROFILE` works. A profile that is a plain attribute set needs `--profile`. Without FILE and `-E`, `-I kiln-config=PROFILE` (or NixOS' `nixos-config=`)
+/// PROFILE` works. A profile that is a plain attribute set counts when `-A config.…` (or
+/// `options.…`) selects what the set does not have; otherwise it needs `--profile`. Without FILE and `-E`, `-I kiln-config=PROFILE` (or NixOS' `nixos-config=`)
 /// names the profile, as in `nix-instantiate '<nixpkgs/nixos>' -A config.x -I nixos-config=...`.
 /// With a profile, `--json` forces the value it prints (nix 2.8 needs `--strict` for that).
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Evaluate FILE as a profile (a module) with kiln's profile library, even if it is a plain set.
     #[arg(long)]
@@ -58,6 +58,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
+    let cwd = std::env::current_dir().into_diagnostic()?;
     let mut search_path: Vec<SearchPathEntry> = args
         .include
         .iter()
@@ -71,6 +72,12 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
                 .map(SearchPathEntry::parse),
         );
     }
+    // Relative entries are relative to the working directory, as in Nix.
+    for entry in &mut search_path {
+        if !entry.path.starts_with('/') && !entry.path.contains("://") {
+            entry.path = kiln_eval::canon_path(&cwd.join(&entry.path).to_string_lossy());
+        }
+    }
     let current_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -81,7 +88,6 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         ..EvalOptions::default()
     };
     let mut ev = kiln_module::evaluator(options);
-    let cwd = std::env::current_dir().into_diagnostic()?;
     let max_frames = if args.show_trace {
         None
     } else {
@@ -161,27 +167,38 @@ const MODULE_ARGS: &[&str] = &[
 
 /// Whether `value` looks like a NixOS module: a function with a `...` set pattern whose required
 /// arguments are all module arguments not passed by `--arg`, and that either names a module
-/// argument or is selected from with `-A config…`/`-A options…` (so `{ ... }: { … }` counts when the
-/// selection says it is a profile). Such a file could not be evaluated as a plain expression
-/// anyway (nix would ask for `config`), so treating it as a profile takes nothing away.
+/// argument or is selected from with `-A config…`/`-A options…` (so `{ ... }: { … }` counts); or a
+/// set without the `config`/`options` that `-A` selects. Either could not be evaluated as a plain
+/// expression anyway (nix would ask for `config`, or miss the attribute), so treating it as a
+/// profile takes nothing away.
 fn is_module_function(
     ev: &mut Evaluator,
     value: &Value,
     args: &Args,
     auto_args: &Attrs,
 ) -> EvalResult<bool> {
-    let Value::Lambda(closure) = ev.force(value)? else {
-        return Ok(false);
-    };
-    let Some((formals, ellipsis)) = closure.formal_names() else {
-        return Ok(false);
-    };
-    let is_module_arg = |name: &Symbol| MODULE_ARGS.contains(&name.as_str());
     let selects_config = !args.attr.is_empty()
         && args.attr.iter().all(|a| {
             let first = a.split('.').next().unwrap_or("");
             first == "config" || first == "options"
         });
+    let closure = match ev.force(value)? {
+        Value::Lambda(closure) => closure,
+        // A module written as a plain set: `-A config.…` on a set without `config` (or
+        // `options`) could only fail as an expression, so it is a profile.
+        Value::Attrs(attrs) => {
+            return Ok(selects_config
+                && args.attr.iter().all(|a| {
+                    let first = a.split('.').next().unwrap_or("");
+                    attrs.get_str(first).is_none()
+                }))
+        }
+        _ => return Ok(false),
+    };
+    let Some((formals, ellipsis)) = closure.formal_names() else {
+        return Ok(false);
+    };
+    let is_module_arg = |name: &Symbol| MODULE_ARGS.contains(&name.as_str());
     Ok(ellipsis
         && (selects_config || formals.iter().any(|(name, _)| is_module_arg(name)))
         && formals

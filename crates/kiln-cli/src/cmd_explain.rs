@@ -9,7 +9,8 @@ use std::process::ExitCode;
 /// it took part) and why the winner won.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The option, e.g. `boot.kernelModules`.
+    /// The option, e.g. `boot.kernelModules`; one attribute of an attribute-set option too, e.g.
+    /// `fileSystems."/"` or `fileSystems./iso`.
     option: String,
     /// The profile (default: the minimal installer profile embedded in kiln).
     profile: Option<PathBuf>,

@@ -68,6 +68,12 @@ const CASES: &[(&[&str], &str)] = &[
         &["-E", "builtins.tryEval (throw \"x\")"],
         "{ success = false; value = false; }\n",
     ),
+    (&["-E", "rec { a = 1; b = a; }"], "{ a = 1; b = 1; }\n"),
+    (&["-E", "rec { b = a; a = 1; }"], "{ a = 1; b = <CODE>; }\n"),
+    (
+        &["-E", "let a = 1; b = a; in { inherit a b; }"],
+        "{ a = 1; b = 1; }\n",
+    ),
     (
         &["--strict", "-E", "let x = { a = 1; }; in [ x x ]"],
         "[ { a = 1; } «repeated» ]\n",

@@ -125,3 +125,23 @@ fn a_package_store_path_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_plain_set_profile_is_recognised_by_its_selection() {
+    let dir = std::env::temp_dir().join(format!("kiln-profile-set-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("set.nix");
+    let text = format!(
+        "{{ imports = [ {} ]; networking.hostName = \"lab\"; }}\n",
+        profile("installation-cd-minimal.nix")
+    );
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let (stdout, stderr, ok) = kiln(&["eval", "-A", "config.networking.hostName", &file]);
+    let (explained, _, explain_ok) = kiln(&["explain", "networking.hostName", &file]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, "\"lab\"\n");
+    assert!(explain_ok);
+    assert!(explained.contains("why: plain (100) at "), "{explained}");
+}

@@ -277,6 +277,7 @@ impl Compiler<'_> {
         }
         Ok(Rc::new(AttrsDef {
             rec: attrs.rec,
+            fill_order: fill_order(attrs, &statics),
             attrs: statics,
             dynamic: dynamic?,
         }))
@@ -287,11 +288,13 @@ impl Compiler<'_> {
         self.scopes.push(Self::bind_scope(&statics));
         let body = self.expr(body, None);
         self.scopes.pop();
+        let fill_order = fill_order(attrs, &statics);
         Ok(ExprKind::Let {
             bindings: statics
                 .into_iter()
                 .map(|a| (a.value, a.inherited))
                 .collect(),
+            fill_order,
             body: body?,
         })
     }
@@ -356,6 +359,24 @@ impl Compiler<'_> {
     fn cur_pos(&self, span: Span) -> Value {
         pos_value(self.sources, span)
     }
+}
+
+/// The slots of a `let` or `rec` set in the order Nix fills them: the order of its symbol
+/// table, which is (nearly always) the source order of the definitions. A binding that is a
+/// variable of an already filled slot shares that slot's value instead of getting a thunk,
+/// which `nix-instantiate --eval` shows (`rec { a = 1; b = a; }` prints `b = 1`).
+fn fill_order(attrs: &ast::Attrs, statics: &[StaticAttr]) -> Box<[u32]> {
+    attrs
+        .attrs
+        .iter()
+        .filter_map(|def| {
+            let name = Symbol::intern(&def.name);
+            statics
+                .iter()
+                .position(|a| a.name == name)
+                .map(|i| i as u32)
+        })
+        .collect()
 }
 
 /// A position as the attribute set `{ column; file; line; }`, for `__curPos` and

@@ -10,12 +10,13 @@
 //! Recursion depth is bounded twice: `stacker` grows the Rust stack on the heap when it runs
 //! low, and `MAX_DEPTH` turns runaway recursion into a `stack_overflow` diagnostic.
 
+use crate::call::suggest;
 use crate::compile::{self, Globals};
 use crate::error::{Catchable, ErrorKind, EvalError, EvalResult};
 use crate::ir::{self, AttrKey, ExprKind};
 use crate::loader::Loader;
 use crate::symbol::Symbol;
-use crate::value::{AttrEntry, Attrs, Closure, List, PrimOpApp, Thunk, ThunkState, Value};
+use crate::value::{AttrEntry, Attrs, Closure, List, Thunk, ThunkState, Value};
 use crate::EvalOptions;
 use kiln_syntax::ast::BinOp;
 use kiln_syntax::{FileId, SourceMap, Span};
@@ -54,14 +55,14 @@ impl Env {
         })
     }
 
-    fn one(value: Value, parent: &Rc<Env>) -> Rc<Env> {
+    pub(crate) fn one(value: Value, parent: &Rc<Env>) -> Rc<Env> {
         Rc::new(Env {
             slots: Slots::One(OnceCell::from(value)),
             parent: Some(parent.clone()),
         })
     }
 
-    fn empty_slots(n: usize, parent: &Rc<Env>) -> Rc<Env> {
+    pub(crate) fn empty_slots(n: usize, parent: &Rc<Env>) -> Rc<Env> {
         let slots = Slots::Many((0..n).map(|_| OnceCell::new()).collect());
         Rc::new(Env {
             slots,
@@ -69,7 +70,7 @@ impl Env {
         })
     }
 
-    fn up(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
+    pub(crate) fn up(self: &Rc<Env>, depth: u32) -> &Rc<Env> {
         let mut env = self;
         for _ in 0..depth {
             match &env.parent {
@@ -80,7 +81,7 @@ impl Env {
         env
     }
 
-    fn get(&self, index: u32) -> Option<&Value> {
+    pub(crate) fn get(&self, index: u32) -> Option<&Value> {
         match &self.slots {
             Slots::One(slot) if index == 0 => slot.get(),
             Slots::One(_) => None,
@@ -88,7 +89,7 @@ impl Env {
         }
     }
 
-    fn set(&self, index: usize, value: Value) {
+    pub(crate) fn set(&self, index: usize, value: Value) {
         let slot = match &self.slots {
             Slots::One(slot) if index == 0 => Some(slot),
             Slots::One(_) => None,
@@ -494,9 +495,17 @@ impl Evaluator {
                     }
                     other => return Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
                 },
-                ExprKind::Let { bindings, body } => {
+                ExprKind::Let {
+                    bindings,
+                    fill_order,
+                    body,
+                } => {
                     let inner = Env::empty_slots(bindings.len(), env);
-                    for (i, (binding, inherited)) in bindings.iter().enumerate() {
+                    for &i in fill_order.iter() {
+                        let i = i as usize;
+                        let Some((binding, inherited)) = bindings.get(i) else {
+                            continue;
+                        };
                         let value = if *inherited {
                             self.delay(binding, env)
                         } else {
@@ -585,39 +594,10 @@ impl Evaluator {
                 Ok(f)
             }
             ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, span),
-            ExprKind::Let { bindings, body } => {
-                let inner = Env::empty_slots(bindings.len(), env);
-                for (i, (binding, inherited)) in bindings.iter().enumerate() {
-                    let value = if *inherited {
-                        self.delay(binding, env)
-                    } else {
-                        self.delay_rec(binding, &inner)
-                    };
-                    inner.set(i, value);
-                }
-                self.eval(body, &inner)
-            }
-            ExprKind::With { env: scope, body } => {
-                let scope = self.delay(scope, env);
-                let inner = Env::one(scope, env);
-                self.eval(body, &inner)
-            }
-            ExprKind::If { cond, then, else_ } => {
-                let c = self.eval(cond, env)?;
-                match c {
-                    Value::Bool(true) => self.eval(then, env),
-                    Value::Bool(false) => self.eval(else_, env),
-                    other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
-                }
-            }
-            ExprKind::Assert { cond, body } => match self.eval(cond, env)? {
-                Value::Bool(true) => self.eval(body, env),
-                Value::Bool(false) => Err(EvalError::new(ErrorKind::Catchable(
-                    Catchable::AssertionFailed,
-                ))
-                .at(cond.span)),
-                other => Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
-            },
+            ExprKind::Let { .. }
+            | ExprKind::With { .. }
+            | ExprKind::If { .. }
+            | ExprKind::Assert { .. } => self.eval_inner(expr, env),
             ExprKind::Not(e) => match self.eval(e, env)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
                 other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
@@ -671,14 +651,12 @@ impl Evaluator {
             .map_err(|e| e.at(span))
     }
 
-    /// Like `delay`, for a binding of a `let` or `rec` set whose environment is still being
-    /// filled: a variable of that environment may not have its value yet.
-    fn delay_rec(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
-        match &expr.kind {
-            ExprKind::Const(v) => v.clone(),
-            ExprKind::Local { depth: 0, .. } => Thunk::suspended(expr.clone(), env.clone()),
-            _ => self.delay(expr, env),
-        }
+    /// `delay` for a binding of a `let`, `rec` set or set pattern whose environment is still
+    /// being filled: a variable of a slot filled already shares its value (as Nix does), one
+    /// of a slot not filled yet gets a thunk.
+    pub(crate) fn delay_rec(&self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> Value {
+        // `delay` already gives a thunk for a variable whose slot is not filled yet.
+        self.delay(expr, env)
     }
 
     fn lookup_with(
@@ -769,20 +747,27 @@ impl Evaluator {
     fn eval_attrs(&mut self, def: &ir::AttrsDef, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
         let (mut entries, value_env) = if def.rec {
             let inner = Env::empty_slots(def.attrs.len(), env);
-            let mut entries = Vec::with_capacity(def.attrs.len());
-            for (i, attr) in def.attrs.iter().enumerate() {
+            for &i in def.fill_order.iter() {
+                let Some(attr) = def.attrs.get(i as usize) else {
+                    continue;
+                };
                 let value = if attr.inherited {
                     self.delay(&attr.value, env)
                 } else {
                     self.delay_rec(&attr.value, &inner)
                 };
-                inner.set(i, value.clone());
-                entries.push(AttrEntry {
-                    name: attr.name,
-                    value,
-                    pos: Some(attr.span),
-                });
+                inner.set(i as usize, value);
             }
+            let entries = def
+                .attrs
+                .iter()
+                .enumerate()
+                .map(|(i, attr)| AttrEntry {
+                    name: attr.name,
+                    value: inner.get(i as u32).cloned().unwrap_or(Value::Null),
+                    pos: Some(attr.span),
+                })
+                .collect();
             (entries, inner)
         } else {
             let entries = def
@@ -880,142 +865,4 @@ impl Evaluator {
             }
         }
     }
-
-    // ----- calls -----
-
-    /// Applies `func` to one argument.
-    pub fn call(&mut self, func: &Value, arg: Value) -> EvalResult<Value> {
-        if let Value::Lambda(closure) = func {
-            return self.call_lambda(closure, arg);
-        }
-        let func = self.force(func)?;
-        match &func {
-            Value::Lambda(closure) => self.call_lambda(closure, arg),
-            Value::PrimOp(op) => {
-                if op.arity == 1 {
-                    self.call_builtin(op, &[arg])
-                } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
-                        op,
-                        args: vec![arg],
-                    })))
-                }
-            }
-            Value::PrimOpApp(app) => {
-                let mut args = Vec::with_capacity(app.args.len() + 1);
-                args.extend_from_slice(&app.args);
-                args.push(arg);
-                if args.len() == app.op.arity {
-                    self.call_builtin(app.op, &args)
-                } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
-                }
-            }
-            Value::Attrs(attrs) => match attrs.get(self.syms.functor) {
-                Some(functor) => {
-                    let functor = functor.clone();
-                    let partial = self.call(&functor, func.clone())?;
-                    self.call(&partial, arg)
-                }
-                None => Err(EvalError::new(ErrorKind::NotAFunction {
-                    got: func.type_phrase(),
-                })),
-            },
-            other => Err(EvalError::new(ErrorKind::NotAFunction {
-                got: other.type_phrase(),
-            })),
-        }
-    }
-
-    fn call_builtin(&mut self, op: &'static crate::Builtin, args: &[Value]) -> EvalResult<Value> {
-        self.enter(|ev| (op.func)(ev, args))
-            .map_err(|e| e.frame(None, || format!("while calling `{}`", op.name)))
-    }
-
-    fn call_lambda(&mut self, closure: &Closure, arg: Value) -> EvalResult<Value> {
-        let lambda = &*closure.lambda;
-        let fn_name = || lambda.name.map(|n| n.to_string());
-        let env = match &lambda.formals {
-            None => Env::one(arg, &closure.env),
-            Some(formals) => {
-                let attrs = self.force_attrs(&arg)?;
-                let env = Env::empty_slots(lambda.n_slots(), &closure.env);
-                let offset = usize::from(lambda.has_arg);
-                if lambda.has_arg {
-                    env.set(0, Value::Attrs(attrs.clone()));
-                }
-                for (i, formal) in formals.entries.iter().enumerate() {
-                    let value = match attrs.get(formal.name) {
-                        Some(v) => v.clone(),
-                        None => match &formal.default {
-                            Some(default) => self.delay_rec(default, &env),
-                            None => {
-                                return Err(EvalError::new(ErrorKind::MissingArgument {
-                                    name: formal.name.to_string(),
-                                    function: fn_name(),
-                                })
-                                .frame(Some(lambda.span), || {
-                                    "while calling this function".into()
-                                }));
-                            }
-                        },
-                    };
-                    env.set(offset + i, value);
-                }
-                if !formals.ellipsis {
-                    for entry in attrs.iter() {
-                        if !formals.entries.iter().any(|f| f.name == entry.name) {
-                            let suggestions = suggest(
-                                entry.name.as_str(),
-                                formals.entries.iter().map(|f| f.name.as_str()),
-                            );
-                            return Err(EvalError::new(ErrorKind::UnexpectedArgument {
-                                name: entry.name.to_string(),
-                                function: fn_name(),
-                                suggestions,
-                            })
-                            .frame(Some(lambda.span), || "while calling this function".into()));
-                        }
-                    }
-                }
-                env
-            }
-        };
-        self.eval(&lambda.body, &env)
-            .map_err(|e| match lambda.name {
-                Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
-                None => e,
-            })
-    }
-}
-
-/// Up to three names from `candidates` close to `name` (for "did you mean").
-pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let max = (name.chars().count() / 3).max(1) + 1;
-    let mut scored: Vec<(usize, &str)> = candidates
-        .filter_map(|c| {
-            let d = levenshtein(name, c);
-            (d <= max).then_some((d, c))
-        })
-        .collect();
-    scored.sort();
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, c)| c.to_string())
-        .collect()
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

@@ -56,8 +56,10 @@ pub(crate) enum ExprKind {
     },
     /// `let`: a new environment holding `bindings`, then `body` in it. An inherited binding
     /// (`true`) is compiled in, and evaluated in, the scope outside the `let`.
+    /// `fill_order` lists the slots in the order they are filled (see `compile::fill_order`).
     Let {
         bindings: Box<[(Rc<Expr>, bool)]>,
+        fill_order: Box<[u32]>,
         body: Rc<Expr>,
     },
     With {
@@ -104,6 +106,8 @@ pub(crate) struct AttrsDef {
     pub(crate) rec: bool,
     /// Sorted by name. Inherited values are compiled in the scope outside the set.
     pub(crate) attrs: Vec<StaticAttr>,
+    /// For `rec`: the order in which the slots are filled (see `compile::fill_order`).
+    pub(crate) fill_order: Box<[u32]>,
     pub(crate) dynamic: Vec<(Rc<Expr>, Rc<Expr>)>,
 }
 

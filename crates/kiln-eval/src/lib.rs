@@ -13,6 +13,7 @@
 //! ```
 
 pub mod builtins;
+mod call;
 mod compile;
 mod error;
 mod eval;

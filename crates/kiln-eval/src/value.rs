@@ -439,15 +439,12 @@ fn drop_iteratively(mut stack: Vec<Value>) {
                     stack.extend(entries.drain(..).map(|e| e.value));
                 }
             }
-            Value::Thunk(thunk) => {
-                if Rc::strong_count(&thunk.0) == 1 {
-                    let state =
-                        std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
-                    match state {
-                        ThunkState::Done(v) => stack.push(v),
-                        ThunkState::Apply { func, arg } => stack.extend([func, arg]),
-                        _ => {}
-                    }
+            Value::Thunk(thunk) if Rc::strong_count(&thunk.0) == 1 => {
+                let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
+                match state {
+                    ThunkState::Done(v) => stack.push(v),
+                    ThunkState::Apply { func, arg } => stack.extend([func, arg]),
+                    _ => {}
                 }
             }
             _ => {}

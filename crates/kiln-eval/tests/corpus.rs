@@ -285,3 +285,58 @@ fn differential_random_expressions_match_nix() {
             .join("\n")
     );
 }
+
+/// Every corpus input with one character deleted (at ~15 positions) or cut short there must
+/// evaluate to a value or an error, never a panic: a cheap, hermetic stand-in for the fuzz
+/// target in `tests/fuzz/fuzz_targets/eval.rs`.
+#[test]
+fn mutated_corpus_inputs_never_panic() {
+    let mut evaluated = 0;
+    for case in cases("ok").into_iter().chain(cases("err")) {
+        // The deep-recursion cases are slow to evaluate and add nothing here.
+        if case.to_string_lossy().contains("deep") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&case).unwrap();
+        let base = case.parent().unwrap().to_path_buf();
+        // About 15 positions per file, evenly spread.
+        let chars = text.chars().count();
+        let step = (chars / 15).max(1);
+        let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(step).collect();
+        // One evaluator per case (building the base environment dominates otherwise); the
+        // step budget is shared by its mutants.
+        let options = EvalOptions {
+            trace_to_stderr: false,
+            max_steps: 20_000 * 2 * boundaries.len() as u64,
+            ..EvalOptions::default()
+        };
+        let mut ev = Evaluator::new(options, Box::new(FsLoader));
+        let started = std::time::Instant::now();
+        for &at in &boundaries {
+            let next = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+            for mutated in [
+                format!("{}{}", &text[..at], &text[next..]),
+                text[..at].to_string(),
+            ] {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let file = ev
+                        .sources_mut()
+                        .add_virtual("«mutant»", &base, mutated.as_str());
+                    if let Ok(v) = ev.eval_source(file) {
+                        let _ = ev.print(&v, true);
+                    }
+                }));
+                assert!(
+                    result.is_ok(),
+                    "{} mutated at byte {at} panicked",
+                    case.display()
+                );
+                evaluated += 1;
+            }
+        }
+        if std::env::var_os("KILN_MUTANT_TIMES").is_some() {
+            eprintln!("{:?} {}", started.elapsed(), case.display());
+        }
+    }
+    assert!(evaluated > 1000, "only {evaluated} mutants");
+}

@@ -38,10 +38,12 @@ in
     if attrPath == [ ] then value else { ${head attrPath} = lib.setAttrByPath (tail attrPath) value; };
 
   # Merge the lists of values per name: `zipAttrsWith (n: vs: vs) [ { a = 1; } { a = 2; } ]` is `{ a = [ 1 2 ]; }`.
-  # The names come from `//` so no value is forced; values keep the order of `sets`.
-  zipAttrsWith = f: sets:
+  # The builtin (nix >= 2.6, and kiln) is linear in the total number of attributes; the fallback, whose
+  # names come from `//` so that no value is forced, is quadratic (names x sets), which `evalModules`
+  # feels with thousands of definitions.  Either way values keep the order of `sets`.
+  zipAttrsWith = builtins.zipAttrsWith or (f: sets:
     let names = attrNames (foldl' (acc: s: acc // s) { } sets); in
-    listToAttrs (map (name: { inherit name; value = f name (builtins.catAttrs name sets); }) names);
+    listToAttrs (map (name: { inherit name; value = f name (builtins.catAttrs name sets); }) names));
 
   zipAttrs = lib.zipAttrsWith (_name: values: values);
 

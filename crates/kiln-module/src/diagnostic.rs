@@ -151,6 +151,7 @@ pub fn report(ev: &Evaluator, err: &EvalError, max_frames: Option<usize>) -> mie
     if let ErrorKind::Catchable(kiln_eval::Catchable::Throw(message)) = err.kind() {
         if let Some(mut module_error) = parse_module_error(message) {
             module_error.locate(ev);
+            module_error.add_trace(ev, err, max_frames.unwrap_or(usize::MAX));
             return miette::Report::new(module_error);
         }
     }
@@ -158,6 +159,27 @@ pub fn report(ev: &Evaluator, err: &EvalError, max_frames: Option<usize>) -> mie
 }
 
 impl ModuleError {
+    /// Adds the evaluation frames that lie in the user's files (not in the embedded lib, whose
+    /// frames say only how the module system works), innermost first: "while evaluating …" with
+    /// a span, e.g. the profile line that read the failing option.
+    fn add_trace(&mut self, ev: &Evaluator, err: &EvalError, max_frames: usize) {
+        let lib_dir = format!("{}/lib/", crate::LIB_ROOT);
+        let frames = err.trace().iter().filter_map(|frame| {
+            let span = frame.span?;
+            let source = ev.sources().get(span.file);
+            let path = source.path.as_ref()?.to_string_lossy().into_owned();
+            (!path.starts_with(&lib_dir)).then_some((frame, span))
+        });
+        for (frame, span) in frames.take(max_frames) {
+            self.located.push(LocatedDefinition {
+                location: frame.message.clone(),
+                text: "here".to_string(),
+                source: ev.sources().named_source(span.file),
+                span: span.into(),
+            });
+        }
+    }
+
     /// Reads each definition's file through the evaluator's loader (so embedded profiles work too)
     /// and finds a span for it. Files that cannot be read (a `_file` name that is not a path) are
     /// still named in the message, without a label.
@@ -352,9 +374,21 @@ impl Diagnostic for ModuleError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.kind
-            .help()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        let explain = match self.kind {
+            ModuleErrorKind::Undeclared | ModuleErrorKind::DeclaredTwice => None,
+            _ if self.option.is_empty() => None,
+            _ => Some(format!(
+                "`kiln explain {} PROFILE` shows every definition with its file, line and priority",
+                self.option
+            )),
+        };
+        let text = match (self.kind.help(), explain) {
+            (Some(help), Some(explain)) => format!("{help}\n{explain}"),
+            (Some(help), None) => help.to_string(),
+            (None, Some(explain)) => explain,
+            (None, None) => return None,
+        };
+        Some(Box::new(text))
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {

@@ -48,10 +48,13 @@ pub struct Definition {
 }
 
 /// Explains the option at `option_path` (`boot.kernelModules`) of `result`, an
-/// [`eval_profile`](crate::eval_profile) result. An unknown path is a missing-attribute error with
-/// the closest declared names as suggestions.
+/// [`eval_profile`](crate::eval_profile) result; one more part (`fileSystems./iso`, or quoted,
+/// `fileSystems."/iso"`) explains one attribute of an attribute-set option, whose definitions
+/// have their own priorities. An unknown path is a missing-attribute error with the closest
+/// declared names as suggestions.
 pub fn explain(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalResult<Explanation> {
-    let option = find_option(ev, result, option_path)?;
+    let parts = split_path(option_path);
+    let (option, key) = find_option(ev, result, &parts)?;
     let lib = lib(ev)?;
     let show_value = get(ev, &lib, "showValue")?;
     let type_description = {
@@ -59,15 +62,16 @@ pub fn explain(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalRes
         get_string(ev, &ty, "description")?
     };
     let declarations = get_strings(ev, &option, "declarations")?;
-    let value = get(ev, &option, "value");
-    let value = show(ev, &show_value, value);
     let has_default = ev.force_attrs(&option)?.get_str("default").is_some();
-    let mut definitions = Vec::new();
+    let mut raw = Vec::new();
     let defs = get(ev, &option, "definitionsWithPriorities")?;
     for (index, def) in ev.force_list(&defs)?.iter().enumerate() {
         let attrs = ev.force_attrs(def)?;
         let line = match attrs.get_str("line") {
-            Some(v) => Some(ev.force_int(v)?),
+            Some(v) => match ev.force(v)? {
+                Value::Int(line) => Some(line),
+                _ => None,
+            },
             None => None,
         };
         let mk_if = get(ev, def, "mkIf")?;
@@ -75,8 +79,7 @@ pub fn explain(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalRes
             Value::Bool(b) => Some(b),
             _ => None,
         };
-        let value = get(ev, def, "value");
-        definitions.push(Definition {
+        raw.push(RawDefinition {
             file: get_string(ev, def, "file")?,
             line,
             priority: get_int(ev, def, "priority")?,
@@ -84,16 +87,181 @@ pub fn explain(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalRes
             mk_if,
             won: get_bool(ev, def, "won")?,
             is_default: has_default && index == 0,
-            value: show(ev, &show_value, value),
+            value: get(ev, def, "value"),
         });
     }
+    let value = get(ev, &option, "value");
+    let (value, raw, type_description) = match &key {
+        None => (value, raw, type_description),
+        Some(key) => {
+            let raw = key_definitions(ev, raw, key)?;
+            if raw.is_empty() {
+                return Err(EvalError::new(ErrorKind::MissingAttr {
+                    name: show_path(&parts),
+                    suggestions: Vec::new(),
+                }));
+            }
+            let value = value.and_then(|v| get(ev, &v, key));
+            (value, raw, format!("an element of {type_description}"))
+        }
+    };
+    let value = show(ev, &show_value, value);
+    let definitions = raw
+        .into_iter()
+        .map(|d| Definition {
+            value: show(ev, &show_value, d.value),
+            file: d.file,
+            line: d.line,
+            priority: d.priority,
+            order: d.order,
+            mk_if: d.mk_if,
+            won: d.won,
+            is_default: d.is_default,
+        })
+        .collect();
     Ok(Explanation {
-        option: option_path.to_string(),
+        option: show_path(&parts),
         type_description,
         declarations,
         value,
         definitions,
     })
+}
+
+/// A definition before its value is shown.
+struct RawDefinition {
+    file: String,
+    line: Option<i64>,
+    priority: i64,
+    order: i64,
+    mk_if: Option<bool>,
+    won: bool,
+    is_default: bool,
+    value: EvalResult<Value>,
+}
+
+/// The definitions of one attribute `key` of an attribute-set option (`attrsOf`, `submodule`):
+/// each definition that sets `key`, with the wrappers around that attribute's value (`mkOverride`,
+/// `mkIf`, `mkOrder`, `mkMerge`) taken off and applied to its priority, order and `mkIf` state, as
+/// `attrsOf` merges per attribute. The winners are recomputed for the attribute alone.
+fn key_definitions(
+    ev: &mut Evaluator,
+    defs: Vec<RawDefinition>,
+    key: &str,
+) -> EvalResult<Vec<RawDefinition>> {
+    let mut res: Vec<RawDefinition> = Vec::new();
+    for def in defs {
+        let Ok(value) = def.value else { continue };
+        let attrs = ev.force_attrs(&value)?;
+        let Some(entry) = attrs.entry(kiln_eval::Symbol::intern(key)).cloned() else {
+            continue;
+        };
+        // The attribute's own line, when it is written in the definition's file (the definition's
+        // line is that of the option's first attribute in the module).
+        let line = entry
+            .pos
+            .filter(|span| {
+                let source = ev.sources().get(span.file);
+                source.path.as_deref().and_then(|p| p.to_str()) == Some(def.file.as_str())
+            })
+            .map(|span| i64::from(ev.sources().line_col(span.file, span.start).0))
+            .or(def.line);
+        let mut stack = vec![(entry.value, def.priority, def.order, def.mk_if)];
+        while let Some((item, priority, order, mk_if)) = stack.pop() {
+            let forced = ev.force(&item)?;
+            let wrapper = match &forced {
+                Value::Attrs(a) => match a.get_str("_type") {
+                    Some(t) => Some(ev.force_string(t)?.as_str().to_string()),
+                    None => None,
+                },
+                _ => None,
+            };
+            match wrapper.as_deref() {
+                Some("override") => {
+                    let content = get(ev, &forced, "content")?;
+                    stack.push((content, get_int(ev, &forced, "priority")?, order, mk_if));
+                }
+                Some("order") => {
+                    let content = get(ev, &forced, "content")?;
+                    stack.push((content, priority, get_int(ev, &forced, "priority")?, mk_if));
+                }
+                Some("if") => {
+                    let content = get(ev, &forced, "content")?;
+                    let condition = get_bool(ev, &forced, "condition")?;
+                    let mk_if = if mk_if == Some(false) {
+                        mk_if
+                    } else {
+                        Some(condition)
+                    };
+                    stack.push((content, priority, order, mk_if));
+                }
+                Some("merge") => {
+                    let contents = get(ev, &forced, "contents")?;
+                    for content in ev.force_list(&contents)?.iter().rev() {
+                        stack.push((content.clone(), priority, order, mk_if));
+                    }
+                }
+                _ => res.push(RawDefinition {
+                    file: def.file.clone(),
+                    line,
+                    priority,
+                    order,
+                    mk_if,
+                    won: false,
+                    is_default: def.is_default,
+                    value: Ok(forced),
+                }),
+            }
+        }
+    }
+    let best = res
+        .iter()
+        .filter(|d| d.mk_if != Some(false))
+        .map(|d| d.priority)
+        .min();
+    for def in &mut res {
+        def.won = def.mk_if != Some(false) && Some(def.priority) == best;
+    }
+    Ok(res)
+}
+
+/// `fileSystems."/iso"`: parts joined by dots, quoted where they are not plain names (as the lib's
+/// `showOption` does).
+fn show_path(parts: &[String]) -> String {
+    let plain = |p: &str| {
+        !p.is_empty()
+            && p.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-' | '<' | '>' | '*')
+            })
+    };
+    let shown: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            if plain(p) {
+                p.clone()
+            } else {
+                format!("{p:?}")
+            }
+        })
+        .collect();
+    shown.join(".")
+}
+
+/// `fileSystems."/iso".fsType` → `fileSystems`, `/iso`, `fsType`: dots inside quotes do not split.
+fn split_path(path: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in path.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    parts.push(current);
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 /// The name people know a priority by: `mkForce (50)`, `plain (100)`, `mkOverride 75 (75)`.
@@ -264,14 +432,22 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// Walks `result.options` along the dotted path to an option.
-fn find_option(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalResult<Value> {
+/// Walks `result.options` along the path to an option; one more part names an attribute of an
+/// attribute-set option (`fileSystems./iso`).
+fn find_option(
+    ev: &mut Evaluator,
+    result: &Value,
+    parts: &[String],
+) -> EvalResult<(Value, Option<String>)> {
     let mut node = get(ev, result, "options")?;
     let mut done: Vec<&str> = Vec::new();
-    for part in option_path.split('.').filter(|p| !p.is_empty()) {
+    for (index, part) in parts.iter().enumerate() {
         if is_option(ev, &node)? {
+            if index + 1 == parts.len() {
+                return Ok((node, Some(part.clone())));
+            }
             return Err(EvalError::throw(format!(
-                "`{}` is an option, not a set of options: explain `{}` to see all its definitions",
+                "kiln explain looks one attribute deep into an option's value: explain `{}.{part}` or `{}`",
                 done.join("."),
                 done.join(".")
             )));
@@ -303,6 +479,18 @@ fn find_option(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalRes
     }
     if !is_option(ev, &node)? {
         let attrs = ev.force_attrs(&node)?;
+        if done.is_empty() {
+            let top: Vec<String> = attrs
+                .iter()
+                .map(|e| e.name.as_str())
+                .filter(|n| !n.starts_with('_'))
+                .map(|n| format!("`{n}`"))
+                .collect();
+            return Err(EvalError::throw(format!(
+                "name an option to explain; the top level has {}",
+                top.join(", ")
+            )));
+        }
         let below: Vec<String> = attrs
             .iter()
             .map(|e| e.name.as_str())
@@ -316,7 +504,7 @@ fn find_option(ev: &mut Evaluator, result: &Value, option_path: &str) -> EvalRes
             below.join(", ")
         )));
     }
-    Ok(node)
+    Ok((node, None))
 }
 
 fn is_option(ev: &mut Evaluator, node: &Value) -> EvalResult<bool> {

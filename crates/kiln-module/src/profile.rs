@@ -29,9 +29,15 @@ pub fn evaluator(mut options: EvalOptions) -> Evaluator {
 /// with the profile library: `{ config; options; }` of `evalModules`, lazily — nothing is forced
 /// until read. `ev` must read the embedded files (see [`evaluator`]).
 pub fn eval_profile(ev: &mut Evaluator, profile: &Path) -> EvalResult<Value> {
-    let path = absolute(profile);
-    let module = Value::path(kiln_eval::canon_path(&path.to_string_lossy()));
-    eval_modules(ev, vec![module])
+    let path = kiln_eval::canon_path(&absolute(profile).to_string_lossy());
+    // Checked here so that a mistyped name is one line, not a trace through the lib's `import`.
+    if !ev.loader().exists(Path::new(&path)) {
+        return Err(kiln_eval::EvalError::new(kiln_eval::ErrorKind::Io {
+            path,
+            message: "no such profile (file or directory)".to_string(),
+        }));
+    }
+    eval_modules(ev, vec![Value::path(path)])
 }
 
 /// Like [`eval_profile`] with any list of modules (paths, sets or functions), e.g. from the REPL.

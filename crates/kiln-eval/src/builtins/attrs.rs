@@ -84,7 +84,7 @@ fn get_attr(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         Some(v) => ev.force(v),
         None => Err(EvalError::new(ErrorKind::MissingAttr {
             name: name.to_string(),
-            suggestions: crate::eval::suggest(name.as_str(), attrs.iter().map(|e| e.name.as_str())),
+            suggestions: crate::call::suggest(name.as_str(), attrs.iter().map(|e| e.name.as_str())),
         })),
     }
 }

@@ -171,7 +171,7 @@ impl Gen<'_> {
                 self.gen(Ty::Int, d)
             ),
             16 => format!(
-                "(let s = {}; in s.a or s.b or {})",
+                "(let s = {}; in if builtins.isInt (s.a or null) then s.a else {})",
                 self.gen(Ty::Attrs, d),
                 self.gen(Ty::Int, d)
             ),

@@ -1,0 +1,147 @@
+//! Function application: lambdas (plain and with set patterns), builtins with partial
+//! application, and sets with `__functor`; plus the "did you mean" suggestions that the errors
+//! of calls and attribute selection carry.
+
+use crate::error::{ErrorKind, EvalError, EvalResult};
+use crate::eval::Env;
+use crate::value::{Closure, PrimOpApp, Value};
+use crate::Evaluator;
+use std::rc::Rc;
+
+impl Evaluator {
+    /// Applies `func` to one argument.
+    pub fn call(&mut self, func: &Value, arg: Value) -> EvalResult<Value> {
+        if let Value::Lambda(closure) = func {
+            return self.call_lambda(closure, arg);
+        }
+        let func = self.force(func)?;
+        match &func {
+            Value::Lambda(closure) => self.call_lambda(closure, arg),
+            Value::PrimOp(op) => {
+                if op.arity == 1 {
+                    self.call_builtin(op, &[arg])
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
+                        op,
+                        args: vec![arg],
+                    })))
+                }
+            }
+            Value::PrimOpApp(app) => {
+                let mut args = Vec::with_capacity(app.args.len() + 1);
+                args.extend_from_slice(&app.args);
+                args.push(arg);
+                if args.len() == app.op.arity {
+                    self.call_builtin(app.op, &args)
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
+                }
+            }
+            Value::Attrs(attrs) => match attrs.get(self.syms.functor) {
+                Some(functor) => {
+                    let functor = functor.clone();
+                    let partial = self.call(&functor, func.clone())?;
+                    self.call(&partial, arg)
+                }
+                None => Err(EvalError::new(ErrorKind::NotAFunction {
+                    got: func.type_phrase(),
+                })),
+            },
+            other => Err(EvalError::new(ErrorKind::NotAFunction {
+                got: other.type_phrase(),
+            })),
+        }
+    }
+
+    fn call_builtin(&mut self, op: &'static crate::Builtin, args: &[Value]) -> EvalResult<Value> {
+        self.enter(|ev| (op.func)(ev, args))
+            .map_err(|e| e.frame(None, || format!("while calling `{}`", op.name)))
+    }
+
+    fn call_lambda(&mut self, closure: &Closure, arg: Value) -> EvalResult<Value> {
+        let lambda = &*closure.lambda;
+        let fn_name = || lambda.name.map(|n| n.to_string());
+        let env = match &lambda.formals {
+            None => Env::one(arg, &closure.env),
+            Some(formals) => {
+                let attrs = self.force_attrs(&arg)?;
+                let env = Env::empty_slots(lambda.n_slots(), &closure.env);
+                let offset = usize::from(lambda.has_arg);
+                if lambda.has_arg {
+                    env.set(0, Value::Attrs(attrs.clone()));
+                }
+                for (i, formal) in formals.entries.iter().enumerate() {
+                    let value = match attrs.get(formal.name) {
+                        Some(v) => v.clone(),
+                        None => match &formal.default {
+                            Some(default) => self.delay_rec(default, &env),
+                            None => {
+                                return Err(EvalError::new(ErrorKind::MissingArgument {
+                                    name: formal.name.to_string(),
+                                    function: fn_name(),
+                                })
+                                .frame(Some(lambda.span), || {
+                                    "while calling this function".into()
+                                }));
+                            }
+                        },
+                    };
+                    env.set(offset + i, value);
+                }
+                if !formals.ellipsis {
+                    for entry in attrs.iter() {
+                        if !formals.entries.iter().any(|f| f.name == entry.name) {
+                            let suggestions = suggest(
+                                entry.name.as_str(),
+                                formals.entries.iter().map(|f| f.name.as_str()),
+                            );
+                            return Err(EvalError::new(ErrorKind::UnexpectedArgument {
+                                name: entry.name.to_string(),
+                                function: fn_name(),
+                                suggestions,
+                            })
+                            .frame(Some(lambda.span), || "while calling this function".into()));
+                        }
+                    }
+                }
+                env
+            }
+        };
+        self.eval(&lambda.body, &env)
+            .map_err(|e| match lambda.name {
+                Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
+                None => e,
+            })
+    }
+}
+
+/// Up to three names from `candidates` close to `name` (for "did you mean").
+pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let max = (name.chars().count() / 3).max(1) + 1;
+    let mut scored: Vec<(usize, &str)> = candidates
+        .filter_map(|c| {
+            let d = levenshtein(name, c);
+            (d <= max).then_some((d, c))
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, c)| c.to_string())
+        .collect()
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
