@@ -141,11 +141,7 @@ impl Gen<'_> {
             let body_with = body.clone();
             format!("(with {{ {} }}; {body_with})", bindings.join(" "))
         } else if self.pick(3) == 0 {
-            // Parenthesised: `(…).x / 2` trips the parser (reported), not what this tests.
-            format!(
-                "((rec {{ {} __body = {body}; }}).__body)",
-                bindings.join(" ")
-            )
+            format!("(rec {{ {} __body = {body}; }}).__body", bindings.join(" "))
         } else {
             format!("(let {} in {body})", bindings.join(" "))
         }
