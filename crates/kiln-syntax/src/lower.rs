@@ -103,12 +103,19 @@ impl<'a> Lowerer<'a> {
     }
 
     fn lower_expr(&mut self, pair: Pair<'a, Rule>) -> Result<Expr> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(self.too_deep(self.span(&pair)));
+        // Single-operand layers create no AST node, so they do not count. Parentheses do not
+        // either, but they count, so that kiln accepts roughly what Nix accepts.
+        let nests = !matches!(pair.as_rule(), Rule::expr_op | Rule::app | Rule::select);
+        if nests {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(self.too_deep(self.span(&pair)));
+            }
         }
         let res = self.lower_expr_inner(pair);
-        self.depth -= 1;
+        if nests {
+            self.depth -= 1;
+        }
         res
     }
 
@@ -584,7 +591,7 @@ impl<'a> Lowerer<'a> {
                 Rule::ind_open => continue,
                 Rule::ind_text => (text.to_string(), true),
                 Rule::ind_quotes => ("''".to_string(), false),
-                Rule::ind_dollar => ("$".to_string(), false),
+                Rule::ind_dollar | Rule::ind_lone_dollar => ("$".to_string(), false),
                 Rule::ind_quote => ("'".to_string(), false),
                 Rule::ind_escape => {
                     let mut out = String::new();

@@ -160,7 +160,7 @@ mod tests {
         );
         assert_eq!(find_unterminated("1 /* x"), Some(Unterminated::Comment(2)));
         assert_eq!(
-            find_unterminated(r#""a ${b""#),
+            find_unterminated(r#""a ${b"#),
             Some(Unterminated::Interpolation(3))
         );
         assert_eq!(find_unterminated("a'' b"), None);

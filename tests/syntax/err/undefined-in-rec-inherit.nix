@@ -1,0 +1,1 @@
+rec { inherit x; x = 1; }

@@ -1,0 +1,2 @@
+/* block */ 1 # line
+ + /* inner * / ** */ 2

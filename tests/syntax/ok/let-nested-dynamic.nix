@@ -1,0 +1,1 @@
+let x = "k"; in let a.${x} = 1; in a

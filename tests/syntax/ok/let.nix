@@ -1,0 +1,1 @@
+let b = 1; a = b; in a

@@ -1,0 +1,1 @@
+let a = true; b = 1; in !a + b
