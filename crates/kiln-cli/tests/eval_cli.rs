@@ -89,7 +89,10 @@ fn run(program: &str, args: &[&str], file: &str) -> (String, bool) {
     if program.ends_with("kiln") {
         cmd.arg("eval");
     } else {
-        cmd.arg("--eval");
+        // As in kiln-eval's differential tests: a private state directory, so the oracle
+        // needs nothing from the machine's /nix.
+        cmd.arg("--eval")
+            .env("NIX_STATE_DIR", std::env::temp_dir().join("kiln-nix-state"));
     }
     let out = cmd.args(&args).output().expect("running the evaluator");
     (
