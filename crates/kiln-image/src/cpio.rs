@@ -340,11 +340,13 @@ pub fn write_initrd(
     Ok(stats)
 }
 
-/// zstd with worker threads always on: with one or more workers the output is the same for
-/// any worker count (zstd's `ZSTD_c_nbWorkers` documentation), so the bytes do not depend on
-/// the machine. The checksum matches what the `zstd` command writes.
+/// zstd with worker threads always on, one per rayon thread (so `RAYON_NUM_THREADS` bounds it
+/// like every other parallel step). With one or more workers zstd's output is the same for any
+/// worker count (`ZSTD_c_nbWorkers` in `zstd.h`), so the bytes do not depend on the machine;
+/// `initrd_zstd_bytes_do_not_depend_on_thread_count` checks it. The checksum matches what the
+/// `zstd` command writes.
 fn configure_zstd<W: Write>(encoder: &mut zstd::stream::Encoder<'_, W>) -> io::Result<()> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = rayon::current_num_threads().max(1);
     encoder.multithread(u32::try_from(workers).unwrap_or(u32::MAX))?;
     encoder.include_checksum(true)?;
     Ok(())
