@@ -9,7 +9,9 @@ use std::time::Instant;
 fn main() -> miette::Result<()> {
     let mut args = std::env::args_os().skip(1);
     let (Some(dir), Some(out)) = (args.next(), args.next()) else {
-        return Err(miette::miette!("usage: initrd_bench DIR OUT [zstd|xz|gzip|none]"));
+        return Err(miette::miette!(
+            "usage: initrd_bench DIR OUT [zstd|xz|gzip|none]"
+        ));
     };
     let compressor = match args.next().and_then(|a| a.into_string().ok()).as_deref() {
         None | Some("zstd") => Compressor::default(),
@@ -20,9 +22,17 @@ fn main() -> miette::Result<()> {
     };
     let start = Instant::now();
     let entries = cpio::entries_from_dir(&PathBuf::from(dir))?;
-    let stats = cpio::write_initrd(&PathBuf::from(out), entries, &CpioOptions::from_env()?, compressor)?;
+    let stats = cpio::write_initrd(
+        &PathBuf::from(out),
+        entries,
+        &CpioOptions::from_env()?,
+        compressor,
+    )?;
     let secs = start.elapsed().as_secs_f64();
     // A bench tool reports on stderr so stdout stays free for scripts.
-    eprintln!("kiln: {} entries, {} bytes uncompressed, {secs:.3} s", stats.n_entries, stats.archive_len);
+    eprintln!(
+        "kiln: {} entries, {} bytes uncompressed, {secs:.3} s",
+        stats.n_entries, stats.archive_len
+    );
     Ok(())
 }

@@ -554,6 +554,16 @@ fn make_trees() -> Trees {
             "alias=pci:v000014E4d00004727sv*sd*bc02sc80i*",
         ],
     );
+    std::fs::write(
+        kernel.join("modules.builtin"),
+        "kernel/fs/ext4/ext4.ko\nkernel/drivers/block/loop.ko\n",
+    )
+    .unwrap();
+    std::fs::write(
+        kernel.join("modules.builtin.modinfo"),
+        b"ext4.alias=fs-ext4\0ext4.license=GPL\0loop.alias=devname:loop-control\0",
+    )
+    .unwrap();
     // `build`/`source` links to headers are skipped.
     std::os::unix::fs::symlink("/nonexistent", kernel.join("build")).unwrap();
     Trees {
@@ -650,6 +660,15 @@ fn kmod_closure_aliases() {
     assert!(closure.modules.contains(&"wl".to_owned()));
     let closure = kmod::resolve(&index, &["fs-btrfs"]).unwrap();
     assert_eq!(closure.modules.last().map(String::as_str), Some("btrfs"));
+}
+
+#[test]
+fn kmod_builtin_modules_are_satisfied() {
+    let trees = make_trees();
+    let index = index(&trees);
+    let closure = kmod::resolve(&index, &["fs-ext4", "loop", "rfkill"]).unwrap();
+    assert_eq!(closure.modules, ["rfkill"]);
+    assert_eq!(closure.builtin, ["ext4", "loop"]);
 }
 
 #[test]

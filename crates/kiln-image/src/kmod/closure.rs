@@ -10,6 +10,8 @@
 //! - `softdep=` names are included when some tree provides them (missing ones are reported, not
 //!   fatal); `pre:` ones load before the module, `post:` ones after. An edge that closes a cycle
 //!   through a softdep is dropped, as modprobe does.
+//! - A name no tree provides but `modules.builtin` lists is satisfied by the kernel itself and
+//!   reported in [`Closure::builtin`].
 //! - The order is a depth-first post-order over the requests in the order given, so it is
 //!   deterministic for the same inputs.
 
@@ -26,6 +28,8 @@ pub struct Closure {
     pub firmware: Vec<String>,
     /// Softdeps no tree provides, sorted; worth a warning, no more.
     pub missing_softdeps: Vec<String>,
+    /// Requested or soft-depended modules that the kernel has built in, sorted.
+    pub builtin: Vec<String>,
 }
 
 impl Closure {
@@ -45,11 +49,16 @@ pub fn resolve<S: AsRef<str>>(index: &ModuleIndex, requested: &[S]) -> Result<Cl
         stack: Vec::new(),
         order: Vec::new(),
         missing_softdeps: BTreeSet::new(),
+        builtin: BTreeSet::new(),
     };
     for name in requested {
         let name = name.as_ref();
         let targets = lookup(index, name);
         if targets.is_empty() {
+            if let Some(builtin) = index.builtin(name) {
+                ctx.builtin.insert(builtin);
+                continue;
+            }
             return Err(ImageError::UnknownModule {
                 name: name.to_owned(),
                 suggestions: suggest(index, name),
@@ -69,6 +78,7 @@ pub fn resolve<S: AsRef<str>>(index: &ModuleIndex, requested: &[S]) -> Result<Cl
         modules: ctx.order,
         firmware: firmware.into_iter().collect(),
         missing_softdeps: ctx.missing_softdeps.into_iter().collect(),
+        builtin: ctx.builtin.into_iter().collect(),
     })
 }
 
@@ -110,6 +120,7 @@ struct Ctx<'a> {
     stack: Vec<(String, Edge)>,
     order: Vec<String>,
     missing_softdeps: BTreeSet<String>,
+    builtin: BTreeSet<String>,
 }
 
 impl Ctx<'_> {
@@ -130,6 +141,9 @@ impl Ctx<'_> {
         self.stack.push((name.to_owned(), edge));
         for dep in &module.info.depends {
             if !self.index.modules.contains_key(dep) {
+                if self.index.builtin.contains(dep) {
+                    continue;
+                }
                 return Err(ImageError::MissingDependency {
                     module: name.to_owned(),
                     dependency: dep.clone(),
@@ -152,7 +166,10 @@ impl Ctx<'_> {
     fn visit_soft(&mut self, name: &str) -> Result<(), ImageError> {
         let targets = lookup(self.index, name);
         if targets.is_empty() {
-            self.missing_softdeps.insert(name.to_owned());
+            match self.index.builtin(name) {
+                Some(builtin) => self.builtin.insert(builtin),
+                None => self.missing_softdeps.insert(name.to_owned()),
+            };
         }
         for target in targets {
             self.visit(&target, Edge::Soft)?;

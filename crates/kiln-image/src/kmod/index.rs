@@ -10,7 +10,7 @@
 use super::modinfo::{read_modinfo, ModInfo};
 use crate::ImageError;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// A module tree: `root` is a `lib/modules/<version>` directory.
@@ -31,10 +31,15 @@ pub struct Module {
     pub info: ModInfo,
 }
 
-/// All modules by normalised name.
+/// All modules by normalised name, and what the kernel has built in.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleIndex {
     pub modules: BTreeMap<String, Module>,
+    /// Names from `modules.builtin` (shipped by Debian's kernel packages): requesting one of
+    /// these is satisfied without a file, as `modprobe` does.
+    pub builtin: BTreeSet<String>,
+    /// `(alias pattern, module)` from `modules.builtin.modinfo` (`ext4.alias=fs-ext4`).
+    pub builtin_aliases: Vec<(String, String)>,
 }
 
 impl ModuleIndex {
@@ -62,11 +67,25 @@ impl ModuleIndex {
         }
         Ok(ModuleIndex {
             modules: ranked.into_iter().map(|(name, (_, m))| (name, m)).collect(),
+            builtin: BTreeSet::new(),
+            builtin_aliases: Vec::new(),
         })
     }
 
     pub fn get(&self, name: &str) -> Option<&Module> {
         self.modules.get(&super::normalize_name(name))
+    }
+
+    /// The built-in module that `name` (a name or an alias) refers to, if any.
+    pub fn builtin(&self, name: &str) -> Option<String> {
+        let normalized = super::normalize_name(name);
+        if self.builtin.contains(&normalized) {
+            return Some(normalized);
+        }
+        self.builtin_aliases
+            .iter()
+            .find(|(pattern, _)| super::closure::fnmatch(pattern.as_bytes(), name.as_bytes()))
+            .map(|(_, module)| module.clone())
     }
 }
 
@@ -111,7 +130,61 @@ pub fn index_modules(trees: &[ModuleTree]) -> Result<ModuleIndex, ImageError> {
             ))
         })
         .collect::<Result<_, ImageError>>()?;
-    ModuleIndex::from_modules(modules)
+    let mut index = ModuleIndex::from_modules(modules)?;
+    for tree in trees {
+        read_builtin(&tree.root, &mut index)?;
+    }
+    index.builtin_aliases.sort();
+    index.builtin_aliases.dedup();
+    Ok(index)
+}
+
+/// Reads `modules.builtin` (one `kernel/…/name.ko` per line) and `modules.builtin.modinfo`
+/// (NUL-separated `module.key=value`, `Documentation/kbuild/kbuild.rst`) if the tree has them.
+fn read_builtin(root: &Path, index: &mut ModuleIndex) -> Result<(), ImageError> {
+    let list = root.join("modules.builtin");
+    match std::fs::read_to_string(&list) {
+        Ok(text) => {
+            let names = text
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| super::normalize_name(module_stem(l)));
+            index.builtin.extend(names);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(ImageError::Io {
+                path: list,
+                source: e,
+            })
+        }
+    }
+    let modinfo = root.join("modules.builtin.modinfo");
+    match std::fs::read(&modinfo) {
+        Ok(bytes) => {
+            for raw in bytes.split(|&b| b == 0) {
+                let Ok(text) = std::str::from_utf8(raw) else {
+                    continue;
+                };
+                let Some((key, alias)) = text.split_once('=') else {
+                    continue;
+                };
+                if let Some(module) = key.strip_suffix(".alias") {
+                    index
+                        .builtin_aliases
+                        .push((alias.to_owned(), super::normalize_name(module)));
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(ImageError::Io {
+                path: modinfo,
+                source: e,
+            })
+        }
+    }
+    Ok(())
 }
 
 /// The file name without directory and `.ko[.xz|.zst]`.
