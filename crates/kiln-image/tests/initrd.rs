@@ -11,6 +11,7 @@ use kiln_image::kmod::{self, ModuleTree};
 use kiln_image::ImageError;
 use miette::Diagnostic;
 use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -784,4 +785,104 @@ fn firmware_lookup_plain_compressed_glob_missing() {
         ]
     );
     assert_eq!(lookup.missing, ["brcm/brcmfmac4350-pcie.bin"]);
+}
+
+// ---- a real Debian kernel (KILN_SLOW_TESTS=1 and KILN_TEST_KERNEL_MODULES) ----
+
+/// Indexes a real bookworm module tree and checks the closure of the live medium's modules
+/// plus brcmfmac against `depmod -n`. Needs `KILN_TEST_KERNEL_MODULES=/x/lib/modules/<version>`
+/// (`apt-get download linux-image-6.1.0-NN-amd64 && dpkg-deb -x …`), so CI without the
+/// download skips it with a message, even under `KILN_SLOW_TESTS=1`.
+#[test]
+fn bookworm_kernel_closure_matches_depmod() {
+    let test = "bookworm_kernel_closure_matches_depmod";
+    let Ok(modules_dir) = std::env::var("KILN_TEST_KERNEL_MODULES") else {
+        eprintln!("{test}: skipped, set KILN_TEST_KERNEL_MODULES=/…/lib/modules/<version> (and KILN_SLOW_TESTS=1)");
+        return;
+    };
+    if !have_tools(test, &["depmod"]) {
+        return;
+    }
+    let root = PathBuf::from(&modules_dir);
+    let start = std::time::Instant::now();
+    let index = kmod::index_modules(&[ModuleTree { root: root.clone() }]).unwrap();
+    eprintln!(
+        "{test}: indexed {} modules in {:?}",
+        index.modules.len(),
+        start.elapsed()
+    );
+    assert!(index.modules.len() > 3500, "{}", index.modules.len());
+
+    let requested = [
+        "isofs",
+        "loop",
+        "squashfs",
+        "overlay",
+        "sr_mod",
+        "virtio_blk",
+        "virtio-pci",
+        "usb-storage",
+        "uas",
+        "ahci",
+        "nvme",
+        "ext4",
+        "vfat",
+        "brcmfmac",
+        "cfg80211",
+        "fs-btrfs",
+    ];
+    let closure = kmod::resolve(&index, &requested).unwrap();
+    eprintln!(
+        "{test}: {} modules, {} firmware names, builtin {:?}",
+        closure.modules.len(),
+        closure.firmware.len(),
+        closure.builtin
+    );
+    // Load order: every dependency before its dependent.
+    for (idx, name) in closure.modules.iter().enumerate() {
+        for dep in &index.modules[name].info.depends {
+            let dep_idx = closure.modules.iter().position(|m| m == dep).unwrap();
+            assert!(dep_idx < idx, "{dep} after {name}");
+        }
+    }
+    let position = |name: &str| closure.modules.iter().position(|m| m == name).unwrap();
+    assert!(position("cfg80211") < position("brcmfmac"));
+    assert!(position("rfkill") < position("cfg80211"));
+    assert!(closure
+        .firmware
+        .iter()
+        .any(|f| f.starts_with("brcm/brcmfmac")));
+
+    // `modules.dep` lines agree with depmod's as sets (depmod orders deps its own way).
+    let version = root.file_name().unwrap().to_str().unwrap();
+    let base = root
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .unwrap();
+    let output = Command::new("depmod")
+        .arg("-b")
+        .arg(base)
+        .args(["-n", version])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let depmod = String::from_utf8(output.stdout).unwrap();
+    let parse = |line: &str| -> Option<(String, BTreeSet<String>)> {
+        let (module, deps) = line
+            .split_once(": ")
+            .or_else(|| line.strip_suffix(':').map(|m| (m, "")))?;
+        module.ends_with(".ko").then(|| {
+            (
+                module.to_owned(),
+                deps.split_whitespace().map(str::to_owned).collect(),
+            )
+        })
+    };
+    let reference: BTreeMap<String, BTreeSet<String>> = depmod.lines().filter_map(parse).collect();
+    let ours = kmod::modules_dep(&index, &closure);
+    for line in ours.lines() {
+        let (module, deps) = parse(line).unwrap();
+        assert_eq!(Some(&deps), reference.get(&module), "{module}");
+    }
 }
