@@ -194,11 +194,19 @@ impl CpioOptions {
     /// The mtime from `SOURCE_DATE_EPOCH` (<https://reproducible-builds.org/specs/source-date-epoch/>),
     /// or 0 when it is unset.
     pub fn from_env() -> Result<CpioOptions, ImageError> {
-        match std::env::var("SOURCE_DATE_EPOCH") {
-            Err(_) => Ok(CpioOptions::default()),
-            Ok(value) => match value.trim().parse::<u32>() {
+        CpioOptions::from_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
+    }
+
+    /// The same from a given value of `SOURCE_DATE_EPOCH`; an empty value counts as unset, as
+    /// the specification asks.
+    pub fn from_source_date_epoch(value: Option<&str>) -> Result<CpioOptions, ImageError> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(CpioOptions::default()),
+            Some(text) => match text.parse::<u32>() {
                 Ok(mtime) => Ok(CpioOptions { mtime }),
-                Err(_) => Err(ImageError::BadSourceDateEpoch { value }),
+                Err(_) => Err(ImageError::BadSourceDateEpoch {
+                    value: text.to_owned(),
+                }),
             },
         }
     }

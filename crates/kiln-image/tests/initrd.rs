@@ -185,6 +185,51 @@ fn newc_rejects_duplicates_and_bad_epoch() {
 }
 
 #[test]
+fn source_date_epoch_parsing() {
+    assert_eq!(CpioOptions::from_source_date_epoch(None).unwrap().mtime, 0);
+    assert_eq!(
+        CpioOptions::from_source_date_epoch(Some("")).unwrap().mtime,
+        0
+    );
+    assert_eq!(
+        CpioOptions::from_source_date_epoch(Some("1700000000"))
+            .unwrap()
+            .mtime,
+        1_700_000_000
+    );
+    for bad in ["-1", "soon", "4294967296"] {
+        let err = CpioOptions::from_source_date_epoch(Some(bad)).unwrap_err();
+        assert_eq!(code(&err), "kiln::image::bad_source_date_epoch");
+    }
+}
+
+#[test]
+fn newc_file_over_4_gib_is_a_clear_error() {
+    // A sparse file: 5 GiB long, no disk used, and the writer must refuse it before reading.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    let dest = dir.path().join("initrd");
+    let entries = vec![Entry::file(p("big"), 0o644, &big)];
+    let err = cpio::write_initrd(
+        &dest,
+        entries,
+        &CpioOptions::default(),
+        Compressor::default(),
+    )
+    .unwrap_err();
+    assert_eq!(code(&err), "kiln::image::field_overflow");
+    assert!(
+        err.to_string().contains("file size of `big` is 5368709120"),
+        "{err}"
+    );
+    assert!(!dest.exists());
+}
+
+#[test]
 fn entries_from_dir_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
