@@ -25,3 +25,4 @@ fuzz target="parse" time="600":
 bench:
     tests/bench/parse.sh
     tests/bench/eval.sh
+    tests/bench/initrd.sh

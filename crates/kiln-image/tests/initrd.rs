@@ -6,7 +6,7 @@
 use kiln_image::cpio::{
     self, read::read_newc, Compressor, CpioOptions, CpioPath, Entry, EntryKind, FileSource,
 };
-use kiln_image::initrd::firmware::find_firmware;
+use kiln_image::initrd::{self, firmware::find_firmware};
 use kiln_image::kmod::{self, ModuleTree};
 use kiln_image::ImageError;
 use miette::Diagnostic;
@@ -772,6 +772,47 @@ fn kmod_bad_module_file_is_an_error() {
     std::fs::write(root.join("kernel/bad.ko"), b"not an elf").unwrap();
     let err = kmod::index_modules(&[ModuleTree { root }]).unwrap_err();
     assert_eq!(code(&err), "kiln::image::bad_module");
+}
+
+#[test]
+fn initrd_module_and_firmware_entries() {
+    let trees = make_trees();
+    let index = index(&trees);
+    let closure = kmod::resolve(&index, &["wl"]).unwrap();
+    let fw_dir = tempfile::tempdir().unwrap();
+    std::fs::write(fw_dir.path().join("regulatory.db"), b"db").unwrap();
+    let lookup = find_firmware(&closure.firmware, &[fw_dir.path().to_path_buf()]).unwrap();
+    assert_eq!(lookup.missing, ["regulatory.db.p7s"]);
+    let mut entries = initrd::module_entries(&index, &closure, "6.1.0-13-amd64").unwrap();
+    entries.extend(initrd::firmware_entries(&lookup).unwrap());
+    let mut out = Vec::new();
+    cpio::write_newc(&mut out, entries, &CpioOptions::default()).unwrap();
+    let back = read_newc(&out).unwrap();
+    let files: Vec<&str> = back
+        .iter()
+        .filter(|e| e.mode & cpio::S_IFMT == cpio::S_IFREG)
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "lib/firmware/regulatory.db",
+            "lib/modules/6.1.0-13-amd64/extra/wl.ko",
+            "lib/modules/6.1.0-13-amd64/kernel/net/rfkill/rfkill.ko",
+            "lib/modules/6.1.0-13-amd64/kernel/net/wireless/cfg80211.ko",
+            "lib/modules/6.1.0-13-amd64/kernel/net/wireless/lib80211.ko",
+            "lib/modules/6.1.0-13-amd64/kernel/net/wireless/lib80211_crypt_tkip.ko",
+            "lib/modules/6.1.0-13-amd64/modules.alias",
+            "lib/modules/6.1.0-13-amd64/modules.dep",
+            "lib/modules/6.1.0-13-amd64/modules.softdep",
+        ]
+    );
+    let wl = back.iter().find(|e| e.path.ends_with("wl.ko")).unwrap();
+    assert_eq!(
+        wl.data,
+        std::fs::read(trees.extra.join("extra/wl.ko")).unwrap()
+    );
+    assert!(initrd::module_entries(&index, &closure, "../x").is_err());
 }
 
 #[test]
