@@ -205,21 +205,7 @@ fn is_module_file(name: &str) -> bool {
 /// Recursively collects module files, following symlinks (NixOS module trees are symlink
 /// farms). `build/` and `source/` links into kernel headers are skipped, as depmod does.
 fn list_module_files(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), ImageError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && rel.is_empty() => {
-            return Err(ImageError::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            })
-        }
-        Err(e) => {
-            return Err(ImageError::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            })
-        }
-    };
+    let entries = std::fs::read_dir(dir).map_err(ImageError::io(dir))?;
     for entry in entries {
         let entry = entry.map_err(ImageError::io(dir))?;
         let Ok(name) = entry.file_name().into_string() else {
