@@ -972,3 +972,92 @@ fn bookworm_kernel_closure_matches_depmod() {
         assert_eq!(Some(&deps), reference.get(&module), "{module}");
     }
 }
+
+/// Boots the real kernel under QEMU (TCG) with an initrd kiln wrote: busybox, an `/init` that
+/// loads `cfg80211` with busybox `modprobe` (which must follow kiln's `modules.dep` to load
+/// `rfkill` first) and prints `/proc/modules` on the serial console. Proves the kernel unpacks
+/// kiln's zstd newc archive and that `modules.dep` works. Needs `KILN_TEST_KERNEL_MODULES` as
+/// above with `boot/vmlinuz-<version>` beside it, `qemu-system-x86_64` and a static busybox.
+#[test]
+fn qemu_boots_kiln_initrd_and_modprobe_follows_modules_dep() {
+    let test = "qemu_boots_kiln_initrd_and_modprobe_follows_modules_dep";
+    let Ok(modules_dir) = std::env::var("KILN_TEST_KERNEL_MODULES") else {
+        eprintln!("{test}: skipped, set KILN_TEST_KERNEL_MODULES=/…/lib/modules/<version> (and KILN_SLOW_TESTS=1)");
+        return;
+    };
+    if !have_tools(test, &["qemu-system-x86_64", "busybox"]) {
+        return;
+    }
+    let root = PathBuf::from(&modules_dir);
+    let version = root.file_name().unwrap().to_str().unwrap().to_owned();
+    let base = root
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .unwrap();
+    let kernel = base.join(format!("boot/vmlinuz-{version}"));
+    assert!(kernel.is_file(), "{} missing", kernel.display());
+    let busybox = PathBuf::from("/bin/busybox");
+
+    let index = kmod::index_modules(&[ModuleTree { root: root.clone() }]).unwrap();
+    let closure = kmod::resolve(&index, &["cfg80211"]).unwrap();
+    let mut entries = initrd::module_entries(&index, &closure, &version).unwrap();
+    let init = "#!/bin/sh\n\
+        /bin/busybox mkdir -p /proc /sys\n\
+        /bin/busybox mount -t proc proc /proc\n\
+        echo KILN-INITRD-OK\n\
+        /bin/busybox modprobe cfg80211 || echo KILN-MODPROBE-FAILED\n\
+        echo KILN-MODULES: $(/bin/busybox cut -d' ' -f1 /proc/modules)\n\
+        /bin/busybox poweroff -f\n";
+    entries.extend([
+        Entry::file(p("bin/busybox"), 0o755, &busybox),
+        Entry::symlink(p("bin/sh"), "busybox"),
+        Entry::symlink(p("sbin/modprobe"), "../bin/busybox"),
+        Entry::bytes(p("init"), 0o755, init.as_bytes().to_vec()),
+        Entry::char_device(p("dev/console"), 0o600, 5, 1),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let initrd_path = dir.path().join("initrd.zst");
+    cpio::write_initrd(
+        &initrd_path,
+        entries,
+        &CpioOptions::default(),
+        Compressor::default(),
+    )
+    .unwrap();
+
+    let output = Command::new("timeout")
+        .arg("240")
+        .arg("qemu-system-x86_64")
+        .args([
+            "-m",
+            "512",
+            "-display",
+            "none",
+            "-serial",
+            "stdio",
+            "-no-reboot",
+            "-kernel",
+        ])
+        .arg(&kernel)
+        .arg("-initrd")
+        .arg(&initrd_path)
+        .args(["-append", "console=ttyS0 panic=-1 quiet"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        console.contains("KILN-INITRD-OK"),
+        "kernel did not run /init:\n{console}"
+    );
+    assert!(!console.contains("KILN-MODPROBE-FAILED"), "{console}");
+    let modules = console
+        .lines()
+        .find(|l| l.contains("KILN-MODULES:"))
+        .unwrap_or_default();
+    assert!(
+        modules.contains("cfg80211") && modules.contains("rfkill"),
+        "{console}"
+    );
+}
