@@ -231,6 +231,43 @@ pub enum Compressor {
     None,
 }
 
+impl Compressor {
+    /// From `boot.initrd.compressor` (a command name or a path to one, as in NixOS) and
+    /// `boot.initrd.compressorArgs`, of which only a level (`-19`) is understood; other
+    /// arguments (`-T0`, `--check=crc32`) are what kiln does anyway. `cat` means uncompressed.
+    pub fn from_config(command: &str, args: &[String]) -> Result<Compressor, ImageError> {
+        let name = command.rsplit('/').next().unwrap_or(command);
+        let level = args
+            .iter()
+            .rev()
+            .filter_map(|arg| arg.strip_prefix('-'))
+            .filter(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|digits| digits.parse::<u32>().ok())
+            .next();
+        match name {
+            "zstd" => {
+                let level = level.map_or(Ok(3), i32::try_from);
+                match level {
+                    Ok(level) if (1..=22).contains(&level) => Ok(Compressor::Zstd { level }),
+                    _ => Err(ImageError::UnsupportedCompressor {
+                        command: command.to_owned(),
+                    }),
+                }
+            }
+            "xz" => Ok(Compressor::Xz {
+                level: level.unwrap_or(6).min(9),
+            }),
+            "gzip" | "pigz" => Ok(Compressor::Gzip {
+                level: level.unwrap_or(9).min(9),
+            }),
+            "cat" => Ok(Compressor::None),
+            _ => Err(ImageError::UnsupportedCompressor {
+                command: command.to_owned(),
+            }),
+        }
+    }
+}
+
 impl Default for Compressor {
     /// zstd level 3, the `zstd` command's default.
     fn default() -> Compressor {

@@ -62,6 +62,16 @@ pub enum ImageError {
     #[diagnostic(code(kiln::image::bad_source_date_epoch))]
     BadSourceDateEpoch { value: String },
 
+    /// `boot.initrd.compressor` names a compressor kiln does not implement.
+    #[error("unsupported initrd compressor `{command}`")]
+    #[diagnostic(
+        code(kiln::image::unsupported_compressor),
+        help(
+            "kiln writes initrds with `zstd` (levels 1-22), `xz`, `gzip` or `cat` (uncompressed)"
+        )
+    )]
+    UnsupportedCompressor { command: String },
+
     /// A malformed cpio archive (only the in-tree reader raises this).
     #[error("malformed cpio archive at byte {offset}: {reason}")]
     #[diagnostic(code(kiln::image::malformed_cpio))]

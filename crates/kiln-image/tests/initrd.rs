@@ -185,6 +185,35 @@ fn newc_rejects_duplicates_and_bad_epoch() {
 }
 
 #[test]
+fn compressor_from_config() {
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        Compressor::from_config("zstd", &[]).unwrap(),
+        Compressor::Zstd { level: 3 }
+    );
+    assert_eq!(
+        Compressor::from_config("/nix/store/x-zstd/bin/zstd", &args(&["-19", "-T0"])).unwrap(),
+        Compressor::Zstd { level: 19 }
+    );
+    assert_eq!(
+        Compressor::from_config("xz", &args(&["--check=crc32", "-9"])).unwrap(),
+        Compressor::Xz { level: 9 }
+    );
+    assert_eq!(
+        Compressor::from_config("gzip", &[]).unwrap(),
+        Compressor::Gzip { level: 9 }
+    );
+    assert_eq!(
+        Compressor::from_config("cat", &[]).unwrap(),
+        Compressor::None
+    );
+    for (command, a) in [("lz4", &[][..]), ("zstd", &["-30"][..])] {
+        let err = Compressor::from_config(command, &args(a)).unwrap_err();
+        assert_eq!(code(&err), "kiln::image::unsupported_compressor");
+    }
+}
+
+#[test]
 fn source_date_epoch_parsing() {
     assert_eq!(CpioOptions::from_source_date_epoch(None).unwrap().mtime, 0);
     assert_eq!(
