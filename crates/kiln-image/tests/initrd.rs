@@ -176,7 +176,7 @@ fn initrd_failure_leaves_nothing() {
 }
 
 #[test]
-fn newc_rejects_duplicates_and_bad_epoch() {
+fn newc_rejects_duplicates_and_bad_paths() {
     let entries = vec![Entry::dir(p("a"), 0o755), Entry::dir(p("a"), 0o700)];
     let err = cpio::write_newc(Vec::new(), entries, &CpioOptions::default()).unwrap_err();
     assert_eq!(code(&err), "kiln::image::duplicate_cpio_path");
