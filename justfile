@@ -27,3 +27,4 @@ bench:
     tests/bench/eval.sh
     tests/bench/modules.sh
     tests/bench/fetch.sh
+    tests/bench/initrd.sh
