@@ -61,7 +61,15 @@ pub(crate) fn syntax_error(
     if let Some(attempts) = detailed.as_ref().and_then(|e| e.parse_attempts()) {
         if attempts.max_position == pos {
             for token in attempts.expected_tokens() {
-                if let Some(name) = token_name(&token.to_string()) {
+                // Character ranges (`a..z`, `0..9`) come from the guards of expressions.
+                let token = token.to_string();
+                let is_range = token.chars().count() == 4 && token.contains("..");
+                let name = if is_range {
+                    Some("an expression")
+                } else {
+                    token_name(&token)
+                };
+                if let Some(name) = name {
                     expected.insert(name);
                 }
             }
@@ -71,6 +79,12 @@ pub(crate) fn syntax_error(
                     || stack.deepest.get_rule() == Some(&Rule::bind)
             });
         }
+    }
+    // `x:` and `x @` are tried wherever an expression may start; name them only where an
+    // expression cannot (after `{ a, b }`).
+    if expected.contains("an expression") {
+        expected.remove("`:`");
+        expected.remove("`@`");
     }
     let found = describe_found(text, pos);
     let span_end = pos + found_len(text, pos);
@@ -188,7 +202,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
     })
 }
 
-/// Literal tokens worth naming; the rest are parts of larger tokens.
+/// Literal tokens worth naming. The first-character guards of the grammar make pest report
+/// the first characters of expressions and operators; those become "an expression" and
+/// "an operator".
 fn token_name(token: &str) -> Option<&'static str> {
     Some(match token {
         ";" => "`;`",
@@ -199,14 +215,12 @@ fn token_name(token: &str) -> Option<&'static str> {
         "]" => "`]`",
         "," => "`,`",
         "@" => "`@`",
-        "." => "`.`",
         "?" => "`?`",
-        "\"" => "`\"`",
-        "''" => "`''`",
-        "${" => "`${`",
-        "(" => "`(`",
-        "{" => "`{`",
-        "[" => "`[`",
+        "or" => "`or`",
+        "\"" | "''" | "(" | "[" | "{" | "<" | "~" | "let" | "rec" | "assert" | "with" | "if" => {
+            "an expression"
+        }
+        "-" | "||" | "&&" | "==" | "!=" | "!" | ">" | "/" | "+" | "*" => "an operator",
         _ => return None,
     })
 }
