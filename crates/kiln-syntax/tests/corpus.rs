@@ -199,6 +199,15 @@ fn other_deep_nestings_are_too_deep_not_a_crash() {
 }
 
 #[test]
+fn nested_formal_defaults_do_not_backtrack_exponentially() {
+    // Found by the fuzzer: each level once parsed its last formal twice (2^n work).
+    let valid = format!("{}1{}", "{ a ? ".repeat(60), " }: a".repeat(60));
+    assert!(check("formals", "/", &valid).is_ok());
+    let invalid = format!("{}1{}", "{a?".repeat(60), "}".repeat(60));
+    assert!(check("formals", "/", &invalid).is_err());
+}
+
+#[test]
 fn accepted_nesting_matches_nix_range() {
     // Nix accepts 5 000 nested parentheses; so must kiln.
     let text = format!("{}1{}", "(".repeat(5_000), ")".repeat(5_000));
