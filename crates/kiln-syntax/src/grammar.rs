@@ -87,8 +87,15 @@ pub(crate) fn syntax_error(
         expected.remove("`@`");
     }
     let found = describe_found(text, pos);
-    let span_end = pos + found_len(text, pos);
-    let span = Span::new(file, pos as u32, span_end as u32);
+    // At the end of the input, point at the last character: an empty span at the very end
+    // would show no label.
+    let (start, end) = if pos >= text.len() {
+        let last = text.char_indices().next_back().map_or(0, |(idx, _)| idx);
+        (last, text.len())
+    } else {
+        (pos, pos + found_len(text, pos))
+    };
+    let span = Span::new(file, start as u32, end as u32);
     let (message, label) = if expected.contains("`;`") && in_bind {
         (
             format!("expected `;` after the attribute value, found {found}"),
