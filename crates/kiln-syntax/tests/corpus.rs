@@ -208,6 +208,14 @@ fn nested_formal_defaults_do_not_backtrack_exponentially() {
 }
 
 #[test]
+fn failed_interpolations_in_indented_strings_do_not_backtrack() {
+    // Found by the fuzzer: `${` in an indented string fell back to literal text when the
+    // interpolation failed (flex never does that), re-parsing the rest in 2^n ways.
+    let text = "[ ''a ${ ".repeat(40);
+    assert!(check("ind", "/", &text).is_err());
+}
+
+#[test]
 fn accepted_nesting_matches_nix_range() {
     // Nix accepts 5 000 nested parentheses; so must kiln.
     let text = format!("{}1{}", "(".repeat(5_000), ")".repeat(5_000));
