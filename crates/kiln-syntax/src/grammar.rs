@@ -96,6 +96,7 @@ pub(crate) fn syntax_error(
         (pos, pos + found_len(text, pos))
     };
     let span = Span::new(file, start as u32, end as u32);
+    let in_bind = in_bind || after_binding_equals(text, pos);
     let (message, label) = if expected.contains("`;`") && in_bind {
         (
             format!("expected `;` after the attribute value, found {found}"),
@@ -230,6 +231,36 @@ fn token_name(token: &str) -> Option<&'static str> {
         "-" | "||" | "&&" | "==" | "!=" | "!" | ">" | "/" | "+" | "*" => "an operator",
         _ => return None,
     })
+}
+
+/// Whether `pos` follows the `=` of a binding (`a = 1 b`), looking back over balanced
+/// brackets; a `;` or an unmatched opening bracket ends the search. Only picks the message.
+fn after_binding_equals(text: &str, pos: usize) -> bool {
+    let bytes = &text.as_bytes()[..pos.min(text.len())];
+    let mut depth = 0usize;
+    for (idx, &byte) in bytes.iter().enumerate().rev() {
+        match byte {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' | b'[' | b'{' => {
+                if depth == 0 {
+                    return false;
+                }
+                depth -= 1;
+            }
+            b';' if depth == 0 => return false,
+            b'=' if depth == 0 => {
+                let prev = idx.checked_sub(1).map(|i| bytes[i]);
+                let next = bytes.get(idx + 1);
+                let is_operator =
+                    matches!(prev, Some(b'=' | b'!' | b'<' | b'>')) || next == Some(&b'=');
+                if !is_operator {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn join_or(items: &[&str]) -> String {
