@@ -48,8 +48,9 @@ pub enum ExprKind {
     Assert { cond: Box<Expr>, body: Box<Expr> },
     Not(Box<Expr>),
     Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    /// `a + b` (`force_string == false`) or `"a${b}c"` / `./a/${b}` (`force_string == true`,
-    /// every part is coerced to a string). The first part decides whether the result is a path.
+    /// `a + b` and `./a/${b}` (`force_string == false`: the first part decides whether the
+    /// result is a path, as in Nix's parser) or `"a${b}c"` / `''a${b}''` (`force_string == true`:
+    /// every part is coerced to a string and the result is a string).
     ConcatStrings { force_string: bool, parts: Vec<Expr> },
     /// `__curPos`: the position of this expression as `{ file, line, column }`.
     CurPos,

@@ -61,7 +61,15 @@ pub(crate) fn syntax_error(
     if let Some(attempts) = detailed.as_ref().and_then(|e| e.parse_attempts()) {
         if attempts.max_position == pos {
             for token in attempts.expected_tokens() {
-                if let Some(name) = token_name(&token.to_string()) {
+                // Character ranges (`a..z`, `0..9`) come from the guards of expressions.
+                let token = token.to_string();
+                let is_range = token.chars().count() == 4 && token.contains("..");
+                let name = if is_range {
+                    Some("an expression")
+                } else {
+                    token_name(&token)
+                };
+                if let Some(name) = name {
                     expected.insert(name);
                 }
             }
@@ -72,9 +80,23 @@ pub(crate) fn syntax_error(
             });
         }
     }
+    // `x:` and `x @` are tried wherever an expression may start; name them only where an
+    // expression cannot (after `{ a, b }`).
+    if expected.contains("an expression") {
+        expected.remove("`:`");
+        expected.remove("`@`");
+    }
     let found = describe_found(text, pos);
-    let span_end = pos + found_len(text, pos);
-    let span = Span::new(file, pos as u32, span_end as u32);
+    // At the end of the input, point at the last character: an empty span at the very end
+    // would show no label.
+    let (start, end) = if pos >= text.len() {
+        let last = text.char_indices().next_back().map_or(0, |(idx, _)| idx);
+        (last, text.len())
+    } else {
+        (pos, pos + found_len(text, pos))
+    };
+    let span = Span::new(file, start as u32, end as u32);
+    let in_bind = in_bind || after_binding_equals(text, pos);
     let (message, label) = if expected.contains("`;`") && in_bind {
         (
             format!("expected `;` after the attribute value, found {found}"),
@@ -188,7 +210,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
     })
 }
 
-/// Literal tokens worth naming; the rest are parts of larger tokens.
+/// Literal tokens worth naming. The first-character guards of the grammar make pest report
+/// the first characters of expressions and operators; those become "an expression" and
+/// "an operator".
 fn token_name(token: &str) -> Option<&'static str> {
     Some(match token {
         ";" => "`;`",
@@ -199,16 +223,44 @@ fn token_name(token: &str) -> Option<&'static str> {
         "]" => "`]`",
         "," => "`,`",
         "@" => "`@`",
-        "." => "`.`",
         "?" => "`?`",
-        "\"" => "`\"`",
-        "''" => "`''`",
-        "${" => "`${`",
-        "(" => "`(`",
-        "{" => "`{`",
-        "[" => "`[`",
+        "or" => "`or`",
+        "\"" | "''" | "(" | "[" | "{" | "<" | "~" | "let" | "rec" | "assert" | "with" | "if" => {
+            "an expression"
+        }
+        "-" | "||" | "&&" | "==" | "!=" | "!" | ">" | "/" | "+" | "*" => "an operator",
         _ => return None,
     })
+}
+
+/// Whether `pos` follows the `=` of a binding (`a = 1 b`), looking back over balanced
+/// brackets; a `;` or an unmatched opening bracket ends the search. Only picks the message.
+fn after_binding_equals(text: &str, pos: usize) -> bool {
+    let bytes = &text.as_bytes()[..pos.min(text.len())];
+    let mut depth = 0usize;
+    for (idx, &byte) in bytes.iter().enumerate().rev() {
+        match byte {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' | b'[' | b'{' => {
+                if depth == 0 {
+                    return false;
+                }
+                depth -= 1;
+            }
+            b';' if depth == 0 => return false,
+            b'=' if depth == 0 => {
+                let prev = idx.checked_sub(1).map(|i| bytes[i]);
+                let next = bytes.get(idx + 1);
+                let is_operator =
+                    matches!(prev, Some(b'=' | b'!' | b'<' | b'>')) || next == Some(&b'=');
+                if !is_operator {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn join_or(items: &[&str]) -> String {

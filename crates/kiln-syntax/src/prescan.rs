@@ -46,9 +46,7 @@ pub(crate) fn find_unterminated(text: &str) -> Option<Unterminated> {
     let mut i = 0;
     let at = |i: usize| bytes.get(i).copied().unwrap_or(0);
     while i < bytes.len() {
-        let Some(frame) = stack.last_mut() else {
-            return None;
-        };
+        let frame = stack.last_mut()?;
         match frame {
             Frame::Code { braces, .. } => match bytes[i] {
                 b'#' => {

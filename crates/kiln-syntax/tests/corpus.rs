@@ -199,6 +199,23 @@ fn other_deep_nestings_are_too_deep_not_a_crash() {
 }
 
 #[test]
+fn nested_formal_defaults_do_not_backtrack_exponentially() {
+    // Found by the fuzzer: each level once parsed its last formal twice (2^n work).
+    let valid = format!("{}1{}", "{ a ? ".repeat(60), " }: a".repeat(60));
+    assert!(check("formals", "/", &valid).is_ok());
+    let invalid = format!("{}1{}", "{a?".repeat(60), "}".repeat(60));
+    assert!(check("formals", "/", &invalid).is_err());
+}
+
+#[test]
+fn failed_interpolations_in_indented_strings_do_not_backtrack() {
+    // Found by the fuzzer: `${` in an indented string fell back to literal text when the
+    // interpolation failed (flex never does that), re-parsing the rest in 2^n ways.
+    let text = "[ ''a ${ ".repeat(40);
+    assert!(check("ind", "/", &text).is_err());
+}
+
+#[test]
 fn accepted_nesting_matches_nix_range() {
     // Nix accepts 5 000 nested parentheses; so must kiln.
     let text = format!("{}1{}", "(".repeat(5_000), ")".repeat(5_000));
@@ -310,8 +327,8 @@ mod roundtrip {
 
 mod differential {
     //! kiln's output equals `nix-instantiate --parse` for every `.nix` file under `tests/` and
-    //! `profiles/`. `let` bindings are compared as sets (Nix prints them in symbol-table
-    //! address order). Where Nix fails, kiln must fail too.
+    //! `profiles/`. `let` bindings and formals are compared as sets (Nix prints them in
+    //! symbol-table address order). Where Nix fails, kiln must fail too.
     use super::repo_root;
     use std::path::{Path, PathBuf};
     use std::process::Command;
@@ -400,6 +417,9 @@ mod differential {
                 let end = string_end(bytes, i);
                 out.push_str(&printed[i..end]);
                 i = end;
+            } else if let Some((formals, end)) = formals_at(printed, i) {
+                out.push_str(&formals);
+                i = end;
             } else if printed[i..].starts_with("(let ") {
                 out.push_str("(let ");
                 i += 5;
@@ -421,6 +441,78 @@ mod differential {
             }
         }
         out
+    }
+
+    /// At `({ a, b ? d, ... }: ` or `... } @ x: `: the formals sorted (Nix prints them in
+    /// symbol-table order too) and the offset after the closing `}`.
+    fn formals_at(printed: &str, start: usize) -> Option<(String, usize)> {
+        if !printed[start..].starts_with("({ ") {
+            return None;
+        }
+        let bytes = printed.as_bytes();
+        let open = start + 1;
+        let close = matching_close(bytes, open)?;
+        let after = &printed[close + 1..];
+        if !(after.starts_with(": ") || after.starts_with(" @ ")) {
+            return None;
+        }
+        let inner = printed[open + 1..close].trim();
+        let mut entries: Vec<String> = split_top(inner)
+            .into_iter()
+            .map(|entry| normalize_lets(entry.trim()))
+            .collect();
+        entries.sort_by_key(|entry| (entry == "...", entry.clone()));
+        Some((format!("({{ {} }}", entries.join(", ")), close + 1))
+    }
+
+    fn matching_close(bytes: &[u8], open: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut i = open;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    i = string_end(bytes, i);
+                    continue;
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Splits at `, ` outside brackets and strings.
+    fn split_top(text: &str) -> Vec<&str> {
+        let bytes = text.as_bytes();
+        let mut parts = Vec::new();
+        let (mut depth, mut last, mut i) = (0usize, 0usize, 0usize);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    i = string_end(bytes, i);
+                    continue;
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                b',' if depth == 0 => {
+                    parts.push(&text[last..i]);
+                    last = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if last < text.len() {
+            parts.push(&text[last..]);
+        }
+        parts
     }
 
     fn string_end(bytes: &[u8], start: usize) -> usize {
@@ -453,6 +545,15 @@ mod differential {
             i += 1;
         }
         bytes.len()
+    }
+
+    #[test]
+    fn normalize_sorts_formals() {
+        assert_eq!(
+            normalize_lets("(x: ({ zeta, alpha ? { b = 1; c = 2; }, x, ... } @ y: x))"),
+            "(x: ({ alpha ? { b = 1; c = 2; }, x, zeta, ... } @ y: x))"
+        );
+        assert_eq!(normalize_lets("({  }: 1)"), "({  }: 1)");
     }
 
     #[test]

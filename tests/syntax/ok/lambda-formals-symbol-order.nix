@@ -1,0 +1,1 @@
+x: { zeta, x, alpha }: { outPath, name, zzz }: 1
