@@ -1,0 +1,446 @@
+//! ISO writer tests: round trips through the in-tree reader (examples and proptest), determinism
+//! across thread counts, bad input, and, under `KILN_SLOW_TESTS=1`, independent readers
+//! (`xorriso`, `isoinfo`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use kiln_image::error::ImageError;
+use kiln_image::iso::read::{read_iso, ReadNode};
+use kiln_image::iso::{
+    write_iso, BootOptions, FileSource, IsoDir, IsoNode, IsoSpec, IsoTree, VolumeId,
+};
+use proptest::prelude::*;
+
+fn bytes(data: &[u8]) -> FileSource {
+    FileSource::Bytes(Arc::from(data))
+}
+
+/// A small tree with what matters: long and clashing names, modes, symlinks, nesting, an empty
+/// file, a file from disk and a name long enough to need a Rock Ridge continuation area.
+fn sample_tree(dir: &Path) -> IsoTree {
+    let on_disk = dir.join("on-disk.bin");
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&on_disk, &big).unwrap();
+    let mut tree = IsoTree::new();
+    tree.add_file("README.md", 0o644, bytes(b"hello\n"))
+        .unwrap();
+    tree.add_file("Readme.MD", 0o600, bytes(b"other\n"))
+        .unwrap();
+    tree.add_file("bin/busybox", 0o755, FileSource::Path(on_disk))
+        .unwrap();
+    tree.add_symlink("bin/sh", "busybox").unwrap();
+    tree.add_symlink("lib64", "/usr/lib/x86_64-linux-gnu/../lib64/./x")
+        .unwrap();
+    tree.add_file("empty", 0o444, bytes(b"")).unwrap();
+    tree.add_dir("private", 0o700).unwrap();
+    tree.add_file(
+        &format!("private/{}", "long-name-".repeat(25)),
+        0o640,
+        bytes(b"long"),
+    )
+    .unwrap();
+    tree.add_symlink(
+        &format!("private/{}", "l".repeat(200)),
+        &format!("{}end", "t/".repeat(150)),
+    )
+    .unwrap();
+    tree.add_file("a/b/c/d/e/f/g/h/deep.txt", 0o644, bytes(b"deep"))
+        .unwrap();
+    tree
+}
+
+/// What the reader should return for a tree.
+fn expected(dir: &IsoDir) -> ReadNode {
+    let entries = dir
+        .entries
+        .iter()
+        .map(|(name, node)| {
+            let read = match node {
+                IsoNode::Dir(sub) => expected(sub),
+                IsoNode::File { mode, source } => {
+                    let data = match source {
+                        FileSource::Bytes(data) => data.to_vec(),
+                        FileSource::Path(path) => std::fs::read(path).unwrap(),
+                    };
+                    ReadNode::File { mode: *mode, data }
+                }
+                IsoNode::Symlink { mode, target } => ReadNode::Symlink {
+                    mode: *mode,
+                    target: target.clone(),
+                },
+            };
+            (name.clone(), read)
+        })
+        .collect::<BTreeMap<_, _>>();
+    ReadNode::Dir {
+        mode: dir.mode,
+        entries,
+    }
+}
+
+fn write(spec: &IsoSpec, dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    write_iso(spec, &path).unwrap();
+    path
+}
+
+#[test]
+fn round_trip_sample_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = IsoSpec::new(
+        VolumeId::new("KILN_TEST").unwrap(),
+        sample_tree(tmp.path()),
+        1_700_000_000,
+    );
+    let path = write(&spec, tmp.path(), "t.iso");
+    let image = std::fs::read(&path).unwrap();
+    assert_eq!(image.len() % 2048, 0);
+    let read = read_iso(&image).unwrap();
+    assert_eq!(read.volume_id, "KILN_TEST");
+    assert_eq!(read.root, expected(&spec.tree.root));
+    assert!(read.boot.is_empty());
+}
+
+/// Symlinks are normalised by SL components: `a//b` reads back as `a/b`, so the generator only
+/// produces canonical targets.
+fn arb_tree() -> impl Strategy<Value = Vec<(Vec<String>, u8, Vec<u8>, u32)>> {
+    let name = "[a-zA-Z0-9._-]{1,40}".prop_filter("not . or ..", |n| n != "." && n != "..");
+    let entry = (
+        prop::collection::vec(name, 1..4),
+        0u8..3,
+        prop::collection::vec(any::<u8>(), 0..5000),
+        0u32..0o7777,
+    );
+    prop::collection::vec(entry, 0..40)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn round_trip_random_trees(entries in arb_tree()) {
+        let mut tree = IsoTree::new();
+        for (parts, kind, data, mode) in entries {
+            let path = parts.join("/");
+            // Conflicting paths are rejected by the tree; skip them like a user would.
+            let _ = match kind {
+                0 => tree.add_file(&path, mode, FileSource::Bytes(Arc::from(data))),
+                1 => tree.add_dir(&path, mode),
+                _ => tree.add_symlink(&path, &format!("../{}", parts[0])),
+            };
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = IsoSpec::new(VolumeId::new("PROP").unwrap(), tree, 0);
+        let path = write(&spec, tmp.path(), "p.iso");
+        let read = read_iso(&std::fs::read(path).unwrap()).unwrap();
+        prop_assert_eq!(read.root, expected(&spec.tree.root));
+    }
+}
+
+fn boot_spec(tmp: &Path) -> IsoSpec {
+    let mut tree = sample_tree(tmp);
+    let isolinux: Vec<u8> = (0..24_576u32).map(|i| (i * 7 % 256) as u8).collect();
+    tree.add_file("isolinux/isolinux.bin", 0o644, bytes(&isolinux))
+        .unwrap();
+    tree.add_file("boot/efi.img", 0o644, bytes(&vec![0xE5; 2_000_000]))
+        .unwrap();
+    let mut spec = IsoSpec::new(
+        VolumeId::new("nixos-minimal-25.05-x86_64").unwrap(),
+        tree,
+        1_700_000_000,
+    );
+    spec.boot = BootOptions {
+        bios_image: Some("isolinux/isolinux.bin".into()),
+        efi_image: Some("boot/efi.img".into()),
+        catalog_path: Some("isolinux/boot.cat".into()),
+    };
+    spec
+}
+
+#[test]
+fn el_torito_catalog_and_boot_info_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = boot_spec(tmp.path());
+    let image = std::fs::read(write(&spec, tmp.path(), "b.iso")).unwrap();
+    let read = read_iso(&image).unwrap();
+    assert_eq!(read.boot.len(), 2);
+    assert_eq!((read.boot[0].platform, read.boot[0].sectors), (0, 4));
+    assert_eq!((read.boot[1].platform, read.boot[1].sectors), (0xEF, 3907));
+    // The boot info table: PVD at 16, the file's LBA, its length, and the checksum from byte 64.
+    let lba = read.boot[0].lba;
+    let at = usize::try_from(lba).unwrap() * 2048;
+    let word = |off: usize| u32::from_le_bytes(image[at + off..at + off + 4].try_into().unwrap());
+    assert_eq!((word(8), word(12), word(16)), (16, lba, 24_576));
+    let sum = (64..24_576)
+        .step_by(4)
+        .fold(0u32, |acc, off| acc.wrapping_add(word(off)));
+    assert_eq!(word(20), sum);
+    // The EFI image is stored unchanged.
+    let efi = usize::try_from(read.boot[1].lba).unwrap() * 2048;
+    assert!(image[efi..efi + 2_000_000].iter().all(|b| *b == 0xE5));
+}
+
+#[test]
+fn same_bytes_whatever_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = boot_spec(tmp.path());
+    let mut images = Vec::new();
+    for threads in [1, 4] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let path = pool.install(|| write(&spec, tmp.path(), &format!("t{threads}.iso")));
+        images.push(std::fs::read(path).unwrap());
+    }
+    assert!(
+        images[0] == images[1],
+        "1-thread and 4-thread images differ"
+    );
+}
+
+#[test]
+fn bad_volume_ids() {
+    let too_long = VolumeId::new(&"A".repeat(33)).unwrap_err();
+    assert!(matches!(
+        too_long,
+        ImageError::IsoVolumeIdTooLong { len: 33, .. }
+    ));
+    let illegal = VolumeId::new("KILN\u{e9}").unwrap_err();
+    assert!(matches!(
+        illegal,
+        ImageError::IsoVolumeIdIllegalChar {
+            ch: '\u{e9}',
+            index: 4,
+            ..
+        }
+    ));
+    assert!(matches!(
+        VolumeId::new("A\tB").unwrap_err(),
+        ImageError::IsoVolumeIdIllegalChar { index: 1, .. }
+    ));
+    assert!(matches!(
+        VolumeId::new("").unwrap_err(),
+        ImageError::IsoVolumeIdEmpty
+    ));
+    assert!(VolumeId::new(&"A".repeat(32)).is_ok());
+}
+
+#[test]
+fn file_over_4_gib_is_a_clear_error_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sparse = tmp.path().join("sparse");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len((4u64 << 30) + 1)
+        .unwrap();
+    let mut tree = IsoTree::new();
+    tree.add_file("huge.img", 0o644, FileSource::Path(sparse))
+        .unwrap();
+    let spec = IsoSpec::new(VolumeId::new("BIG").unwrap(), tree, 0);
+    let dest = tmp.path().join("big.iso");
+    let err = write_iso(&spec, &dest).unwrap_err();
+    assert!(
+        matches!(err, ImageError::IsoFileTooLarge { size, .. } if size == (4u64 << 30) + 1),
+        "{err:?}"
+    );
+    assert!(!dest.exists());
+}
+
+#[test]
+fn write_error_leaves_no_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tree = IsoTree::new();
+    // A source that vanishes between layout and writing makes the write fail half-way.
+    let gone = tmp.path().join("gone");
+    std::fs::write(&gone, b"x").unwrap();
+    tree.add_file("a", 0o644, FileSource::Path(gone.clone()))
+        .unwrap();
+    let spec = IsoSpec::new(VolumeId::new("GONE").unwrap(), tree, 0);
+    // Destination directory that does not exist: the temp file cannot be created.
+    let err = write_iso(&spec, &tmp.path().join("missing/dir/x.iso")).unwrap_err();
+    assert!(matches!(err, ImageError::IsoWrite { .. }), "{err:?}");
+    // A read-only destination directory: every write fails, nothing is left behind.
+    std::fs::remove_file(&gone).unwrap();
+    let dest = tmp.path().join("x.iso");
+    let err = write_iso(&spec, &dest).unwrap_err();
+    assert!(matches!(err, ImageError::IsoReadSource { .. }), "{err:?}");
+    assert!(!dest.exists());
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "temporary file left behind"
+    );
+}
+
+#[test]
+fn bad_tree_input() {
+    let mut tree = IsoTree::new();
+    tree.add_file("a/b", 0o644, bytes(b"")).unwrap();
+    assert!(matches!(
+        tree.add_file("a/b", 0o644, bytes(b"")),
+        Err(ImageError::IsoPathConflict { .. })
+    ));
+    assert!(matches!(
+        tree.add_file("a/b/c", 0o644, bytes(b"")),
+        Err(ImageError::IsoPathConflict { .. })
+    ));
+    assert!(matches!(
+        tree.add_file(&"n".repeat(256), 0o644, bytes(b"")),
+        Err(ImageError::IsoInvalidName { .. })
+    ));
+    assert!(matches!(
+        tree.add_symlink("..", "x"),
+        Err(ImageError::IsoInvalidName { .. })
+    ));
+    let mut spec = IsoSpec::new(VolumeId::new("X").unwrap(), tree, 0);
+    spec.boot.bios_image = Some("nope.bin".into());
+    let tmp = tempfile::tempdir().unwrap();
+    let err = write_iso(&spec, &tmp.path().join("x.iso")).unwrap_err();
+    assert!(matches!(err, ImageError::IsoBootFileMissing { .. }));
+}
+
+// ---- independent readers (KILN_SLOW_TESTS=1) ----
+
+/// Runs a tool, or explains the skip. With `KILN_SLOW_TESTS=1` a missing tool is a failure.
+fn tool(name: &str) -> Option<Command> {
+    let slow = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1");
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    match (slow, found) {
+        (false, _) => {
+            eprintln!("skipped: set KILN_SLOW_TESTS=1 to check against {name}");
+            None
+        }
+        (true, false) => panic!(
+            "KILN_SLOW_TESTS=1 but `{name}` is not installed (apt-get install xorriso genisoimage)"
+        ),
+        (true, true) => Some(Command::new(name)),
+    }
+}
+
+fn run(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn xorriso_lists_rock_ridge_tree() {
+    let Some(mut cmd) = tool("xorriso") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = boot_spec(tmp.path());
+    let iso = write(&spec, tmp.path(), "x.iso");
+    cmd.args(["-abort_on", "WARNING", "-indev"])
+        .arg(&iso)
+        .args(["-find", "/", "-exec", "lsdl"]);
+    let listing = run(cmd);
+    // Each line: mode links owner group size date 'path' [-> 'target'].
+    let mut seen = BTreeMap::new();
+    for line in listing.lines().filter(|l| l.contains('\'')) {
+        let mode = line.split_whitespace().next().unwrap().to_owned();
+        let quoted: Vec<&str> = line.split('\'').collect();
+        let target = if line.contains(" -> ") {
+            quoted.get(3).map(|s| s.to_string())
+        } else {
+            None
+        };
+        seen.insert(quoted[1].to_owned(), (mode, target));
+    }
+    let mut want = BTreeMap::new();
+    fn walk(dir: &IsoDir, prefix: &str, want: &mut BTreeMap<String, (String, Option<String>)>) {
+        for (name, node) in &dir.entries {
+            let path = format!("{prefix}/{name}");
+            match node {
+                IsoNode::Dir(sub) => {
+                    want.insert(path.clone(), (ls_mode('d', sub.mode), None));
+                    walk(sub, &path, want);
+                }
+                IsoNode::File { mode, .. } => drop(want.insert(path, (ls_mode('-', *mode), None))),
+                IsoNode::Symlink { mode, target } => {
+                    drop(want.insert(path, (ls_mode('l', *mode), Some(target.clone()))))
+                }
+            }
+        }
+    }
+    walk(&spec.tree.root, "", &mut want);
+    want.insert("/".into(), (ls_mode('d', 0o755), None));
+    want.insert("/isolinux/boot.cat".into(), (ls_mode('-', 0o444), None));
+    // xorriso prints symlink targets as stored; ours are canonical except `t/t/…/` (trailing /).
+    for (path, (mode, target)) in &want {
+        let got = seen
+            .get(path)
+            .unwrap_or_else(|| panic!("xorriso does not list {path}:\n{listing}"));
+        assert_eq!(&got.0, mode, "{path}");
+        if let Some(target) = target {
+            assert_eq!(
+                got.1.as_deref().map(|t| t.trim_end_matches('/')),
+                Some(target.trim_end_matches('/')),
+                "{path}"
+            );
+        }
+    }
+    assert_eq!(seen.len(), want.len(), "{listing}");
+}
+
+fn ls_mode(kind: char, mode: u32) -> String {
+    let mut out = String::from(kind);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        out.push(if bits & 4 != 0 { 'r' } else { '-' });
+        out.push(if bits & 2 != 0 { 'w' } else { '-' });
+        out.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    out
+}
+
+#[test]
+fn isoinfo_reads_volume_id_el_torito_and_contents() {
+    let Some(mut cmd) = tool("isoinfo") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = boot_spec(tmp.path());
+    let iso = write(&spec, tmp.path(), "i.iso");
+    cmd.arg("-d").arg("-i").arg(&iso);
+    let info = run(cmd);
+    assert!(
+        info.contains("Volume id: nixos-minimal-25.05-x86_64"),
+        "{info}"
+    );
+    assert!(
+        info.contains("Rock Ridge signatures version 1 found"),
+        "{info}"
+    );
+    assert!(info.contains("Eltorito validation header:"), "{info}");
+    assert!(info.contains("Boot media 0 (No Emulation Boot)"), "{info}");
+    assert!(info.contains("Nsect 4"), "{info}");
+    for (path, want) in [
+        ("/README.md", b"hello\n".to_vec()),
+        (
+            "/bin/busybox",
+            std::fs::read(tmp.path().join("on-disk.bin")).unwrap(),
+        ),
+        ("/a/b/c/d/e/f/g/h/deep.txt", b"deep".to_vec()),
+    ] {
+        let out = Command::new("isoinfo")
+            .args(["-R", "-i"])
+            .arg(&iso)
+            .args(["-x", path])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(out.stdout == want, "isoinfo -x {path} differs");
+    }
+}
