@@ -134,7 +134,7 @@ fn read_dir(
         let identifier = rec
             .get(33..33 + id_len)
             .ok_or_else(|| bad("identifier past record"))?;
-        let su_start = 33 + id_len + usize::from(id_len % 2 == 0);
+        let su_start = 33 + id_len + usize::from(id_len & 1 == 0);
         let rr = parse_susp(image, rec.get(su_start..).unwrap_or(&[]))?;
         if identifier == [0] {
             if let Some(m) = rr.mode {

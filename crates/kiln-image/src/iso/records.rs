@@ -12,10 +12,7 @@ pub(crate) const SECTOR: usize = 2048;
 pub(crate) const SECTOR_U64: u64 = 2048;
 
 /// Converts `value` to a narrower integer, or fails naming the on-disk field.
-pub(crate) fn narrow<T: TryFrom<u64>>(field: &'static str, value: u64) -> Result<T>
-where
-    T: Copy,
-{
+pub(crate) fn narrow<T: TryFrom<u64> + Copy>(field: &'static str, value: u64) -> Result<T> {
     T::try_from(value).map_err(|_| ImageError::IsoFieldOverflow {
         field,
         value,
@@ -136,7 +133,7 @@ pub(crate) struct DirRecord<'a> {
 /// Length of a directory record without its system use area: 33 bytes plus the identifier and
 /// the padding byte that keeps the system use field at an even offset (9.1.12).
 pub(crate) fn dir_record_base_len(identifier_len: usize) -> usize {
-    33 + identifier_len + usize::from(identifier_len % 2 == 0)
+    33 + identifier_len + usize::from(identifier_len & 1 == 0)
 }
 
 impl DirRecord<'_> {

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 
@@ -118,9 +118,9 @@ fn copy_file(out: &File, tmp: &Path, source: &FileSource, size: u64, at: u64) ->
     }
 }
 
-fn changed(path: &PathBuf, planned: u64, found: u64) -> ImageError {
+fn changed(path: &Path, planned: u64, found: u64) -> ImageError {
     ImageError::IsoSourceChanged {
-        path: path.clone(),
+        path: path.to_path_buf(),
         planned,
         found,
     }
