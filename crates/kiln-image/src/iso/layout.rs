@@ -158,7 +158,7 @@ pub(crate) fn plan(spec: &IsoSpec) -> Result<Plan> {
             .collect();
         let ids = iso_identifiers(&kinds);
         let mut order: Vec<usize> = (0..children.len()).collect();
-        order.sort_by_key(|idx| ecma_order(&ids[*idx]));
+        order.sort_by_cached_key(|idx| ecma_order(&ids[*idx]));
 
         let subdirs = children
             .iter()

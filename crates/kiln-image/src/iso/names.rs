@@ -6,17 +6,24 @@
 //! the real names to Rock Ridge `NM`. Collisions get a numeric tail (`FOO_1.TXT;1`) in the
 //! order of the real names, which are sorted, so the result is deterministic.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Maps each `(real name, is_dir)` of one directory, in the given order, to a unique identifier.
 pub(crate) fn iso_identifiers(names: &[(&str, bool)]) -> Vec<Vec<u8>> {
     let mut taken = BTreeSet::new();
+    // Next counter to try per (stem, extension, kind): keeps many clashing names (a man page
+    // directory) linear instead of quadratic.
+    let mut next_counter: BTreeMap<(String, String, bool), u32> = BTreeMap::new();
     let mut out = Vec::with_capacity(names.len());
     for (name, is_dir) in names {
         let (stem, ext) = split(name, *is_dir);
-        let mut counter = 0u32;
+        let short: String = stem.chars().take(8).collect();
+        let counter = next_counter
+            .entry((short, ext.clone(), *is_dir))
+            .or_insert(0);
         loop {
-            let candidate = compose(&stem, &ext, counter, *is_dir);
+            let candidate = compose(&stem, &ext, *counter, *is_dir);
+            *counter += 1;
             // Identifiers compare without the version, so `A;1` and `A` (a directory) clash.
             let key = candidate
                 .split(|byte| *byte == b';')
@@ -27,7 +34,6 @@ pub(crate) fn iso_identifiers(names: &[(&str, bool)]) -> Vec<Vec<u8>> {
                 out.push(candidate);
                 break;
             }
-            counter += 1;
         }
     }
     out
@@ -121,5 +127,17 @@ mod tests {
                 "_HIDDEN.;1"
             ]
         );
+    }
+
+    #[test]
+    fn many_clashing_names_stay_unique() {
+        let names: Vec<String> = (0..5000)
+            .map(|i| format!("systemd-unit-{i}.service"))
+            .collect();
+        let input: Vec<(&str, bool)> = names.iter().map(|name| (name.as_str(), false)).collect();
+        let ids = iso_identifiers(&input);
+        let unique: BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), 5000);
+        assert!(ids.iter().all(|id| id.len() <= 8 + 1 + 3 + 2));
     }
 }

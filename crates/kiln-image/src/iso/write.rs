@@ -76,6 +76,7 @@ fn write_to(plan: &Plan, tmp: &Path) -> Result<()> {
                 offset(planned.lba),
             )
         })?;
+    // Surface delayed write errors (ENOSPC on some file systems) before the rename.
     file.sync_all().map_err(|source| write_error(tmp, source))?;
     Ok(())
 }
