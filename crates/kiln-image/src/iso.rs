@@ -23,6 +23,7 @@ use std::sync::Arc;
 use crate::error::{ImageError, Result};
 
 mod eltorito;
+mod hybrid;
 mod layout;
 mod names;
 pub mod read;
@@ -249,6 +250,11 @@ pub struct BootOptions {
     pub efi_image: Option<String>,
     /// Where the boot catalog appears in the tree (default `boot.catalog`, hidden if `None`).
     pub catalog_path: Option<String>,
+    /// isohybrid: the MBR template (syslinux `isohdpfx.bin`, its first 432 bytes are used). With
+    /// it the system area gets an MBR so the image boots from a USB stick.
+    pub hybrid_mbr: Option<Arc<[u8]>>,
+    /// isohybrid: also write a GPT (like `-isohybrid-gpt-basdat`); needs `hybrid_mbr`.
+    pub hybrid_gpt: bool,
 }
 
 /// Everything that determines an image's bytes.

@@ -155,6 +155,8 @@ fn boot_spec(tmp: &Path) -> IsoSpec {
         bios_image: Some("isolinux/isolinux.bin".into()),
         efi_image: Some("boot/efi.img".into()),
         catalog_path: Some("isolinux/boot.cat".into()),
+        hybrid_mbr: None,
+        hybrid_gpt: false,
     };
     spec
 }
@@ -444,4 +446,195 @@ fn isoinfo_reads_volume_id_el_torito_and_contents() {
         assert!(out.status.success());
         assert!(out.stdout == want, "isoinfo -x {path} differs");
     }
+}
+
+// ---- isohybrid ----
+
+fn hybrid_spec(tmp: &Path, template: Vec<u8>) -> IsoSpec {
+    let mut spec = boot_spec(tmp);
+    spec.boot.hybrid_mbr = Some(Arc::from(template));
+    spec.boot.hybrid_gpt = true;
+    spec
+}
+
+fn le32(image: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(image[at..at + 4].try_into().unwrap())
+}
+
+#[test]
+fn isohybrid_mbr_and_gpt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = hybrid_spec(tmp.path(), vec![0x33; 432]);
+    let image = std::fs::read(write(&spec, tmp.path(), "h.iso")).unwrap();
+    assert_eq!(image.len() % (1 << 20), 0, "padded to whole MiB");
+    let read = read_iso(&image).unwrap();
+    // The tree reads back unchanged, apart from the boot catalog and the patched boot image.
+    let strip = |mut node: ReadNode| {
+        if let ReadNode::Dir { entries, .. } = &mut node {
+            if let Some(ReadNode::Dir {
+                entries: isolinux, ..
+            }) = entries.get_mut("isolinux")
+            {
+                isolinux.remove("isolinux.bin");
+                isolinux.remove("boot.cat");
+            }
+        }
+        node
+    };
+    assert_eq!(strip(read.root.clone()), strip(expected(&spec.tree.root)));
+    assert!(image[..432].iter().all(|b| *b == 0x33));
+    assert_eq!(
+        u64::from_le_bytes(image[432..440].try_into().unwrap()),
+        u64::from(read.boot[0].lba) * 4
+    );
+    assert_eq!(&image[510..512], &[0x55, 0xAA]);
+    // Partition 1: active, type 0, the whole image; partition 2: type 0xEF, the ESP image.
+    assert_eq!(
+        (image[446], image[450], le32(&image, 454), le32(&image, 458)),
+        (0x80, 0, 0, u32::try_from(image.len() / 512).unwrap())
+    );
+    assert_eq!(
+        (image[466], le32(&image, 470), le32(&image, 474)),
+        (0xEF, read.boot[1].lba * 4, 3907)
+    );
+    // GPT headers at sector 1 and at the last sector point at each other.
+    assert_eq!(&image[512..520], b"EFI PART");
+    let last = image.len() - 512;
+    assert_eq!(&image[last..last + 8], b"EFI PART");
+    assert_eq!(
+        u64::from_le_bytes(image[512 + 32..512 + 40].try_into().unwrap()),
+        (last / 512) as u64
+    );
+}
+
+#[test]
+fn isohybrid_template_size_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = hybrid_spec(tmp.path(), vec![0; 100]);
+    let err = write_iso(&spec, &tmp.path().join("x.iso")).unwrap_err();
+    assert!(matches!(err, ImageError::IsoHybridMbrSize { size: 100 }));
+}
+
+/// Compares kiln's system area with xorriso's for the same boot setup, as xorriso reports them.
+#[test]
+fn isohybrid_matches_xorriso_structure() {
+    let Some(mut ours) = tool("xorriso") else {
+        return;
+    };
+    let isohdpfx = Path::new("/usr/lib/ISOLINUX/isohdpfx.bin");
+    let isolinux = Path::new("/usr/lib/ISOLINUX/isolinux.bin");
+    assert!(
+        isohdpfx.exists() && isolinux.exists(),
+        "apt-get install isolinux for the isohybrid test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let tree_dir = tmp.path().join("tree");
+    std::fs::create_dir_all(tree_dir.join("isolinux")).unwrap();
+    std::fs::create_dir_all(tree_dir.join("boot")).unwrap();
+    std::fs::copy(isolinux, tree_dir.join("isolinux/isolinux.bin")).unwrap();
+    std::fs::write(tree_dir.join("boot/efi.img"), vec![0u8; 4 << 20]).unwrap();
+    std::fs::write(tree_dir.join("hello.txt"), b"hi\n").unwrap();
+    let mut tree = IsoTree::new();
+    tree.add_file(
+        "isolinux/isolinux.bin",
+        0o644,
+        FileSource::Path(tree_dir.join("isolinux/isolinux.bin")),
+    )
+    .unwrap();
+    tree.add_file(
+        "boot/efi.img",
+        0o644,
+        FileSource::Path(tree_dir.join("boot/efi.img")),
+    )
+    .unwrap();
+    tree.add_file(
+        "hello.txt",
+        0o644,
+        FileSource::Path(tree_dir.join("hello.txt")),
+    )
+    .unwrap();
+    let mut spec = IsoSpec::new(VolumeId::new("HYBRID").unwrap(), tree, 0);
+    spec.boot = BootOptions {
+        bios_image: Some("isolinux/isolinux.bin".into()),
+        efi_image: Some("boot/efi.img".into()),
+        catalog_path: Some("isolinux/boot.cat".into()),
+        hybrid_mbr: Some(Arc::from(std::fs::read(isohdpfx).unwrap())),
+        hybrid_gpt: true,
+    };
+    let kiln_iso = write(&spec, tmp.path(), "kiln.iso");
+    let ref_iso = tmp.path().join("ref.iso");
+    let mut reference = Command::new("xorriso");
+    reference
+        .args(["-as", "mkisofs", "-quiet", "-R", "-V", "HYBRID", "-o"])
+        .arg(&ref_iso);
+    reference.arg("-isohybrid-mbr").arg(isohdpfx);
+    reference.args([
+        "-c",
+        "isolinux/boot.cat",
+        "-b",
+        "isolinux/isolinux.bin",
+        "-no-emul-boot",
+        "-boot-load-size",
+        "4",
+    ]);
+    reference.args([
+        "-boot-info-table",
+        "-eltorito-alt-boot",
+        "-e",
+        "boot/efi.img",
+        "-no-emul-boot",
+        "-isohybrid-gpt-basdat",
+    ]);
+    reference.arg(&tree_dir);
+    run(reference);
+    let report = |iso: &Path, cmd: &mut Command| {
+        cmd.arg("-indev").arg(iso).args([
+            "-report_el_torito",
+            "plain",
+            "-report_system_area",
+            "plain",
+        ]);
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ours = report(&kiln_iso, &mut ours);
+    let theirs = report(&ref_iso, &mut Command::new("xorriso"));
+    // Addresses differ (different layouts); the kinds of lines and their shape must match.
+    let shape = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| {
+                [
+                    "System area summary",
+                    "MBR partition      :",
+                    "GPT partname local",
+                    "GPT type GUID",
+                    "GPT partition flags",
+                    "El Torito boot img",
+                    "El Torito img path",
+                ]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+            })
+            .map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // Keep the label and the non-address columns (status, type) of partition lines.
+                if line.starts_with("MBR partition      :") {
+                    format!("MBR {} {} {}", fields[3], fields[4], fields[5])
+                } else if line.starts_with("El Torito boot img") {
+                    fields[..fields.len().min(8)].join(" ")
+                } else {
+                    fields.join(" ")
+                }
+            })
+            .collect()
+    };
+    assert!(
+        shape(&theirs).len() >= 8,
+        "xorriso report too short:\n{theirs}"
+    );
+    assert_eq!(
+        shape(&ours),
+        shape(&theirs),
+        "kiln:\n{ours}\nxorriso:\n{theirs}"
+    );
 }

@@ -21,6 +21,7 @@
 use std::collections::VecDeque;
 
 use crate::error::{ImageError, Result};
+use crate::iso::hybrid;
 use crate::iso::names::{ecma_order, iso_identifiers};
 use crate::iso::records::{dir_record_base_len, narrow, Civil, SECTOR, SECTOR_U64};
 use crate::iso::susp::{self, Packed, CE_LEN};
@@ -323,6 +324,20 @@ pub(crate) fn plan(spec: &IsoSpec) -> Result<Plan> {
     for file in &mut files {
         file.lba = next;
         next = add_blocks(next, blocks(file.size))?;
+    }
+
+    // isohybrid: room for the backup GPT, then whole MiB (iso/hybrid.rs).
+    if let Some(template) = &spec.boot.hybrid_mbr {
+        if !(432..=512).contains(&template.len()) {
+            return Err(ImageError::IsoHybridMbrSize {
+                size: template.len(),
+            });
+        }
+        if spec.boot.hybrid_gpt {
+            next = add_blocks(next, blocks(hybrid::GPT_TAIL_SECTORS * 512))?;
+        }
+        let align = hybrid::ALIGN_BYTES / SECTOR_U64;
+        next = add_blocks(next, (align - u64::from(next) % align) % align)?;
     }
 
     let find = |wanted: &Option<String>| -> Result<Option<usize>> {

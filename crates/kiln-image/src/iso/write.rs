@@ -12,7 +12,7 @@ use crate::error::{ImageError, Result};
 use crate::iso::eltorito::{self, BootEntry};
 use crate::iso::layout::{self, Plan, PlanRecord, Target};
 use crate::iso::records::{self, narrow, DirRecord, Pvd, FLAG_DIRECTORY, SECTOR, SECTOR_U64};
-use crate::iso::susp;
+use crate::iso::{hybrid, susp};
 use crate::iso::{FileSource, IsoSpec, IsoSummary};
 
 /// Copy buffer size for file data; large enough to keep the disk busy, small enough per thread.
@@ -27,7 +27,7 @@ pub fn write_iso(spec: &IsoSpec, dest: &Path) -> Result<IsoSummary> {
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dest.with_file_name(format!(".{file_name}.kiln-tmp-{}", std::process::id()));
-    let res = write_to(&plan, &tmp);
+    let res = write_to(&plan, spec, &tmp);
     let res =
         res.and_then(|()| std::fs::rename(&tmp, dest).map_err(|source| write_error(dest, source)));
     if res.is_err() {
@@ -49,7 +49,7 @@ fn write_error(path: &Path, source: std::io::Error) -> ImageError {
     }
 }
 
-fn write_to(plan: &Plan, tmp: &Path) -> Result<()> {
+fn write_to(plan: &Plan, spec: &IsoSpec, tmp: &Path) -> Result<()> {
     let meta = metadata(plan)?;
     let file = File::create(tmp).map_err(|source| write_error(tmp, source))?;
     let total = u64::from(plan.volume_blocks) * SECTOR_U64;
@@ -57,6 +57,14 @@ fn write_to(plan: &Plan, tmp: &Path) -> Result<()> {
         .map_err(|source| write_error(tmp, source))?;
     file.write_all_at(&meta, 0)
         .map_err(|source| write_error(tmp, source))?;
+    if let Some(hybrid) = hybrid_bytes(plan, spec)? {
+        file.write_all_at(&hybrid.head, 0)
+            .map_err(|source| write_error(tmp, source))?;
+        if let Some((at, tail)) = hybrid.tail {
+            file.write_all_at(&tail, at)
+                .map_err(|source| write_error(tmp, source))?;
+        }
+    }
     plan.files
         .par_iter()
         .enumerate()
@@ -79,6 +87,28 @@ fn write_to(plan: &Plan, tmp: &Path) -> Result<()> {
     // Surface delayed write errors (ENOSPC on some file systems) before the rename.
     file.sync_all().map_err(|source| write_error(tmp, source))?;
     Ok(())
+}
+
+/// The isohybrid system area and backup GPT, if asked for.
+fn hybrid_bytes(plan: &Plan, spec: &IsoSpec) -> Result<Option<hybrid::HybridBytes>> {
+    let Some(template) = &spec.boot.hybrid_mbr else {
+        return Ok(None);
+    };
+    let sectors = |lba: u32| u64::from(lba) * 4;
+    let hybrid = hybrid::Hybrid {
+        mbr_template: template,
+        gpt: spec.boot.hybrid_gpt,
+        volume_id: &plan.volume_id,
+        total_sectors: sectors(plan.volume_blocks),
+        bios_sector: plan.bios_file.map_or(0, |idx| sectors(plan.files[idx].lba)),
+        efi: plan.efi_file.map(|idx| {
+            (
+                sectors(plan.files[idx].lba),
+                plan.files[idx].size.div_ceil(512),
+            )
+        }),
+    };
+    hybrid::encode(&hybrid).map(Some)
 }
 
 fn offset(lba: u32) -> u64 {
