@@ -1,4 +1,7 @@
 //! Builds an ISO from a directory on disk: `iso_from_dir VOLUME_ID DIR OUT.iso`.
+//! Boot options come from the environment (paths inside DIR, except the MBR template):
+//! `KILN_BIOS=isolinux/isolinux.bin`, `KILN_EFI=boot/efi.img`, `KILN_CATALOG=isolinux/boot.cat`,
+//! `KILN_HYBRID_MBR=/usr/lib/ISOLINUX/isohdpfx.bin` (adds a GPT too when `KILN_EFI` is set).
 //! It exists for `tests/bench/iso.sh`, to compare kiln's writer with `xorriso -as mkisofs -R`
 //! on the same tree; the real pipeline builds its `IsoSpec` from the store instead.
 
@@ -40,7 +43,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let mut tree = IsoTree::new();
     walk(&mut tree, Path::new(dir), "")?;
-    let spec = IsoSpec::new(VolumeId::new(volume_id)?, tree, source_date_epoch()?);
+    let mut spec = IsoSpec::new(VolumeId::new(volume_id)?, tree, source_date_epoch()?);
+    spec.boot.bios_image = std::env::var("KILN_BIOS").ok();
+    spec.boot.efi_image = std::env::var("KILN_EFI").ok();
+    spec.boot.catalog_path = std::env::var("KILN_CATALOG").ok();
+    if let Some(mbr) = std::env::var_os("KILN_HYBRID_MBR") {
+        spec.boot.hybrid_mbr = Some(std::fs::read(mbr)?.into());
+        spec.boot.hybrid_gpt = spec.boot.efi_image.is_some();
+    }
     let summary = write_iso(&spec, Path::new(out))?;
     eprintln!(
         "{} dirs, {} files, {} bytes in {:.3}s",
