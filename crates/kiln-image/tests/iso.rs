@@ -139,6 +139,23 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    /// The reader returns an error, never panics, on damaged images.
+    #[test]
+    fn reader_survives_corruption(flips in prop::collection::vec((0usize..120_000, any::<u8>()), 1..40)) {
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = boot_spec(tmp.path());
+        let path = write(&spec, tmp.path(), "c.iso");
+        let mut image = std::fs::read(path).unwrap();
+        for (at, byte) in flips {
+            let at = at % image.len();
+            image[at] = byte;
+        }
+        let _ = read_iso(&image);
+    }
+}
+
 fn boot_spec(tmp: &Path) -> IsoSpec {
     let mut tree = sample_tree(tmp);
     let isolinux: Vec<u8> = (0..24_576u32).map(|i| (i * 7 % 256) as u8).collect();

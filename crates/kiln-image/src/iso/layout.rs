@@ -140,8 +140,9 @@ pub(crate) fn plan(spec: &IsoSpec) -> Result<Plan> {
             .map(|(name, node)| {
                 let child = match node {
                     IsoNode::Dir(sub) => Child::Dir(sub),
-                    IsoNode::File { mode, source } => Child::File(*mode, source),
-                    IsoNode::Symlink { mode, target } => Child::Symlink(*mode, target),
+                    // Only permission bits are taken from the tree; the type comes from the variant.
+                    IsoNode::File { mode, source } => Child::File(*mode & 0o7777, source),
+                    IsoNode::Symlink { mode, target } => Child::Symlink(*mode & 0o7777, target),
                 };
                 (name.clone(), child)
             })
@@ -179,7 +180,7 @@ pub(crate) fn plan(spec: &IsoSpec) -> Result<Plan> {
             dot_entries.push(susp::sp());
         }
         dot_entries.push(susp::rr(false, false));
-        dot_entries.push(susp::px(susp::S_IFDIR | dir.mode, links));
+        dot_entries.push(susp::px(susp::S_IFDIR | (dir.mode & 0o7777), links));
         dot_entries.push(susp::tf(date));
         if index == 0 {
             dot_entries.push(susp::er());
@@ -194,7 +195,7 @@ pub(crate) fn plan(spec: &IsoSpec) -> Result<Plan> {
         // it from the parent's own `.` record, so 2 is written.
         let dotdot = vec![
             susp::rr(false, false),
-            susp::px(susp::S_IFDIR | parent_mode, 2),
+            susp::px(susp::S_IFDIR | (parent_mode & 0o7777), 2),
             susp::tf(date),
         ];
         records.push(record(vec![1], Target::Dir(parent), dotdot, &here_path)?);
@@ -221,7 +222,7 @@ pub(crate) fn plan(spec: &IsoSpec) -> Result<Plan> {
                     queue.push_back((sub, child_path.clone(), index, identifier.clone(), dir.mode));
                     (
                         target,
-                        susp::S_IFDIR | sub.mode,
+                        susp::S_IFDIR | (sub.mode & 0o7777),
                         narrow::<u32>("Rock Ridge PX links", sub_links as u64)?,
                         None,
                     )
