@@ -272,7 +272,7 @@ fn file_over_4_gib_is_a_clear_error_and_leaves_nothing() {
 fn write_error_leaves_no_file() {
     let tmp = tempfile::tempdir().unwrap();
     let mut tree = IsoTree::new();
-    // A source that vanishes between layout and writing makes the write fail half-way.
+    // A file source on disk, removed below to fail a write after it started.
     let gone = tmp.path().join("gone");
     std::fs::write(&gone, b"x").unwrap();
     tree.add_file("a", 0o644, FileSource::Path(gone.clone()))
@@ -281,7 +281,8 @@ fn write_error_leaves_no_file() {
     // Destination directory that does not exist: the temp file cannot be created.
     let err = write_iso(&spec, &tmp.path().join("missing/dir/x.iso")).unwrap_err();
     assert!(matches!(err, ImageError::IsoWrite { .. }), "{err:?}");
-    // A read-only destination directory: every write fails, nothing is left behind.
+    // The source vanishes after the tree was built: the write fails half-way, and neither the
+    // image nor the temporary file is left behind.
     std::fs::remove_file(&gone).unwrap();
     let dest = tmp.path().join("x.iso");
     let err = write_iso(&spec, &dest).unwrap_err();
