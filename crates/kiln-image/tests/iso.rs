@@ -271,28 +271,44 @@ fn file_over_4_gib_is_a_clear_error_and_leaves_nothing() {
 #[test]
 fn write_error_leaves_no_file() {
     let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // A directory given as a file source: layout accepts its size, but reading it fails once
+    // the temporary image exists and the metadata is written, i.e. half-way through the write.
     let mut tree = IsoTree::new();
-    // A file source on disk, removed below to fail a write after it started.
-    let gone = tmp.path().join("gone");
-    std::fs::write(&gone, b"x").unwrap();
-    tree.add_file("a", 0o644, FileSource::Path(gone.clone()))
+    tree.add_file("ok", 0o644, bytes(&vec![7u8; 100_000]))
         .unwrap();
-    let spec = IsoSpec::new(VolumeId::new("GONE").unwrap(), tree, 0);
-    // Destination directory that does not exist: the temp file cannot be created.
-    let err = write_iso(&spec, &tmp.path().join("missing/dir/x.iso")).unwrap_err();
-    assert!(matches!(err, ImageError::IsoWrite { .. }), "{err:?}");
-    // The source vanishes after the tree was built: the write fails half-way, and neither the
-    // image nor the temporary file is left behind.
-    std::fs::remove_file(&gone).unwrap();
-    let dest = tmp.path().join("x.iso");
+    tree.add_file(
+        "not-a-file",
+        0o644,
+        FileSource::Path(tmp.path().to_path_buf()),
+    )
+    .unwrap();
+    let spec = IsoSpec::new(VolumeId::new("FAIL").unwrap(), tree, 0);
+    let dest = out.join("x.iso");
     let err = write_iso(&spec, &dest).unwrap_err();
     assert!(matches!(err, ImageError::IsoReadSource { .. }), "{err:?}");
     assert!(!dest.exists());
     assert_eq!(
-        std::fs::read_dir(tmp.path()).unwrap().count(),
+        std::fs::read_dir(&out).unwrap().count(),
         0,
         "temporary file left behind"
     );
+    // A destination directory that does not exist: the temporary file cannot be created.
+    let err = write_iso(&spec, &tmp.path().join("missing/dir/x.iso")).unwrap_err();
+    assert!(matches!(err, ImageError::IsoWrite { .. }), "{err:?}");
+    // A source removed after the tree was built is reported by name at layout time.
+    let gone = tmp.path().join("gone");
+    let mut tree = IsoTree::new();
+    tree.add_file("a", 0o644, FileSource::Path(gone.clone()))
+        .unwrap();
+    let spec = IsoSpec::new(VolumeId::new("GONE").unwrap(), tree, 0);
+    let err = write_iso(&spec, &dest).unwrap_err();
+    assert!(
+        matches!(&err, ImageError::IsoReadSource { path, .. } if *path == gone),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }
 
 #[test]
