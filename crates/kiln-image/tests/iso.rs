@@ -750,3 +750,98 @@ fn qemu_bios_boots_isolinux_from_cd_and_usb() {
         );
     }
 }
+
+/// Boots the image under OVMF (UEFI, TCG) from a CD (El Torito platform 0xEF entry) and from a
+/// raw disk (isohybrid GPT/MBR ESP partition) and checks that the firmware starts the EFI
+/// loader on the ESP image (`BdsDxe: starting Boot…` on the serial console). The ESP is built
+/// with `mkfs.vfat` + `mtools` here; kiln's own FAT writer is another part of issue 6.
+#[test]
+fn qemu_uefi_starts_loader_from_cd_and_usb() {
+    let Some(_) = tool("qemu-system-x86_64") else {
+        return;
+    };
+    let Some(_) = tool("mcopy") else { return };
+    let Some(_) = tool("mkfs.vfat") else { return };
+    let ovmf_code = Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd");
+    let ovmf_vars = Path::new("/usr/share/OVMF/OVMF_VARS_4M.fd");
+    let loader = Path::new("/usr/lib/systemd/boot/efi/systemd-bootx64.efi");
+    assert!(
+        ovmf_code.exists() && loader.exists(),
+        "apt-get install ovmf systemd-boot-efi for the UEFI test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let esp = tmp.path().join("efi.img");
+    std::fs::File::create(&esp)
+        .unwrap()
+        .set_len(4 << 20)
+        .unwrap();
+    let mut mkfs = Command::new("mkfs.vfat");
+    mkfs.arg(&esp);
+    run(mkfs);
+    let mut mmd = Command::new("mmd");
+    mmd.arg("-i").arg(&esp).args(["::/EFI", "::/EFI/BOOT"]);
+    run(mmd);
+    let mut mcopy = Command::new("mcopy");
+    mcopy
+        .arg("-i")
+        .arg(&esp)
+        .arg(loader)
+        .arg("::/EFI/BOOT/BOOTX64.EFI");
+    run(mcopy);
+    let mut tree = IsoTree::new();
+    tree.add_file("boot/efi.img", 0o644, FileSource::Path(esp))
+        .unwrap();
+    tree.add_file("hello.txt", 0o644, bytes(b"hi\n")).unwrap();
+    let mut spec = IsoSpec::new(VolumeId::new("KILN_UEFI").unwrap(), tree, 0);
+    spec.boot.efi_image = Some("boot/efi.img".into());
+    spec.boot.hybrid_mbr = Some(Arc::from(vec![0u8; 432]));
+    spec.boot.hybrid_gpt = true;
+    let iso = write(&spec, tmp.path(), "uefi.iso");
+    for (label, drive, device) in [
+        (
+            "cd",
+            format!("media=cdrom,file={}", iso.display()),
+            "DVD-ROM",
+        ),
+        (
+            "usb",
+            format!("format=raw,file={}", iso.display()),
+            "HARDDISK",
+        ),
+    ] {
+        let vars = tmp.path().join(format!("vars-{label}.fd"));
+        std::fs::copy(ovmf_vars, &vars).unwrap();
+        let log = tmp.path().join(format!("serial-uefi-{label}.log"));
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(["-m", "256", "-display", "none", "-no-reboot", "-drive"])
+            .arg(format!(
+                "if=pflash,format=raw,readonly=on,file={}",
+                ovmf_code.display()
+            ))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+            .args(["-drive", &drive, "-serial"])
+            .arg(format!("file:{}", log.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let wanted = "starting Boot";
+        let mut started = false;
+        let mut text = String::new();
+        while std::time::Instant::now() < deadline && !started {
+            text = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+            started = text
+                .lines()
+                .any(|line| line.contains(wanted) && line.contains(device));
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            started,
+            "{label}: OVMF did not start the loader from the {device}:\n{text}"
+        );
+    }
+}
