@@ -1,5 +1,5 @@
 //! The bytes of a kiln image: the initrd (a deterministic cpio newc archive holding the kernel
-//! module closure and its firmware) and the ISO 9660 medium.
+//! module closure and its firmware) and the ISO 9660 medium (Rock Ridge, El Torito, isohybrid).
 //!
 //! The initrd half:
 //! - [`cpio`] writes (and, for tests, reads) newc archives, compressed with zstd, xz or gzip;
@@ -18,6 +18,18 @@
 //! let back = cpio::read::read_newc(&out).unwrap();
 //! assert_eq!(back[1].path, "etc/hostname");
 //! ```
+//!
+//! The ISO half is one function, [`iso::write_iso`], which takes an [`iso::IsoSpec`] and writes the
+//! whole image to a path atomically (temp file, then rename):
+//!
+//! ```
+//! use kiln_image::iso::{FileSource, IsoSpec, IsoTree, VolumeId, write_iso};
+//! let mut tree = IsoTree::new();
+//! tree.add_file("boot/hello.txt", 0o644, FileSource::Bytes(b"hi\n".to_vec().into())).unwrap();
+//! let spec = IsoSpec::new(VolumeId::new("KILN_DOC").unwrap(), tree, 0);
+//! let dir = tempfile::tempdir().unwrap();
+//! write_iso(&spec, &dir.path().join("doc.iso")).unwrap();
+//! ```
 
 mod error;
 
@@ -27,3 +39,6 @@ pub use error::ImageError;
 pub mod cpio;
 pub mod initrd;
 pub mod kmod;
+
+// ISO half: the ISO 9660 writer and its test reader; keep these lines together.
+pub mod iso;
