@@ -50,7 +50,11 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("{} damaged entries", damage.len());
-                Ok(if repair && damage.iter().all(|d| d.removed) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+                Ok(if repair && damage.iter().all(|d| d.removed) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             }
         }
         StoreCommand::Gc => {
@@ -58,7 +62,11 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             for entry in &report.removed {
                 eprintln!("removed {entry}");
             }
-            eprintln!("{} entries removed, {} kept", report.removed.len(), report.kept);
+            eprintln!(
+                "{} entries removed, {} kept",
+                report.removed.len(),
+                report.kept
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

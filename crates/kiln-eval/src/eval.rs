@@ -267,7 +267,7 @@ impl Evaluator {
         if sp > self.stack_low
             && self.depth < MAX_DEPTH
             && self.steps < self.options.max_steps
-            && self.steps % INTERRUPT_POLL_STEPS != 0
+            && !self.steps.is_multiple_of(INTERRUPT_POLL_STEPS)
         {
             self.depth += 1;
             let result = f(self);

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use kiln_image::error::ImageError;
 use kiln_image::iso::read::{read_iso, ReadNode};
 use kiln_image::iso::{
     write_iso, BootOptions, FileSource, IsoDir, IsoNode, IsoSpec, IsoTree, VolumeId,
 };
+use kiln_image::ImageError;
 use proptest::prelude::*;
 
 fn bytes(data: &[u8]) -> FileSource {

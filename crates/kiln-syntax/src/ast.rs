@@ -34,24 +34,54 @@ pub enum ExprKind {
     Path(Arc<str>),
     Var(Name),
     /// `e.a.b` with an optional `or` default.
-    Select { expr: Box<Expr>, path: Vec<AttrName>, default: Option<Box<Expr>> },
+    Select {
+        expr: Box<Expr>,
+        path: Vec<AttrName>,
+        default: Option<Box<Expr>>,
+    },
     /// `e ? a.b`.
-    HasAttr { expr: Box<Expr>, path: Vec<AttrName> },
+    HasAttr {
+        expr: Box<Expr>,
+        path: Vec<AttrName>,
+    },
     Attrs(Box<Attrs>),
     List(Vec<Expr>),
     Lambda(Box<Lambda>),
     /// `f a b`: Nix keeps the arguments of one application chain together.
-    Call { func: Box<Expr>, args: Vec<Expr> },
-    Let { attrs: Box<Attrs>, body: Box<Expr> },
-    With { env: Box<Expr>, body: Box<Expr> },
-    If { cond: Box<Expr>, then: Box<Expr>, else_: Box<Expr> },
-    Assert { cond: Box<Expr>, body: Box<Expr> },
+    Call {
+        func: Box<Expr>,
+        args: Vec<Expr>,
+    },
+    Let {
+        attrs: Box<Attrs>,
+        body: Box<Expr>,
+    },
+    With {
+        env: Box<Expr>,
+        body: Box<Expr>,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        else_: Box<Expr>,
+    },
+    Assert {
+        cond: Box<Expr>,
+        body: Box<Expr>,
+    },
     Not(Box<Expr>),
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `a + b` and `./a/${b}` (`force_string == false`: the first part decides whether the
     /// result is a path, as in Nix's parser) or `"a${b}c"` / `''a${b}''` (`force_string == true`:
     /// every part is coerced to a string and the result is a string).
-    ConcatStrings { force_string: bool, parts: Vec<Expr> },
+    ConcatStrings {
+        force_string: bool,
+        parts: Vec<Expr>,
+    },
     /// `__curPos`: the position of this expression as `{ file, line, column }`.
     CurPos,
 }

@@ -23,7 +23,11 @@ impl Span {
 
     /// The smallest span covering both `self` and `other` (same file assumed).
     pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     pub fn len(self) -> u32 {
@@ -66,7 +70,10 @@ impl SourceMap {
 
     /// Adds a text read from `path`; relative paths inside it resolve against its directory.
     pub fn add_file(&mut self, path: &Path, text: impl Into<Arc<str>>) -> FileId {
-        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"));
         self.push(SourceFile {
             name: path.display().to_string(),
             path: Some(path.to_path_buf()),
@@ -76,7 +83,12 @@ impl SourceMap {
     }
 
     /// Adds a text that is not a file (`-E`, stdin, the REPL); relative paths resolve against `base_dir`.
-    pub fn add_virtual(&mut self, name: &str, base_dir: &Path, text: impl Into<Arc<str>>) -> FileId {
+    pub fn add_virtual(
+        &mut self,
+        name: &str,
+        base_dir: &Path,
+        text: impl Into<Arc<str>>,
+    ) -> FileId {
         self.push(SourceFile {
             name: name.to_string(),
             path: None,
