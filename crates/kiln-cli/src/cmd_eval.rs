@@ -59,25 +59,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     let cwd = std::env::current_dir().into_diagnostic()?;
-    let mut search_path: Vec<SearchPathEntry> = args
-        .include
-        .iter()
-        .map(|e| SearchPathEntry::parse(e))
-        .collect();
-    if let Ok(nix_path) = std::env::var("NIX_PATH") {
-        search_path.extend(
-            nix_path
-                .split(':')
-                .filter(|e| !e.is_empty())
-                .map(SearchPathEntry::parse),
-        );
-    }
-    // Relative entries are relative to the working directory, as in Nix.
-    for entry in &mut search_path {
-        if !entry.path.starts_with('/') && !entry.path.contains("://") {
-            entry.path = kiln_eval::canon_path(&cwd.join(&entry.path).to_string_lossy());
-        }
-    }
+    let search_path = crate::search_path(&args.include);
     let current_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -121,7 +103,9 @@ fn evaluate(ev: &mut Evaluator, args: &Args, cwd: &Path) -> EvalResult<String> {
         (None, file, _) => {
             let path = file.clone().unwrap_or_else(|| PathBuf::from("default.nix"));
             let path = cwd.join(path);
-            let value = ev.import(&Value::path(kiln_eval::canon_path(&path.to_string_lossy())))?;
+            let value = ev.import(&Value::path(kiln_syntax::canon_path(
+                &path.to_string_lossy(),
+            )))?;
             if args.profile || is_module_function(ev, &value, args, &auto_args)? {
                 (kiln_module::eval_profile(ev, &path)?, true)
             } else {

@@ -278,7 +278,7 @@ impl Session {
                 .map_or_else(|| path.to_path_buf(), |home| Path::new(&home).join(rest)),
             Err(_) => self.cwd.join(path),
         };
-        PathBuf::from(kiln_eval::canon_path(&path.to_string_lossy()))
+        PathBuf::from(kiln_syntax::canon_path(&path.to_string_lossy()))
     }
 
     /// Nix's `addAttrsToScope`.

@@ -7,9 +7,10 @@
 
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::loader::FileType;
-use crate::ops::{canon_path, Coerce};
+use crate::ops::Coerce;
 use crate::value::{Attrs, Value};
 use crate::Evaluator;
+use kiln_syntax::canon_path;
 use std::path::Path;
 
 impl Evaluator {

@@ -32,7 +32,7 @@ pub use compile::pos_value;
 pub use error::{Catchable, ErrorKind, EvalError, EvalResult, Frame, Report, DEFAULT_TRACE_FRAMES};
 pub use eval::Evaluator;
 pub use loader::{FileType, FsLoader, Loader};
-pub use ops::{canon_path, Coerce};
+pub use ops::Coerce;
 pub use symbol::Symbol;
 pub use value::{AttrEntry, Attrs, Closure, Context, List, NixString, PrimOpApp, Thunk, Value};
 

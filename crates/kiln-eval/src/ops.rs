@@ -14,7 +14,7 @@ use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::ir::ArithOp;
 use crate::value::{Context, NixString, Value};
 use crate::Evaluator;
-use kiln_syntax::Span;
+use kiln_syntax::{canon_path, Span};
 
 /// How far `coerce_to_string` goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -364,27 +364,4 @@ impl Evaluator {
             Some(Acc::Str(s, ctx, false)) => Value::String(NixString::with_context(s, ctx)),
         })
     }
-}
-
-/// Lexically canonicalises an absolute path: no `.`, `..`, repeated or trailing slashes.
-pub fn canon_path(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    if parts.is_empty() {
-        return "/".to_string();
-    }
-    let mut out = String::with_capacity(path.len());
-    for p in parts {
-        out.push('/');
-        out.push_str(p);
-    }
-    out
 }

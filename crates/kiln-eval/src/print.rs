@@ -15,6 +15,7 @@ use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::ops::Coerce;
 use crate::value::{ThunkState, Value};
 use crate::Evaluator;
+use kiln_syntax::format_float;
 use std::collections::HashSet;
 use std::fmt::Write;
 
@@ -243,62 +244,4 @@ fn escape(s: &str, all_dollars: bool, out: &mut String) {
         }
     }
     out.push('"');
-}
-
-/// A float as C++'s default `ostream << double` prints it (`%g`, precision 6).
-pub fn format_float(x: f64) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.to_string();
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.to_string();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    const PRECISION: i32 = 6;
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, x);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..PRECISION).contains(&exp) {
-        let mantissa = strip_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (PRECISION - 1 - exp).max(0) as usize;
-        strip_zeros(&format!("{x:.decimals$}")).to_string()
-    }
-}
-
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_float;
-
-    #[test]
-    fn floats_print_like_cpp_streams() {
-        let cases = [
-            (1.0, "1"),
-            (0.1, "0.1"),
-            (1e20, "1e+20"),
-            (123456.5, "123456"),
-            (1234567.5, "1.23457e+06"),
-            (0.000123456789, "0.000123457"),
-            (1e-5, "1e-05"),
-            (100000.0, "100000"),
-            (1e6, "1e+06"),
-            (-3.5, "-3.5"),
-            (1.5e-10, "1.5e-10"),
-        ];
-        for (x, expected) in cases {
-            assert_eq!(format_float(x), expected, "{x}");
-        }
-    }
 }

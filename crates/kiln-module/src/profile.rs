@@ -29,7 +29,7 @@ pub fn evaluator(mut options: EvalOptions) -> Evaluator {
 /// with the profile library: `{ config; options; }` of `evalModules`, lazily — nothing is forced
 /// until read. `ev` must read the embedded files (see [`evaluator`]).
 pub fn eval_profile(ev: &mut Evaluator, profile: &Path) -> EvalResult<Value> {
-    let path = kiln_eval::canon_path(&absolute(profile).to_string_lossy());
+    let path = kiln_syntax::canon_path(&absolute(profile).to_string_lossy());
     // Checked here so that a mistyped name is one line, not a trace through the lib's `import`.
     if !ev.loader().exists(Path::new(&path)) {
         return Err(kiln_eval::EvalError::new(kiln_eval::ErrorKind::Io {

@@ -479,7 +479,7 @@ pub(crate) fn strip_indentation(span: Span, parts: Vec<IndPart>) -> Expr {
 
 /// Nix's `canonPath` without symlink resolution: drops empty and `.` components, resolves
 /// `..` lexically (never above `/`).
-pub(crate) fn canon_path(path: &str) -> String {
+pub fn canon_path(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

@@ -26,8 +26,9 @@ mod scope;
 mod span;
 
 pub use base_env::BASE_ENV_NAMES;
+pub use desugar::canon_path;
 pub use error::{SyntaxError, SyntaxErrorKind};
-pub use print::print_expr;
+pub use print::{format_float, print_expr};
 pub use scope::check_scopes;
 pub use span::{FileId, SourceFile, SourceMap, Span};
 

@@ -261,7 +261,7 @@ fn show_string(out: &mut String, s: &str) {
 }
 
 /// A double as a default C++ `ostream` prints it: `%g` with precision 6.
-pub(crate) fn format_float(x: f64) -> String {
+pub fn format_float(x: f64) -> String {
     if x.is_nan() {
         return if x.is_sign_negative() {
             "-nan".into()
@@ -317,5 +317,10 @@ mod tests {
         assert_eq!(format_float(0.0001), "0.0001");
         assert_eq!(format_float(999999.5), "1e+06");
         assert_eq!(format_float(1e100), "1e+100");
+        assert_eq!(format_float(123456.5), "123456");
+        assert_eq!(format_float(0.000123456789), "0.000123457");
+        assert_eq!(format_float(1e-5), "1e-05");
+        assert_eq!(format_float(-3.5), "-3.5");
+        assert_eq!(format_float(1.5e-10), "1.5e-10");
     }
 }

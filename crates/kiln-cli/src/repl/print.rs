@@ -128,7 +128,7 @@ impl Printer<'_> {
             Value::Null => self.paint(CYAN, "null"),
             Value::Bool(b) => self.paint(CYAN, if *b { "true" } else { "false" }),
             Value::Int(n) => self.paint(CYAN, &n.to_string()),
-            Value::Float(x) => self.out.push_str(&kiln_eval::print::format_float(*x)),
+            Value::Float(x) => self.out.push_str(&kiln_syntax::format_float(*x)),
             Value::String(s) => {
                 let mut quoted = String::new();
                 kiln_eval::print::escape_string(s.as_str(), &mut quoted);

@@ -5,10 +5,8 @@
 
 use super::Builtin;
 use crate::error::ErrorKind;
-use crate::{
-    canon_path, AttrEntry, Attrs, Coerce, EvalError, EvalResult, Evaluator, NixString, Symbol,
-    Value,
-};
+use crate::{AttrEntry, Attrs, Coerce, EvalError, EvalResult, Evaluator, NixString, Symbol, Value};
+use kiln_syntax::canon_path;
 
 pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
