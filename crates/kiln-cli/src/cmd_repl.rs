@@ -2,7 +2,6 @@
 //! `nix repl` 2.8. The session lives in [`crate::repl`]; this file reads the arguments.
 
 use crate::repl::{terminal, Session, SessionOptions};
-use kiln_eval::SearchPathEntry;
 use miette::IntoDiagnostic;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -23,19 +22,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
-    let mut search_path: Vec<SearchPathEntry> = args
-        .include
-        .iter()
-        .map(|e| SearchPathEntry::parse(e))
-        .collect();
-    if let Ok(nix_path) = std::env::var("NIX_PATH") {
-        search_path.extend(
-            nix_path
-                .split(':')
-                .filter(|e| !e.is_empty())
-                .map(SearchPathEntry::parse),
-        );
-    }
+    let search_path = crate::search_path(&args.include);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let options = SessionOptions {
         search_path,

@@ -35,18 +35,29 @@ enum Command {
     Store(cmd_store::Args),
 }
 
-/// Evaluator settings for the profile commands: `NIX_PATH` like `kiln eval`, the current time.
+/// The search path of `-I` entries then `NIX_PATH`'s, as Nix builds it; relative entries are
+/// relative to the working directory.
+pub(crate) fn search_path(include: &[String]) -> Vec<kiln_eval::SearchPathEntry> {
+    let nix_path = std::env::var("NIX_PATH").unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let mut entries: Vec<kiln_eval::SearchPathEntry> = include
+        .iter()
+        .map(String::as_str)
+        .chain(nix_path.split(':').filter(|e| !e.is_empty()))
+        .map(kiln_eval::SearchPathEntry::parse)
+        .collect();
+    for entry in &mut entries {
+        if !entry.path.starts_with('/') && !entry.path.contains("://") {
+            entry.path = kiln_syntax::canon_path(&cwd.join(&entry.path).to_string_lossy());
+        }
+    }
+    entries
+}
+
+/// Evaluator settings for the profile commands: `NIX_PATH` like `kiln eval`.
 pub(crate) fn eval_options() -> kiln_eval::EvalOptions {
-    let search_path = std::env::var("NIX_PATH")
-        .map(|p| {
-            p.split(':')
-                .filter(|e| !e.is_empty())
-                .map(kiln_eval::SearchPathEntry::parse)
-                .collect()
-        })
-        .unwrap_or_default();
     kiln_eval::EvalOptions {
-        search_path,
+        search_path: search_path(&[]),
         ..kiln_eval::EvalOptions::default()
     }
 }
