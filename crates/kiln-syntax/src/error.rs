@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub enum SyntaxErrorKind {
     /// A token the grammar does not allow here (a stray `}`, a missing `;`).
     Unexpected,
+    /// The input ends where the grammar needs more (`{ a = 1;`).
+    UnexpectedEnd,
     UnterminatedString,
     UnterminatedIndString,
     UnterminatedComment,
@@ -39,6 +41,7 @@ impl SyntaxErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             SyntaxErrorKind::Unexpected => "kiln::syntax::unexpected",
+            SyntaxErrorKind::UnexpectedEnd => "kiln::syntax::unexpected_end",
             SyntaxErrorKind::UnterminatedString => "kiln::syntax::unterminated_string",
             SyntaxErrorKind::UnterminatedIndString => "kiln::syntax::unterminated_ind_string",
             SyntaxErrorKind::UnterminatedComment => "kiln::syntax::unterminated_comment",

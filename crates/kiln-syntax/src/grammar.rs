@@ -111,7 +111,13 @@ pub(crate) fn syntax_error(
             format!("expected {}", join_or(&list)),
         )
     };
-    SyntaxError::new(sources, SyntaxErrorKind::Unexpected, span, message, label)
+    // Input that stops too early is its own kind: a REPL or editor continues on the next line.
+    let kind = if pos >= text.len() {
+        SyntaxErrorKind::UnexpectedEnd
+    } else {
+        SyntaxErrorKind::Unexpected
+    };
+    SyntaxError::new(sources, kind, span, message, label)
 }
 
 fn unterminated_error(sources: &SourceMap, file: FileId, what: Unterminated) -> SyntaxError {

@@ -542,6 +542,9 @@ impl<'a> Lowerer<'a> {
     fn lower_string(&mut self, pair: Pair<'a, Rule>) -> Result<Expr> {
         let span = self.span(&pair);
         let mut parts = Vec::new();
+        // `"${"y"}"` stays a concatenation (Nix prints it `("y")` and coerces the part), so
+        // only a string made of literal text alone becomes a plain `Str`.
+        let mut interpolated = false;
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::str_chars => {
@@ -557,6 +560,7 @@ impl<'a> Lowerer<'a> {
                         .into_inner()
                         .next()
                         .ok_or_else(|| self.bug("empty ${}"))?;
+                    interpolated = true;
                     parts.push(self.lower_expr(inner)?);
                 }
             }
@@ -566,7 +570,7 @@ impl<'a> Lowerer<'a> {
                 span,
                 kind: ExprKind::Str(Arc::from("")),
             },
-            1 if matches!(parts[0].kind, ExprKind::Str(_)) => {
+            1 if !interpolated => {
                 let mut only = parts.pop().expect("one part");
                 only.span = span;
                 only

@@ -177,8 +177,8 @@ pub(crate) fn is_incomplete(input: &str) -> bool {
             SyntaxErrorKind::UnterminatedString
             | SyntaxErrorKind::UnterminatedIndString
             | SyntaxErrorKind::UnterminatedComment
-            | SyntaxErrorKind::UnterminatedInterpolation => true,
-            SyntaxErrorKind::Unexpected => err.span().start as usize >= text.trim_end().len(),
+            | SyntaxErrorKind::UnterminatedInterpolation
+            | SyntaxErrorKind::UnexpectedEnd => true,
             _ => false,
         },
     }

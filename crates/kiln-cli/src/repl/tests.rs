@@ -127,7 +127,7 @@ fn an_error_does_not_end_the_session() {
     let mut s = session();
     assert_eq!(
         run(&mut s, "1 +"),
-        Err("kiln::syntax::unexpected".to_string())
+        Err("kiln::syntax::unexpected_end".to_string())
     );
     assert_eq!(
         run(&mut s, "undefined_name"),
