@@ -326,8 +326,8 @@ mod roundtrip {
 }
 
 mod differential {
-    //! kiln's output equals `nix-instantiate --parse` for every `.nix` file under `tests/` and
-    //! `profiles/`. `let` bindings and formals are compared as sets (Nix prints them in
+    //! kiln's output equals `nix-instantiate --parse` for every `.nix` file in the repository
+    //! (`tests/`, `profiles/`, the Nix-language `lib` under `crates/`). `let` bindings and formals are compared as sets (Nix prints them in
     //! symbol-table address order). Where Nix fails, kiln must fail too.
     use super::repo_root;
     use std::path::{Path, PathBuf};
@@ -341,7 +341,7 @@ mod differential {
             let path = entry.path();
             let name = entry.file_name();
             if path.is_dir() {
-                if name != "target" && name != "fuzz" {
+                if name != "target" && name != "fuzz" && name != ".git" {
                     collect(&path, out);
                 }
             } else if path.extension().is_some_and(|ext| ext == "nix") {
@@ -369,9 +369,12 @@ mod differential {
         }
         let root = repo_root().canonicalize().expect("repository root");
         let mut files = Vec::new();
-        collect(&root.join("tests"), &mut files);
-        collect(&root.join("profiles"), &mut files);
+        collect(&root, &mut files);
         files.sort();
+        assert!(
+            files.iter().any(|f| f.starts_with(root.join("crates"))),
+            "the Nix files under crates/ must be covered"
+        );
         assert!(!files.is_empty(), "no .nix files found");
         let mut failures = Vec::new();
         for path in &files {
