@@ -11,6 +11,7 @@
 //! - JSON: no trailing newline; a set with `__toString` or `outPath` becomes that string;
 //!   functions and (when not strict) thunks are errors.
 
+use crate::builtins::json::write_string as write_json_string;
 use crate::error::{ErrorKind, EvalError, EvalResult};
 use crate::ops::Coerce;
 use crate::value::{ThunkState, Value};
@@ -54,8 +55,8 @@ impl Evaluator {
                 let _ = write!(out, "{n}");
             }
             Value::Float(x) => out.push_str(&format_float(*x)),
-            Value::String(s) => json_string(s.as_str(), out),
-            Value::Path(p) => json_string(p, out),
+            Value::String(s) => write_json_string(out, s.as_str()),
+            Value::Path(p) => write_json_string(out, p),
             Value::List(list) => {
                 out.push('[');
                 for (i, item) in list.iter().enumerate() {
@@ -69,7 +70,7 @@ impl Evaluator {
             Value::Attrs(attrs) => {
                 if attrs.get(self.syms.to_string).is_some() {
                     let s = self.coerce_to_string(&value, Coerce::Interpolation)?;
-                    json_string(s.as_str(), out);
+                    write_json_string(out, s.as_str());
                     return Ok(());
                 }
                 if let Some(out_path) = attrs.get(self.syms.out_path).cloned() {
@@ -80,7 +81,7 @@ impl Evaluator {
                     if i > 0 {
                         out.push(',');
                     }
-                    json_string(entry.name.as_str(), out);
+                    write_json_string(out, entry.name.as_str());
                     out.push(':');
                     self.enter(|ev| ev.write_json(&entry.value, strict, out))
                         .map_err(|e| {
@@ -107,24 +108,6 @@ fn cannot_convert(what: &str) -> EvalError {
     EvalError::new(ErrorKind::Unsupported {
         message: format!("cannot convert {what} to JSON"),
     })
-}
-
-fn json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Prints a value as `printValue` does; `seen` holds the sets and lists printed so far.

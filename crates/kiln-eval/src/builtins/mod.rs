@@ -54,7 +54,7 @@ mod control;
 pub mod docs;
 mod hash;
 mod io;
-mod json;
+pub(crate) mod json;
 mod lists;
 mod misc;
 mod sort;
