@@ -19,7 +19,7 @@ lint:
 
 # Fuzz a target under tests/fuzz (needs nightly and cargo-fuzz).
 fuzz target="parse" time="600":
-    cd tests/fuzz && cargo +nightly fuzz run {{target}} -- -max_total_time={{time}}
+    cargo +nightly fuzz run --fuzz-dir tests/fuzz {{target}} -- -max_total_time={{time}}
 
 # Side-by-side benchmarks against nix-instantiate.
 bench:
