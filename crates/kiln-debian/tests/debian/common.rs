@@ -1,6 +1,11 @@
-//! Shared helpers: fixture paths, the fixture index, and `.deb`s built in memory.
+//! Shared helpers: fixture paths, the fixture index, `.deb`s built in memory, and realising
+//! one locked package through the store.
 
-use kiln_debian::{parse_packages, parse_release, ArchiveOptions, Index};
+use kiln_debian::{
+    add_package, parse_packages, parse_release, ArchiveOptions, FetchDeb, Index, LockedPackage,
+    UnpackDeb, FETCH_DEB, UNPACK_DEB,
+};
+use kiln_store::{realise, Builder, Builders, Graph, Quiet, RealiseOptions, Store, StoreError};
 use std::path::PathBuf;
 
 pub(crate) fn fixtures() -> PathBuf {
@@ -131,4 +136,31 @@ fn compress(bytes: &[u8], compression: &str) -> Vec<u8> {
         ".zst" => zstd::stream::encode_all(bytes, 1).unwrap(),
         other => panic!("unknown compression {other}"),
     }
+}
+
+/// Fetches and unpacks `package` from `mirror` into `store` with the crate's own builders, as
+/// the driver will; returns the unpacked tree.
+pub(crate) fn realise_package(
+    store: &Store,
+    package: &LockedPackage,
+    mirror: &str,
+) -> Result<PathBuf, StoreError> {
+    let mut graph = Graph::new();
+    let tree = add_package(&mut graph, package, mirror);
+    let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
+    let builders: Builders = [
+        (FETCH_DEB, &fetch as &dyn Builder),
+        (UNPACK_DEB, &unpack as &dyn Builder),
+    ]
+    .into_iter()
+    .collect();
+    realise(
+        store,
+        &graph,
+        &[tree],
+        &builders,
+        &RealiseOptions::default(),
+        &Quiet,
+    )
+    .map(|mut paths| paths.remove(&tree).expect("realise returns every target"))
 }

@@ -227,28 +227,9 @@ fn tampered_deb_is_rejected_and_nothing_registered() {
     bytes[last] ^= 0xff;
     std::fs::write(&deb, bytes).unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
-    let mut graph = Graph::new();
-    let tree = add_package(
-        &mut graph,
-        &package,
-        &format!("file://{}", mirror.display()),
-    );
-    let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
-    let builders: Builders = [
-        (FETCH_DEB, &fetch as &dyn Builder),
-        (UNPACK_DEB, &unpack as &dyn Builder),
-    ]
-    .into_iter()
-    .collect();
-    let err = realise(
-        &store,
-        &graph,
-        &[tree],
-        &builders,
-        &RealiseOptions::default(),
-        &Recorder::default(),
-    )
-    .unwrap_err();
+    let err =
+        crate::common::realise_package(&store, &package, &format!("file://{}", mirror.display()))
+            .unwrap_err();
     let message = err.to_string();
     assert!(message.contains("expected sha256:"), "{message}");
     assert!(message.contains("tool.deb"), "{message}");
@@ -279,28 +260,9 @@ fn hostile_deb_through_the_store_registers_nothing_for_it() {
     .unwrap();
     let package = locked("evil", "evil.deb", &deb);
     let store = Store::open(dir.path().join("store")).unwrap();
-    let mut graph = Graph::new();
-    let tree = add_package(
-        &mut graph,
-        &package,
-        &format!("file://{}", mirror.display()),
-    );
-    let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
-    let builders: Builders = [
-        (FETCH_DEB, &fetch as &dyn Builder),
-        (UNPACK_DEB, &unpack as &dyn Builder),
-    ]
-    .into_iter()
-    .collect();
-    let err = realise(
-        &store,
-        &graph,
-        &[tree],
-        &builders,
-        &RealiseOptions::default(),
-        &Recorder::default(),
-    )
-    .unwrap_err();
+    let err =
+        crate::common::realise_package(&store, &package, &format!("file://{}", mirror.display()))
+            .unwrap_err();
     assert!(err.to_string().contains("escapes the tree"), "{err}");
     // Only the (verified) download is registered, not the tree.
     let names: Vec<String> = store

@@ -2,9 +2,8 @@
 //! resumed with a `Range` request; a 404 fails at once with the URL in the message.
 
 use crate::common::{make_deb, Item};
-use kiln_debian::{add_package, sha256_file, FetchDeb, LockedPackage, UnpackDeb, Version};
-use kiln_debian::{FETCH_DEB, UNPACK_DEB};
-use kiln_store::{realise, Builder, Builders, Graph, Quiet, RealiseOptions, Store};
+use kiln_debian::{sha256_file, LockedPackage, Version};
+use kiln_store::Store;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -76,25 +75,7 @@ fn fetch_from(
     };
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
-    let mut graph = Graph::new();
-    let tree = add_package(&mut graph, &package, url);
-    let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
-    let builders: Builders = [
-        (FETCH_DEB, &fetch as &dyn Builder),
-        (UNPACK_DEB, &unpack as &dyn Builder),
-    ]
-    .into_iter()
-    .collect();
-    let result = realise(
-        &store,
-        &graph,
-        &[tree],
-        &builders,
-        &RealiseOptions::default(),
-        &Quiet,
-    )
-    .map(|paths| paths[&tree].clone())
-    .map_err(|e| e.to_string());
+    let result = crate::common::realise_package(&store, &package, url).map_err(|e| e.to_string());
     (dir, result)
 }
 

@@ -2,10 +2,8 @@
 //! indices, lock `busybox-static` and fetch + unpack it. They run only with
 //! `KILN_SLOW_TESTS=1` (then a network failure fails them); otherwise they say why they skip.
 
-use kiln_debian::{
-    add_package, open_index, ArchiveOptions, FetchDeb, Lock, UnpackDeb, FETCH_DEB, UNPACK_DEB,
-};
-use kiln_store::{realise, Builder, Builders, Graph, Quiet, RealiseOptions, Store};
+use kiln_debian::{open_index, ArchiveOptions, Lock};
+use kiln_store::Store;
 
 fn slow(test: &str) -> bool {
     let enabled = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1");
@@ -74,29 +72,10 @@ fn real_archive_lock_fetch_unpack_busybox() {
     let cached = open_index(&store, &options, Some(&lock.release)).unwrap();
     assert_eq!(cached.len(), index.len());
 
-    let mut graph = Graph::new();
-    let tree = add_package(
-        &mut graph,
-        &lock.packages["busybox-static"],
-        &options.mirror,
-    );
-    let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
-    let builders: Builders = [
-        (FETCH_DEB, &fetch as &dyn Builder),
-        (UNPACK_DEB, &unpack as &dyn Builder),
-    ]
-    .into_iter()
-    .collect();
-    let paths = realise(
-        &store,
-        &graph,
-        &[tree],
-        &builders,
-        &RealiseOptions::default(),
-        &Quiet,
-    )
-    .unwrap();
-    let busybox = paths[&tree].join("bin/busybox");
+    let tree =
+        crate::common::realise_package(&store, &lock.packages["busybox-static"], &options.mirror)
+            .unwrap();
+    let busybox = tree.join("bin/busybox");
     assert!(busybox.is_file(), "{} is missing", busybox.display());
     assert!(store.verify(false).unwrap().is_empty());
 }
