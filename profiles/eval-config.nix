@@ -1,14 +1,16 @@
 # The entry point the kiln driver calls, like NixOS's `eval-config.nix`: evaluate a profile (a list of
 # modules) together with the option declarations of `modules/module-list.nix`.
-# `pkgs` is the package set (Debian packages as derivations, `linuxPackages` with `.kernel` and
-# `.broadcom_sta`); modules receive it as their `pkgs` argument and may replace it through `_module.args`.
+# `pkgs` is Debian's package set (each package a derivation, by its Debian name); `pkgs/default.nix` adds
+# `linuxPackages` (`.kernel`, `.headers`, `.broadcom_sta`) and `closureOf`. Modules receive the result as
+# their `pkgs` argument and may replace it through `_module.args`.
 # `modulesPath` is this directory, so a profile can import `${modulesPath}/installer/cd-dvd/iso-image.nix`.
 { modules
 , pkgs
 , lib ? import ../crates/kiln-module/lib
 , specialArgs ? { }
 }:
+let pkgs' = import ./pkgs { debian = pkgs; inherit lib; }; in
 lib.evalModules {
-  modules = import ./modules/module-list.nix ++ [ { _file = toString ./eval-config.nix; _module.args.pkgs = lib.mkDefault pkgs; } ] ++ modules;
+  modules = import ./modules/module-list.nix ++ [ { _file = toString ./eval-config.nix; _module.args.pkgs = lib.mkDefault pkgs'; } ] ++ modules;
   specialArgs = { modulesPath = ./.; } // specialArgs;
 }

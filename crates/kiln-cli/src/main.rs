@@ -7,12 +7,14 @@ use std::process::ExitCode;
 static GLOBAL: alloc::MiMalloc = alloc::MiMalloc;
 
 mod alloc;
+mod cmd_build;
 mod cmd_eval;
 mod cmd_explain;
 mod cmd_options;
 mod cmd_parse;
 mod cmd_repl;
 mod cmd_store;
+mod progress;
 mod repl;
 
 /// kiln builds bootable live ISO images from declarative profiles written in the Nix language.
@@ -31,6 +33,8 @@ enum Command {
     Explain(cmd_explain::Args),
     /// Explore expressions and profiles interactively, like `nix repl`.
     Repl(cmd_repl::Args),
+    Build(cmd_build::Args),
+    Lock(cmd_build::LockArgs),
     /// Look after the local store: list, verify, collect garbage.
     Store(cmd_store::Args),
 }
@@ -70,6 +74,8 @@ fn main() -> ExitCode {
         Command::Options(args) => cmd_options::run(args),
         Command::Explain(args) => cmd_explain::run(args),
         Command::Repl(args) => cmd_repl::run(args),
+        Command::Build(args) => cmd_build::run(args),
+        Command::Lock(args) => cmd_build::run_lock(args),
         Command::Store(args) => cmd_store::run(args),
     };
     match result {

@@ -17,6 +17,7 @@
 //! filename = pool/main/b/busybox/busybox-static_1.35.0-4+b3_amd64.deb
 //! size = 1234
 //! sha256 = <hex>
+//! depends = libc6
 //! ```
 //!
 //! One field per line, requests and packages sorted by name, so that a change touches only the
@@ -60,6 +61,9 @@ pub struct LockedPackage {
     pub filename: String,
     pub size: u64,
     pub sha256: String,
+    /// The packages of the closure that satisfy its `Pre-Depends` and `Depends`, sorted: the
+    /// lock's dependency edges, so closures need no index (the live root's package set).
+    pub depends: Vec<String>,
 }
 
 impl From<&Package> for LockedPackage {
@@ -71,7 +75,48 @@ impl From<&Package> for LockedPackage {
             filename: p.filename.clone(),
             size: p.size,
             sha256: p.sha256.clone(),
+            depends: Vec::new(),
         }
+    }
+}
+
+/// The names in `closure` that satisfy `package`'s dependency groups: per group, the first
+/// alternative present in the closure by name, else a closure package providing it.
+fn closure_edges(package: &Package, closure: &BTreeMap<String, Package>) -> Vec<String> {
+    let mut edges = BTreeSet::new();
+    for group in package.pre_depends.iter().chain(&package.depends) {
+        let found = group.0.iter().find_map(|relation| {
+            if closure.contains_key(&relation.name) {
+                return Some(relation.name.clone());
+            }
+            closure
+                .values()
+                .find(|p| p.provides.iter().any(|prov| prov.name == relation.name))
+                .map(|p| p.name.clone())
+        });
+        if let Some(name) = found.filter(|name| *name != package.name) {
+            edges.insert(name);
+        }
+    }
+    edges.into_iter().collect()
+}
+
+impl Lock {
+    /// The closure of `names` over the lock's dependency edges, sorted; names the lock does not
+    /// pin are reported as missing.
+    pub fn closure(&self, names: &[String]) -> DebianResult<Vec<String>> {
+        self.require(names)?;
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<String> = names.to_vec();
+        while let Some(name) = todo.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if let Some(package) = self.packages.get(&name) {
+                todo.extend(package.depends.iter().filter(|d| !seen.contains(*d)).cloned());
+            }
+        }
+        Ok(seen.into_iter().collect())
     }
 }
 
@@ -164,7 +209,11 @@ impl Lock {
         let closure = resolve(index, &requests, options)?;
         let packages: BTreeMap<String, LockedPackage> = closure
             .iter()
-            .map(|(name, p)| (name.clone(), LockedPackage::from(p)))
+            .map(|(name, p)| {
+                let mut locked = LockedPackage::from(p);
+                locked.depends = closure_edges(p, &closure);
+                (name.clone(), locked)
+            })
             .collect();
         let names: BTreeSet<&String> = packages.keys().chain(self.packages.keys()).collect();
         let changes = names
@@ -208,6 +257,9 @@ impl Lock {
                 "\n[[package]]\nname = {}\nversion = {}\narchitecture = {}\nfilename = {}\nsize = {}\nsha256 = {}\n",
                 p.name, p.version, p.architecture, p.filename, p.size, p.sha256
             );
+            if !p.depends.is_empty() {
+                let _ = writeln!(out, "depends = {}", p.depends.join(" "));
+            }
         }
         out
     }
@@ -338,6 +390,7 @@ fn package_from(
             "filename",
             "size",
             "sha256",
+            "depends",
         ]
         .contains(k)
     }) {
@@ -358,6 +411,10 @@ fn package_from(
             .parse()
             .map_err(|_| error(format!("`{name}`: size is not a number")))?,
         sha256,
+        depends: map
+            .get("depends")
+            .map(|d| d.split_whitespace().map(String::from).collect())
+            .unwrap_or_default(),
         name,
     })
 }

@@ -126,6 +126,10 @@ pub struct Evaluator {
     root_env: Rc<Env>,
     /// Set from outside (a SIGINT handler) to stop the evaluation; `enter` polls it.
     interrupt: Option<Arc<AtomicBool>>,
+    /// The build driver's store, for `derivation` (see `host.rs`).
+    pub(crate) host: Option<Rc<dyn crate::StoreHost>>,
+    /// `derivation`, compiled on first use.
+    pub(crate) derivation_fn: Option<Value>,
 }
 
 impl Evaluator {
@@ -148,6 +152,8 @@ impl Evaluator {
             stack_low: usize::MAX,
             root_env: Env::new(Vec::new(), None),
             interrupt: None,
+            host: None,
+            derivation_fn: None,
         };
         ev.globals = Rc::new(crate::globals::build(&mut ev));
         ev

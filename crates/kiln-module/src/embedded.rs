@@ -52,9 +52,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix",
-        include_str!(
-            "../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix"
-        ),
+        include_str!("../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix"),
     ),
     (
         "profiles/installer/cd-dvd/installation-cd-graphical-gnome.nix",
@@ -113,12 +111,24 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../profiles/modules/system/boot/loader.nix"),
     ),
     (
+        "profiles/modules/system/boot/stage-1.nix",
+        include_str!("../../../profiles/modules/system/boot/stage-1.nix"),
+    ),
+    (
         "profiles/modules/system/build.nix",
         include_str!("../../../profiles/modules/system/build.nix"),
     ),
     (
         "profiles/modules/tasks/filesystems.nix",
         include_str!("../../../profiles/modules/tasks/filesystems.nix"),
+    ),
+    (
+        "profiles/pkgs/default.nix",
+        include_str!("../../../profiles/pkgs/default.nix"),
+    ),
+    (
+        "profiles/pkgs/linux-packages.nix",
+        include_str!("../../../profiles/pkgs/linux-packages.nix"),
     ),
 ];
 

@@ -37,9 +37,9 @@ pub use diagnostic::{parse_module_error, report, DefinitionSite, ModuleError, Mo
 pub use embedded::{search_path_entry, LibLoader, LIB_ROOT};
 pub use explain::{explain, priority_name, Definition, Explanation};
 pub use placeholder_pkgs::{
-    no_store_path_message, placeholder_pkgs, BROADCOM_STA_PACKAGE, KERNEL_PACKAGE, PACKAGES,
+    no_store_path_message, placeholder_pkgs, PACKAGES,
 };
 pub use profile::{
-    eval_modules, eval_profile, evaluator, lib, option_has_prefix, options_json, options_list,
+    eval_modules, eval_modules_with, eval_profile, eval_profile_with, evaluator, lib, option_has_prefix, options_json, options_list,
     OptionInfo, DEFAULT_PROFILE, EVAL_CONFIG,
 };

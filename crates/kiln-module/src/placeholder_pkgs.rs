@@ -1,21 +1,21 @@
-//! The package set profiles receive as `pkgs` until kiln can fetch Debian packages (issue 5).
+//! The package set of store-less evaluations (`kiln eval`, `options`, `explain`, the REPL):
+//! `kiln build` passes kiln-driver's Debian packages instead (see [`crate::eval_modules`]).
 //!
 //! Each `pkgs.<debian-name>` is a derivation-shaped attribute set — `type = "derivation"`, `name`,
-//! `pname`, `outPath`, `drvPath` — the shape issue 5's real packages will have, so profiles, option
-//! types (`types.package`) and `kiln explain` work with it today. What cannot exist yet is a store
-//! path: `outPath` and `drvPath` fail with a clear error when forced (interpolating `"${pkgs.x}"`,
-//! `builtins.toJSON`, `==` between packages), and never hand out a fake path that might leak into an
-//! image. `kiln eval -A config.boot.kernelModules` never forces them.
+//! `pname`, `outPath`, `drvPath` — the shape of the driver's packages, so profiles, option
+//! types (`types.package`) and `kiln explain` work without a store or network. What cannot exist
+//! is a store path: `outPath`, `drvPath`, `version` and `depends` fail with a clear error when
+//! forced, and never hand out a fake path that might leak into an image.
+//! `kiln eval -A config.boot.kernelModules` never forces them.
 //!
 //! Design decision: a fixed list of the package names the profile library and its tests use
 //! ([`PACKAGES`]), each built lazily on first use. A Nix attribute set has a fixed key set, so an
 //! open "any name" set is not possible; a name outside the list is the evaluator's ordinary
-//! missing-attribute error with close-name suggestions. Issue 5 replaces this whole module with
-//! the set built from Debian's signed package index.
+//! missing-attribute error with close-name suggestions.
 
 use kiln_eval::{AttrEntry, Attrs, EvalError, Symbol, Thunk, Value};
 
-/// The Debian package names `pkgs` offers until the real index arrives (issue 5).
+/// The Debian package names the store-less `pkgs` offers.
 pub const PACKAGES: &[&str] = &[
     // Base tools (profiles/common/base.nix).
     "busybox-static",
@@ -42,30 +42,22 @@ pub const PACKAGES: &[&str] = &[
     "nautilus",
     "gnome-terminal",
     "gnome-control-center",
+    // The kernel and what the image builders use.
+    "linux-image-amd64",
+    "broadcom-sta-dkms",
+    "isolinux",
+    "syslinux-common",
+    "systemd-boot-efi",
+    "kmod",
 ];
 
-/// The Debian package of bookworm's default kernel (`pkgs.linuxPackages.kernel`).
-pub const KERNEL_PACKAGE: &str = "linux-image-amd64";
-/// The Debian source of Broadcom's `wl` driver (`pkgs.linuxPackages.broadcom_sta`), which issue 5
-/// builds against the kernel's headers.
-pub const BROADCOM_STA_PACKAGE: &str = "broadcom-sta-dkms";
-
-/// The `pkgs` set: every name of [`PACKAGES`] plus `linuxPackages`, all built lazily.
+/// The `pkgs` set the driver's is swapped for: every name of [`PACKAGES`], built lazily. The
+/// profile library adds `linuxPackages` on top (`profiles/pkgs/default.nix`).
 pub fn placeholder_pkgs() -> Value {
-    let mut entries: Vec<AttrEntry> = PACKAGES
+    let entries: Vec<AttrEntry> = PACKAGES
         .iter()
         .map(|name| entry(name, Thunk::native(move |_| Ok(package(name)))))
         .collect();
-    let linux_packages = Thunk::native(|_| {
-        Ok(Value::Attrs(Attrs::from_entries(vec![
-            entry("kernel", Thunk::native(|_| Ok(package(KERNEL_PACKAGE)))),
-            entry(
-                "broadcom_sta",
-                Thunk::native(|_| Ok(package(BROADCOM_STA_PACKAGE))),
-            ),
-        ])))
-    });
-    entries.push(entry("linuxPackages", linux_packages));
     Value::Attrs(Attrs::from_entries(entries))
 }
 
@@ -73,7 +65,7 @@ pub fn placeholder_pkgs() -> Value {
 /// nixpkgs code tests for unavailable packages.
 pub fn no_store_path_message(name: &str) -> String {
     format!(
-        "package `{name}` has no store path yet: kiln cannot fetch Debian packages until the store lands (issue 5)"
+        "package `{name}` has no store path in this evaluation: only `kiln build` (and the REPL's `:b`) evaluate with Debian's packages"
     )
 }
 
@@ -89,6 +81,8 @@ fn package(name: &'static str) -> Value {
         entry("pname", Value::string(name)),
         entry("outPath", Thunk::native(unavailable)),
         entry("drvPath", Thunk::native(unavailable)),
+        entry("version", Thunk::native(unavailable)),
+        entry("depends", Thunk::native(unavailable)),
     ]))
 }
 

@@ -29,6 +29,11 @@ pub fn evaluator(mut options: EvalOptions) -> Evaluator {
 /// with the profile library: `{ config; options; }` of `evalModules`, lazily — nothing is forced
 /// until read. `ev` must read the embedded files (see [`evaluator`]).
 pub fn eval_profile(ev: &mut Evaluator, profile: &Path) -> EvalResult<Value> {
+    eval_profile_with(ev, profile, placeholder_pkgs())
+}
+
+/// [`eval_profile`] with a given Debian package set (kiln-driver's, backed by the store).
+pub fn eval_profile_with(ev: &mut Evaluator, profile: &Path, pkgs: Value) -> EvalResult<Value> {
     let path = kiln_syntax::canon_path(&absolute(profile).to_string_lossy());
     // Checked here so that a mistyped name is one line, not a trace through the lib's `import`.
     if !ev.loader().exists(Path::new(&path)) {
@@ -37,16 +42,21 @@ pub fn eval_profile(ev: &mut Evaluator, profile: &Path) -> EvalResult<Value> {
             message: "no such profile (file or directory)".to_string(),
         }));
     }
-    eval_modules(ev, vec![Value::path(path)])
+    eval_modules_with(ev, vec![Value::path(path)], pkgs)
 }
 
 /// Like [`eval_profile`] with any list of modules (paths, sets or functions), e.g. from the REPL.
 pub fn eval_modules(ev: &mut Evaluator, modules: Vec<Value>) -> EvalResult<Value> {
+    eval_modules_with(ev, modules, placeholder_pkgs())
+}
+
+/// [`eval_modules`] with a given Debian package set.
+pub fn eval_modules_with(ev: &mut Evaluator, modules: Vec<Value>, pkgs: Value) -> EvalResult<Value> {
     let eval_config = ev.import(&Value::path(EVAL_CONFIG))?;
     let lib = lib(ev)?;
     let args = Attrs::from_entries(vec![
         entry("modules", Value::list(modules)),
-        entry("pkgs", placeholder_pkgs()),
+        entry("pkgs", pkgs),
         entry("lib", lib),
     ]);
     ev.call(&eval_config, Value::Attrs(args))

@@ -31,6 +31,8 @@ pub trait Events: Sync {
     /// Bytes moved by a running step (downloads), for progress bars.
     fn progress(&self, _drv: &Derivation, _done: u64, _total: Option<u64>) {}
     fn finished(&self, _drv: &Derivation, _result: &Result<(), String>) {}
+    /// A line a running step wants the user to see (a warning, say).
+    fn message(&self, _drv: &Derivation, _text: &str) {}
 }
 
 /// Reports nothing.

@@ -29,8 +29,4 @@ in
       message = "isoImage: the ISO must boot with BIOS (makeBiosBootable), UEFI (makeEfiBootable) or both";
     }
   ];
-
-  isoImage.contents = [
-    { source = "${config.boot.kernelPackages.kernel}/vmlinuz"; target = "/boot/vmlinuz"; }
-  ];
 }

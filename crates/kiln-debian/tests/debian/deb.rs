@@ -154,6 +154,7 @@ fn locked(name: &str, filename: &str, deb: &Path) -> LockedPackage {
         filename: filename.into(),
         size: std::fs::metadata(deb).unwrap().len(),
         sha256: sha256_file(deb).unwrap(),
+        depends: Vec::new(),
     }
 }
 

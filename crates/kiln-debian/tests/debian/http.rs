@@ -72,6 +72,7 @@ fn fetch_from(
         filename: "pool/tool.deb".into(),
         size: std::fs::metadata(deb).unwrap().len(),
         sha256: sha256_file(deb).unwrap(),
+        depends: Vec::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();

@@ -77,12 +77,12 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "derivation",
         arity: 1,
-        func: |_, _| not_available("derivation"),
+        func: |ev, a| ev.derivation(&a[0]),
     },
     Builtin {
         name: "derivationStrict",
         arity: 1,
-        func: |_, _| not_available("derivationStrict"),
+        func: |ev, a| ev.derivation_strict(&a[0]),
     },
     Builtin {
         name: "path",

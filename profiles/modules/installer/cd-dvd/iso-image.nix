@@ -1,9 +1,11 @@
 # Declares `isoImage.*`, what the image builder makes of the configuration (the values are set by
-# `profiles/installer/cd-dvd/iso-image.nix` and the installer profiles).
-{ config, lib, ... }:
+# `profiles/installer/cd-dvd/iso-image.nix` and the installer profiles), and `system.build.isoImage`,
+# the derivation `kiln build` realises into `result/iso/<isoName>`.
+{ config, lib, pkgs, ... }:
 let
-  inherit (lib) mkOption types;
+  inherit (lib) mkOption types concatStringsSep optionalString;
   cfg = config.isoImage;
+  kernelPackages = config.boot.kernelPackages;
 in
 {
   options.isoImage = {
@@ -32,5 +34,27 @@ in
       default = [ ];
       description = "Extra files on the ISO.";
     };
+  };
+
+  config.system.build.isoImage = derivation {
+    name = lib.removeSuffix ".iso" cfg.isoName;
+    system = "x86_64-linux";
+    builder = "iso";
+    inherit (cfg) isoName volumeID;
+    kernel = kernelPackages.kernel;
+    inherit (kernelPackages.kernel) kernelFile;
+    initrd = config.system.build.initialRamdisk;
+    bios = cfg.makeBiosBootable;
+    efi = cfg.makeEfiBootable;
+    usb = cfg.makeUsbBootable;
+    isolinux = if cfg.makeBiosBootable then pkgs.isolinux else null;
+    syslinux = if cfg.makeBiosBootable then pkgs.syslinux-common else null;
+    systemdBoot = if cfg.makeEfiBootable then pkgs.systemd-boot-efi else null;
+    menuLabel = "kiln${optionalString (cfg.edition != "") " ${cfg.edition}"}${cfg.appendToMenuLabel}";
+    kernelParams = concatStringsSep " " (config.boot.kernelParams ++ [ "console=tty0" "console=ttyS0,115200" ]);
+    timeout = if config.boot.loader.timeout == null then "" else toString config.boot.loader.timeout;
+    # The medium's `/firmware`: every `hardware.firmware` package's `lib/firmware`, merged.
+    firmware = config.hardware.firmware;
+    contents = builtins.toJSON cfg.contents;
   };
 }

@@ -1,0 +1,127 @@
+//! The build progress display: one line per running step (bytes for downloads) above an overall
+//! bar on a terminal; plain "built …" lines otherwise, so logs stay readable.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kiln_store::{Derivation, Events};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub(crate) struct Progress {
+    multi: MultiProgress,
+    total: ProgressBar,
+    running: Mutex<BTreeMap<String, ProgressBar>>,
+    tally: Mutex<Tally>,
+    fancy: bool,
+}
+
+#[derive(Default)]
+struct Tally {
+    built: usize,
+    failed: usize,
+    downloaded: u64,
+}
+
+impl Progress {
+    pub(crate) fn new(steps: usize) -> Progress {
+        let fancy = std::io::stderr().is_terminal();
+        let multi = MultiProgress::with_draw_target(if fancy {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let total = multi.add(ProgressBar::new(steps as u64));
+        total.set_style(
+            ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} steps")
+                .expect("a valid template"),
+        );
+        Progress {
+            multi,
+            total,
+            running: Mutex::new(BTreeMap::new()),
+            tally: Mutex::new(Tally::default()),
+            fancy,
+        }
+    }
+
+    /// Clears the display and returns a one-line summary.
+    pub(crate) fn finish(&self) -> String {
+        self.total.finish_and_clear();
+        let _ = self.multi.clear();
+        let tally = self.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut text = format!("built {} step(s)", tally.built);
+        if tally.downloaded > 0 {
+            text.push_str(&format!(", downloaded {}", crate::cmd_build::human_bytes(tally.downloaded)));
+        }
+        if tally.failed > 0 {
+            text.push_str(&format!(", {} failed", tally.failed));
+        }
+        text
+    }
+
+    fn key(drv: &Derivation) -> String {
+        format!("{}-{}", drv.builder, drv.name)
+    }
+}
+
+impl Events for Progress {
+    fn started(&self, drv: &Derivation) {
+        if !self.fancy {
+            eprintln!("building {} ({})", drv.name, drv.builder);
+            return;
+        }
+        let bar = self.multi.insert_before(&self.total, ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("  {spinner} {prefix:>12} {msg} {bytes}/{total_bytes}")
+                .expect("a valid template"),
+        );
+        bar.set_prefix(drv.builder.clone());
+        bar.set_message(drv.name.clone());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(Self::key(drv), bar);
+    }
+
+    fn progress(&self, drv: &Derivation, done: u64, total: Option<u64>) {
+        if let Some(bar) = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&Self::key(drv)) {
+            if let Some(total) = total {
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+        }
+    }
+
+    fn finished(&self, drv: &Derivation, result: &Result<(), String>) {
+        if let Some(bar) = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&Self::key(drv)) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let mut tally = self.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            Ok(()) => {
+                tally.built += 1;
+                if drv.builder == kiln_debian::FETCH_DEB {
+                    tally.downloaded += drv.args.get(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+                }
+            }
+            Err(_) => tally.failed += 1,
+        }
+        self.total.inc(1);
+        if !self.fancy {
+            let verb = if result.is_ok() { "built" } else { "FAILED" };
+            eprintln!("{verb} {}", drv.name);
+        }
+    }
+
+    fn message(&self, drv: &Derivation, text: &str) {
+        let line = format!("{}: {text}", drv.name);
+        if self.fancy {
+            let _ = self.multi.println(line);
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}

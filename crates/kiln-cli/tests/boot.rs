@@ -1,0 +1,265 @@
+//! Boot tests: `kiln build tests/image/macbook-test.nix`, as a user runs it, then the ISO is booted
+//! in QEMU (TCG) four ways — CD and USB stick, on BIOS and on UEFI (OVMF) — and checked over the
+//! serial console: `wl` and `cfg80211` loaded, `firmware-brcm80211`'s files in `/lib/firmware/brcm`,
+//! the medium labelled with the profile's volume ID. Also: the same ISO rebuilt on one thread
+//! has the same bytes (`kiln build --check`).
+//!
+//! They run under `KILN_SLOW_TESTS=1` (CI sets it, and then a missing tool is a failure); outside
+//! it they are skipped with a reason. The store is `$KILN_STORE` when set, else
+//! `target/kiln-test-store`, so packages are downloaded once.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+const PROFILE: &str = "tests/image/macbook-test.nix";
+const VOLUME_ID: &str = "KILN_MACBOOK-TEST";
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn store() -> PathBuf {
+    std::env::var_os("KILN_STORE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
+}
+
+/// Whether slow tests run; with `KILN_SLOW_TESTS=1` every tool must exist.
+fn slow(tools: &[&str]) -> bool {
+    if std::env::var("KILN_SLOW_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set KILN_SLOW_TESTS=1 to build and boot images in QEMU");
+        return false;
+    }
+    for tool in tools {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(found, "KILN_SLOW_TESTS=1 but `{tool}` is missing (apt-get install qemu-system-x86 ovmf)");
+    }
+    for file in [OVMF_CODE, OVMF_VARS] {
+        assert!(Path::new(file).exists(), "KILN_SLOW_TESTS=1 but {file} is missing (apt-get install ovmf)");
+    }
+    true
+}
+
+fn kiln(args: &[&str]) -> String {
+    let out = Command::new(KILN)
+        .args(args)
+        .current_dir(workspace())
+        .env("KILN_STORE", store())
+        .output()
+        .expect("run kiln");
+    assert!(
+        out.status.success(),
+        "kiln {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// The ISO, built once per test run (`--locked`: the test profile's lock must be complete).
+fn iso() -> &'static Path {
+    static ISO: OnceLock<PathBuf> = OnceLock::new();
+    ISO.get_or_init(|| {
+        let link = workspace().join("target/boot-test-result");
+        let link = link.to_str().expect("utf-8 path");
+        kiln(&["build", "--locked", "-o", link, PROFILE]);
+        let iso = Path::new(link).join("iso/kiln-installer-macbook-test.iso");
+        assert!(iso.is_file(), "{} missing", iso.display());
+        iso
+    })
+}
+
+/// The files `firmware-brcm80211` ships under `lib/firmware/brcm`.
+fn brcm_firmware() -> Vec<String> {
+    let paths = kiln(&["build", "--locked", "--no-link", "-A", "config.hardware.firmware", PROFILE]);
+    let package = paths
+        .lines()
+        .find(|p| p.contains("-firmware-brcm80211-"))
+        .expect("firmware-brcm80211 in hardware.firmware");
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(package).join("lib/firmware/brcm"))
+        .expect("brcm firmware dir")
+        .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// One QEMU at a time: two cores, and TCG is CPU-bound.
+static QEMU: Mutex<()> = Mutex::new(());
+
+struct Vm {
+    child: Child,
+    stdin: ChildStdin,
+    output: Arc<Mutex<Vec<u8>>>,
+    label: String,
+    _vars: Option<tempfile::NamedTempFile>,
+}
+
+impl Vm {
+    fn boot(label: &str, uefi: bool, usb: bool) -> Vm {
+        let iso = iso();
+        let mut cmd = Command::new("qemu-system-x86_64");
+        cmd.args(["-m", "1024", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"]);
+        let mut vars = None;
+        if uefi {
+            let copy = tempfile::NamedTempFile::new().expect("temp file");
+            std::fs::copy(OVMF_VARS, copy.path()).expect("copy OVMF vars");
+            cmd.arg("-drive").arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
+            cmd.arg("-drive").arg(format!("if=pflash,format=raw,file={}", copy.path().display()));
+            vars = Some(copy);
+        }
+        if usb {
+            cmd.arg("-drive")
+                .arg(format!("if=none,id=stick,format=raw,readonly=on,file={}", iso.display()));
+            cmd.args(["-device", "qemu-xhci", "-device", "usb-storage,drive=stick,bootindex=0"]);
+        } else {
+            cmd.arg("-drive").arg(format!("media=cdrom,readonly=on,file={}", iso.display()));
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start qemu");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Vm { child, stdin, output, label: label.to_string(), _vars: vars }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until the console output after `from` contains `needle`; returns where it ends.
+    fn wait_for(&self, needle: &str, from: usize, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.text();
+            if let Some(at) = text.get(from..).and_then(|t| t.find(needle)) {
+                return from + at + needle.len();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: no `{needle}` on the serial console within {timeout:?}; it said:\n{}",
+                self.label,
+                &text[text.len().saturating_sub(4000)..]
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Runs a shell command on the serial console and returns what it printed.
+    fn run(&mut self, command: &str) -> String {
+        let start = self.text().len();
+        let marker = format!("END{}", start);
+        // The marker is split in the command so the echoed command line does not match.
+        writeln!(self.stdin, "{command}; echo EN''D{start}").expect("write to the console");
+        self.stdin.flush().expect("flush");
+        let end = self.wait_for(&format!("\n{marker}"), start, Duration::from_secs(60));
+        let text = self.text();
+        let out = &text[start..end - marker.len()];
+        // Drop the echoed command line.
+        out.split_once('\n').map_or("", |(_, rest)| rest).replace('\r', "")
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn boot_and_check(label: &str, uefi: bool, usb: bool) {
+    let tools = ["qemu-system-x86_64"];
+    if !slow(&tools) {
+        return;
+    }
+    let expected_firmware = brcm_firmware();
+    let _one = QEMU.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let started = Instant::now();
+    let mut vm = Vm::boot(label, uefi, usb);
+    let at = vm.wait_for("stage 2: root shells", 0, Duration::from_secs(300));
+    vm.wait_for("# ", at, Duration::from_secs(60));
+    eprintln!("{label}: shell after {:.1?}", started.elapsed());
+
+    let modules = vm.run("cut -d' ' -f1 /proc/modules | sort | tr '\\n' ' '");
+    let loaded: Vec<&str> = modules.split_whitespace().collect();
+    for module in ["wl", "cfg80211"] {
+        assert!(loaded.contains(&module), "{label}: `{module}` not loaded; /proc/modules has {loaded:?}");
+    }
+    let listed = vm.run("ls -1 /lib/firmware/brcm");
+    let mut listed: Vec<String> = listed.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+    listed.sort();
+    assert_eq!(listed, expected_firmware, "{label}: /lib/firmware/brcm differs from firmware-brcm80211");
+    let device = vm.run(&format!("findfs LABEL={VOLUME_ID}"));
+    let device = device.trim();
+    assert!(device.starts_with("/dev/"), "{label}: no device labelled {VOLUME_ID}: {device:?}");
+    let blkid = vm.run(&format!("blkid {device}"));
+    assert!(
+        blkid.contains(&format!("LABEL=\"{VOLUME_ID}\"")) && blkid.contains("TYPE=\"iso9660\""),
+        "{label}: {device} is not the ISO 9660 medium {VOLUME_ID}: {blkid}"
+    );
+    let mounted = vm.run("grep ' /iso ' /proc/mounts");
+    assert!(mounted.starts_with(device), "{label}: /iso is not {device}: {mounted}");
+}
+
+#[test]
+fn boots_from_cd_on_bios() {
+    boot_and_check("cd-bios", false, false);
+}
+
+#[test]
+fn boots_from_cd_on_uefi() {
+    boot_and_check("cd-uefi", true, false);
+}
+
+#[test]
+fn boots_from_usb_on_bios() {
+    boot_and_check("usb-bios", false, true);
+}
+
+#[test]
+fn boots_from_usb_on_uefi() {
+    boot_and_check("usb-uefi", true, true);
+}
+
+/// The ISO's bytes do not depend on the thread count: rebuilding it on one thread
+/// (`kiln build --check`) gives what the store holds.
+#[test]
+fn iso_is_reproducible_across_thread_counts() {
+    if !slow(&[]) {
+        return;
+    }
+    iso();
+    let out = Command::new(KILN)
+        .args(["build", "--locked", "--check", "--no-link", PROFILE])
+        .current_dir(workspace())
+        .env("KILN_STORE", store())
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("run kiln");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "kiln build --check failed:\n{stderr}");
+    assert!(stderr.contains("reproducible"), "no verdict from --check:\n{stderr}");
+}

@@ -1,0 +1,172 @@
+//! `pkgs`: Debian bookworm's packages as derivation values.
+//!
+//! `pkgs.<debian-name>` is the unpacked package: a derivation whose `outPath` is the store entry
+//! of the `unpack-deb` step (its input, the `.deb`, is a fixed-output fetch keyed by the SHA-256
+//! the signed index promises). Pins come from `kiln.lock`; a name the lock lacks is resolved
+//! against the archive index when first forced (with its `Depends` closure) and added to the
+//! lock, as Cargo adds to Cargo.lock — unless the build is `--locked`, where it is an error.
+//!
+//! A Nix attribute set has a fixed key set, so `pkgs` needs every package name before any is
+//! forced. Parsing the whole index for that would cost most of a no-op build, so the names are
+//! kept in the store as a small sorted list per signed release (`debian-names`), written the
+//! first time that release's index is opened. Each package value also carries `version` and
+//! `depends` (the lock's dependency edges), from which the profile library finds the kernel ABI.
+
+use crate::host::Host;
+use kiln_debian::{
+    fetch_derivation, open_index, unpack_derivation, ArchiveOptions, Change, DebianError, Index,
+    Lock, LockedPackage,
+};
+use kiln_eval::{AttrEntry, Attrs, EvalError, EvalResult, Thunk, Value};
+use kiln_store::{Derivation, Store};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// The package source of one build: the lock, the archive, and what was added.
+pub(crate) struct Packages {
+    store: Store,
+    archive: ArchiveOptions,
+    pub(crate) lock: RefCell<Lock>,
+    locked: bool,
+    index: RefCell<Option<Rc<Index>>>,
+    /// Pins added to the lock during evaluation.
+    pub(crate) changes: RefCell<Vec<Change>>,
+    host: Rc<Host>,
+}
+
+impl Packages {
+    pub(crate) fn new(
+        store: Store,
+        archive: ArchiveOptions,
+        lock: Lock,
+        locked: bool,
+        host: Rc<Host>,
+    ) -> Packages {
+        Packages {
+            store,
+            archive,
+            lock: RefCell::new(lock),
+            locked,
+            index: RefCell::new(None),
+            changes: RefCell::new(Vec::new()),
+            host,
+        }
+    }
+
+    /// The index the lock was resolved against (or the archive's current one for a new lock).
+    fn index(&self) -> Result<Rc<Index>, DebianError> {
+        if let Some(index) = &*self.index.borrow() {
+            return Ok(index.clone());
+        }
+        let release = self.lock.borrow().release.clone();
+        let pinned = Some(release.as_str()).filter(|r| !r.is_empty());
+        let index = Rc::new(open_index(&self.store, &self.archive, pinned)?);
+        self.remember_names(&index);
+        *self.index.borrow_mut() = Some(index.clone());
+        Ok(index)
+    }
+
+    fn names_derivation(release: &str, archive: &ArchiveOptions) -> Derivation {
+        let mut drv = Derivation::new(format!("debian-{}-names", archive.suite), "debian-names");
+        drv.args = vec![release.to_string(), archive.components.join(" "), archive.architecture.clone()];
+        drv
+    }
+
+    fn remember_names(&self, index: &Index) {
+        let drv = Self::names_derivation(&index.release.inrelease_sha256, &self.archive);
+        let names: BTreeSet<&str> = index.iter().map(|p| p.name.as_str()).collect();
+        let text: String = names.into_iter().flat_map(|n| [n, "\n"]).collect();
+        // A cache: failing to write it only costs the next run an index parse.
+        let _ = self.store.add(&drv.id().0, &drv.name, &[], None, |out| {
+            std::fs::write(out, text).map_err(|e| e.to_string())
+        });
+    }
+
+    /// Every name `pkgs` offers: the lock's, plus the release's names when known.
+    pub(crate) fn names(&self) -> Result<BTreeSet<String>, DebianError> {
+        let lock = self.lock.borrow();
+        let mut names: BTreeSet<String> = lock.packages.keys().cloned().collect();
+        let cached = (!lock.release.is_empty())
+            .then(|| Self::names_derivation(&lock.release, &self.archive).entry().ok())
+            .flatten()
+            .filter(|entry| self.store.contains(entry))
+            .and_then(|entry| std::fs::read_to_string(self.store.path(&entry)).ok());
+        drop(lock);
+        match cached {
+            Some(text) => names.extend(text.lines().map(String::from)),
+            None if self.locked && !names.is_empty() => {}
+            None => names.extend(self.index()?.iter().map(|p| p.name.clone())),
+        }
+        Ok(names)
+    }
+
+    /// The pin of `name`, adding it (and its closure) to the lock if needed.
+    fn pin(&self, name: &str) -> Result<LockedPackage, DebianError> {
+        if let Some(pin) = self.lock.borrow().packages.get(name) {
+            return Ok(pin.clone());
+        }
+        if self.locked {
+            return Err(DebianError::LockMissing {
+                missing: vec![name.to_string()],
+            });
+        }
+        let index = self.index()?;
+        let changes = self.lock.borrow_mut().add(&index, &[name.to_string()])?;
+        self.changes.borrow_mut().extend(changes);
+        Ok(self.lock.borrow().packages[name].clone())
+    }
+
+    /// Re-pins every request to the archive's current index (`kiln lock --update`).
+    pub(crate) fn update(&self) -> Result<Vec<Change>, DebianError> {
+        let index = Rc::new(open_index(&self.store, &self.archive, None)?);
+        self.remember_names(&index);
+        let changes = self.lock.borrow_mut().update(&index)?;
+        *self.index.borrow_mut() = Some(index);
+        Ok(changes)
+    }
+
+    /// The derivation value of one package.
+    fn package(&self, name: &str) -> EvalResult<Value> {
+        let pin = self.pin(name).map_err(|e| {
+            EvalError::throw(format!("package `{name}`: {e}"))
+        })?;
+        let fetch = fetch_derivation(&pin, &self.archive.mirror);
+        let fetch_id = fetch.id();
+        self.host.record(fetch).map_err(EvalError::throw)?;
+        let unpack = unpack_derivation(&pin, fetch_id);
+        let drv_name = unpack.name.clone();
+        let (drv_path, out_path) = self.host.record(unpack).map_err(EvalError::throw)?;
+        let depends = pin.depends.iter().map(|d| Value::string(d.as_str())).collect();
+        Ok(Value::Attrs(Attrs::from_entries(vec![
+            crate::attr("type", Value::string("derivation")),
+            crate::attr("name", Value::string(drv_name)),
+            crate::attr("pname", Value::string(name)),
+            crate::attr("version", Value::string(pin.version.to_string())),
+            crate::attr("depends", Value::list(depends)),
+            crate::attr("system", Value::string("x86_64-linux")),
+            crate::attr("outputName", Value::string("out")),
+            crate::attr("drvPath", Value::String(crate::host::drv_path_string(&drv_path))),
+            crate::attr(
+                "outPath",
+                Value::String(crate::host::out_path_string(&drv_path, &out_path)),
+            ),
+        ])))
+    }
+}
+
+/// The `pkgs` value: every name, each a lazy package (the profile library adds `linuxPackages`
+/// and `closureOf` on top, in `profiles/pkgs/default.nix`).
+pub(crate) fn package_set(packages: &Rc<Packages>) -> Result<Value, DebianError> {
+    let names = packages.names()?;
+    let mut entries: Vec<AttrEntry> = Vec::with_capacity(names.len());
+    for name in names {
+        let source = packages.clone();
+        let key = name.clone();
+        entries.push(crate::attr(
+            &key,
+            Thunk::native(move |_| source.package(&name)),
+        ));
+    }
+    Ok(Value::Attrs(Attrs::from_entries(entries)))
+}

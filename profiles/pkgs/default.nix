@@ -1,0 +1,18 @@
+# The package set profiles see as `pkgs`: Debian bookworm's packages by their Debian names
+# (`debian`, provided by kiln's driver), plus what kiln composes from them.
+{ debian, lib }:
+let
+  pkgs = debian // {
+    # Bookworm's default kernel with its headers and the out-of-tree modules built for it.
+    linuxPackages = import ./linux-packages.nix { inherit pkgs lib; };
+
+    # The dependency closure of a list of Debian packages (over `Depends`/`Pre-Depends`, as pinned
+    # in kiln.lock), each package once, sorted by name.
+    closureOf = packages:
+      map (item: item.package) (builtins.genericClosure {
+        startSet = map (p: { key = p.pname; package = p; }) packages;
+        operator = item: map (name: { key = name; package = pkgs.${name}; }) item.package.depends;
+      });
+  };
+in
+pkgs

@@ -1,0 +1,11 @@
+# The boot tests' profile: the MacBook installer (Broadcom `wl` built from source, redistributable
+# firmware) with GNOME turned off, and a one-second boot menu so QEMU reaches the shell quickly.
+{ lib, ... }:
+{
+  imports = [ ../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix ];
+
+  services.xserver.desktopManager.gnome.enable = lib.mkForce false;
+  services.xserver.enable = lib.mkForce false;
+  boot.loader.timeout = lib.mkForce 1;
+  isoImage.edition = lib.mkForce "macbook-test";
+}
