@@ -6,8 +6,8 @@
 #   tests/bench/fetch.sh [NAME...]
 #   KILN_BENCH_JOBS=8   parallel steps for kiln (default 8: downloads are I/O-bound)
 #
-# broadcom-sta-dkms is not in the list: it lives in `non-free`, which kiln's default
-# components (main contrib non-free-firmware) do not include.
+# broadcom-sta-dkms is not in the list, so the numbers stay comparable with earlier runs
+# (it lives in `non-free`, which kiln's default components now include).
 #
 # apt-get download needs apt lists (`apt-get update`); without them the same URLs are
 # downloaded with curl, one after another, and the script says so.

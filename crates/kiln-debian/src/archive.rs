@@ -25,8 +25,8 @@ pub struct ArchiveOptions {
     /// Mirror root, e.g. `http://deb.debian.org/debian` (no trailing `/`).
     pub mirror: String,
     pub suite: String,
-    /// Components to index. The default has no `non-free`, where `broadcom-sta-dkms` lives:
-    /// add `"non-free"` for it.
+    /// Components to index. The default includes `non-free`, because `broadcom-sta-dkms`
+    /// (the source of Broadcom's `wl` Wi-Fi driver) lives there and not in `contrib`.
     pub components: Vec<String>,
     pub architecture: String,
     /// The keyring `InRelease` must verify against.
@@ -36,13 +36,18 @@ pub struct ArchiveOptions {
 }
 
 impl Default for ArchiveOptions {
-    /// bookworm, `main contrib non-free-firmware`, amd64, the host's mirror
+    /// bookworm, `main contrib non-free non-free-firmware`, amd64, the host's mirror
     /// ([`mirror::default_mirror`]) and Debian's archive keyring.
     fn default() -> ArchiveOptions {
         ArchiveOptions {
             mirror: mirror::default_mirror(),
             suite: "bookworm".into(),
-            components: vec!["main".into(), "contrib".into(), "non-free-firmware".into()],
+            components: vec![
+                "main".into(),
+                "contrib".into(),
+                "non-free".into(),
+                "non-free-firmware".into(),
+            ],
             architecture: "amd64".into(),
             keyring: PathBuf::from(DEFAULT_KEYRING),
             offline: false,

@@ -5,6 +5,8 @@
 //! 1. [`open_index`] fetches the mirror's `InRelease`, verifies it with `gpgv` against the
 //!    Debian archive keyring, fetches each component's `Packages` and checks it against the
 //!    signed hashes; both are cached in the [`kiln_store::Store`] under their content hashes.
+//!    [`ArchiveOptions::default`] reads `main contrib non-free non-free-firmware`: `non-free`
+//!    is on by default because `broadcom-sta-dkms` (Broadcom's `wl` Wi-Fi driver) lives there.
 //! 2. [`resolve`] computes a dependency closure over `Depends`/`Pre-Depends`, with versions
 //!    compared as dpkg does ([`Version`]).
 //! 3. [`Lock`] is `kiln.lock`: pins (version, filename, size, SHA-256) for a set of requested

@@ -4,7 +4,7 @@
 //! # kiln.lock: Debian packages pinned by kiln. Generated; review changes in diffs.
 //! lock-version = 1
 //! suite = bookworm
-//! components = main contrib non-free-firmware
+//! components = main contrib non-free non-free-firmware
 //! architecture = amd64
 //! release = sha256:<hash of the InRelease the pins came from>
 //!

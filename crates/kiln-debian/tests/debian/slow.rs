@@ -30,6 +30,10 @@ fn real_archive_lock_fetch_unpack_busybox() {
         index.get("firmware-brcm80211").is_some(),
         "non-free-firmware is read"
     );
+    assert!(
+        index.get("broadcom-sta-dkms").is_some(),
+        "non-free is read by default"
+    );
     // The kernel metapackage resolves to a versioned image.
     let kernel = Lock::resolve(&index, &["linux-image-amd64".to_string()]).unwrap();
     assert!(kernel
