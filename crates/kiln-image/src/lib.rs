@@ -40,5 +40,7 @@ pub mod cpio;
 pub mod initrd;
 pub mod kmod;
 
-// ISO half: the ISO 9660 writer and its test reader; keep these lines together.
+// ISO half: the ISO 9660 writer and its test reader, and the FAT EFI System Partition image its
+// UEFI boot entry points at; keep these lines together.
+pub mod esp;
 pub mod iso;
