@@ -49,6 +49,7 @@ fn sample_spec(dir: &Path) -> (EspSpec, BTreeMap<String, Vec<u8>>) {
     add("loader/loader.conf", b"timeout 3\n".to_vec(), None);
     add("kiln/vmlinuz", pattern(3 << 20, 1), Some(&kernel));
     add("kiln/empty", Vec::new(), None);
+    add(".disk/info", b"kiln live\n".to_vec(), None);
     add(
         "kiln/a rather long file name, ünïcödé and all (copy 2).txt",
         b"long\n".to_vec(),
@@ -113,7 +114,7 @@ fn fatfs_reads_back_the_tree() {
     let image = std::fs::read(&dest).unwrap();
     assert_eq!(summary.size, image.len() as u64);
     assert_eq!(summary.size % 512, 0);
-    assert_eq!((summary.files, summary.dirs), (7, 6));
+    assert_eq!((summary.files, summary.dirs), (8, 7));
     let (files, fat, label) = read_back(&image, DATE, TIME);
     assert_eq!(files, want);
     assert_eq!(fat, fatfs::FatType::Fat16);

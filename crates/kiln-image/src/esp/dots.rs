@@ -1,13 +1,13 @@
 //! Puts `.` and `..` where the FAT spec wants them, after `fatfs` 0.3.6 has written the volume.
 //!
-//! FAT spec §6.7: every directory but the root starts with `.` (its own first cluster) and `..`
+//! FAT spec §6: every directory but the root starts with `.` (its own first cluster) and `..`
 //! (its parent's first cluster, 0 when the parent is the root). `fatfs` 0.3.6 writes a
 //! long-name entry in front of each (`[LFN .][.][LFN ..][..]`), and on FAT32 gives `..` the
 //! root's cluster instead of 0 (rafalh/rust-fatfs#117; fixed upstream after 0.3.6, unreleased).
 //! `fsck.fat` rejects both and would "repair" the directory by deleting it.
 //!
 //! This pass walks the finished volume and rewrites the first four slots of each directory to
-//! `[.][..][deleted][deleted]`: the stray long-name entries become free slots (`0xE5`, §6.1)
+//! `[.][..][deleted][deleted]`: the stray long-name entries become free slots (`0xE5`, §6)
 //! rather than end markers (`0x00`), which would hide the entries after them. A directory that
 //! already starts with `.` and `..` is left alone, so a fixed `fatfs` makes this a no-op, apart
 //! from the FAT32 `..` cluster.
@@ -23,7 +23,7 @@ const ENTRY: usize = 32;
 const ATTR_LONG_NAME: u8 = 0x0F;
 const ATTR_VOLUME_ID: u8 = 0x08;
 const ATTR_DIRECTORY: u8 = 0x10;
-/// DIR_Name[0] of a free entry (§6.1).
+/// DIR_Name[0] of a free entry (FAT spec §6).
 const DELETED: u8 = 0xE5;
 const DOT: &[u8; 11] = b".          ";
 const DOTDOT: &[u8; 11] = b"..         ";
@@ -71,7 +71,7 @@ fn fix_children<D: Read + Write + Seek>(
 ) -> Result<()> {
     for entry in entries.chunks_exact(ENTRY) {
         match entry[0] {
-            0x00 => break, // end of directory (§6.1)
+            0x00 => break, // end of directory (FAT spec §6)
             DELETED => continue,
             _ => {}
         }
@@ -105,7 +105,7 @@ fn fix_children<D: Read + Write + Seek>(
                 what: format!("directory at cluster {first} does not start with `.` and `..`"),
             });
         }
-        // `..` names the parent's first cluster, and 0 for the root on every FAT type (§6.7).
+        // `..` names the parent's first cluster, and 0 for the root on every FAT type (FAT spec §6).
         set_cluster(&mut slots[1], own_cluster);
         head = slots.concat();
         io.write(at, &head, "directory")?;
