@@ -297,7 +297,8 @@ pub enum ImageError {
         found: u64,
     },
 
-    /// Creating, sizing, syncing or renaming the image file failed; nothing is left at the destination.
+    /// Creating, sizing, syncing or renaming the image file failed; nothing is left at the
+    /// destination.
     #[error("cannot write ESP image `{}`", path.display())]
     #[diagnostic(
         code(kiln::image::esp_write),

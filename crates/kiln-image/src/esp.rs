@@ -411,7 +411,8 @@ fn slots(name: &str) -> u64 {
 /// is the largest cluster the FAT spec (§3.1 BPB_SecPerClus) calls portable.
 fn geometry(root: &PlanDir, labelled: bool) -> Result<Geometry> {
     // The FAT32 root is a cluster chain like any directory (no `.`/`..` entries, FAT spec §6);
-    // the FAT12/16 root is a fixed region. A label takes one root entry (FAT spec §6, ATTR_VOLUME_ID).
+    // the FAT12/16 root is a fixed region. A label takes one root entry (FAT spec §6,
+    // ATTR_VOLUME_ID).
     let root_slots = root
         .entries
         .values()
@@ -494,7 +495,8 @@ fn finish(
 }
 
 /// Clusters that the files and the directories below `dir` take with `cluster`-byte clusters,
-/// plus `extra` (the FAT32 root). A 0-byte file takes none (FAT spec §6: its DIR_FstClusLO/HI are 0).
+/// plus `extra` (the FAT32 root). A 0-byte file takes none (FAT spec §6: its DIR_FstClusLO/HI
+/// are 0).
 fn clusters(dir: &PlanDir, cluster: u64, extra: u64) -> u64 {
     let mut total = extra;
     for node in dir.entries.values() {
@@ -702,7 +704,7 @@ fn write_volume<D: Read + Write + Seek>(plan: &Plan, disk: &mut D, image: &Path)
     let mut format = fatfs::FormatVolumeOptions::new()
         .total_sectors(total_sectors)
         .bytes_per_cluster(plan.geometry.cluster_size)
-        .fats(2)
+        .fats(u8::try_from(FATS).map_err(|_| bug(format!("{FATS} FATs")))?)
         .volume_id(plan.volume_id);
     if plan.geometry.fat != FatKind::Fat32 {
         format = format.max_root_dir_entries(plan.geometry.root_entries);

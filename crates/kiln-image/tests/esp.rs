@@ -213,13 +213,17 @@ fn file_of_4_gib_is_rejected_naming_it() {
     let dest = out.join("efi.img");
     let err = write_esp(&spec, &dest).unwrap_err();
     assert!(
-        matches!(&err, ImageError::EspFileTooLarge { path, size } if path == "kiln/huge.img" && *size == 4u64 << 30),
+        matches!(
+            &err,
+            ImageError::EspFileTooLarge { path, size }
+                if path == "kiln/huge.img" && *size == 4u64 << 30
+        ),
         "{err:?}"
     );
     assert_eq!(code(&err), "kiln::image::esp_file_too_large");
     assert!(err.help().is_some());
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
-    // The same from memory: 4 GiB - 1 is the largest size FAT records.
+    // The message names the file as the spec does.
     assert!(err.to_string().contains("kiln/huge.img"));
 }
 

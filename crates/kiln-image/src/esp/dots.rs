@@ -105,7 +105,8 @@ fn fix_children<D: Read + Write + Seek>(
                 what: format!("directory at cluster {first} does not start with `.` and `..`"),
             });
         }
-        // `..` names the parent's first cluster, and 0 for the root on every FAT type (FAT spec §6).
+        // `..` names the parent's first cluster, and 0 for the root on every FAT type (FAT
+        // spec §6).
         set_cluster(&mut slots[1], own_cluster);
         head = slots.concat();
         io.write(at, &head, "directory")?;
