@@ -791,7 +791,8 @@ fn qemu_bios_boots_isolinux_from_cd_and_usb() {
 /// raw disk (isohybrid GPT/MBR ESP partition) and checks that the firmware starts the EFI
 /// loader on the ESP image (`BdsDxe: starting Boot…` on the serial console), and that the
 /// loader, systemd-boot, reads its configuration from the ESP and shows the kiln entry. The ESP
-/// is written by kiln's own FAT writer (`kiln_image::esp`).
+/// is written by kiln's own FAT writer (`kiln_image::esp`) and is larger than 32 MiB, as it is
+/// once it holds a kernel and an initrd.
 #[test]
 fn qemu_uefi_starts_loader_from_cd_and_usb() {
     let Some(_) = tool("qemu-system-x86_64") else {
@@ -818,7 +819,16 @@ fn qemu_uefi_starts_loader_from_cd_and_usb() {
         "loader/entries/kiln.conf",
         bytes(b"title KilnEspEntry\nefi /EFI/systemd/systemd-bootx64.efi\n"),
     );
-    write_esp(&esp_spec, &esp).unwrap();
+    // 40 MiB of padding where the kernel and initrd would be: the ESP outgrows the 16-bit
+    // sector count of the El Torito entry (32 MiB), so the firmware must size it from the FAT.
+    let padding = tmp.path().join("padding");
+    std::fs::File::create(&padding)
+        .unwrap()
+        .set_len(40 << 20)
+        .unwrap();
+    esp_spec.add_file("kiln/padding.img", FileSource::Path(padding));
+    let summary = write_esp(&esp_spec, &esp).unwrap();
+    assert!(summary.size > 32 << 20, "{summary:?}");
     let mut tree = IsoTree::new();
     tree.add_file("boot/efi.img", 0o644, FileSource::Path(esp))
         .unwrap();
