@@ -45,6 +45,9 @@ pub(crate) struct Args {
     /// Fail instead of adding packages the lock lacks.
     #[arg(long)]
     locked: bool,
+    /// Build the target again and check that the bytes equal the store's (reproducibility).
+    #[arg(long)]
+    check: bool,
     /// The store (default: `$KILN_STORE`, else `~/.cache/kiln/store`).
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
@@ -132,6 +135,21 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     if args.dry_run {
         print_plan(&plan);
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.check {
+        let progress = Progress::new(targets.len());
+        let verdicts = session.check(&targets, &progress);
+        progress.finish();
+        let mut same = true;
+        for (name, equal) in verdicts? {
+            if equal {
+                eprintln!("{name}: reproducible (the rebuild has the same bytes)");
+            } else {
+                eprintln!("{name}: NOT reproducible (the rebuild differs from the store's entry)");
+                same = false;
+            }
+        }
+        return Ok(if same { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
     let options = RealiseOptions {
         jobs: args.jobs.unwrap_or(0),

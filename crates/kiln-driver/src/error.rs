@@ -14,6 +14,9 @@ pub enum DriverError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Debian(#[from] kiln_debian::DebianError),
+    #[error("cannot check `{name}`: {message}")]
+    #[diagnostic(code(kiln::driver::check))]
+    Check { name: String, message: String },
     #[error("cannot {action} `{}`: {source}", path.display())]
     #[diagnostic(code(kiln::driver::io))]
     Io {

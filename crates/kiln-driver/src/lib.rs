@@ -18,7 +18,6 @@
 
 mod builders;
 mod error;
-mod esp;
 mod host;
 mod kbuild;
 mod pkgs;

@@ -191,6 +191,46 @@ impl Session {
         Ok(targets.iter().map(|id| paths[id].clone()).collect())
     }
 
+    /// `kiln build --check`: builds each target again (its inputs must be in the store) in a
+    /// scratch directory and compares the result with the registered entry's content hash.
+    /// Returns, per target, its name and whether the bytes were the same.
+    pub fn check(&self, targets: &[DrvId], events: &dyn Events) -> Result<Vec<(String, bool)>, DriverError> {
+        let graph = self.graph();
+        let builders = self.registry.builders();
+        let mut verdicts = Vec::new();
+        for id in targets {
+            let drv = graph.get(id).ok_or_else(|| kiln_store::StoreError::MissingInput {
+                name: format!("{:?}", id.0),
+            })?;
+            let entry = drv.entry()?;
+            let info = self.store.info(&entry)?.ok_or_else(|| DriverError::Check {
+                name: drv.name.clone(),
+                message: "it is not in the store yet; build it first".into(),
+            })?;
+            let mut inputs = Vec::new();
+            for input in &drv.inputs {
+                let input = graph.get(input).expect("inputs are in the graph").entry()?;
+                inputs.push(self.store.path(&input));
+            }
+            let builder = builders.get(drv.builder.as_str()).ok_or_else(|| DriverError::Check {
+                name: drv.name.clone(),
+                message: format!("no builder `{}`", drv.builder),
+            })?;
+            let scratch = tempfile::Builder::new()
+                .prefix(".check-")
+                .tempdir_in(self.store.root())
+                .map_err(|e| DriverError::io("create a scratch directory in", self.store.root(), e))?;
+            let out = scratch.path().join(entry.as_str());
+            events.started(drv);
+            let built = builder.build(drv, &inputs, &out, events);
+            events.finished(drv, &built);
+            built.map_err(|message| DriverError::Check { name: drv.name.clone(), message })?;
+            let digest = kiln_store::hash_tree(&out).map_err(|e| DriverError::io("hash", &out, e))?;
+            verdicts.push((drv.name.clone(), digest == info.content));
+        }
+        Ok(verdicts)
+    }
+
     /// Writes the lock back if evaluation added pins; returns what changed.
     pub fn save_lock(&self) -> Result<Vec<Change>, DriverError> {
         let changes = self.packages.changes.borrow().clone();

@@ -3,7 +3,7 @@
 //!
 //! Errors hold data (paths, names, limits) and leave rendering to miette.
 //! Variants are grouped by the module that raises them: cpio / initrd / kmod first, then the
-//! ISO writer (prefixed `Iso`).
+//! ISO writer (prefixed `Iso`), then the ESP writer (prefixed `Esp`).
 
 use miette::Diagnostic;
 use std::path::PathBuf;
@@ -236,6 +236,97 @@ pub enum ImageError {
     #[error("internal error in the ISO writer: {what}")]
     #[diagnostic(code(kiln::bug), help("please report this as a kiln bug"))]
     IsoBug { what: String },
+    // ---- end iso ----
+
+    // ---- esp ----
+    /// A path that cannot name a file on a FAT volume.
+    #[error("invalid ESP path `{path}`: {reason}")]
+    #[diagnostic(
+        code(kiln::image::esp_invalid_path),
+        help("ESP paths are relative and `/`-separated; each name is a FAT long name of at most 255 bytes, without control characters, `\" * : < > ? \\ |`, characters beyond U+FFFF, or a trailing dot or space")
+    )]
+    EspInvalidPath { path: String, reason: &'static str },
+
+    /// Two ESP paths name the same FAT entry, or a file sits where a directory is needed.
+    #[error("ESP path `{path}` clashes with `{other}`")]
+    #[diagnostic(
+        code(kiln::image::esp_path_conflict),
+        help("FAT names are case-insensitive (`EFI/BOOT` and `efi/boot` are one directory), and a name is either a file or a directory")
+    )]
+    EspPathConflict { path: String, other: String },
+
+    /// A file too large for FAT's 32-bit size field.
+    #[error("ESP file `{path}` is {size} bytes, over the FAT limit of 4 GiB - 1")]
+    #[diagnostic(
+        code(kiln::image::esp_file_too_large),
+        help("FAT records a file's size in 32 bits (DIR_FileSize); keep large files (a squashfs) on the ISO 9660 side and only the loader, kernel and initrd on the ESP")
+    )]
+    EspFileTooLarge { path: String, size: u64 },
+
+    /// The contents need a volume larger than kiln writes.
+    #[error("ESP contents need about {needed} bytes, more than a FAT32 volume of 2^32 sectors")]
+    #[diagnostic(
+        code(kiln::image::esp_too_large),
+        help("the ESP only needs the boot loader, kernels and initrds")
+    )]
+    EspTooLarge { needed: u64 },
+
+    /// A volume label that the boot sector cannot hold.
+    #[error("invalid ESP volume label `{label}`: {reason}")]
+    #[diagnostic(
+        code(kiln::image::esp_invalid_label),
+        help("a FAT label is at most 11 characters: A-Z, 0-9, space and ! # $ % & ' ( ) - @ ^ _ ` {{ }} ~")
+    )]
+    EspInvalidLabel { label: String, reason: &'static str },
+
+    /// A source file could not be read.
+    #[error("cannot read ESP input `{}`", path.display())]
+    #[diagnostic(code(kiln::image::esp_read_source))]
+    EspReadSource {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A source file changed size between sizing the volume and copying it.
+    #[error("ESP input `{}` changed size while writing (planned {planned}, found {found})", path.display())]
+    #[diagnostic(code(kiln::image::esp_source_changed))]
+    EspSourceChanged {
+        path: PathBuf,
+        planned: u64,
+        found: u64,
+    },
+
+    /// Creating, sizing, syncing or renaming the image file failed; nothing is left at the
+    /// destination.
+    #[error("cannot write ESP image `{}`", path.display())]
+    #[diagnostic(
+        code(kiln::image::esp_write),
+        help("is the disk full? the partial image was removed")
+    )]
+    EspWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The FAT library failed while formatting the volume or adding an entry.
+    #[error("cannot write `{entry}` into ESP image `{}`", image.display())]
+    #[diagnostic(
+        code(kiln::image::esp_fat),
+        help("the disk holding the image may be full; if not, the volume was sized too small, which is a kiln bug worth reporting")
+    )]
+    EspFat {
+        image: PathBuf,
+        entry: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An internal invariant of the ESP writer broke; this is a kiln bug.
+    #[error("internal error in the ESP writer: {what}")]
+    #[diagnostic(code(kiln::bug), help("please report this as a kiln bug"))]
+    EspBug { what: String },
 }
 
 fn suggestion_text(suggestions: &[String]) -> String {

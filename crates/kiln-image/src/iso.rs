@@ -32,6 +32,8 @@ mod susp;
 mod write;
 
 pub use write::write_iso;
+// The ESP writer stamps its FAT entries with the same broken-down UTC time.
+pub(crate) use records::Civil;
 
 /// A volume identifier (ECMA-119 8.4.6), checked once at construction.
 ///

@@ -1,5 +1,6 @@
 //! The bytes of a kiln image: the initrd (a deterministic cpio newc archive holding the kernel
-//! module closure and its firmware) and the ISO 9660 medium (Rock Ridge, El Torito, isohybrid).
+//! module closure and its firmware) and the ISO 9660 medium (Rock Ridge, El Torito, isohybrid)
+//! with its FAT EFI System Partition image.
 //!
 //! The initrd half:
 //! - [`cpio`] writes (and, for tests, reads) newc archives, compressed with zstd, xz or gzip;
@@ -30,6 +31,23 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! write_iso(&spec, &dir.path().join("doc.iso")).unwrap();
 //! ```
+//!
+//! The UEFI boot entry points at an EFI System Partition image, a FAT volume written by
+//! [`esp::write_esp`] (or [`esp::write_esp_to_vec`] for a small one kept in memory):
+//!
+//! ```
+//! use kiln_image::esp::{write_esp_to_vec, EspSpec};
+//! use kiln_image::iso::{FileSource, IsoSpec, IsoTree, VolumeId, write_iso};
+//! let mut esp = EspSpec::new("KILN", 0);
+//! esp.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Bytes(b"MZ...".to_vec().into()));
+//! let mut tree = IsoTree::new();
+//! tree.add_file("boot/efi.img", 0o644, FileSource::Bytes(write_esp_to_vec(&esp).unwrap().into()))
+//!     .unwrap();
+//! let mut spec = IsoSpec::new(VolumeId::new("KILN_DOC").unwrap(), tree, 0);
+//! spec.boot.efi_image = Some("boot/efi.img".into());
+//! let dir = tempfile::tempdir().unwrap();
+//! write_iso(&spec, &dir.path().join("uefi.iso")).unwrap();
+//! ```
 
 mod error;
 
@@ -40,5 +58,7 @@ pub mod cpio;
 pub mod initrd;
 pub mod kmod;
 
-// ISO half: the ISO 9660 writer and its test reader; keep these lines together.
+// ISO half: the ISO 9660 writer and its test reader, and the FAT EFI System Partition image its
+// UEFI boot entry points at; keep these lines together.
+pub mod esp;
 pub mod iso;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use kiln_image::esp::{write_esp, write_esp_to_vec, EspSpec};
 use kiln_image::iso::read::{read_iso, ReadNode};
 use kiln_image::iso::{
     write_iso, BootOptions, FileSource, IsoDir, IsoNode, IsoSpec, IsoTree, VolumeId,
@@ -541,6 +542,41 @@ fn isohybrid_mbr_and_gpt() {
     );
 }
 
+/// A USB stick boots UEFI from the partition tables, not from El Torito: MBR partition 2
+/// (type 0xEF) and GPT entry 2 must both cover exactly the ESP image kiln wrote, so that the
+/// firmware finds a FAT volume there.
+#[test]
+fn isohybrid_partitions_cover_the_esp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut esp = EspSpec::new("KILN", 0);
+    esp.add_file("EFI/BOOT/BOOTX64.EFI", bytes(&vec![0x5a; 3 << 20]));
+    let esp = write_esp_to_vec(&esp).unwrap();
+    let mut tree = IsoTree::new();
+    tree.add_file("boot/efi.img", 0o644, bytes(&esp)).unwrap();
+    let mut spec = IsoSpec::new(VolumeId::new("KILN_ESP").unwrap(), tree, 0);
+    spec.boot.efi_image = Some("boot/efi.img".into());
+    spec.boot.hybrid_mbr = Some(Arc::from(vec![0u8; 432]));
+    spec.boot.hybrid_gpt = true;
+    let image = std::fs::read(write(&spec, tmp.path(), "esp.iso")).unwrap();
+    let sectors = u32::try_from(esp.len() / 512).unwrap();
+    let start = le32(&image, 470);
+    assert_eq!((image[466], le32(&image, 474)), (0xEF, sectors));
+    let first = usize::try_from(start).unwrap() * 512;
+    assert!(image[first..first + esp.len()] == esp[..]);
+    // GPT entry 2 (UEFI 2.10 Table 5.6): first and last LBA, inclusive.
+    let entry = 1024 + 128;
+    let lba = |at: usize| u64::from_le_bytes(image[at..at + 8].try_into().unwrap());
+    assert_eq!(
+        (lba(entry + 32), lba(entry + 40)),
+        (u64::from(start), u64::from(start) + u64::from(sectors) - 1)
+    );
+    // And what sits there is a FAT volume with the loader on it.
+    let volume = std::io::Cursor::new(image[first..first + esp.len()].to_vec());
+    let fs = fatfs::FileSystem::new(volume, fatfs::FsOptions::new()).unwrap();
+    assert!(fs.root_dir().open_file("EFI/BOOT/BOOTX64.EFI").is_ok());
+    assert_eq!(fs.volume_label(), "KILN");
+}
+
 #[test]
 fn isohybrid_template_size_is_checked() {
     let tmp = tempfile::tempdir().unwrap();
@@ -753,15 +789,15 @@ fn qemu_bios_boots_isolinux_from_cd_and_usb() {
 
 /// Boots the image under OVMF (UEFI, TCG) from a CD (El Torito platform 0xEF entry) and from a
 /// raw disk (isohybrid GPT/MBR ESP partition) and checks that the firmware starts the EFI
-/// loader on the ESP image (`BdsDxe: starting Boot…` on the serial console). The ESP is built
-/// with `mkfs.vfat` + `mtools` here; kiln's own FAT writer is another part of issue 6.
+/// loader on the ESP image (`BdsDxe: starting Boot…` on the serial console), and that the
+/// loader, systemd-boot, reads its configuration from the ESP and shows the kiln entry. The ESP
+/// is written by kiln's own FAT writer (`kiln_image::esp`) and is larger than 32 MiB, as it is
+/// once it holds a kernel and an initrd.
 #[test]
 fn qemu_uefi_starts_loader_from_cd_and_usb() {
     let Some(_) = tool("qemu-system-x86_64") else {
         return;
     };
-    let Some(_) = tool("mcopy") else { return };
-    let Some(_) = tool("mkfs.vfat") else { return };
     let ovmf_code = Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd");
     let ovmf_vars = Path::new("/usr/share/OVMF/OVMF_VARS_4M.fd");
     let loader = Path::new("/usr/lib/systemd/boot/efi/systemd-bootx64.efi");
@@ -771,23 +807,28 @@ fn qemu_uefi_starts_loader_from_cd_and_usb() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let esp = tmp.path().join("efi.img");
-    std::fs::File::create(&esp)
+    let mut esp_spec = EspSpec::new("KILN_UEFI", 1_700_000_000);
+    esp_spec.add_file("EFI/BOOT/BOOTX64.EFI", FileSource::Path(loader.into()));
+    esp_spec.add_file(
+        "EFI/systemd/systemd-bootx64.efi",
+        FileSource::Path(loader.into()),
+    );
+    esp_spec.add_file("loader/loader.conf", bytes(b"timeout 60\n"));
+    // The entry starts the loader itself: enough for it to be listed, and no kernel is needed.
+    esp_spec.add_file(
+        "loader/entries/kiln.conf",
+        bytes(b"title KilnEspEntry\nefi /EFI/systemd/systemd-bootx64.efi\n"),
+    );
+    // 40 MiB of padding where the kernel and initrd would be: the ESP outgrows the 16-bit
+    // sector count of the El Torito entry (32 MiB), so the firmware must size it from the FAT.
+    let padding = tmp.path().join("padding");
+    std::fs::File::create(&padding)
         .unwrap()
-        .set_len(4 << 20)
+        .set_len(40 << 20)
         .unwrap();
-    let mut mkfs = Command::new("mkfs.vfat");
-    mkfs.arg(&esp);
-    run(mkfs);
-    let mut mmd = Command::new("mmd");
-    mmd.arg("-i").arg(&esp).args(["::/EFI", "::/EFI/BOOT"]);
-    run(mmd);
-    let mut mcopy = Command::new("mcopy");
-    mcopy
-        .arg("-i")
-        .arg(&esp)
-        .arg(loader)
-        .arg("::/EFI/BOOT/BOOTX64.EFI");
-    run(mcopy);
+    esp_spec.add_file("kiln/padding.img", FileSource::Path(padding));
+    let summary = write_esp(&esp_spec, &esp).unwrap();
+    assert!(summary.size > 32 << 20, "{summary:?}");
     let mut tree = IsoTree::new();
     tree.add_file("boot/efi.img", 0o644, FileSource::Path(esp))
         .unwrap();
@@ -829,12 +870,14 @@ fn qemu_uefi_starts_loader_from_cd_and_usb() {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         let wanted = "starting Boot";
         let mut started = false;
+        let mut menu = false;
         let mut text = String::new();
-        while std::time::Instant::now() < deadline && !started {
+        while std::time::Instant::now() < deadline && !(started && menu) {
             text = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
             started = text
                 .lines()
                 .any(|line| line.contains(wanted) && line.contains(device));
+            menu = text.contains("KilnEspEntry");
             std::thread::sleep(std::time::Duration::from_millis(500));
         }
         let _ = child.kill();
@@ -842,6 +885,10 @@ fn qemu_uefi_starts_loader_from_cd_and_usb() {
         assert!(
             started,
             "{label}: OVMF did not start the loader from the {device}:\n{text}"
+        );
+        assert!(
+            menu,
+            "{label}: systemd-boot did not list the entry from the ESP:\n{text}"
         );
     }
 }

@@ -214,7 +214,9 @@ impl Builder for Iso {
                     FileSource::Bytes(format!("title {label}\nlinux /boot/vmlinuz\ninitrd /boot/initrd\noptions {params}\n").into_bytes().into()),
                 ),
             ];
-            crate::esp::write(&files, volume_id.as_str(), timestamp, &esp)?;
+            let mut spec = kiln_image::esp::EspSpec::new("EFIBOOT", timestamp);
+            spec.files = files;
+            kiln_image::esp::write_esp(&spec, &esp).map_err(image_error)?;
             add(&mut tree, "boot/efi.img", FileSource::Path(esp))?;
             boot.efi_image = Some("boot/efi.img".into());
             boot.hybrid_gpt = usb;
