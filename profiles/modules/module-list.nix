@@ -4,6 +4,7 @@
   ./system/boot/kernel.nix
   ./system/boot/initrd.nix
   ./system/boot/stage-1.nix
+  ./system/live-root.nix
   ./system/boot/loader.nix
   ./system/build.nix
   ./misc/assertions.nix

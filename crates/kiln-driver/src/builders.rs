@@ -5,6 +5,7 @@
 //! environment is documented at each builder; the Nix side is `profiles/modules/`.
 
 mod image;
+mod rootfs;
 
 use crate::host::{write_source, Sources, COPY_PATH};
 use kiln_debian::{FetchDeb, UnpackDeb, FETCH_DEB, UNPACK_DEB};
@@ -13,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub(crate) use image::{Initrd, Iso, INITRD, ISO};
+pub(crate) use rootfs::{Rootfs, Squashfs, ROOTFS, SQUASHFS};
 
 /// Every builder name a derivation may use.
 pub(crate) const NAMES: &[&str] = &[
@@ -22,6 +24,8 @@ pub(crate) const NAMES: &[&str] = &[
     crate::KBUILD_MODULE,
     INITRD,
     ISO,
+    ROOTFS,
+    SQUASHFS,
 ];
 
 /// The builder objects of one session.
@@ -32,6 +36,8 @@ pub(crate) struct Registry {
     kbuild: crate::KbuildModule,
     initrd: Initrd,
     iso: Iso,
+    rootfs: Rootfs,
+    squashfs: Squashfs,
 }
 
 impl Registry {
@@ -43,6 +49,8 @@ impl Registry {
             kbuild: crate::KbuildModule,
             initrd: Initrd,
             iso: Iso,
+            rootfs: Rootfs,
+            squashfs: Squashfs,
         }
     }
 
@@ -58,6 +66,8 @@ impl Registry {
             (crate::KBUILD_MODULE, &self.kbuild as &dyn Builder),
             (INITRD, &self.initrd as &dyn Builder),
             (ISO, &self.iso as &dyn Builder),
+            (ROOTFS, &self.rootfs as &dyn Builder),
+            (SQUASHFS, &self.squashfs as &dyn Builder),
         ]
         .into_iter()
         .collect()

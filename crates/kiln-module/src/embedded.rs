@@ -67,6 +67,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../profiles/installer/cd-dvd/iso-image.nix"),
     ),
     (
+        "profiles/kiln.lock",
+        include_str!("../../../profiles/kiln.lock"),
+    ),
+    (
         "profiles/modules/config/networking.nix",
         include_str!("../../../profiles/modules/config/networking.nix"),
     ),
@@ -117,6 +121,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "profiles/modules/system/build.nix",
         include_str!("../../../profiles/modules/system/build.nix"),
+    ),
+    (
+        "profiles/modules/system/live-root.nix",
+        include_str!("../../../profiles/modules/system/live-root.nix"),
     ),
     (
         "profiles/modules/tasks/filesystems.nix",

@@ -27,8 +27,8 @@ fn path(p: &str) -> Result<CpioPath, String> {
 
 /// `initrd`: env `modDirVersion`, `moduleTrees` (packages with `lib/modules/<version>`, in
 /// precedence order), `modules` (names or aliases; their closure is included), `firmware`
-/// (packages with `lib/firmware`), `busybox` (busybox-static), `init`, `inittab`, `hostname`,
-/// `compressor`. Output: `$out/initrd`.
+/// (packages with `lib/firmware`), `busybox` (busybox-static), `init`, `compressor`.
+/// Output: `$out/initrd`.
 pub(crate) struct Initrd;
 
 impl Builder for Initrd {
@@ -73,9 +73,6 @@ impl Builder for Initrd {
         let busybox = Path::new(env(drv, "busybox")?).join("bin/busybox");
         entries.extend(busybox_entries(&busybox)?);
         entries.push(Entry::bytes(path("init")?, 0o755, env(drv, "init")?.as_bytes().to_vec()));
-        entries.push(Entry::bytes(path("etc/inittab")?, 0o644, env(drv, "inittab")?.as_bytes().to_vec()));
-        let hostname = format!("{}\n", env(drv, "hostname")?);
-        entries.push(Entry::bytes(path("etc/hostname")?, 0o644, hostname.into_bytes()));
         entries.push(Entry::bytes(path("etc/passwd")?, 0o644, b"root:x:0:0:root:/root:/bin/sh\n".to_vec()));
         entries.push(Entry::bytes(path("etc/group")?, 0o644, b"root:x:0:\n".to_vec()));
         entries.push(Entry::bytes(
@@ -85,7 +82,7 @@ impl Builder for Initrd {
         ));
         // The kernel opens /dev/console before /init runs, so it must exist in the archive.
         entries.push(Entry::char_device(path("dev/console")?, 0o600, 5, 1));
-        for dir in ["proc", "sys", "dev", "run", "tmp", "root", "iso", "lib/firmware"] {
+        for dir in ["proc", "sys", "dev", "run", "tmp", "root", "iso", "mnt", "lib/firmware"] {
             entries.push(Entry::dir(path(dir)?, 0o755));
         }
         let compressor = Compressor::from_config(env(drv, "compressor")?, &[]).map_err(image_error)?;
@@ -128,9 +125,9 @@ fn busybox_entries(busybox: &Path) -> Result<Vec<Entry>, String> {
 
 /// `iso`: env `isoName`, `volumeID`, `kernel` + `kernelFile`, `initrd`, `bios`/`efi`/`usb`
 /// (Booleans), `isolinux` + `syslinux` (packages, for BIOS), `systemdBoot` (package, for
-/// UEFI), `menuLabel`, `kernelParams`, `timeout` (seconds, empty: wait), `firmware`
-/// (packages whose `lib/firmware` trees become `/firmware`), `contents` (JSON list of
-/// `{ source; target; }`). Output: `$out/iso/<isoName>`.
+/// UEFI), `menuLabel`, `kernelParams`, `timeout` (seconds, empty: wait), `squashfs` (the
+/// live root, put at `/live/root.squashfs`), `contents` (JSON list of `{ source; target; }`).
+/// Output: `$out/iso/<isoName>`.
 pub(crate) struct Iso;
 
 const ISOLINUX_BIN: &str = "usr/lib/ISOLINUX/isolinux.bin";
@@ -221,9 +218,8 @@ impl Builder for Iso {
             boot.efi_image = Some("boot/efi.img".into());
             boot.hybrid_gpt = usb;
         }
-        for package in env_list(drv, "firmware") {
-            add_tree(&mut tree, &Path::new(package).join("lib/firmware"), "firmware")?;
-        }
+        let squashfs = Path::new(env(drv, "squashfs")?).join("root.squashfs");
+        add(&mut tree, "live/root.squashfs", FileSource::Path(squashfs))?;
         add_contents(&mut tree, env(drv, "contents").unwrap_or("[]"))?;
 
         let mut spec = IsoSpec::new(volume_id, tree, timestamp);
@@ -256,8 +252,7 @@ fn loader_conf(timeout: Option<u32>) -> String {
     format!("timeout {timeout}\ndefault kiln.conf\n")
 }
 
-/// Adds the files, directories and symlinks under `root` at `at`; the first package that has a
-/// path wins, as in `hardware.firmware`'s order.
+/// Adds the files, directories and symlinks under `root` at `at` (a path already there wins).
 fn add_tree(tree: &mut IsoTree, root: &Path, at: &str) -> Result<(), String> {
     let Ok(read) = std::fs::read_dir(root) else {
         return Ok(());

@@ -25,7 +25,7 @@ in
     makeBiosBootable = mkOption { type = types.bool; default = true; description = "Whether the ISO boots with BIOS (isolinux)."; };
     makeUsbBootable = mkOption { type = types.bool; default = false; description = "Whether the ISO is isohybrid, so it also boots when written to a USB stick."; };
     appendToMenuLabel = mkOption { type = types.str; default = " Installer"; description = "Text after the boot menu entry's name."; };
-    squashfsCompression = mkOption { type = types.enum [ "xz" "zstd" ]; default = "xz"; description = "The compression of the root file system image."; };
+    squashfsCompression = mkOption { type = types.enum [ "zstd" "xz" "gzip" ]; default = "zstd"; description = "The compression of the live root's squashfs image."; };
     contents = mkOption {
       type = types.listOf (types.submodule {
         options.source = mkOption { type = types.path; description = "The file or directory to copy."; };
@@ -53,8 +53,8 @@ in
     menuLabel = "kiln${optionalString (cfg.edition != "") " ${cfg.edition}"}${cfg.appendToMenuLabel}";
     kernelParams = concatStringsSep " " (config.boot.kernelParams ++ [ "console=tty0" "console=ttyS0,115200" ]);
     timeout = if config.boot.loader.timeout == null then "" else toString config.boot.loader.timeout;
-    # The medium's `/firmware`: every `hardware.firmware` package's `lib/firmware`, merged.
-    firmware = config.hardware.firmware;
+    # The live root, at `/live/root.squashfs`.
+    squashfs = config.system.build.squashfs;
     contents = builtins.toJSON cfg.contents;
   };
 }

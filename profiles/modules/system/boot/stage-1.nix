@@ -3,10 +3,8 @@
 # The initrd holds busybox, the closure of the requested kernel modules (dependencies read from each
 # module's `.modinfo` by the `initrd` builder) with the firmware they name, and the script below.
 # Stage 1 mounts the pseudo file systems, loads `boot.initrd.kernelModules` and the drivers the
-# hardware asks for, and finds the live medium by its volume label. Until kiln builds a root file
-# system (squashfs) the system then stays in the initrd ("stage 2 in the initrd"): it makes the
-# medium's firmware tree `/lib/firmware`, loads `boot.kernelModules`, sets the host name and starts
-# root shells on tty1 and ttyS0.
+# hardware asks for, finds the live medium by its volume label, mounts its squashfs root under a
+# tmpfs overlay and `switch_root`s into it; stage 2 is `/etc/kiln/stage-2` there (live-root.nix).
 { config, lib, pkgs, ... }:
 let
   inherit (lib) concatStringsSep escapeShellArg escapeShellArgs mkOption types;
@@ -57,23 +55,23 @@ let
     mount -t iso9660 -o ro "$medium" /iso || fail "cannot mount $medium"
     info "mounted $medium on /iso"
 
-    # Stage 2, still in the initrd.
-    if [ -d /iso/firmware ]; then
-      mkdir -p /lib/firmware && mount --bind /iso/firmware /lib/firmware
-    fi
-    for m in ${escapeShellArgs config.boot.kernelModules}; do load "$m"; done
-    hostname ${escapeShellArg config.networking.hostName}
-    ip link set lo up 2>/dev/null
-    info "stage 2: root shells on tty1 and ttyS0"
-    exec init
+    info "mounting the live root"
+    for m in loop squashfs overlay; do load "$m"; done
+    mkdir -p /mnt/lower /mnt/rw /mnt/root
+    mount -t squashfs -o ro,loop /iso/live/root.squashfs /mnt/lower || fail "cannot mount /iso/live/root.squashfs"
+    mount -t tmpfs -o mode=0755 tmpfs /mnt/rw
+    mkdir -p /mnt/rw/upper /mnt/rw/work
+    mount -t overlay overlay -o lowerdir=/mnt/lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work /mnt/root \
+      || fail "cannot mount the overlay root"
+    mkdir -p /mnt/root/iso /mnt/root/run/kiln/squashfs /mnt/root/run/kiln/rw
+    mount --move /iso /mnt/root/iso
+    mount --move /mnt/lower /mnt/root/run/kiln/squashfs
+    mount --move /mnt/rw /mnt/root/run/kiln/rw
+    for d in dev proc sys; do mount --move /$d /mnt/root/$d; done
+    info "switching to the live root"
+    exec switch_root /mnt/root /bin/busybox init
   '';
 
-  inittab = ''
-    ::sysinit:/bin/true
-    tty1::respawn:-/bin/sh
-    ttyS0::respawn:-/bin/sh
-    ::ctrlaltdel:/bin/reboot
-  '';
 in
 {
   options.boot.initrd.script = mkOption {
@@ -92,14 +90,11 @@ in
       inherit (kernelPackages) modDirVersion;
       # Module trees: the kernel's and those of `boot.extraModulePackages`, in precedence order.
       moduleTrees = [ kernelPackages.kernel ] ++ config.boot.extraModulePackages;
-      # Until the root file system lands, stage 2 runs from the initrd: its modules come along.
-      modules = cfg.kernelModules ++ cfg.availableKernelModules ++ config.boot.kernelModules;
+      modules = cfg.kernelModules ++ cfg.availableKernelModules;
       firmware = config.hardware.firmware;
       busybox = pkgs.busybox-static;
       compressor = cfg.compressor;
       init = init;
-      inherit inittab;
-      hostname = config.networking.hostName;
     };
   };
 }
