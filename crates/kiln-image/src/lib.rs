@@ -40,5 +40,8 @@ pub mod cpio;
 pub mod initrd;
 pub mod kmod;
 
+// Live root: the squashfs image of the unpacked system tree.
+pub mod squashfs;
+
 // ISO half: the ISO 9660 writer and its test reader; keep these lines together.
 pub mod iso;
