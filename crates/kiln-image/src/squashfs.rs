@@ -19,8 +19,8 @@
 //! Design: the format work is done by the `backhand` crate (squashfs v4, zstd/xz/gzip, a reader
 //! we use in tests). We rejected a native writer: the format has five tables and a metadata
 //! block encoding that backhand already gets right and tests against `unsquashfs`. backhand's
-//! writer compresses one block after another on one core; the zstd level below is chosen so
-//! that this still beats `mksquashfs` on all cores (see `tests/bench/squashfs.sh`).
+//! writer compresses one block after another on one core, so [`prefetch`] compresses the data
+//! blocks ahead of it on the current rayon pool's thread count, without changing a byte.
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -31,9 +31,13 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use backhand::compression::{CompressionOptions, Compressor, Gzip, Zstd};
-use backhand::{BackhandError, FilesystemCompressor, FilesystemWriter, NodeHeader};
+use backhand::{
+    BackhandError, FilesystemCompressor, FilesystemWriter, NodeHeader, DEFAULT_BLOCK_SIZE,
+};
 
 use crate::error::{ImageError, Result};
+
+mod prefetch;
 
 /// The compressor for every data and metadata block of the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +73,8 @@ pub struct SquashfsSummary {
 }
 
 /// zstd level for data and metadata blocks. `mksquashfs` defaults to 15; level 3 compresses a
-/// package tree a few percent worse at many times the speed, which matters more for a writer
-/// that runs on one core.
+/// package tree about 12% worse at a twentieth of the CPU time (`/usr/share`: 247 MB against
+/// 220 MB, see `crates/kiln-image/BENCHMARKS.md`), and a live root is written on every build.
 const ZSTD_LEVEL: u32 = 3;
 
 /// gzip level; 9 is what `mksquashfs` uses.
@@ -137,14 +141,15 @@ pub fn write_squashfs(
         });
     }
 
+    let compressor = options
+        .compression
+        .backhand()
+        .map_err(|err| library_error(dest, err))?;
     let mut writer = FilesystemWriter::default();
+    writer.set_kind(prefetch::kind());
+    writer.set_block_size(DEFAULT_BLOCK_SIZE);
     writer.set_time(mtime);
-    writer.set_compressor(
-        options
-            .compression
-            .backhand()
-            .map_err(|err| library_error(dest, err))?,
-    );
+    writer.set_compressor(compressor);
     writer.set_root_mode(permissions(&root_meta));
     writer.set_root_uid(0);
     writer.set_root_gid(0);
@@ -155,6 +160,7 @@ pub fn write_squashfs(
         writer,
         mtime,
         read_failure: Rc::clone(&read_failure),
+        prefetch: Vec::new(),
         summary: SquashfsSummary {
             size: 0,
             dirs: 1,
@@ -167,6 +173,7 @@ pub fn write_squashfs(
     let Ctx {
         mut writer,
         mut summary,
+        prefetch,
         ..
     } = ctx;
 
@@ -175,7 +182,10 @@ pub fn write_squashfs(
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dest.with_file_name(format!(".{file_name}.kiln-tmp-{}", std::process::id()));
-    let res = write_to(&mut writer, &tmp, dest, &read_failure).and_then(|size| {
+    let res = prefetch::with_prefetch(prefetch, compressor, DEFAULT_BLOCK_SIZE, || {
+        write_to(&mut writer, &tmp, dest, &read_failure)
+    })
+    .and_then(|size| {
         std::fs::rename(&tmp, dest).map_err(write_error(dest))?;
         Ok(size)
     });
@@ -192,6 +202,8 @@ struct Ctx<'w> {
     writer: FilesystemWriter<'w, 'w, 'w>,
     mtime: u32,
     read_failure: Rc<RefCell<Option<(PathBuf, std::io::Error)>>>,
+    /// The regular files, in the order backhand writes their data.
+    prefetch: Vec<PathBuf>,
     summary: SquashfsSummary,
 }
 
@@ -217,6 +229,7 @@ impl Ctx<'_> {
             } else if file_type.is_file() {
                 self.summary.files += 1;
                 self.summary.file_bytes += meta.len();
+                self.prefetch.push(path.clone());
                 let reader = LazyReader {
                     path: path.clone(),
                     state: LazyState::Unopened,
