@@ -1,5 +1,6 @@
 //! The bytes of a kiln image: the initrd (a deterministic cpio newc archive holding the kernel
-//! module closure and its firmware) and the ISO 9660 medium (Rock Ridge, El Torito, isohybrid).
+//! module closure and its firmware), the live root (a squashfs image) and the ISO 9660 medium
+//! (Rock Ridge, El Torito, isohybrid).
 //!
 //! The initrd half:
 //! - [`cpio`] writes (and, for tests, reads) newc archives, compressed with zstd, xz or gzip;
@@ -18,6 +19,9 @@
 //! let back = cpio::read::read_newc(&out).unwrap();
 //! assert_eq!(back[1].path, "etc/hostname");
 //! ```
+//!
+//! The live root is one function too, [`squashfs::write_squashfs`], which writes a directory tree
+//! as a squashfs image (owners 0:0, one timestamp, zstd/xz/gzip) to a path atomically.
 //!
 //! The ISO half is one function, [`iso::write_iso`], which takes an [`iso::IsoSpec`] and writes the
 //! whole image to a path atomically (temp file, then rename):

@@ -3,14 +3,15 @@
 //!
 //! Semantics of [`write_squashfs`]:
 //! - every directory, regular file and symlink under `root` goes in, walked in byte order of
-//!   names, so the same tree always gives the same bytes (the writer is single-threaded, so the
-//!   thread count cannot change them either);
+//!   names, so the same tree always gives the same bytes, whatever the thread count;
 //! - permission bits are kept, setuid, setgid and sticky included; owners are forced to root
 //!   (0:0), because the tree was unpacked by an unprivileged user;
 //! - every inode and the superblock get `options.timestamp` as their time, except the root
 //!   directory's inode, which backhand 0.25 leaves at 0 (it has no setter for it);
 //! - symlink targets are stored verbatim, absolute ones too: they resolve inside the live root;
-//! - hard links become copies, whose data backhand's duplicate check then stores once;
+//! - hard links become copies, whose data backhand's duplicate check then stores once (for files
+//!   of at least one block; smaller copies each take fragment space);
+//! - no NFS export table and no xattrs are written; neither matters to a live root;
 //! - fifos, sockets and device nodes are rejected with the path, since an unpacked `.deb` tree
 //!   has none and `/dev` is a devtmpfs at boot;
 //! - the image is written to a temporary file beside `dest` and renamed over it, so on any error
@@ -20,7 +21,8 @@
 //! we use in tests). We rejected a native writer: the format has five tables and a metadata
 //! block encoding that backhand already gets right and tests against `unsquashfs`. backhand's
 //! writer compresses one block after another on one core, so [`prefetch`] compresses the data
-//! blocks ahead of it on the current rayon pool's thread count, without changing a byte.
+//! and fragment blocks ahead of it on as many threads as the current rayon pool has, without
+//! changing a byte.
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -72,9 +74,10 @@ pub struct SquashfsSummary {
     pub file_bytes: u64,
 }
 
-/// zstd level for data and metadata blocks. `mksquashfs` defaults to 15; level 3 compresses a
-/// package tree about 12% worse at a twentieth of the CPU time (`/usr/share`: 247 MB against
-/// 220 MB, see `crates/kiln-image/BENCHMARKS.md`), and a live root is written on every build.
+/// zstd level for data and metadata blocks. `mksquashfs` defaults to 15; level 3 makes a package
+/// tree about 12% larger for a twentieth of the CPU time (`/usr/share`: 247 MB against 220 MB,
+/// 3 s of CPU against 64 s; level 9: 236 MB, 9 s; see `crates/kiln-image/BENCHMARKS.md`), and a
+/// live root is written on every build.
 const ZSTD_LEVEL: u32 = 3;
 
 /// gzip level; 9 is what `mksquashfs` uses.

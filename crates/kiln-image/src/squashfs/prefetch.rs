@@ -57,6 +57,12 @@ thread_local! {
     static QUEUE: RefCell<Option<Queue>> = const { RefCell::new(None) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many blocks came from the queue on this thread, for the tests.
+    static HITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Clears this thread's queue when the write ends, even by unwinding; dropping the receiver
 /// stops the producer.
 struct QueueGuard;
@@ -232,7 +238,11 @@ impl CompressionAction for PrefetchCompressor {
         block_size: u32,
     ) -> Result<Vec<u8>, BackhandError> {
         match take_prefetched(bytes) {
-            Some(compressed) => Ok(compressed),
+            Some(compressed) => {
+                #[cfg(test)]
+                HITS.with(|hits| hits.set(hits.get() + 1));
+                Ok(compressed)
+            }
             None => DefaultCompressor.compress(bytes, fc, block_size),
         }
     }
@@ -244,5 +254,49 @@ impl CompressionAction for PrefetchCompressor {
         fs_compressor: FilesystemCompressor,
     ) -> Result<Option<Vec<u8>>, BackhandError> {
         DefaultCompressor.compression_options(superblock, kind, fs_compressor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HITS;
+    use crate::squashfs::{write_squashfs, SquashfsCompression, SquashfsOptions};
+
+    /// Every data and fragment block comes from the queue when there are threads to spare, and
+    /// none does on one thread; the bytes are the same either way.
+    #[test]
+    fn blocks_come_from_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        // A block of noise, a hole, a partial last chunk: two compressed data blocks.
+        let mut data: Vec<u8> = (0..128u32 << 10).map(|i| (i * 7 % 253) as u8).collect();
+        data.extend(vec![0u8; 128 << 10]);
+        data.extend((0..100_000u32).map(|i| (i % 241) as u8));
+        std::fs::write(root.join("big"), &data).unwrap();
+        // Small files fill two fragment blocks.
+        for idx in 0..3 {
+            std::fs::write(root.join(format!("small-{idx}")), vec![b'a' + idx; 60_000]).unwrap();
+        }
+        let options = SquashfsOptions {
+            compression: SquashfsCompression::Zstd,
+            timestamp: 0,
+        };
+        let mut images = Vec::new();
+        for (threads, expected_hits) in [(1, 0), (2, 4)] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let image = dir.path().join(format!("{threads}.sqfs"));
+            let hits = pool.install(|| {
+                HITS.with(|hits| hits.set(0));
+                write_squashfs(&root, &image, &options).unwrap();
+                HITS.with(|hits| hits.get())
+            });
+            assert_eq!(hits, expected_hits, "{threads} threads");
+            images.push(std::fs::read(&image).unwrap());
+        }
+        assert!(images[0] == images[1]);
     }
 }
