@@ -303,6 +303,9 @@ fn write_to(
     let file = out
         .into_inner()
         .map_err(|err| write_error(dest)(err.into_error()))?;
+    // backhand seeks back over a duplicate file's data; if the tables after it are shorter, old
+    // bytes would remain past the image's end.
+    file.set_len(size).map_err(write_error(dest))?;
     // Surface delayed write errors (ENOSPC on some file systems) before the rename.
     file.sync_all().map_err(write_error(dest))?;
     Ok(size)

@@ -478,3 +478,19 @@ fn unsquashfs_lists_root_owners_times_and_modes() {
     assert!(superblock.contains("Compression zstd"), "{superblock}");
     assert!(superblock.contains("Block size 131072"), "{superblock}");
 }
+
+#[test]
+fn duplicate_files_are_stored_once_and_leave_no_tail() {
+    // backhand writes a duplicate's data, then seeks back over it; when the duplicate is the last
+    // file, the tables after it are shorter than the data, so the image must be truncated.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let data = incompressible(1 << 20, 3);
+    write_file(&root.join("zz-first"), &data, 0o644);
+    write_file(&root.join("zz-second"), &data, 0o644);
+    let image = dir.path().join("out.sqfs");
+    let summary = write_squashfs(&root, &image, &options(SquashfsCompression::Zstd)).unwrap();
+    assert_eq!(std::fs::metadata(&image).unwrap().len(), summary.size);
+    assert!(summary.size < (3 << 20) / 2, "{summary:?}");
+    assert_same_tree(&tree_on_disk(&root), &tree_in_image(&image));
+}
