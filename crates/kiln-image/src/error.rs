@@ -3,7 +3,8 @@
 //!
 //! Errors hold data (paths, names, limits) and leave rendering to miette.
 //! Variants are grouped by the module that raises them: cpio / initrd / kmod first, then the
-//! ISO writer (prefixed `Iso`), then the ESP writer (prefixed `Esp`).
+//! squashfs writer (prefixed `Squashfs`), the ISO writer (prefixed `Iso`), then the ESP writer
+//! (prefixed `Esp`).
 
 use miette::Diagnostic;
 use std::path::PathBuf;
@@ -112,6 +113,73 @@ pub enum ImageError {
     #[diagnostic(code(kiln::image::module_cycle))]
     ModuleCycle { cycle: Vec<String> },
     // ---- end cpio / initrd / kmod ----
+
+    // ---- squashfs ----
+    /// The squashfs compressor named in the configuration is not one kiln writes.
+    #[error("unsupported squashfs compression `{name}`")]
+    #[diagnostic(
+        code(kiln::image::squashfs_unsupported_compression),
+        help("kiln writes squashfs images with `zstd`, `xz` or `gzip`")
+    )]
+    SquashfsUnsupportedCompression { name: String },
+
+    /// The timestamp does not fit squashfs's unsigned 32-bit times.
+    #[error("timestamp {timestamp} is outside what squashfs can record (0 to 4294967295)")]
+    #[diagnostic(
+        code(kiln::image::squashfs_timestamp_range),
+        help("set SOURCE_DATE_EPOCH to a time between 1970 and 2106")
+    )]
+    SquashfsTimestampRange { timestamp: i64 },
+
+    /// The root of the tree is missing or is not a directory.
+    #[error("squashfs root `{}` is not a directory", path.display())]
+    #[diagnostic(
+        code(kiln::image::squashfs_root_not_dir),
+        help("the live root must be a directory tree")
+    )]
+    SquashfsRootNotDir { path: PathBuf },
+
+    /// A fifo, socket or device node in the tree.
+    #[error("`{}` is a {kind}, which kiln does not put in a squashfs image", path.display())]
+    #[diagnostic(
+        code(kiln::image::squashfs_unsupported_file_type),
+        help("only directories, regular files and symlinks are supported; remove it from the tree (device nodes come from devtmpfs at boot)")
+    )]
+    SquashfsUnsupportedFileType { path: PathBuf, kind: &'static str },
+
+    /// A file or directory of the tree could not be read.
+    #[error("cannot read squashfs input `{}`", path.display())]
+    #[diagnostic(
+        code(kiln::image::squashfs_read_source),
+        help("check that the tree exists and is readable by the user running kiln")
+    )]
+    SquashfsReadSource {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Writing the image failed; nothing is left at the destination.
+    #[error("cannot write squashfs image `{}`", path.display())]
+    #[diagnostic(
+        code(kiln::image::squashfs_write),
+        help("is the disk full? the partial image was removed")
+    )]
+    SquashfsWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The squashfs library refused an entry or the image (a name it cannot store, a size over
+    /// a format limit).
+    #[error("cannot build squashfs image at `{}`: {what}", path.display())]
+    #[diagnostic(
+        code(kiln::image::squashfs_library),
+        help("the path names the entry or image the squashfs writer refused")
+    )]
+    SquashfsLibrary { path: PathBuf, what: String },
+    // ---- end squashfs ----
 
     // ---- iso ----
     /// The volume ID is empty.

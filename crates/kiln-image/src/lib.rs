@@ -1,6 +1,6 @@
 //! The bytes of a kiln image: the initrd (a deterministic cpio newc archive holding the kernel
-//! module closure and its firmware) and the ISO 9660 medium (Rock Ridge, El Torito, isohybrid)
-//! with its FAT EFI System Partition image.
+//! module closure and its firmware), the live root (a squashfs image) and the ISO 9660 medium
+//! (Rock Ridge, El Torito, isohybrid) with its FAT EFI System Partition image.
 //!
 //! The initrd half:
 //! - [`cpio`] writes (and, for tests, reads) newc archives, compressed with zstd, xz or gzip;
@@ -19,6 +19,9 @@
 //! let back = cpio::read::read_newc(&out).unwrap();
 //! assert_eq!(back[1].path, "etc/hostname");
 //! ```
+//!
+//! The live root is one function too, [`squashfs::write_squashfs`], which writes a directory tree
+//! as a squashfs image (owners 0:0, one timestamp, zstd/xz/gzip) to a path atomically.
 //!
 //! The ISO half is one function, [`iso::write_iso`], which takes an [`iso::IsoSpec`] and writes the
 //! whole image to a path atomically (temp file, then rename):
@@ -57,6 +60,9 @@ pub use error::ImageError;
 pub mod cpio;
 pub mod initrd;
 pub mod kmod;
+
+// Live root: the squashfs image of the unpacked system tree.
+pub mod squashfs;
 
 // ISO half: the ISO 9660 writer and its test reader, and the FAT EFI System Partition image its
 // UEFI boot entry points at; keep these lines together.
