@@ -1,7 +1,8 @@
 //! Boot tests: `kiln build tests/image/macbook-test.nix`, as a user runs it, then the ISO is booted
 //! in QEMU (TCG) four ways — CD and USB stick, on BIOS and on UEFI (OVMF) — and checked over the
 //! serial console: `wl` and `cfg80211` loaded, `firmware-brcm80211`'s files in `/lib/firmware/brcm`,
-//! the medium labelled with the profile's volume ID. Also: the same ISO rebuilt on one thread
+//! the medium labelled with the profile's volume ID, `/` an overlay on the mounted squashfs, and
+//! `lspci` (pciutils) and `iw` running from the live root. Also: the same ISO rebuilt on one thread
 //! has the same bytes (`kiln build --check`).
 //!
 //! They run under `KILN_SLOW_TESTS=1` (CI sets it, and then a missing tool is a failure); outside
@@ -222,6 +223,19 @@ fn boot_and_check(label: &str, uefi: bool, usb: bool) {
     );
     let mounted = vm.run("grep ' /iso ' /proc/mounts");
     assert!(mounted.starts_with(device), "{label}: /iso is not {device}: {mounted}");
+
+    // The live root: an overlay on the squashfs, with the profile's Debian tools.
+    let mounts = vm.run("cat /proc/mounts");
+    assert!(mounts.lines().any(|l| l.starts_with("overlay / overlay ")), "{label}: / is not an overlay:\n{mounts}");
+    assert!(
+        mounts.lines().any(|l| l.contains(" /run/kiln/squashfs squashfs ")),
+        "{label}: the squashfs is not mounted:\n{mounts}"
+    );
+    let lspci = vm.run("command -v lspci; lspci | head -3");
+    assert!(lspci.starts_with("/usr/bin/lspci\n"), "{label}: lspci is not pciutils': {lspci}");
+    assert!(lspci.contains("Host bridge"), "{label}: lspci printed no devices: {lspci}");
+    let iw = vm.run("command -v iw; iw --version");
+    assert!(iw.contains("iw version"), "{label}: iw does not run: {iw}");
 }
 
 #[test]

@@ -37,16 +37,20 @@ let
 
     info "stage 1: loading kernel modules"
     for m in ${escapeShellArgs cfg.kernelModules}; do load "$m"; done
-    # Drivers for the hardware present (boot.initrd.availableKernelModules), by device alias.
-    for pass in 1 2; do
-      find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u | while read -r alias; do
-        modprobe -q "$alias" 2>/dev/null
-      done
-    done
+    # Drivers for the hardware present (boot.initrd.availableKernelModules), by device alias; run
+    # again while waiting for the medium, as buses (USB) announce devices as their drivers load.
+    coldplug() {
+      find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u > /run/modaliases.new
+      if ! cmp -s /run/modaliases.new /run/modaliases; then
+        mv /run/modaliases.new /run/modaliases
+        while read -r alias; do modprobe -q "$alias" 2>/dev/null; done < /run/modaliases
+      fi
+    }
 
     info "looking for the medium labelled ${label}"
     medium=
-    for i in $(seq 1 100); do
+    for i in $(seq 1 150); do
+      [ $((i % 5)) = 1 ] && coldplug
       medium=$(findfs LABEL=${escapeShellArg label} 2>/dev/null) && break
       sleep 0.2
     done
