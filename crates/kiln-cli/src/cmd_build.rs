@@ -4,6 +4,7 @@
 
 use crate::progress::Progress;
 use kiln_driver::{DriverError, Session, SessionOptions};
+use kiln_eval::{EvalOptions, Evaluator};
 use kiln_store::RealiseOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -77,7 +78,13 @@ fn default_profile() -> PathBuf {
     }
 }
 
-fn open(profile: &Path, store: Option<PathBuf>, include: &[String], offline: bool, locked: bool) -> miette::Result<Session> {
+fn open(
+    profile: &Path,
+    store: Option<PathBuf>,
+    include: &[String],
+    offline: bool,
+    locked: bool,
+) -> miette::Result<(Session, Evaluator)> {
     let mut options = SessionOptions::for_profile(profile);
     if profile.starts_with(kiln_module::LIB_ROOT) {
         options.lock_path = PathBuf::from("kiln.lock");
@@ -87,23 +94,34 @@ fn open(profile: &Path, store: Option<PathBuf>, include: &[String], offline: boo
     }
     options.archive.offline = offline;
     options.locked = locked;
-    options.eval.search_path = crate::search_path(include);
-    Ok(Session::open(options)?)
+    let session = Session::open(options)?;
+    let ev = session.evaluator(EvalOptions {
+        search_path: crate::search_path(include),
+        ..EvalOptions::default()
+    });
+    Ok((session, ev))
 }
 
 /// Renders a driver error; evaluation errors need the session's sources.
-fn report(session: &Session, err: DriverError) -> miette::Report {
+fn report(ev: &Evaluator, err: DriverError) -> miette::Report {
     match err {
-        DriverError::Eval(err) => kiln_module::report(session.evaluator_ref(), &err, Some(kiln_eval::DEFAULT_TRACE_FRAMES)),
+        DriverError::Eval(err) => {
+            kiln_module::report(ev, &err, Some(kiln_eval::DEFAULT_TRACE_FRAMES))
+        }
         other => miette::Report::new(other),
     }
 }
 
 /// Evaluates `attr` of the profile and returns the derivations it names.
-fn evaluate(session: &mut Session, profile: &Path, attr: &str) -> Result<Vec<kiln_store::DrvId>, DriverError> {
-    let result = session.eval_profile(profile)?;
-    let value = kiln_driver::select(session.evaluator(), &result, attr)?;
-    Ok(session.targets(&value)?)
+fn evaluate(
+    session: &Session,
+    ev: &mut Evaluator,
+    profile: &Path,
+    attr: &str,
+) -> Result<Vec<kiln_store::DrvId>, DriverError> {
+    let result = session.eval_profile(ev, profile)?;
+    let value = kiln_driver::select(ev, &result, attr)?;
+    Ok(session.targets(ev, &value)?)
 }
 
 fn say_lock_changes(session: &Session) -> miette::Result<()> {
@@ -125,10 +143,16 @@ fn say_lock_changes(session: &Session) -> miette::Result<()> {
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     let start = Instant::now();
     let profile = args.profile.unwrap_or_else(default_profile);
-    let mut session = open(&profile, args.store, &args.include, args.offline, args.locked)?;
-    let targets = match evaluate(&mut session, &profile, &args.attr) {
+    let (session, mut ev) = open(
+        &profile,
+        args.store,
+        &args.include,
+        args.offline,
+        args.locked,
+    )?;
+    let targets = match evaluate(&session, &mut ev, &profile, &args.attr) {
         Ok(targets) => targets,
-        Err(err) => return Err(report(&session, err)),
+        Err(err) => return Err(report(&ev, err)),
     };
     say_lock_changes(&session)?;
     let plan = session.plan(&targets)?;
@@ -149,7 +173,11 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
                 same = false;
             }
         }
-        return Ok(if same { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if same {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let options = RealiseOptions {
         jobs: args.jobs.unwrap_or(0),
@@ -173,7 +201,10 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         println!("{}", path.display());
     }
     if plan.missing.is_empty() {
-        eprintln!("nothing to build: everything is in the store ({:.0?})", start.elapsed());
+        eprintln!(
+            "nothing to build: everything is in the store ({:.0?})",
+            start.elapsed()
+        );
     } else {
         eprintln!("{summary} in {:.1?}", start.elapsed());
     }
@@ -214,7 +245,7 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
 
 pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
     let profile = args.profile.unwrap_or_else(default_profile);
-    let mut session = open(&profile, args.store, &[], false, false)?;
+    let (session, mut ev) = open(&profile, args.store, &[], false, false)?;
     if args.update {
         let changes = session.update_lock()?;
         for change in &changes {
@@ -227,8 +258,8 @@ pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
         }
         eprintln!("kiln.lock: {} change(s)", changes.len());
     }
-    if let Err(err) = evaluate(&mut session, &profile, &args.attr) {
-        return Err(report(&session, err));
+    if let Err(err) = evaluate(&session, &mut ev, &profile, &args.attr) {
+        return Err(report(&ev, err));
     }
     say_lock_changes(&session)?;
     Ok(ExitCode::SUCCESS)

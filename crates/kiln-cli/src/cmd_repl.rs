@@ -28,6 +28,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         search_path,
         color,
         show_trace: args.show_trace,
+        store: None,
     };
     let cwd = std::env::current_dir().into_diagnostic()?;
     let mut session = Session::new(options, cwd);

@@ -49,10 +49,16 @@ impl Progress {
     pub(crate) fn finish(&self) -> String {
         self.total.finish_and_clear();
         let _ = self.multi.clear();
-        let tally = self.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tally = self
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut text = format!("built {} step(s)", tally.built);
         if tally.downloaded > 0 {
-            text.push_str(&format!(", downloaded {}", crate::cmd_build::human_bytes(tally.downloaded)));
+            text.push_str(&format!(
+                ", downloaded {}",
+                crate::cmd_build::human_bytes(tally.downloaded)
+            ));
         }
         if tally.failed > 0 {
             text.push_str(&format!(", {} failed", tally.failed));
@@ -71,7 +77,9 @@ impl Events for Progress {
             eprintln!("building {} ({})", drv.name, drv.builder);
             return;
         }
-        let bar = self.multi.insert_before(&self.total, ProgressBar::new_spinner());
+        let bar = self
+            .multi
+            .insert_before(&self.total, ProgressBar::new_spinner());
         bar.set_style(
             ProgressStyle::with_template("  {spinner} {prefix:>12} {msg} {bytes}/{total_bytes}")
                 .expect("a valid template"),
@@ -86,7 +94,12 @@ impl Events for Progress {
     }
 
     fn progress(&self, drv: &Derivation, done: u64, total: Option<u64>) {
-        if let Some(bar) = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&Self::key(drv)) {
+        if let Some(bar) = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&Self::key(drv))
+        {
             if let Some(total) = total {
                 bar.set_length(total);
             }
@@ -95,16 +108,28 @@ impl Events for Progress {
     }
 
     fn finished(&self, drv: &Derivation, result: &Result<(), String>) {
-        if let Some(bar) = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&Self::key(drv)) {
+        if let Some(bar) = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&Self::key(drv))
+        {
             bar.finish_and_clear();
             self.multi.remove(&bar);
         }
-        let mut tally = self.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tally = self
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match result {
             Ok(()) => {
                 tally.built += 1;
                 if drv.builder == kiln_debian::FETCH_DEB {
-                    tally.downloaded += drv.args.get(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+                    tally.downloaded += drv
+                        .args
+                        .get(2)
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .unwrap_or(0);
                 }
             }
             Err(_) => tally.failed += 1,

@@ -40,6 +40,8 @@ pub(crate) struct SessionOptions {
     pub(crate) color: bool,
     /// Show every frame of an error's trace.
     pub(crate) show_trace: bool,
+    /// The store `:b` builds into (default: `$KILN_STORE`, else the user's cache).
+    pub(crate) store: Option<PathBuf>,
 }
 
 /// What the loop does after an input.
@@ -67,6 +69,8 @@ pub(crate) struct Session {
     loaded: Vec<Loaded>,
     /// Set by the SIGINT handler; the evaluator polls it. Cleared before each input.
     interrupt: Arc<AtomicBool>,
+    /// The store side (kiln-driver), opened when first needed: `:b`, or a profile's `pkgs`.
+    driver: Option<kiln_driver::Session>,
 }
 
 impl Session {
@@ -80,7 +84,33 @@ impl Session {
             scope: BTreeMap::new(),
             loaded: Vec::new(),
             interrupt,
+            driver: None,
         }
+    }
+
+    /// The store session, opened on first use with the lock of the first loaded profile (or
+    /// `kiln.lock` here). Its index is used offline: `pkgs` comes from the lock and the cached
+    /// package names, and the REPL never waits on the network to load a profile.
+    fn driver(&mut self) -> Result<&kiln_driver::Session, miette::Report> {
+        if self.driver.is_none() {
+            let beside = self
+                .loaded
+                .iter()
+                .find_map(|l| match l {
+                    Loaded::Profile(path) => Some(path.clone()),
+                    Loaded::File(_) => None,
+                })
+                .unwrap_or_else(|| self.cwd.join("repl.nix"));
+            let mut options = kiln_driver::SessionOptions::for_profile(&beside);
+            if let Some(store) = &self.options.store {
+                options.store = store.clone();
+            }
+            options.archive.offline = true;
+            let driver = kiln_driver::Session::open(options)?;
+            driver.attach(&mut self.ev);
+            self.driver = Some(driver);
+        }
+        Ok(self.driver.as_ref().expect("opened above"))
     }
 
     /// The flag that interrupts a running evaluation when set.
@@ -112,6 +142,8 @@ impl Session {
         out: &mut String,
     ) -> Result<Flow, miette::Report> {
         self.interrupt.store(false, Ordering::Relaxed);
+        // `derivation` needs the store; without one (unwritable cache) it stays unavailable.
+        let _ = self.driver();
         match command::parse_command(input) {
             Command::Empty => {}
             Command::Quit => return Ok(Flow::Quit),
@@ -189,7 +221,7 @@ impl Session {
                     }
                     .into());
                 }
-                return Err(ReplError::NoStore.into());
+                self.build(&value, out)?;
             }
             Command::MissingArgument(command) => {
                 return Err(ReplError::MissingArgument { command }.into())
@@ -305,7 +337,13 @@ impl Session {
                 self.add_to_scope(&value, out)
             }
             Loaded::Profile(path) => {
-                let values = profile::load(&mut self.ev, path);
+                // Debian's packages when the store can give them without the network, else
+                // the store-less placeholders (their paths fail with a clear message).
+                let pkgs = match self.driver().and_then(|d| Ok(d.packages()?)) {
+                    Ok(pkgs) => pkgs,
+                    Err(_) => kiln_module::placeholder_pkgs(),
+                };
+                let values = profile::load(&mut self.ev, path, pkgs);
                 let values = self.check(values)?;
                 let names: Vec<String> = values.iter().map(|(name, _)| name.clone()).collect();
                 self.scope.extend(values);
@@ -320,9 +358,30 @@ impl Session {
         }
     }
 
+    /// `:b`: realises a derivation value and prints its output, as nix repl does.
+    fn build(&mut self, value: &Value, out: &mut String) -> Result<(), miette::Report> {
+        self.driver()?;
+        let driver = self.driver.as_ref().expect("opened by driver()");
+        let targets = driver.targets(&mut self.ev, value);
+        let targets = self.check(targets)?;
+        let driver = self.driver.as_ref().expect("opened by driver()");
+        driver.save_lock()?;
+        let progress = crate::progress::Progress::new(driver.plan(&targets)?.missing.len());
+        let paths = driver.realise(&targets, &kiln_store::RealiseOptions::default(), &progress);
+        progress.finish();
+        let _ = writeln!(out, "This derivation produced the following outputs:");
+        for path in paths? {
+            let _ = writeln!(out, "  out -> {}", path.display());
+        }
+        Ok(())
+    }
+
     /// `:r`: a fresh evaluator (so changed files are read again) and scope.
     fn reload(&mut self, out: &mut String) -> Result<(), miette::Report> {
         self.ev = new_evaluator(&self.options, &self.interrupt);
+        if let Some(driver) = &self.driver {
+            driver.attach(&mut self.ev);
+        }
         self.scope.clear();
         for loaded in self.loaded.clone() {
             self.load_again(&loaded, out)?;

@@ -121,7 +121,7 @@ fn a_package_store_path_is_a_clear_error() {
     ]);
     assert!(!ok);
     assert!(
-        stderr.contains("package `busybox-static` has no store path yet"),
+        stderr.contains("package `busybox-static` has no store path in this evaluation"),
         "{stderr}"
     );
 }

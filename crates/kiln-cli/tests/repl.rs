@@ -28,6 +28,7 @@ fn spawn(args: &[&str], data_home: &std::path::Path) -> PtySession {
         .args(args)
         .current_dir(repo_root())
         .env("XDG_DATA_HOME", data_home)
+        .env("KILN_STORE", data_home.join("store"))
         .env("NO_COLOR", "1")
         .env("TERM", "xterm");
     let options = Options::new()
@@ -151,8 +152,8 @@ fn quit_and_build_without_a_profile() {
     let mut repl = spawn(&[], &home);
     line(
         &mut repl,
-        ":b { type = \"derivation\"; name = \"hello\"; }",
-        "building needs the store",
+        ":b derivation { name = \"empty-root\"; builder = \"rootfs\"; modDirVersion = \"0\"; }",
+        "-empty-root",
     );
     line(
         &mut repl,

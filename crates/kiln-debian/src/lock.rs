@@ -113,7 +113,13 @@ impl Lock {
                 continue;
             }
             if let Some(package) = self.packages.get(&name) {
-                todo.extend(package.depends.iter().filter(|d| !seen.contains(*d)).cloned());
+                todo.extend(
+                    package
+                        .depends
+                        .iter()
+                        .filter(|d| !seen.contains(*d))
+                        .cloned(),
+                );
             }
         }
         Ok(seen.into_iter().collect())

@@ -80,11 +80,20 @@ pub(crate) struct CopyPath {
 }
 
 impl Builder for CopyPath {
-    fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, _: &dyn Events) -> Result<(), String> {
-        let sources = self.sources.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tree = sources.get(&drv.id()).ok_or_else(|| {
-            format!("the source `{}` was not read in this evaluation", drv.name)
-        })?;
+    fn build(
+        &self,
+        drv: &Derivation,
+        _: &[PathBuf],
+        out: &Path,
+        _: &dyn Events,
+    ) -> Result<(), String> {
+        let sources = self
+            .sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tree = sources
+            .get(&drv.id())
+            .ok_or_else(|| format!("the source `{}` was not read in this evaluation", drv.name))?;
         write_source(tree, out).map_err(|e| format!("writing {}: {e}", out.display()))
     }
 }

@@ -27,7 +27,11 @@ pub enum DriverError {
 }
 
 impl DriverError {
-    pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> DriverError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: &std::path::Path,
+        source: std::io::Error,
+    ) -> DriverError {
         DriverError::Io {
             action,
             path: path.to_path_buf(),

@@ -77,8 +77,14 @@ impl Host {
     }
 
     /// The derivation ids a string's context names.
-    pub(crate) fn inputs_of(&self, context: &Context, into: &mut BTreeSet<DrvId>) -> Result<(), String> {
-        let Some(context) = context else { return Ok(()) };
+    pub(crate) fn inputs_of(
+        &self,
+        context: &Context,
+        into: &mut BTreeSet<DrvId>,
+    ) -> Result<(), String> {
+        let Some(context) = context else {
+            return Ok(());
+        };
         let recorded = self.recorded.borrow();
         for element in context.iter() {
             let id = if let Some(drv_path) = element.strip_prefix('=') {
@@ -112,18 +118,24 @@ impl Host {
 
     fn copy_path(&self, ev: &mut Evaluator, path: &str) -> EvalResult<NixString> {
         let tree = read_source(ev, Path::new(path)).map_err(|message| {
-            EvalError::invalid_argument("derivation", format!("cannot copy `{path}` into the store: {message}"))
+            EvalError::invalid_argument(
+                "derivation",
+                format!("cannot copy `{path}` into the store: {message}"),
+            )
         })?;
         let mut hasher = blake3::Hasher::new();
         hash_source(&tree, &mut hasher);
         let digest = Digest::from_hasher(&hasher);
-        let name = Path::new(path)
-            .file_name()
-            .map_or_else(|| "source".to_string(), |n| n.to_string_lossy().into_owned());
+        let name = Path::new(path).file_name().map_or_else(
+            || "source".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let mut drv = Derivation::new(name, COPY_PATH);
         drv.fixed_output = Some(format!("blake3-tree:{}", digest.to_hex()));
         let id = drv.id();
-        let (_, out_path) = self.record(drv).map_err(|m| EvalError::invalid_argument("derivation", m))?;
+        let (_, out_path) = self
+            .record(drv)
+            .map_err(|m| EvalError::invalid_argument("derivation", m))?;
         self.sources
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -133,7 +145,12 @@ impl Host {
     }
 
     /// One attribute's environment string, as Nix converts it.
-    fn env_string(&self, ev: &mut Evaluator, value: &Value, context: &mut Context) -> EvalResult<String> {
+    fn env_string(
+        &self,
+        ev: &mut Evaluator,
+        value: &Value,
+        context: &mut Context,
+    ) -> EvalResult<String> {
         let value = ev.force(value)?;
         let text = match &value {
             Value::Path(path) => {
@@ -195,11 +212,16 @@ impl kiln_eval::StoreHost for Host {
             if ignore_nulls && matches!(ev.force(&entry.value)?, Value::Null) {
                 continue;
             }
-            let frame = || format!("while evaluating the attribute `{key}` of the derivation `{name}`");
+            let frame =
+                || format!("while evaluating the attribute `{key}` of the derivation `{name}`");
             if key == "args" {
-                let list = ev.force_list(&entry.value).map_err(|e| e.frame(None, frame))?;
+                let list = ev
+                    .force_list(&entry.value)
+                    .map_err(|e| e.frame(None, frame))?;
                 for arg in list.iter() {
-                    let text = self.env_string(ev, arg, &mut context).map_err(|e| e.frame(None, frame))?;
+                    let text = self
+                        .env_string(ev, arg, &mut context)
+                        .map_err(|e| e.frame(None, frame))?;
                     drv.args.push(text);
                 }
                 continue;
@@ -219,7 +241,10 @@ impl kiln_eval::StoreHost for Host {
         }
         drv.builder = builder;
         if let Some(hash) = drv.env.get("outputHash") {
-            let algo = drv.env.get("outputHashAlgo").map_or("sha256", String::as_str);
+            let algo = drv
+                .env
+                .get("outputHashAlgo")
+                .map_or("sha256", String::as_str);
             drv.fixed_output = Some(format!("{algo}:{hash}"));
         }
         let mut inputs = BTreeSet::new();
@@ -239,12 +264,16 @@ pub(crate) fn outputs_value(drv_path: &str, out_path: &str) -> Value {
 }
 
 pub(crate) fn drv_path_string(drv_path: &str) -> NixString {
-    let context: BTreeSet<Box<str>> = [format!("={drv_path}").into_boxed_str()].into_iter().collect();
+    let context: BTreeSet<Box<str>> = [format!("={drv_path}").into_boxed_str()]
+        .into_iter()
+        .collect();
     NixString::with_context(drv_path.to_string(), Some(Box::new(context)))
 }
 
 pub(crate) fn out_path_string(drv_path: &str, out_path: &str) -> NixString {
-    let context: BTreeSet<Box<str>> = [format!("!out!{drv_path}").into_boxed_str()].into_iter().collect();
+    let context: BTreeSet<Box<str>> = [format!("!out!{drv_path}").into_boxed_str()]
+        .into_iter()
+        .collect();
     NixString::with_context(out_path.to_string(), Some(Box::new(context)))
 }
 
@@ -269,7 +298,12 @@ fn read_source(ev: &Evaluator, path: &Path) -> Result<SourceTree, String> {
             let executable = executable(path);
             SourceTree::File { bytes, executable }
         }
-        FileType::Unknown => return Err(format!("`{}` is not a file, directory or symlink", path.display())),
+        FileType::Unknown => {
+            return Err(format!(
+                "`{}` is not a file, directory or symlink",
+                path.display()
+            ))
+        }
     })
 }
 
@@ -284,7 +318,8 @@ fn hash_source(tree: &SourceTree, hasher: &mut blake3::Hasher) {
         hasher.update(&(bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     }
-    let field = |hasher: &mut blake3::Hasher, tag: &[u8], bytes: &[u8]| field_of(hasher, tag, bytes);
+    let field =
+        |hasher: &mut blake3::Hasher, tag: &[u8], bytes: &[u8]| field_of(hasher, tag, bytes);
     match tree {
         SourceTree::File { bytes, executable } => {
             field(hasher, if *executable { b"exe" } else { b"file" }, bytes);

@@ -7,10 +7,11 @@
 //! use kiln_driver::{Session, SessionOptions};
 //! # fn main() -> Result<(), kiln_driver::DriverError> {
 //! let profile = std::path::Path::new("profiles/installer/cd-dvd/installation-cd-minimal.nix");
-//! let mut session = Session::open(SessionOptions::for_profile(profile))?;
-//! let result = session.eval_profile(profile)?;
-//! let iso = kiln_driver::select(session.evaluator(), &result, "config.system.build.isoImage")?;
-//! let targets = session.targets(&iso)?;
+//! let session = Session::open(SessionOptions::for_profile(profile))?;
+//! let mut ev = session.evaluator(Default::default());
+//! let result = session.eval_profile(&mut ev, profile)?;
+//! let iso = kiln_driver::select(&mut ev, &result, "config.system.build.isoImage")?;
+//! let targets = session.targets(&mut ev, &iso)?;
 //! let paths = session.realise(&targets, &Default::default(), &kiln_store::Quiet)?;
 //! println!("{}", paths[0].display());
 //! # Ok(()) }

@@ -69,7 +69,11 @@ impl Packages {
 
     fn names_derivation(release: &str, archive: &ArchiveOptions) -> Derivation {
         let mut drv = Derivation::new(format!("debian-{}-names", archive.suite), "debian-names");
-        drv.args = vec![release.to_string(), archive.components.join(" "), archive.architecture.clone()];
+        drv.args = vec![
+            release.to_string(),
+            archive.components.join(" "),
+            archive.architecture.clone(),
+        ];
         drv
     }
 
@@ -88,7 +92,11 @@ impl Packages {
         let lock = self.lock.borrow();
         let mut names: BTreeSet<String> = lock.packages.keys().cloned().collect();
         let cached = (!lock.release.is_empty())
-            .then(|| Self::names_derivation(&lock.release, &self.archive).entry().ok())
+            .then(|| {
+                Self::names_derivation(&lock.release, &self.archive)
+                    .entry()
+                    .ok()
+            })
             .flatten()
             .filter(|entry| self.store.contains(entry))
             .and_then(|entry| std::fs::read_to_string(self.store.path(&entry)).ok());
@@ -128,16 +136,20 @@ impl Packages {
 
     /// The derivation value of one package.
     fn package(&self, name: &str) -> EvalResult<Value> {
-        let pin = self.pin(name).map_err(|e| {
-            EvalError::throw(format!("package `{name}`: {e}"))
-        })?;
+        let pin = self
+            .pin(name)
+            .map_err(|e| EvalError::throw(format!("package `{name}`: {e}")))?;
         let fetch = fetch_derivation(&pin, &self.archive.mirror);
         let fetch_id = fetch.id();
         self.host.record(fetch).map_err(EvalError::throw)?;
         let unpack = unpack_derivation(&pin, fetch_id);
         let drv_name = unpack.name.clone();
         let (drv_path, out_path) = self.host.record(unpack).map_err(EvalError::throw)?;
-        let depends = pin.depends.iter().map(|d| Value::string(d.as_str())).collect();
+        let depends = pin
+            .depends
+            .iter()
+            .map(|d| Value::string(d.as_str()))
+            .collect();
         Ok(Value::Attrs(Attrs::from_entries(vec![
             crate::attr("type", Value::string("derivation")),
             crate::attr("name", Value::string(drv_name)),
@@ -146,7 +158,10 @@ impl Packages {
             crate::attr("depends", Value::list(depends)),
             crate::attr("system", Value::string("x86_64-linux")),
             crate::attr("outputName", Value::string("out")),
-            crate::attr("drvPath", Value::String(crate::host::drv_path_string(&drv_path))),
+            crate::attr(
+                "drvPath",
+                Value::String(crate::host::drv_path_string(&drv_path)),
+            ),
             crate::attr(
                 "outPath",
                 Value::String(crate::host::out_path_string(&drv_path, &out_path)),

@@ -21,7 +21,6 @@ pub struct SessionOptions {
     pub lock_path: PathBuf,
     /// `--locked`: a package the lock lacks is an error instead of an addition.
     pub locked: bool,
-    pub eval: EvalOptions,
 }
 
 impl SessionOptions {
@@ -33,14 +32,13 @@ impl SessionOptions {
             archive: ArchiveOptions::default(),
             lock_path: lock_path_for(profile),
             locked: false,
-            eval: EvalOptions::default(),
         }
     }
 }
 
-/// One evaluation and its realisation.
+/// The store side of evaluations and their realisation. Evaluators are attached to it
+/// ([`Session::attach`]): `kiln build` attaches one, the REPL its own.
 pub struct Session {
-    ev: Evaluator,
     host: Rc<Host>,
     packages: Rc<Packages>,
     store: Store,
@@ -71,10 +69,7 @@ impl Session {
             options.locked,
             host.clone(),
         ));
-        let mut ev = kiln_module::evaluator(options.eval);
-        ev.set_store_host(host.clone());
         Ok(Session {
-            ev,
             host,
             packages,
             store,
@@ -84,12 +79,17 @@ impl Session {
         })
     }
 
-    pub fn evaluator(&mut self) -> &mut Evaluator {
-        &mut self.ev
+    /// Gives `ev` this session's store: `derivation` records into it.
+    pub fn attach(&self, ev: &mut Evaluator) {
+        ev.set_store_host(self.host.clone());
     }
 
-    pub fn evaluator_ref(&self) -> &Evaluator {
-        &self.ev
+    /// An evaluator for profiles (kiln-module's, reading the embedded library) attached to
+    /// this session.
+    pub fn evaluator(&self, options: EvalOptions) -> Evaluator {
+        let mut ev = kiln_module::evaluator(options);
+        self.attach(&mut ev);
+        ev
     }
 
     pub fn store(&self) -> &Store {
@@ -97,44 +97,53 @@ impl Session {
     }
 
     /// The Debian package set (`pkgs` before the profile library's additions).
-    pub fn packages(&mut self) -> Result<Value, DriverError> {
+    pub fn packages(&self) -> Result<Value, DriverError> {
         Ok(package_set(&self.packages)?)
     }
 
-    /// Evaluates a profile with Debian's packages: `{ config; options; }`, lazily.
-    pub fn eval_profile(&mut self, profile: &Path) -> Result<Value, DriverError> {
+    /// Evaluates a profile with Debian's packages: `{ config; options; }`, lazily. `ev` must
+    /// be attached to this session.
+    pub fn eval_profile(&self, ev: &mut Evaluator, profile: &Path) -> Result<Value, DriverError> {
         let pkgs = self.packages()?;
-        Ok(kiln_module::eval_profile_with(&mut self.ev, profile, pkgs)?)
+        Ok(kiln_module::eval_profile_with(ev, profile, pkgs)?)
     }
 
     /// The derivations a value names: a derivation (its `outPath`), a string with context, or
     /// a list or set of those. Forces what it must.
-    pub fn targets(&mut self, value: &Value) -> EvalResult<Vec<DrvId>> {
+    pub fn targets(&self, ev: &mut Evaluator, value: &Value) -> EvalResult<Vec<DrvId>> {
         let mut ids = Vec::new();
-        self.collect_targets(value, &mut ids)?;
+        self.collect_targets(ev, value, &mut ids)?;
         ids.dedup();
         Ok(ids)
     }
 
-    fn collect_targets(&mut self, value: &Value, ids: &mut Vec<DrvId>) -> EvalResult<()> {
-        let value = self.ev.force(value)?;
+    fn collect_targets(
+        &self,
+        ev: &mut Evaluator,
+        value: &Value,
+        ids: &mut Vec<DrvId>,
+    ) -> EvalResult<()> {
+        let value = ev.force(value)?;
         match &value {
             Value::List(items) => {
                 for item in items.iter() {
-                    self.collect_targets(item, ids)?;
+                    self.collect_targets(ev, item, ids)?;
                 }
             }
             Value::Attrs(attrs) if attrs.get_str("outPath").is_none() => {
                 for entry in attrs.iter() {
-                    self.collect_targets(&entry.value, ids)?;
+                    self.collect_targets(ev, &entry.value, ids)?;
                 }
             }
             _ => {
-                let s = self.ev.coerce_to_string(&value, Coerce::Interpolation)?;
+                let s = ev.coerce_to_string(&value, Coerce::Interpolation)?;
                 if !s.has_context() {
                     return Err(kiln_eval::EvalError::invalid_argument(
                         "build",
-                        format!("`{}` is not a derivation: there is nothing to build", s.as_str()),
+                        format!(
+                            "`{}` is not a derivation: there is nothing to build",
+                            s.as_str()
+                        ),
                     ));
                 }
                 let found = self
@@ -194,14 +203,20 @@ impl Session {
     /// `kiln build --check`: builds each target again (its inputs must be in the store) in a
     /// scratch directory and compares the result with the registered entry's content hash.
     /// Returns, per target, its name and whether the bytes were the same.
-    pub fn check(&self, targets: &[DrvId], events: &dyn Events) -> Result<Vec<(String, bool)>, DriverError> {
+    pub fn check(
+        &self,
+        targets: &[DrvId],
+        events: &dyn Events,
+    ) -> Result<Vec<(String, bool)>, DriverError> {
         let graph = self.graph();
         let builders = self.registry.builders();
         let mut verdicts = Vec::new();
         for id in targets {
-            let drv = graph.get(id).ok_or_else(|| kiln_store::StoreError::MissingInput {
-                name: format!("{:?}", id.0),
-            })?;
+            let drv = graph
+                .get(id)
+                .ok_or_else(|| kiln_store::StoreError::MissingInput {
+                    name: format!("{:?}", id.0),
+                })?;
             let entry = drv.entry()?;
             let info = self.store.info(&entry)?.ok_or_else(|| DriverError::Check {
                 name: drv.name.clone(),
@@ -212,20 +227,28 @@ impl Session {
                 let input = graph.get(input).expect("inputs are in the graph").entry()?;
                 inputs.push(self.store.path(&input));
             }
-            let builder = builders.get(drv.builder.as_str()).ok_or_else(|| DriverError::Check {
-                name: drv.name.clone(),
-                message: format!("no builder `{}`", drv.builder),
-            })?;
+            let builder = builders
+                .get(drv.builder.as_str())
+                .ok_or_else(|| DriverError::Check {
+                    name: drv.name.clone(),
+                    message: format!("no builder `{}`", drv.builder),
+                })?;
             let scratch = tempfile::Builder::new()
                 .prefix(".check-")
                 .tempdir_in(self.store.root())
-                .map_err(|e| DriverError::io("create a scratch directory in", self.store.root(), e))?;
+                .map_err(|e| {
+                    DriverError::io("create a scratch directory in", self.store.root(), e)
+                })?;
             let out = scratch.path().join(entry.as_str());
             events.started(drv);
             let built = builder.build(drv, &inputs, &out, events);
             events.finished(drv, &built);
-            built.map_err(|message| DriverError::Check { name: drv.name.clone(), message })?;
-            let digest = kiln_store::hash_tree(&out).map_err(|e| DriverError::io("hash", &out, e))?;
+            built.map_err(|message| DriverError::Check {
+                name: drv.name.clone(),
+                message,
+            })?;
+            let digest =
+                kiln_store::hash_tree(&out).map_err(|e| DriverError::io("hash", &out, e))?;
             verdicts.push((drv.name.clone(), digest == info.content));
         }
         Ok(verdicts)
@@ -234,7 +257,9 @@ impl Session {
     /// Writes the lock back if evaluation added pins; returns what changed.
     pub fn save_lock(&self) -> Result<Vec<Change>, DriverError> {
         let changes = self.packages.changes.borrow().clone();
-        if !changes.is_empty() || !self.lock_was_present && !self.packages.lock.borrow().packages.is_empty() {
+        if !changes.is_empty()
+            || !self.lock_was_present && !self.packages.lock.borrow().packages.is_empty()
+        {
             self.packages.lock.borrow().write(&self.lock_path)?;
         }
         Ok(changes)
@@ -280,8 +305,14 @@ pub struct PlanStep {
 /// The `kiln.lock` for a profile: the nearest one in the profile's directory or above it, else
 /// a new one beside the profile.
 pub fn lock_path_for(profile: &Path) -> PathBuf {
-    let dir = profile.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = profile
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     let mut probe = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
     loop {
         let candidate = probe.join("kiln.lock");

@@ -36,10 +36,8 @@ mod profile;
 pub use diagnostic::{parse_module_error, report, DefinitionSite, ModuleError, ModuleErrorKind};
 pub use embedded::{search_path_entry, LibLoader, LIB_ROOT};
 pub use explain::{explain, priority_name, Definition, Explanation};
-pub use placeholder_pkgs::{
-    no_store_path_message, placeholder_pkgs, PACKAGES,
-};
+pub use placeholder_pkgs::{no_store_path_message, placeholder_pkgs, PACKAGES};
 pub use profile::{
-    eval_modules, eval_modules_with, eval_profile, eval_profile_with, evaluator, lib, option_has_prefix, options_json, options_list,
-    OptionInfo, DEFAULT_PROFILE, EVAL_CONFIG,
+    eval_modules, eval_modules_with, eval_profile, eval_profile_with, evaluator, lib,
+    option_has_prefix, options_json, options_list, OptionInfo, DEFAULT_PROFILE, EVAL_CONFIG,
 };

@@ -51,7 +51,11 @@ pub fn eval_modules(ev: &mut Evaluator, modules: Vec<Value>) -> EvalResult<Value
 }
 
 /// [`eval_modules`] with a given Debian package set.
-pub fn eval_modules_with(ev: &mut Evaluator, modules: Vec<Value>, pkgs: Value) -> EvalResult<Value> {
+pub fn eval_modules_with(
+    ev: &mut Evaluator,
+    modules: Vec<Value>,
+    pkgs: Value,
+) -> EvalResult<Value> {
     let eval_config = ev.import(&Value::path(EVAL_CONFIG))?;
     let lib = lib(ev)?;
     let args = Attrs::from_entries(vec![

@@ -25,7 +25,7 @@ let
     export PATH=/usr/sbin:/usr/bin:/sbin:/bin
     info() { echo "<5>kiln: $*" > /dev/kmsg; echo "kiln: $*"; }
     mkdir -p /dev/pts /dev/shm /run /tmp
-    mountpoint -q /dev/pts || mount -t devpts devpts /dev/pts
+    grep -q ' /dev/pts ' /proc/mounts || mount -t devpts devpts /dev/pts
     load() {
       modprobe "$1" 2>/dev/null || busybox modprobe "$1" 2>/dev/null \
         || grep -qs "/$(echo "$1" | tr _ -)\.ko\$\|/$(echo "$1" | tr - _)\.ko\$" /lib/modules/$(uname -r)/modules.builtin \

@@ -173,14 +173,14 @@ pub(crate) fn is_incomplete(input: &str) -> bool {
     let file = sources.add_virtual("«string»", Path::new("/"), text);
     match kiln_syntax::parse(&sources, file) {
         Ok(_) => false,
-        Err(err) => match err.kind() {
+        Err(err) => matches!(
+            err.kind(),
             SyntaxErrorKind::UnterminatedString
-            | SyntaxErrorKind::UnterminatedIndString
-            | SyntaxErrorKind::UnterminatedComment
-            | SyntaxErrorKind::UnterminatedInterpolation
-            | SyntaxErrorKind::UnexpectedEnd => true,
-            _ => false,
-        },
+                | SyntaxErrorKind::UnterminatedIndString
+                | SyntaxErrorKind::UnterminatedComment
+                | SyntaxErrorKind::UnterminatedInterpolation
+                | SyntaxErrorKind::UnexpectedEnd
+        ),
     }
 }
 

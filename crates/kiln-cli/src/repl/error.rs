@@ -25,13 +25,6 @@ pub(crate) enum ReplError {
     #[diagnostic(code(kiln::repl::not_a_derivation))]
     NotADerivation { got: String },
 
-    #[error("building needs the store, which kiln does not have yet (issue 5)")]
-    #[diagnostic(
-        code(kiln::repl::no_store),
-        help("`:p` shows the derivation's attributes; `kiln build` will realise it once the store exists")
-    )]
-    NoStore,
-
     #[error("no profile is loaded")]
     #[diagnostic(
         code(kiln::repl::no_profile),

@@ -32,8 +32,12 @@ pub(crate) fn is_profile(ev: &mut Evaluator, path: &Path) -> EvalResult<bool> {
 }
 
 /// Evaluates the profile; the names and values to bring into scope.
-pub(crate) fn load(ev: &mut Evaluator, path: &Path) -> EvalResult<Vec<(String, Value)>> {
-    let result = kiln_module::eval_profile(ev, path)?;
+pub(crate) fn load(
+    ev: &mut Evaluator,
+    path: &Path,
+    pkgs: Value,
+) -> EvalResult<Vec<(String, Value)>> {
+    let result = kiln_module::eval_profile_with(ev, path, pkgs)?;
     let result = ev.force_attrs(&result)?;
     let field = |name: &str| {
         result
@@ -43,8 +47,23 @@ pub(crate) fn load(ev: &mut Evaluator, path: &Path) -> EvalResult<Vec<(String, V
     };
     let (config, options) = (field("config"), field("options"));
     let lib = kiln_module::lib(ev)?;
-    // FIXME: the `pkgs` modules see may differ if a module sets `_module.args.pkgs`.
-    let pkgs = kiln_module::placeholder_pkgs();
+    // The `pkgs` the modules saw (after `_module.args`), with `linuxPackages` and `closureOf`.
+    let config_attrs = ev.force_attrs(&config)?;
+    let module_args = match config_attrs.get(Symbol::intern("_module")) {
+        Some(m) => {
+            let m = ev.force_attrs(m)?;
+            m.get(Symbol::intern("args")).cloned()
+        }
+        None => None,
+    };
+    let pkgs = match module_args {
+        Some(args) => ev
+            .force_attrs(&args)?
+            .get(Symbol::intern("pkgs"))
+            .cloned()
+            .unwrap_or(Value::Null),
+        None => Value::Null,
+    };
     Ok(vec![
         ("config".to_string(), config),
         ("lib".to_string(), lib),

@@ -199,10 +199,22 @@ fn add_load_and_reload() {
 }
 
 #[test]
-fn build_needs_the_store() {
-    let mut s = session();
-    let drv = ":b { type = \"derivation\"; name = \"hello\"; }";
-    assert_eq!(run(&mut s, drv), Err("kiln::repl::no_store".to_string()));
+fn build_realises_a_derivation_in_the_store() {
+    let store = tempfile::tempdir().unwrap();
+    let options = SessionOptions {
+        store: Some(store.path().to_path_buf()),
+        ..SessionOptions::default()
+    };
+    let mut s = Session::new(options, repo_root());
+    let drv =
+        ":b derivation { name = \"empty-root\"; builder = \"rootfs\"; modDirVersion = \"0\"; }";
+    let out = run(&mut s, drv).unwrap();
+    let path = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("out -> "))
+        .unwrap_or_else(|| panic!("no output path in {out}"));
+    assert!(path.ends_with("-empty-root"), "{out}");
+    assert!(std::path::Path::new(path).join("tmp").is_dir(), "{out}");
     assert_eq!(
         run(&mut s, ":b 1"),
         Err("kiln::repl::not_a_derivation".to_string())

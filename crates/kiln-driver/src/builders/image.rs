@@ -32,7 +32,13 @@ fn path(p: &str) -> Result<CpioPath, String> {
 pub(crate) struct Initrd;
 
 impl Builder for Initrd {
-    fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, events: &dyn Events) -> Result<(), String> {
+    fn build(
+        &self,
+        drv: &Derivation,
+        _: &[PathBuf],
+        out: &Path,
+        events: &dyn Events,
+    ) -> Result<(), String> {
         let version = env(drv, "modDirVersion")?;
         let trees: Vec<ModuleTree> = env_list(drv, "moduleTrees")
             .into_iter()
@@ -50,7 +56,11 @@ impl Builder for Initrd {
         // So /init can tell a built-in module (nothing to load) from a missing one.
         let builtin = trees[0].root.join("modules.builtin");
         if builtin.is_file() {
-            entries.push(Entry::file(path(&format!("lib/modules/{version}/modules.builtin"))?, 0o644, builtin));
+            entries.push(Entry::file(
+                path(&format!("lib/modules/{version}/modules.builtin"))?,
+                0o644,
+                builtin,
+            ));
         }
 
         let firmware_trees: Vec<PathBuf> = env_list(drv, "firmware")
@@ -72,9 +82,21 @@ impl Builder for Initrd {
 
         let busybox = Path::new(env(drv, "busybox")?).join("bin/busybox");
         entries.extend(busybox_entries(&busybox)?);
-        entries.push(Entry::bytes(path("init")?, 0o755, env(drv, "init")?.as_bytes().to_vec()));
-        entries.push(Entry::bytes(path("etc/passwd")?, 0o644, b"root:x:0:0:root:/root:/bin/sh\n".to_vec()));
-        entries.push(Entry::bytes(path("etc/group")?, 0o644, b"root:x:0:\n".to_vec()));
+        entries.push(Entry::bytes(
+            path("init")?,
+            0o755,
+            env(drv, "init")?.as_bytes().to_vec(),
+        ));
+        entries.push(Entry::bytes(
+            path("etc/passwd")?,
+            0o644,
+            b"root:x:0:0:root:/root:/bin/sh\n".to_vec(),
+        ));
+        entries.push(Entry::bytes(
+            path("etc/group")?,
+            0o644,
+            b"root:x:0:\n".to_vec(),
+        ));
         entries.push(Entry::bytes(
             path("etc/profile")?,
             0o644,
@@ -82,10 +104,21 @@ impl Builder for Initrd {
         ));
         // The kernel opens /dev/console before /init runs, so it must exist in the archive.
         entries.push(Entry::char_device(path("dev/console")?, 0o600, 5, 1));
-        for dir in ["proc", "sys", "dev", "run", "tmp", "root", "iso", "mnt", "lib/firmware"] {
+        for dir in [
+            "proc",
+            "sys",
+            "dev",
+            "run",
+            "tmp",
+            "root",
+            "iso",
+            "mnt",
+            "lib/firmware",
+        ] {
             entries.push(Entry::dir(path(dir)?, 0o755));
         }
-        let compressor = Compressor::from_config(env(drv, "compressor")?, &[]).map_err(image_error)?;
+        let compressor =
+            Compressor::from_config(env(drv, "compressor")?, &[]).map_err(image_error)?;
         let options = CpioOptions::from_env().map_err(image_error)?;
         std::fs::create_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
         let file = out.join("initrd");
@@ -136,7 +169,13 @@ const SYSLINUX_BIOS: &str = "usr/lib/syslinux/modules/bios";
 const SYSTEMD_BOOT: &str = "usr/lib/systemd/boot/efi/systemd-bootx64.efi";
 
 impl Builder for Iso {
-    fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, _: &dyn Events) -> Result<(), String> {
+    fn build(
+        &self,
+        drv: &Derivation,
+        _: &[PathBuf],
+        out: &Path,
+        _: &dyn Events,
+    ) -> Result<(), String> {
         let volume_id = VolumeId::new(env(drv, "volumeID")?).map_err(image_error)?;
         let iso_name = env(drv, "isoName")?;
         if iso_name.contains('/') || iso_name.is_empty() {
@@ -174,12 +213,24 @@ impl Builder for Iso {
         if bios {
             let isolinux = Path::new(env(drv, "isolinux")?);
             let syslinux = Path::new(env(drv, "syslinux")?).join(SYSLINUX_BIOS);
-            add(&mut tree, "isolinux/isolinux.bin", FileSource::Path(isolinux.join(ISOLINUX_BIN)))?;
+            add(
+                &mut tree,
+                "isolinux/isolinux.bin",
+                FileSource::Path(isolinux.join(ISOLINUX_BIN)),
+            )?;
             for module in ["ldlinux.c32", "menu.c32", "libutil.c32"] {
-                add(&mut tree, &format!("isolinux/{module}"), FileSource::Path(syslinux.join(module)))?;
+                add(
+                    &mut tree,
+                    &format!("isolinux/{module}"),
+                    FileSource::Path(syslinux.join(module)),
+                )?;
             }
             let cfg = isolinux_cfg(label, params, timeout);
-            add(&mut tree, "isolinux/isolinux.cfg", FileSource::Bytes(cfg.into_bytes().into()))?;
+            add(
+                &mut tree,
+                "isolinux/isolinux.cfg",
+                FileSource::Bytes(cfg.into_bytes().into()),
+            )?;
             boot.bios_image = Some("isolinux/isolinux.bin".into());
             if usb {
                 let mbr = std::fs::read(isolinux.join(ISOHDPFX_BIN))
@@ -263,16 +314,21 @@ fn add_tree(tree: &mut IsoTree, root: &Path, at: &str) -> Result<(), String> {
         let name = item.file_name().to_string_lossy().into_owned();
         let dest = format!("{at}/{name}");
         let source = item.path();
-        let kind = item.file_type().map_err(|e| format!("{}: {e}", source.display()))?;
+        let kind = item
+            .file_type()
+            .map_err(|e| format!("{}: {e}", source.display()))?;
         if kind.is_dir() {
             add_tree(tree, &source, &dest)?;
         } else if tree.get(&dest).is_some() {
             continue;
         } else if kind.is_symlink() {
-            let target = std::fs::read_link(&source).map_err(|e| format!("{}: {e}", source.display()))?;
-            tree.add_symlink(&dest, &target.to_string_lossy()).map_err(image_error)?;
+            let target =
+                std::fs::read_link(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+            tree.add_symlink(&dest, &target.to_string_lossy())
+                .map_err(image_error)?;
         } else if kind.is_file() {
-            tree.add_file(&dest, 0o644, FileSource::Path(source)).map_err(image_error)?;
+            tree.add_file(&dest, 0o644, FileSource::Path(source))
+                .map_err(image_error)?;
         }
     }
     Ok(())
@@ -283,8 +339,11 @@ fn add_contents(tree: &mut IsoTree, json: &str) -> Result<(), String> {
     let items: Vec<serde_json::Value> =
         serde_json::from_str(json).map_err(|e| format!("isoImage.contents: {e}"))?;
     for item in items {
-        let (Some(source), Some(target)) = (item["source"].as_str(), item["target"].as_str()) else {
-            return Err(format!("isoImage.contents: {item} has no `source` and `target` strings"));
+        let (Some(source), Some(target)) = (item["source"].as_str(), item["target"].as_str())
+        else {
+            return Err(format!(
+                "isoImage.contents: {item} has no `source` and `target` strings"
+            ));
         };
         let target = target.trim_start_matches('/');
         let source = Path::new(source);

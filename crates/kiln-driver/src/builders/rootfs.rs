@@ -23,7 +23,13 @@ pub(crate) const SQUASHFS: &str = "squashfs";
 pub(crate) struct Rootfs;
 
 impl Builder for Rootfs {
-    fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, events: &dyn Events) -> Result<(), String> {
+    fn build(
+        &self,
+        drv: &Derivation,
+        _: &[PathBuf],
+        out: &Path,
+        events: &dyn Events,
+    ) -> Result<(), String> {
         std::fs::create_dir(out).map_err(|e| io(out, e))?;
         let mut conflicts = 0usize;
         for package in env_list(drv, "packages") {
@@ -41,15 +47,22 @@ impl Builder for Rootfs {
             write_module_indexes(&modules)?;
         }
         for package in env_list(drv, "firmware") {
-            link_tree(&Path::new(package).join("lib/firmware"), &out.join("lib/firmware"))?;
+            link_tree(
+                &Path::new(package).join("lib/firmware"),
+                &out.join("lib/firmware"),
+            )?;
         }
         install_busybox_applets(out)?;
         let files: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(env(drv, "files").unwrap_or("{}")).map_err(|e| format!("`files`: {e}"))?;
+            serde_json::from_str(env(drv, "files").unwrap_or("{}"))
+                .map_err(|e| format!("`files`: {e}"))?;
         for (name, spec) in &files {
-            let text = spec["text"].as_str().ok_or_else(|| format!("`files.{name}` has no `text`"))?;
+            let text = spec["text"]
+                .as_str()
+                .ok_or_else(|| format!("`files.{name}` has no `text`"))?;
             let mode = spec["mode"].as_str().unwrap_or("0644");
-            let mode = u32::from_str_radix(mode, 8).map_err(|_| format!("`files.{name}`: bad mode `{mode}`"))?;
+            let mode = u32::from_str_radix(mode, 8)
+                .map_err(|_| format!("`files.{name}`: bad mode `{mode}`"))?;
             write_generated(out, name, text.as_bytes(), mode)?;
         }
         for (dir, mode) in [
@@ -112,10 +125,8 @@ fn link_tree(src: &Path, dst: &Path) -> Result<usize, String> {
         } else if kind.is_symlink() {
             let target = std::fs::read_link(&from).map_err(|e| io(&from, e))?;
             std::os::unix::fs::symlink(&target, &to).map_err(|e| io(&to, e))?;
-        } else if kind.is_file() {
-            if std::fs::hard_link(&from, &to).is_err() {
-                std::fs::copy(&from, &to).map_err(|e| io(&to, e))?;
-            }
+        } else if kind.is_file() && std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).map_err(|e| io(&to, e))?;
         }
     }
     Ok(conflicts)
@@ -124,7 +135,10 @@ fn link_tree(src: &Path, dst: &Path) -> Result<usize, String> {
 /// `modules.dep`, `.alias`, `.softdep` for every module of the tree, so `modprobe` works
 /// without running `depmod`.
 fn write_module_indexes(modules: &Path) -> Result<(), String> {
-    let index = kmod::index_modules(&[ModuleTree { root: modules.to_path_buf() }]).map_err(|e| e.to_string())?;
+    let index = kmod::index_modules(&[ModuleTree {
+        root: modules.to_path_buf(),
+    }])
+    .map_err(|e| e.to_string())?;
     let names: Vec<String> = index.modules.keys().cloned().collect();
     let closure = kmod::resolve(&index, &names).map_err(|e| e.to_string())?;
     for (name, text) in [
@@ -175,16 +189,27 @@ fn install_busybox_applets(root: &Path) -> Result<(), String> {
 /// Writes a generated file, replacing (not writing through) whatever link was there.
 fn write_generated(root: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<(), String> {
     if name.starts_with('/') || name.split('/').any(|c| c == ".." || c.is_empty()) {
-        return Err(format!("generated file `{name}` must be a relative path inside the root"));
+        return Err(format!(
+            "generated file `{name}` must be a relative path inside the root"
+        ));
     }
     let path = root.join(name);
     // Create the parents one by one, refusing symlinks (see `link_tree`).
     let mut dir = root.to_path_buf();
-    for part in Path::new(name).parent().into_iter().flat_map(Path::components) {
+    for part in Path::new(name)
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+    {
         dir.push(part);
         match std::fs::symlink_metadata(&dir) {
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(format!("cannot write `{name}`: `{}` is not a directory", dir.display())),
+            Ok(_) => {
+                return Err(format!(
+                    "cannot write `{name}`: `{}` is not a directory",
+                    dir.display()
+                ))
+            }
             Err(_) => std::fs::create_dir(&dir).map_err(|e| io(&dir, e))?,
         }
     }
@@ -200,13 +225,28 @@ fn write_generated(root: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<(
 pub(crate) struct Squashfs;
 
 impl Builder for Squashfs {
-    fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, _: &dyn Events) -> Result<(), String> {
+    fn build(
+        &self,
+        drv: &Derivation,
+        _: &[PathBuf],
+        out: &Path,
+        _: &dyn Events,
+    ) -> Result<(), String> {
         let tree = Path::new(env(drv, "tree")?);
-        let compression = SquashfsCompression::from_config(env(drv, "compression")?).map_err(|e| e.to_string())?;
+        let compression = SquashfsCompression::from_config(env(drv, "compression")?)
+            .map_err(|e| e.to_string())?;
         let timestamp = kiln_image::iso::source_date_epoch().map_err(|e| e.to_string())?;
         std::fs::create_dir(out).map_err(|e| io(out, e))?;
         let file = out.join("root.squashfs");
-        write_squashfs(tree, &file, &SquashfsOptions { compression, timestamp }).map_err(|e| e.to_string())?;
+        write_squashfs(
+            tree,
+            &file,
+            &SquashfsOptions {
+                compression,
+                timestamp,
+            },
+        )
+        .map_err(|e| e.to_string())?;
         set_mode(&file, 0o644)
     }
 }

@@ -1,0 +1,230 @@
+//! The driver without the network: `derivation` values (names, laziness, inputs from string
+//! contexts, errors), path sources copied into the store, and `pkgs` from a lock alone
+//! (`--locked`, `--offline`).
+
+use kiln_driver::{DriverError, Session, SessionOptions};
+use kiln_eval::{EvalOptions, Value};
+use kiln_store::{Quiet, RealiseOptions};
+use std::path::Path;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    session: Session,
+    ev: kiln_eval::Evaluator,
+}
+
+const PIN: &str = "# kiln.lock
+lock-version = 1
+suite = bookworm
+components = main
+architecture = amd64
+release = sha256:
+request = hello
+
+[[package]]
+name = hello
+version = 2.10-3
+architecture = amd64
+filename = pool/main/h/hello/hello_2.10-3_amd64.deb
+size = 56132
+sha256 = 0000000000000000000000000000000000000000000000000000000000000001
+depends = libc6
+
+[[package]]
+name = libc6
+version = 2.36-9
+architecture = amd64
+filename = pool/main/g/glibc/libc6_2.36-9_amd64.deb
+size = 2757936
+sha256 = 0000000000000000000000000000000000000000000000000000000000000002
+";
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kiln.lock"), PIN).unwrap();
+    let mut options = SessionOptions::for_profile(&dir.path().join("profile.nix"));
+    options.store = dir.path().join("store");
+    options.locked = true;
+    options.archive.offline = true;
+    options.archive.mirror = "http://127.0.0.1:9".into();
+    let session = Session::open(options).unwrap();
+    let ev = session.evaluator(EvalOptions::default());
+    Fixture { dir, session, ev }
+}
+
+impl Fixture {
+    fn eval(&mut self, expr: &str) -> Result<Value, String> {
+        let ev = &mut self.ev;
+        let file = ev
+            .sources_mut()
+            .add_virtual("«test»", self.dir.path(), expr);
+        let value = ev.eval_source(file).map_err(|e| e.to_string())?;
+        ev.force_deep(&value).map_err(|e| e.to_string())
+    }
+
+    fn string(&mut self, expr: &str) -> String {
+        match self.eval(expr) {
+            Ok(Value::String(s)) => s.as_str().to_string(),
+            other => panic!("`{expr}` gave {:?}", other.map(|v| v.type_of())),
+        }
+    }
+
+    fn store_dir(&self) -> String {
+        std::fs::canonicalize(self.dir.path().join("store"))
+            .unwrap()
+            .display()
+            .to_string()
+    }
+}
+
+const DRV: &str = r#"derivation { name = "hello-iso"; system = "x86_64-linux"; builder = "iso"; volumeID = "HELLO"; }"#;
+
+#[test]
+fn derivation_values_look_like_nix() {
+    let mut f = fixture();
+    let out = f.string(&format!("({DRV}).outPath"));
+    assert!(out.starts_with(&format!("{}/", f.store_dir())), "{out}");
+    assert!(out.ends_with("-hello-iso"), "{out}");
+    let drv = f.string(&format!("({DRV}).drvPath"));
+    assert_eq!(drv, format!("{out}.drv"));
+    assert_eq!(f.string(&format!("({DRV}).type")), "derivation");
+    assert_eq!(f.string(&format!("({DRV}).volumeID")), "HELLO");
+    assert_eq!(f.string(&format!("\"${{{DRV}}}\"")), out);
+    // The same description names the same output; another one another.
+    assert_eq!(f.string(&format!("({DRV}).outPath")), out);
+    let other = f.string(&format!("({}).outPath", DRV.replace("HELLO", "OTHER")));
+    assert_ne!(other, out);
+}
+
+#[test]
+fn derivation_attributes_stay_lazy() {
+    let mut f = fixture();
+    // `name` is read without computing the output (Nix's `derivation` wraps `derivationStrict`).
+    let name =
+        f.string(r#"(derivation { name = "x"; builder = "iso"; boom = throw "forced"; }).name"#);
+    assert_eq!(name, "x");
+    let err = f
+        .eval(r#"(derivation { name = "x"; builder = "iso"; boom = throw "forced"; }).outPath"#)
+        .unwrap_err();
+    assert!(err.contains("forced"), "{err}");
+}
+
+#[test]
+fn inputs_come_from_string_contexts() {
+    let mut f = fixture();
+    let value = f
+        .eval(
+            r#"let
+                 a = derivation { name = "a"; builder = "initrd"; };
+                 b = derivation { name = "b"; builder = "iso"; initrd = a; kernelFile = "${a}/boot/vmlinuz"; flags = [ true false null 3 ]; };
+               in b"#,
+        )
+        .unwrap();
+    let targets = f.session.targets(&mut f.ev, &value).unwrap();
+    assert_eq!(targets.len(), 1);
+    let graph = f.session.graph();
+    let b = graph.get(&targets[0]).unwrap();
+    assert_eq!(b.name, "b");
+    assert_eq!(b.inputs.len(), 1, "a is b's one input");
+    let a = graph.get(&b.inputs[0]).unwrap();
+    assert_eq!(a.name, "a");
+    // Environment strings as Nix makes them.
+    assert_eq!(b.env["flags"], "1   3");
+    assert!(b.env["kernelFile"].ends_with("-a/boot/vmlinuz"));
+    assert_eq!(b.env["builder"], "iso");
+}
+
+#[test]
+fn bad_derivations_are_clear_errors() {
+    let mut f = fixture();
+    let err = f
+        .eval(r#"(derivation { name = "x"; builder = "/bin/sh"; }).outPath"#)
+        .unwrap_err();
+    assert!(
+        err.contains("unknown builder `/bin/sh`") && err.contains("iso") && err.contains("rootfs"),
+        "{err}"
+    );
+    let err = f
+        .eval(r#"(derivation { name = "x"; builder = "iso"; outputs = [ "out" "dev" ]; }).outPath"#)
+        .unwrap_err();
+    assert!(err.contains("single output"), "{err}");
+    let err = f
+        .eval(r#"(derivation { builder = "iso"; }).outPath"#)
+        .unwrap_err();
+    assert!(err.contains("name"), "{err}");
+    let err = f
+        .eval(r#"(derivation { name = "a/b"; builder = "iso"; }).outPath"#)
+        .unwrap_err();
+    assert!(err.contains("a/b"), "{err}");
+}
+
+#[test]
+fn path_sources_are_copied_into_the_store() {
+    let mut f = fixture();
+    let src = f.dir.path().join("splash.txt");
+    std::fs::write(&src, "kiln\n").unwrap();
+    let value = f
+        .eval(r#"derivation { name = "uses-splash"; builder = "iso"; splash = ./splash.txt; }"#)
+        .unwrap();
+    let targets = f.session.targets(&mut f.ev, &value).unwrap();
+    let graph = f.session.graph();
+    let drv = graph.get(&targets[0]).unwrap();
+    let splash = &drv.env["splash"];
+    assert!(
+        splash.starts_with(&f.store_dir()) && splash.ends_with("-splash.txt"),
+        "{splash}"
+    );
+    let copy = drv.inputs[0];
+    let paths = f
+        .session
+        .realise(&[copy], &RealiseOptions::default(), &Quiet)
+        .unwrap();
+    assert_eq!(paths[0].display().to_string(), *splash);
+    assert_eq!(std::fs::read_to_string(&paths[0]).unwrap(), "kiln\n");
+    // Content-addressed: the same bytes elsewhere name the same entry.
+    std::fs::create_dir(f.dir.path().join("other")).unwrap();
+    std::fs::write(f.dir.path().join("other/splash.txt"), "kiln\n").unwrap();
+    let value = f
+        .eval(r#"derivation { name = "y"; builder = "iso"; s = ./other/splash.txt; }"#)
+        .unwrap();
+    let targets = f.session.targets(&mut f.ev, &value).unwrap();
+    let graph = f.session.graph();
+    assert_eq!(graph.get(&targets[0]).unwrap().inputs, vec![copy]);
+}
+
+#[test]
+fn pkgs_come_from_the_lock_without_network() {
+    let mut f = fixture();
+    let pkgs = f.session.packages().unwrap();
+    let ev = &mut f.ev;
+    let attrs = ev.force_attrs(&pkgs).unwrap();
+    assert!(attrs.get_str("hello").is_some() && attrs.get_str("libc6").is_some());
+    let hello = ev.force_attrs(attrs.get_str("hello").unwrap()).unwrap();
+    let version = ev.force_string(hello.get_str("version").unwrap()).unwrap();
+    assert_eq!(version.as_str(), "2.10-3");
+    let depends = ev.force_list(hello.get_str("depends").unwrap()).unwrap();
+    assert_eq!(depends.len(), 1);
+    let out = ev.force_string(hello.get_str("outPath").unwrap()).unwrap();
+    assert!(out.as_str().ends_with("-hello-2.10-3"), "{}", out.as_str());
+    // --offline: nothing is fetched; the error names what is missing.
+    let hello_value = attrs.get_str("hello").unwrap().clone();
+    let targets = f.session.targets(&mut f.ev, &hello_value).unwrap();
+    let options = RealiseOptions {
+        jobs: 1,
+        offline: true,
+    };
+    let err = f.session.realise(&targets, &options, &Quiet).unwrap_err();
+    let DriverError::Store(err) = err else {
+        panic!("{err}")
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("hello_2.10-3_amd64.deb") && text.contains("hello-2.10-3"),
+        "{text}"
+    );
+    assert!(!Path::new(&f.dir.path().join("store"))
+        .join(".tmp")
+        .read_dir()
+        .unwrap()
+        .any(|_| true));
+}
