@@ -7,4 +7,4 @@ let
     system.build.note = "built by a test";
   })).config;
 in
-{ inherit (config.networking) hostName; inherit (config.system) build; }
+{ inherit (config.networking) hostName; inherit (config.system.build) note; }

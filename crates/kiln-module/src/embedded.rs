@@ -52,9 +52,7 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix",
-        include_str!(
-            "../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix"
-        ),
+        include_str!("../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix"),
     ),
     (
         "profiles/installer/cd-dvd/installation-cd-graphical-gnome.nix",
@@ -67,10 +65,6 @@ const FILES: &[(&str, &str)] = &[
     (
         "profiles/installer/cd-dvd/iso-image.nix",
         include_str!("../../../profiles/installer/cd-dvd/iso-image.nix"),
-    ),
-    (
-        "profiles/kiln.lock",
-        include_str!("../../../profiles/kiln.lock"),
     ),
     (
         "profiles/modules/config/networking.nix",
