@@ -120,6 +120,9 @@ fn evaluate(
     attr: &str,
 ) -> Result<Vec<kiln_store::DrvId>, DriverError> {
     let result = session.eval_profile(ev, profile)?;
+    for warning in session.check_assertions(ev, &result)? {
+        eprintln!("warning: {warning}");
+    }
     let value = kiln_driver::select(ev, &result, attr)?;
     Ok(session.targets(ev, &value)?)
 }
@@ -127,14 +130,19 @@ fn evaluate(
 fn say_lock_changes(session: &Session) -> miette::Result<()> {
     let changes = session.save_lock()?;
     if !changes.is_empty() {
+        const SHOWN: usize = 8;
+        let mut names: Vec<String> = changes
+            .iter()
+            .take(SHOWN)
+            .map(|c| format!("{} {}", c.name, c.new.as_deref().unwrap_or("(removed)")))
+            .collect();
+        if changes.len() > SHOWN {
+            names.push(format!("and {} more", changes.len() - SHOWN));
+        }
         eprintln!(
             "kiln.lock: pinned {} package(s): {}",
             changes.len(),
-            changes
-                .iter()
-                .map(|c| format!("{} {}", c.name, c.new.as_deref().unwrap_or("(removed)")))
-                .collect::<Vec<_>>()
-                .join(", ")
+            names.join(", ")
         );
     }
     Ok(())
@@ -215,6 +223,13 @@ fn print_plan(plan: &kiln_driver::Plan) {
     let download: u64 = plan.missing.iter().filter_map(|s| s.download).sum();
     let fetches = plan.missing.iter().filter(|s| s.download.is_some()).count();
     println!(
+        "closure: {} Debian package(s), {} of .debs, {} installed",
+        plan.packages,
+        human_bytes(plan.download),
+        plan.installed
+            .map_or_else(|| "unknown (run `kiln lock`)".to_string(), human_bytes)
+    );
+    println!(
         "would fetch {fetches} package(s) ({}) and run {} other step(s); {} step(s) are in the store",
         human_bytes(download),
         plan.missing.len() - fetches,
@@ -248,7 +263,9 @@ pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
     let (session, mut ev) = open(&profile, args.store, &[], false, false)?;
     if args.update {
         let changes = session.update_lock()?;
-        for change in &changes {
+        // A pin whose metadata was refreshed but whose version stayed is no news.
+        let moved: Vec<_> = changes.iter().filter(|c| c.old != c.new).collect();
+        for change in &moved {
             eprintln!(
                 "{}: {} -> {}",
                 change.name,
@@ -256,7 +273,7 @@ pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
                 change.new.as_deref().unwrap_or("(removed)")
             );
         }
-        eprintln!("kiln.lock: {} change(s)", changes.len());
+        eprintln!("kiln.lock: {} package(s) changed version", moved.len());
     }
     if let Err(err) = evaluate(&session, &mut ev, &profile, &args.attr) {
         return Err(report(&ev, err));

@@ -369,3 +369,55 @@ fn iso_is_reproducible_across_thread_counts() {
         "no verdict from --check:\n{stderr}"
     );
 }
+
+/// Issue 5's acceptance, as a user runs it: Broadcom's `wl.ko` built from source for the
+/// macbook profile, a second run that builds nothing, and a clean `kiln store verify`.
+#[test]
+fn broadcom_sta_builds_then_rebuild_is_a_no_op_and_the_store_verifies() {
+    if !slow(&["gcc", "make"]) {
+        return;
+    }
+    let macbook = "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix";
+    let link = workspace().join("target/wl-result");
+    let link = link.to_str().expect("utf-8 path");
+    let args = [
+        "build",
+        "--locked",
+        "-o",
+        link,
+        "-A",
+        "config.boot.kernelPackages.broadcom_sta",
+        macbook,
+    ];
+    kiln(&args);
+    let modules = std::fs::read_dir(Path::new(link).join("lib/modules"))
+        .expect("result/lib/modules")
+        .map(|e| e.expect("dir entry").path())
+        .collect::<Vec<_>>();
+    assert_eq!(modules.len(), 1, "one kernel version: {modules:?}");
+    let wl = modules[0].join("extra/wl.ko");
+    assert!(wl.is_file(), "{} missing", wl.display());
+
+    let again = Command::new(KILN)
+        .args(args)
+        .current_dir(workspace())
+        .env("KILN_STORE", store())
+        .output()
+        .expect("run kiln");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && stderr.contains("nothing to build"),
+        "second run:\n{stderr}"
+    );
+
+    let verify = Command::new(KILN)
+        .args(["store", "verify"])
+        .env("KILN_STORE", store())
+        .output()
+        .expect("run kiln");
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    assert!(
+        verify.status.success() && stderr.contains("no damage"),
+        "kiln store verify:\n{stderr}"
+    );
+}

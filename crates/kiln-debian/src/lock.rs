@@ -18,6 +18,7 @@
 //! size = 1234
 //! sha256 = <hex>
 //! depends = libc6
+//! installed-size = 2000
 //! ```
 //!
 //! One field per line, requests and packages sorted by name, so that a change touches only the
@@ -64,6 +65,8 @@ pub struct LockedPackage {
     /// The packages of the closure that satisfy its `Pre-Depends` and `Depends`, sorted: the
     /// lock's dependency edges, so closures need no index (the live root's package set).
     pub depends: Vec<String>,
+    /// `Installed-Size` in KiB, for `kiln build --dry-run`'s totals.
+    pub installed_size: Option<u64>,
 }
 
 impl From<&Package> for LockedPackage {
@@ -76,6 +79,7 @@ impl From<&Package> for LockedPackage {
             size: p.size,
             sha256: p.sha256.clone(),
             depends: Vec::new(),
+            installed_size: p.installed_size,
         }
     }
 }
@@ -266,6 +270,9 @@ impl Lock {
             if !p.depends.is_empty() {
                 let _ = writeln!(out, "depends = {}", p.depends.join(" "));
             }
+            if let Some(kib) = p.installed_size {
+                let _ = writeln!(out, "installed-size = {kib}");
+            }
         }
         out
     }
@@ -397,6 +404,7 @@ fn package_from(
             "size",
             "sha256",
             "depends",
+            "installed-size",
         ]
         .contains(k)
     }) {
@@ -417,6 +425,13 @@ fn package_from(
             .parse()
             .map_err(|_| error(format!("`{name}`: size is not a number")))?,
         sha256,
+        installed_size: match map.get("installed-size") {
+            Some(kib) => Some(
+                kib.parse()
+                    .map_err(|_| error(format!("`{name}`: installed-size is not a number")))?,
+            ),
+            None => None,
+        },
         depends: map
             .get("depends")
             .map(|d| d.split_whitespace().map(String::from).collect())

@@ -14,6 +14,12 @@ pub enum DriverError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Debian(#[from] kiln_debian::DebianError),
+    #[error("failed assertions:\n{}", failed.iter().map(|m| format!("- {m}")).collect::<Vec<_>>().join("\n"))]
+    #[diagnostic(
+        code(kiln::driver::assertions),
+        help("the profile's `assertions` state what the configuration needs; change the options they name")
+    )]
+    Assertions { failed: Vec<String> },
     #[error("cannot check `{name}`: {message}")]
     #[diagnostic(code(kiln::driver::check))]
     Check { name: String, message: String },

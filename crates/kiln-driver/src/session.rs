@@ -108,12 +108,53 @@ impl Session {
         Ok(kiln_module::eval_profile_with(ev, profile, pkgs)?)
     }
 
+    /// `config.assertions` and `config.warnings` of an evaluated profile, as NixOS checks them
+    /// before building: a failed assertion is an error naming every failed message; the
+    /// warnings are returned for the caller to print.
+    pub fn check_assertions(
+        &self,
+        ev: &mut Evaluator,
+        result: &Value,
+    ) -> Result<Vec<String>, DriverError> {
+        let config = crate::select(ev, result, "config")?;
+        let config = ev.force_attrs(&config)?;
+        let mut failed = Vec::new();
+        if let Some(assertions) = config.get_str("assertions") {
+            for item in ev.force_list(assertions)?.iter() {
+                let item = ev.force_attrs(item)?;
+                let holds = match item.get_str("assertion") {
+                    Some(v) => ev.force_bool(v)?,
+                    None => true,
+                };
+                if !holds {
+                    let message = match item.get_str("message") {
+                        Some(m) => ev.force_string(m)?.as_str().to_string(),
+                        None => "(no message)".to_string(),
+                    };
+                    failed.push(message);
+                }
+            }
+        }
+        if !failed.is_empty() {
+            return Err(DriverError::Assertions { failed });
+        }
+        let mut warnings = Vec::new();
+        if let Some(list) = config.get_str("warnings") {
+            for item in ev.force_list(list)?.iter() {
+                warnings.push(ev.force_string(item)?.as_str().to_string());
+            }
+        }
+        Ok(warnings)
+    }
+
     /// The derivations a value names: a derivation (its `outPath`), a string with context, or
     /// a list or set of those. Forces what it must.
     pub fn targets(&self, ev: &mut Evaluator, value: &Value) -> EvalResult<Vec<DrvId>> {
         let mut ids = Vec::new();
         self.collect_targets(ev, value, &mut ids)?;
-        ids.dedup();
+        // Each once, in the order the value names them (`result`, `result-1`, ...).
+        let mut seen = std::collections::BTreeSet::new();
+        ids.retain(|id| seen.insert(*id));
         Ok(ids)
     }
 
@@ -166,6 +207,22 @@ impl Session {
     pub fn plan(&self, targets: &[DrvId]) -> Result<Plan, DriverError> {
         let graph = self.graph();
         let mut plan = Plan::default();
+        // Installed sizes by unpack step name, from the lock.
+        let installed: BTreeMap<String, Option<u64>> = self
+            .packages
+            .lock
+            .borrow()
+            .packages
+            .values()
+            .map(|pin| {
+                let fetch = kiln_debian::fetch_derivation(pin, "").id();
+                (
+                    kiln_debian::unpack_derivation(pin, fetch).name,
+                    pin.installed_size,
+                )
+            })
+            .collect();
+        let mut installed_kib = Some(0u64);
         for id in graph.closure(targets)? {
             let drv = graph.get(&id).expect("closure ids are in the graph");
             let entry = drv.entry()?;
@@ -177,12 +234,21 @@ impl Session {
                     .then(|| drv.args.get(2).and_then(|s| s.parse().ok()))
                     .flatten(),
             };
+            if drv.builder == kiln_debian::FETCH_DEB {
+                plan.packages += 1;
+                plan.download += step.download.unwrap_or(0);
+            }
+            if drv.builder == kiln_debian::UNPACK_DEB {
+                let size = installed.get(&drv.name).copied().flatten();
+                installed_kib = installed_kib.zip(size).map(|(a, b)| a + b);
+            }
             if self.store.contains(&entry) {
                 plan.present.push(step);
             } else {
                 plan.missing.push(step);
             }
         }
+        plan.installed = installed_kib.map(|kib| kib * 1024);
         Ok(plan)
     }
 
@@ -290,6 +356,12 @@ impl Session {
 pub struct Plan {
     pub missing: Vec<PlanStep>,
     pub present: Vec<PlanStep>,
+    /// Debian packages in the closure, fetched or not.
+    pub packages: usize,
+    /// Their `.deb`s' total size in bytes.
+    pub download: u64,
+    /// Their installed size in bytes, when the lock records it for every one.
+    pub installed: Option<u64>,
 }
 
 /// One step of a [`Plan`].

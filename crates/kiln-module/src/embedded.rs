@@ -52,7 +52,9 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix",
-        include_str!("../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix"),
+        include_str!(
+            "../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix"
+        ),
     ),
     (
         "profiles/installer/cd-dvd/installation-cd-graphical-gnome.nix",

@@ -155,6 +155,7 @@ fn locked(name: &str, filename: &str, deb: &Path) -> LockedPackage {
         size: std::fs::metadata(deb).unwrap().len(),
         sha256: sha256_file(deb).unwrap(),
         depends: Vec::new(),
+        installed_size: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn fetch_from(
         size: std::fs::metadata(deb).unwrap().len(),
         sha256: sha256_file(deb).unwrap(),
         depends: Vec::new(),
+        installed_size: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();

@@ -1,0 +1,79 @@
+//! `kiln build` as a user runs it, without the network: `--dry-run` of the test profile from its
+//! lock alone, and bad input (a failed assertion, an illegal volume ID) rejected before anything
+//! is built, with nothing left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `kiln build --offline --locked ARGS` with an empty store in `dir`.
+fn build(dir: &Path, args: &[&str]) -> (String, String, bool) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .arg("build")
+        .args(["--offline", "--locked", "--store"])
+        .arg(dir.join("store"))
+        .arg("-o")
+        .arg(dir.join("result"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("run kiln");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn dry_run_shows_the_closure_and_the_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stdout, stderr, ok) = build(dir.path(), &["--dry-run", "tests/image/macbook-test.nix"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("closure: "), "{stdout}");
+    assert!(
+        stdout.contains("Debian package(s)") && stdout.contains("installed"),
+        "{stdout}"
+    );
+    for step in [
+        "fetch  linux-image-",
+        "kbuild-module broadcom-sta-",
+        "initrd initrd-",
+        "rootfs rootfs-",
+        "squashfs root-squashfs",
+        "iso    kiln-installer-macbook-test",
+    ] {
+        assert!(stdout.contains(step), "no `{step}` in\n{stdout}");
+    }
+    assert!(
+        !dir.path().join("result").exists(),
+        "--dry-run built something"
+    );
+}
+
+#[test]
+fn a_failed_assertion_stops_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr, ok) = build(dir.path(), &["tests/image/bad/no-boot-loader.nix"]);
+    assert!(!ok);
+    assert!(stderr.contains("kiln::driver::assertions"), "{stderr}");
+    assert!(stderr.contains("the ISO must boot with BIOS"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!dir.path().join("result").exists());
+}
+
+#[test]
+fn an_illegal_volume_id_is_a_type_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr, ok) = build(dir.path(), &["tests/image/bad/long-volume-id.nix"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("isoImage.volumeID") && stderr.contains("long-volume-id.nix"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[A-Z0-9_-]{1,32}"), "{stderr}");
+    assert!(!dir.path().join("result").exists());
+}
