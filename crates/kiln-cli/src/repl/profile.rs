@@ -35,9 +35,9 @@ pub(crate) fn is_profile(ev: &mut Evaluator, path: &Path) -> EvalResult<bool> {
 pub(crate) fn load(
     ev: &mut Evaluator,
     path: &Path,
-    pkgs: Value,
+    debian: Value,
 ) -> EvalResult<Vec<(String, Value)>> {
-    let result = kiln_module::eval_profile_with(ev, path, pkgs)?;
+    let result = kiln_module::eval_profile_with(ev, path, debian.clone())?;
     let result = ev.force_attrs(&result)?;
     let field = |name: &str| {
         result
@@ -47,23 +47,14 @@ pub(crate) fn load(
     };
     let (config, options) = (field("config"), field("options"));
     let lib = kiln_module::lib(ev)?;
-    // The `pkgs` the modules saw (after `_module.args`), with `linuxPackages` and `closureOf`.
-    let config_attrs = ev.force_attrs(&config)?;
-    let module_args = match config_attrs.get(Symbol::intern("_module")) {
-        Some(m) => {
-            let m = ev.force_attrs(m)?;
-            m.get(Symbol::intern("args")).cloned()
-        }
-        None => None,
-    };
-    let pkgs = match module_args {
-        Some(args) => ev
-            .force_attrs(&args)?
-            .get(Symbol::intern("pkgs"))
-            .cloned()
-            .unwrap_or(Value::Null),
-        None => Value::Null,
-    };
+    // The `pkgs` modules see by default: the given Debian set with the profile library's
+    // additions (`linuxPackages`, `closureOf`), as `eval-config.nix` builds it.
+    let compose = ev.import(&Value::path(format!("{}/profiles/pkgs", kiln_module::LIB_ROOT)))?;
+    let args = Attrs::from_entries(vec![
+        kiln_eval::AttrEntry { name: Symbol::intern("debian"), value: debian, pos: None },
+        kiln_eval::AttrEntry { name: Symbol::intern("lib"), value: lib.clone(), pos: None },
+    ]);
+    let pkgs = ev.call(&compose, Value::Attrs(args))?;
     Ok(vec![
         ("config".to_string(), config),
         ("lib".to_string(), lib),
