@@ -17,7 +17,7 @@ use kiln_debian::{
     fetch_derivation, open_index, unpack_derivation, ArchiveOptions, Change, DebianError, Index,
     Lock, LockedPackage,
 };
-use kiln_eval::{AttrEntry, Attrs, EvalError, EvalResult, Thunk, Value};
+use kiln_eval::{AttrEntry, Attrs, EvalError, EvalResult, Symbol, Thunk, Value};
 use kiln_store::{Derivation, Store};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -87,24 +87,47 @@ impl Packages {
         });
     }
 
-    /// Every name `pkgs` offers: the lock's, plus the release's names when known.
-    pub(crate) fn names(&self) -> Result<BTreeSet<String>, DebianError> {
+    /// Every name `pkgs` offers, sorted: the lock's, plus the release's names when known.
+    /// (A no-op build spends most of its time here: 60 000 names, so no per-name `String`.)
+    pub(crate) fn names(&self) -> Result<Vec<Symbol>, DebianError> {
         let lock = self.lock.borrow();
-        let mut names: BTreeSet<String> = lock.packages.keys().cloned().collect();
+        let pinned: Vec<Symbol> = lock.packages.keys().map(|n| Symbol::intern(n)).collect();
         let cached = (!lock.release.is_empty())
-            .then(|| {
-                Self::names_derivation(&lock.release, &self.archive)
-                    .entry()
-                    .ok()
-            })
+            .then(|| Self::names_derivation(&lock.release, &self.archive).entry().ok())
             .flatten()
             .filter(|entry| self.store.contains(entry))
             .and_then(|entry| std::fs::read_to_string(self.store.path(&entry)).ok());
         drop(lock);
-        match cached {
-            Some(text) => names.extend(text.lines().map(String::from)),
-            None if self.locked && !names.is_empty() => {}
-            None => names.extend(self.index()?.iter().map(|p| p.name.clone())),
+        let released: Vec<Symbol> = match cached {
+            Some(text) => text.lines().map(Symbol::intern).collect(),
+            None if self.locked && !pinned.is_empty() => Vec::new(),
+            None => {
+                let index = self.index()?;
+                let mut names: Vec<Symbol> = index.iter().map(|p| Symbol::intern(&p.name)).collect();
+                names.sort();
+                names
+            }
+        };
+        // Both are sorted (the cache is written sorted): merge them.
+        let mut names = Vec::with_capacity(released.len() + pinned.len());
+        let (mut a, mut b) = (released.into_iter().peekable(), pinned.into_iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x < y => a.next(),
+                (Some(x), Some(y)) if x > y => b.next(),
+                (Some(_), Some(_)) => {
+                    b.next();
+                    a.next()
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            if let Some(name) = next {
+                if names.last() != Some(&name) {
+                    names.push(name);
+                }
+            }
         }
         Ok(names)
     }
@@ -174,14 +197,16 @@ impl Packages {
 /// and `closureOf` on top, in `profiles/pkgs/default.nix`).
 pub(crate) fn package_set(packages: &Rc<Packages>) -> Result<Value, DebianError> {
     let names = packages.names()?;
-    let mut entries: Vec<AttrEntry> = Vec::with_capacity(names.len());
-    for name in names {
-        let source = packages.clone();
-        let key = name.clone();
-        entries.push(crate::attr(
-            &key,
-            Thunk::native(move |_| source.package(&name)),
-        ));
-    }
+    let entries: Vec<AttrEntry> = names
+        .into_iter()
+        .map(|name| {
+            let source = packages.clone();
+            AttrEntry {
+                name,
+                value: Thunk::native(move |_| source.package(name.as_str())),
+                pos: None,
+            }
+        })
+        .collect();
     Ok(Value::Attrs(Attrs::from_entries(entries)))
 }
