@@ -93,7 +93,11 @@ impl Packages {
         let lock = self.lock.borrow();
         let pinned: Vec<Symbol> = lock.packages.keys().map(|n| Symbol::intern(n)).collect();
         let cached = (!lock.release.is_empty())
-            .then(|| Self::names_derivation(&lock.release, &self.archive).entry().ok())
+            .then(|| {
+                Self::names_derivation(&lock.release, &self.archive)
+                    .entry()
+                    .ok()
+            })
             .flatten()
             .filter(|entry| self.store.contains(entry))
             .and_then(|entry| std::fs::read_to_string(self.store.path(&entry)).ok());
@@ -103,14 +107,18 @@ impl Packages {
             None if self.locked && !pinned.is_empty() => Vec::new(),
             None => {
                 let index = self.index()?;
-                let mut names: Vec<Symbol> = index.iter().map(|p| Symbol::intern(&p.name)).collect();
+                let mut names: Vec<Symbol> =
+                    index.iter().map(|p| Symbol::intern(&p.name)).collect();
                 names.sort();
                 names
             }
         };
         // Both are sorted (the cache is written sorted): merge them.
         let mut names = Vec::with_capacity(released.len() + pinned.len());
-        let (mut a, mut b) = (released.into_iter().peekable(), pinned.into_iter().peekable());
+        let (mut a, mut b) = (
+            released.into_iter().peekable(),
+            pinned.into_iter().peekable(),
+        );
         loop {
             let next = match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) if x < y => a.next(),

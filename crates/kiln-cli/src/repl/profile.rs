@@ -49,10 +49,21 @@ pub(crate) fn load(
     let lib = kiln_module::lib(ev)?;
     // The `pkgs` modules see by default: the given Debian set with the profile library's
     // additions (`linuxPackages`, `closureOf`), as `eval-config.nix` builds it.
-    let compose = ev.import(&Value::path(format!("{}/profiles/pkgs", kiln_module::LIB_ROOT)))?;
+    let compose = ev.import(&Value::path(format!(
+        "{}/profiles/pkgs",
+        kiln_module::LIB_ROOT
+    )))?;
     let args = Attrs::from_entries(vec![
-        kiln_eval::AttrEntry { name: Symbol::intern("debian"), value: debian, pos: None },
-        kiln_eval::AttrEntry { name: Symbol::intern("lib"), value: lib.clone(), pos: None },
+        kiln_eval::AttrEntry {
+            name: Symbol::intern("debian"),
+            value: debian,
+            pos: None,
+        },
+        kiln_eval::AttrEntry {
+            name: Symbol::intern("lib"),
+            value: lib.clone(),
+            pos: None,
+        },
     ]);
     let pkgs = ev.call(&compose, Value::Attrs(args))?;
     Ok(vec![

@@ -99,3 +99,55 @@ fn bad_lockfiles_are_errors() {
         );
     }
 }
+
+/// The lock keeps each package's dependency edges (the alternative the closure chose, a virtual
+/// name's provider) and installed size, so closures need no index.
+#[test]
+fn edges_and_closures_come_from_the_lock_alone() {
+    let index = fixture_index();
+    let lock = Lock::resolve(&index, &names(&["app", "tool"])).unwrap();
+    let app = &lock.packages["app"];
+    assert_eq!(app.installed_size, Some(100));
+    assert!(
+        app.depends.contains(&"libc6".to_string()),
+        "{:?}",
+        app.depends
+    );
+    assert!(
+        app.depends.windows(2).all(|w| w[0] < w[1]),
+        "sorted: {:?}",
+        app.depends
+    );
+    // libc6 and libgcc-s1 depend on each other: the cycle is fine.
+    assert!(lock.packages["libgcc-s1"]
+        .depends
+        .contains(&"libc6".to_string()));
+    let closure = lock.closure(&names(&["app"])).unwrap();
+    for name in &app.depends {
+        assert!(closure.contains(name), "{name} missing from {closure:?}");
+    }
+    assert!(
+        closure.contains(&"libgcc-s1".to_string()),
+        "transitive: {closure:?}"
+    );
+    assert!(
+        !closure.contains(&"tool".to_string()),
+        "not a dependency of app: {closure:?}"
+    );
+    // Every edge stays inside the lock, so the closure never needs the index.
+    for pin in lock.packages.values() {
+        for dep in &pin.depends {
+            assert!(
+                lock.packages.contains_key(dep),
+                "{} -> {dep} is not pinned",
+                pin.name
+            );
+        }
+    }
+    let err = lock.closure(&names(&["nope"])).unwrap_err();
+    assert_eq!(err.code_str(), "kiln::debian::lock_missing");
+    // The text keeps the edges and sizes.
+    let parsed = Lock::parse(&lock.to_text(), "kiln.lock").unwrap();
+    assert_eq!(parsed, lock);
+    assert!(lock.to_text().contains("installed-size = 100\n"));
+}

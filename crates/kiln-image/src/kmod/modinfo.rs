@@ -91,7 +91,8 @@ pub fn read_modinfo(path: &Path) -> Result<ModInfo, ImageError> {
         // kernel's 4 000 modules then reads a few MB instead of 350.
         let file = std::fs::File::open(path).map_err(ImageError::io(path))?;
         let cache = object::ReadCache::new(file);
-        let elf = object::File::parse(&cache).map_err(|e| bad(format!("not an ELF object: {e}")))?;
+        let elf =
+            object::File::parse(&cache).map_err(|e| bad(format!("not an ELF object: {e}")))?;
         let section = elf
             .section_by_name(".modinfo")
             .ok_or_else(|| bad("no .modinfo section".into()))?;
