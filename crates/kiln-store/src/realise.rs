@@ -119,7 +119,8 @@ impl Graph {
 pub struct RealiseOptions {
     /// Steps run at once; 0 means one per core.
     pub jobs: usize,
-    /// Build nothing: fail, naming every entry that is missing.
+    /// No network: a missing fixed-output entry (a download) is an error naming every such
+    /// entry, checked before anything runs; the other steps build from what the store has.
     pub offline: bool,
 }
 
@@ -152,9 +153,15 @@ pub fn realise(
         }
         entries.insert(*id, entry);
     }
-    if options.offline && !todo.is_empty() {
-        let missing = todo.iter().map(|id| entries[id].to_string()).collect();
-        return Err(StoreError::OfflineMissing { missing });
+    if options.offline {
+        let missing: Vec<String> = todo
+            .iter()
+            .filter(|id| graph.drvs[id].fixed_output.is_some())
+            .map(|id| entries[id].to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(StoreError::OfflineMissing { missing });
+        }
     }
     if !todo.is_empty() {
         run_steps(store, graph, &todo, &entries, builders, options, events)?;

@@ -238,26 +238,27 @@ fn realise_builds_in_dependency_order_and_in_parallel() {
 }
 
 #[test]
-fn offline_names_what_is_missing() {
+fn offline_names_the_missing_downloads_and_builds_the_rest() {
     let (_dir, store) = store();
     let mut graph = Graph::new();
-    let a = graph.add(drv("a", "1", &[]));
+    // A local step builds offline.
+    let local = graph.add(drv("local", "1", &[]));
     let builder = concat();
     let builders: Builders = [("concat", &builder as &dyn Builder)].into_iter().collect();
-    let err = realise(
-        &store,
-        &graph,
-        &[a],
-        &builders,
-        &RealiseOptions {
-            jobs: 1,
-            offline: true,
-        },
-        &Quiet,
-    )
-    .unwrap_err();
+    let offline = RealiseOptions {
+        jobs: 1,
+        offline: true,
+    };
+    realise(&store, &graph, &[local], &builders, &offline, &Quiet).unwrap();
+    // A missing fixed-output one (a download) is named, and nothing runs.
+    let mut fetch = drv("a", "1", &[]);
+    fetch.fixed_output = Some("sha256:00".into());
+    let a = graph.add(fetch);
+    let after = graph.add(drv("after", "2", &[a]));
+    let err = realise(&store, &graph, &[after], &builders, &offline, &Quiet).unwrap_err();
     match err {
         StoreError::OfflineMissing { missing } => {
+            assert_eq!(missing.len(), 1, "{missing:?}");
             assert!(missing[0].ends_with("-a"), "{missing:?}")
         }
         other => panic!("{other}"),
