@@ -38,7 +38,7 @@ echo "closure: $(echo "$debs" | wc -l) packages, $(du -chL $debs | tail -1 | cut
 sync
 
 /usr/bin/time -f "%e %U %S" -o "$work/kiln.time" env KILN_STORE="$store" \
-  "$kiln" build --offline --no-link -A config.system.build.squashfs "$profile" >"$work/kiln.out"
+  "$kiln" build --offline --no-link -A config.system.build.squashfs "$profile" >"$work/kiln.out" 2>"$work/kiln.err"
 kiln_img=$(cat "$work/kiln.out")/root.squashfs
 
 tree=$work/tree
