@@ -24,6 +24,7 @@ use crate::desugar::{self, AttrsBuilder, IndPart, PathElem};
 use crate::grammar::Rule;
 use crate::lower::{self, Assoc, Names, MAX_DEPTH, PREC_HAS_ATTR, PREC_NEG, PREC_NOT};
 use crate::span::{FileId, Span};
+use std::cell::Cell;
 use std::sync::Arc;
 
 /// The fast parser does not handle this text; pest decides.
@@ -48,6 +49,7 @@ pub(crate) fn parse(text: &str, file: FileId, base_dir: &str, home: &str) -> R<E
         home,
         depth: 0,
         names: Names::default(),
+        last_word: Cell::new((usize::MAX, Word::Other)),
     };
     parser.skip();
     let expr = parser.expr()?;
@@ -68,6 +70,9 @@ struct Parser<'a> {
     /// `lower.rs`'s depth: +1 for every node but `expr_op`, `app` and `select`.
     depth: usize,
     names: Names<'a>,
+    /// The last [`Parser::word`] answer: the same word is classified several times (as an
+    /// expression start, a `simple`, a possible `or`).
+    last_word: Cell<(usize, Word)>,
 }
 
 /// A word starting with a letter or `_`, classified as pest's word rules see it.
@@ -76,7 +81,7 @@ enum Word {
     /// An `identifier` ending at the offset.
     Ident(usize),
     /// A keyword (`kw_*` matches) ending at the offset.
-    Keyword(&'static str, usize),
+    Keyword(Kw, usize),
     /// The start of a path or URI: neither identifier nor keyword matches.
     Other,
 }
@@ -112,55 +117,102 @@ enum PathPart {
     Interp(Expr),
 }
 
+const PATH: u8 = 1;
+const IDENT: u8 = 2;
+const URI: u8 = 4;
+
+/// Character classes of the grammar's token rules, by byte.
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let mut class = 0;
+        if alnum || matches!(b, b'.' | b'_' | b'-' | b'+') {
+            class |= PATH;
+        }
+        if alnum || matches!(b, b'_' | b'\'' | b'-') {
+            class |= IDENT;
+        }
+        if alnum
+            || matches!(
+                b,
+                b'%' | b'/'
+                    | b'?'
+                    | b':'
+                    | b'@'
+                    | b'&'
+                    | b'='
+                    | b'+'
+                    | b'$'
+                    | b','
+                    | b'-'
+                    | b'_'
+                    | b'.'
+                    | b'!'
+                    | b'~'
+                    | b'*'
+                    | b'\''
+            )
+        {
+            class |= URI;
+        }
+        table[c] = class;
+        c += 1;
+    }
+    table
+};
+
 fn is_alpha(c: u8) -> bool {
     c.is_ascii_alphabetic()
 }
 
+/// `path_char`
 fn is_path_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+')
+    CLASS[c as usize] & PATH != 0
 }
 
+/// `ident_char`
 fn is_ident_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'\'' | b'-')
+    CLASS[c as usize] & IDENT != 0
 }
 
+/// `uri_char`
 fn is_uri_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(
-            c,
-            b'%' | b'/'
-                | b'?'
-                | b':'
-                | b'@'
-                | b'&'
-                | b'='
-                | b'+'
-                | b'$'
-                | b','
-                | b'-'
-                | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-        )
+    CLASS[c as usize] & URI != 0
 }
 
-fn keyword(word: &str) -> Option<&'static str> {
-    Some(match word {
-        "if" => "if",
-        "then" => "then",
-        "else" => "else",
-        "assert" => "assert",
-        "with" => "with",
-        "let" => "let",
-        "inherit" => "inherit",
-        "in" => "in",
-        "rec" => "rec",
-        "or" => "or",
+/// The keywords of the grammar's `keyword` rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kw {
+    If,
+    Then,
+    Else,
+    Assert,
+    With,
+    Let,
+    Inherit,
+    In,
+    Rec,
+    Or,
+}
+
+fn keyword(word: &[u8]) -> Option<Kw> {
+    let (kw, text): (Kw, &[u8]) = match (word.len(), word.first()?) {
+        (2, b'i') if word[1] == b'f' => (Kw::If, b"if"),
+        (2, b'i') => (Kw::In, b"in"),
+        (4, b't') => (Kw::Then, b"then"),
+        (4, b'e') => (Kw::Else, b"else"),
+        (6, b'a') => (Kw::Assert, b"assert"),
+        (4, b'w') => (Kw::With, b"with"),
+        (3, b'l') => (Kw::Let, b"let"),
+        (7, b'i') => (Kw::Inherit, b"inherit"),
+        (3, b'r') => (Kw::Rec, b"rec"),
+        (2, b'o') => (Kw::Or, b"or"),
         _ => return None,
-    })
+    };
+    (word == text).then_some(kw)
 }
 
 impl<'a> Parser<'a> {
@@ -228,7 +280,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn expect_kw(&mut self, kw: &str) -> R<()> {
+    fn expect_kw(&mut self, kw: Kw) -> R<()> {
         match self.word(self.pos) {
             Word::Keyword(found, end) if found == kw => {
                 self.pos = end;
@@ -265,15 +317,34 @@ impl<'a> Parser<'a> {
 
     /// Classifies the word at `i`, which starts with a letter or `_`.
     fn word(&self, i: usize) -> Word {
+        let (at, word) = self.last_word.get();
+        if at == i {
+            return word;
+        }
+        let word = self.classify_word(i);
+        self.last_word.set((i, word));
+        word
+    }
+
+    fn classify_word(&self, i: usize) -> Word {
         let c = self.at(i);
-        if !(is_alpha(c) || c == b'_') || self.path_ahead(i) || self.uri_ahead(i) {
+        if !(is_alpha(c) || c == b'_') {
+            return Word::Other;
+        }
+        // As the grammar's `path_or_uri_end`: a path or URI needs its run of path characters
+        // (which include the URI scheme characters) to stop at `/` or `:`.
+        let run_end = self.path_run(i);
+        if matches!(self.at(run_end), b'/' | b':') && (self.path_ahead(i) || self.uri_ahead(i)) {
             return Word::Other;
         }
         let mut end = i + 1;
         while is_ident_char(self.at(end)) {
             end += 1;
         }
-        match keyword(&self.src[i..end]) {
+        if end - i > 7 || !c.is_ascii_lowercase() {
+            return Word::Ident(end);
+        }
+        match keyword(&self.b[i..end]) {
             Some(kw) => Word::Keyword(kw, end),
             None => Word::Ident(end),
         }
@@ -462,10 +533,10 @@ impl<'a> Parser<'a> {
                         return self.nest(Self::lambda);
                     }
                 }
-                Word::Keyword("assert", end) => return self.nest(|s| s.assert_with(end, true)),
-                Word::Keyword("with", end) => return self.nest(|s| s.assert_with(end, false)),
-                Word::Keyword("if", end) => return self.nest(|s| s.if_expr(end)),
-                Word::Keyword("let", end) if self.at(self.skip_from(end)) != b'{' => {
+                Word::Keyword(Kw::Assert, end) => return self.nest(|s| s.assert_with(end, true)),
+                Word::Keyword(Kw::With, end) => return self.nest(|s| s.assert_with(end, false)),
+                Word::Keyword(Kw::If, end) => return self.nest(|s| s.if_expr(end)),
+                Word::Keyword(Kw::Let, end) if self.at(self.skip_from(end)) != b'{' => {
                     return self.nest(|s| s.let_expr(end));
                 }
                 _ => {}
@@ -641,11 +712,11 @@ impl<'a> Parser<'a> {
         self.skip();
         let cond = self.expr()?;
         self.skip();
-        self.expect_kw("then")?;
+        self.expect_kw(Kw::Then)?;
         self.skip();
         let then = self.expr()?;
         self.skip();
-        self.expect_kw("else")?;
+        self.expect_kw(Kw::Else)?;
         self.skip();
         let else_ = self.expr()?;
         Ok(Expr {
@@ -665,7 +736,7 @@ impl<'a> Parser<'a> {
         let mut attrs = AttrsBuilder::new(false, self.span(start, start));
         self.binds(&mut attrs)?;
         self.skip();
-        self.expect_kw("in")?;
+        self.expect_kw(Kw::In)?;
         self.skip();
         let body = self.expr()?;
         if attrs.has_dynamic() {
@@ -687,7 +758,7 @@ impl<'a> Parser<'a> {
             self.skip();
             let p = self.pos;
             match self.word(p) {
-                Word::Keyword("inherit", end) => self.inherit(end, attrs)?,
+                Word::Keyword(Kw::Inherit, end) => self.inherit(end, attrs)?,
                 _ if self.attr_name_starts(p) => self.bind(attrs)?,
                 _ => {
                     self.pos = save;
@@ -704,7 +775,7 @@ impl<'a> Parser<'a> {
         match self.at(p) {
             b'"' => true,
             b'$' => self.at(p + 1) == b'{',
-            _ => matches!(self.word(p), Word::Ident(_) | Word::Keyword("or", _)),
+            _ => matches!(self.word(p), Word::Ident(_) | Word::Keyword(Kw::Or, _)),
         }
     }
 
@@ -809,7 +880,7 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let name = match self.word(p) {
-                    Word::Keyword("or", end) => {
+                    Word::Keyword(Kw::Or, end) => {
                         self.pos = end;
                         self.names.get("or")
                     }
@@ -1058,7 +1129,7 @@ impl<'a> Parser<'a> {
             let path = self.attrpath()?;
             self.skip();
             let mut default = None;
-            if let Word::Keyword("or", end) = self.word(self.pos) {
+            if let Word::Keyword(Kw::Or, end) = self.word(self.pos) {
                 let save = self.pos;
                 self.pos = end;
                 self.skip();
@@ -1076,7 +1147,7 @@ impl<'a> Parser<'a> {
                 },
             }));
         }
-        if let Word::Keyword("or", end) = self.word(self.pos) {
+        if let Word::Keyword(Kw::Or, end) = self.word(self.pos) {
             self.pos = end;
             let span = self.span(start, end);
             let kind = lower::call_or(&mut self.names, expr, span);
@@ -1101,8 +1172,8 @@ impl<'a> Parser<'a> {
             }
             _ if is_alpha(c) || c == b'_' => match self.word(p) {
                 Word::Ident(end) => Simple::Var(end),
-                Word::Keyword("rec", end) => Simple::Rec(end),
-                Word::Keyword("let", end) => Simple::LegacyLet(end),
+                Word::Keyword(Kw::Rec, end) => Simple::Rec(end),
+                Word::Keyword(Kw::Let, end) => Simple::LegacyLet(end),
                 Word::Keyword(..) => return None,
                 Word::Other if self.path_ahead(p) => Simple::Path,
                 Word::Other => Simple::Uri(self.uri_end(p)),

@@ -1,9 +1,12 @@
 //! kiln-syntax: Nix expression text to a spanned, typed AST.
 //!
-//! A tour: text goes into a [`SourceMap`]; [`parse`] runs the pest grammar
-//! (`grammar/kiln.pest`) and lowers it into [`ast::Expr`] with Nix 2.8's desugarings;
-//! [`check_scopes`] rejects undefined variables as `nix-instantiate --parse` does; and
-//! [`print_expr`] prints the AST in exactly `nix-instantiate --parse`'s format. Every failure
+//! A tour: text goes into a [`SourceMap`]; [`parse`] turns it into [`ast::Expr`] with Nix 2.8's
+//! desugarings. Two parsers do that. The reference is the pest grammar (`grammar/kiln.pest`),
+//! lowered by `lower.rs`. In front of it runs `fast.rs`, a hand-written recursive-descent parser
+//! that mirrors the grammar and is several times faster; when it accepts a text, pest would
+//! accept it with an identical AST (spans included), and when it rejects one, [`parse`] parses
+//! again with pest, which produces the diagnostic. Then [`check_scopes`] rejects undefined
+//! variables as `nix-instantiate --parse` does; and [`print_expr`] prints the AST in exactly `nix-instantiate --parse`'s format. Every failure
 //! is a [`SyntaxError`], a miette diagnostic with a stable code.
 //!
 //! ```

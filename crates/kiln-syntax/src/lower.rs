@@ -1,6 +1,8 @@
 //! Lowering: pest pairs of `grammar/kiln.pest` into the AST of `ast.rs`, performing Nix 2.8's
 //! desugarings and parse-time checks on the way. This is the only module that touches
-//! `pest::iterators::Pair`; the transformations themselves live in `desugar.rs`.
+//! `pest::iterators::Pair`; the transformations themselves live in `desugar.rs`. The small
+//! node builders below (`binary`, `apply`, `find_file`, ...) are shared with `fast.rs`, which
+//! must build exactly the nodes built here.
 //!
 //! Operators arrive as a flat sequence (`op_prefix* app (op app | ? path)*`) and get Nix's
 //! precedence here, by precedence climbing. Every recursion is bounded by [`MAX_DEPTH`], so
@@ -13,6 +15,7 @@ use crate::grammar::Rule;
 use crate::span::{FileId, SourceMap, Span};
 use pest::iterators::{Pair, Pairs};
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 /// How deeply expressions may nest. Nix's bison stack gives up near 10 000 levels too.
@@ -31,7 +34,7 @@ pub(crate) struct Lowerer<'a> {
 
 /// Interned names, so repeated identifiers share one allocation.
 #[derive(Default)]
-pub(crate) struct Names<'a>(HashMap<&'a str, Name>);
+pub(crate) struct Names<'a>(HashMap<&'a str, Name, BuildHasherDefault<desugar::FxHasher>>);
 
 impl<'a> Names<'a> {
     pub(crate) fn get(&mut self, text: &'a str) -> Name {

@@ -240,6 +240,29 @@ fn hundred_megabyte_input_is_a_diagnostic() {
 }
 
 #[test]
+fn hundred_megabyte_valid_input_parses() {
+    // 100 MB of distinct bindings, accepted by the fast parser (pest alone took about a minute).
+    let mut text = String::with_capacity((100 << 20) + 64);
+    text.push_str("{\n");
+    let mut idx = 0u64;
+    while text.len() < 100 << 20 {
+        text.push_str(&format!("  x{idx} = \"abcdefghij\" + ./a/b;\n"));
+        idx += 1;
+    }
+    text.push_str("}\n");
+    let mut sources = SourceMap::new();
+    let file = sources.add_virtual("big", Path::new("/"), text.as_str());
+    let started = std::time::Instant::now();
+    let expr = kiln_syntax::parse_with(&sources, file, &options()).expect("valid input");
+    let took = started.elapsed();
+    let kiln_syntax::ast::ExprKind::Attrs(attrs) = &expr.kind else {
+        panic!("not an attribute set");
+    };
+    assert_eq!(attrs.attrs.len() as u64, idx);
+    eprintln!("100 MB valid input parsed in {took:?}");
+}
+
+#[test]
 fn escapes_nix_does_not_know_are_the_character_itself() {
     assert_eq!(
         check("esc", "/", r#""\q\{""#).map_err(|(_, err)| err.kind()),
