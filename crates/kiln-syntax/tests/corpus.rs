@@ -926,13 +926,35 @@ mod fast_parser {
         check_all(cases.iter().map(|c| (format!("{c:?}"), (*c).to_string())));
     }
 
+    /// 512 cases per property; `KILN_FAST_CASES=N` for a longer run.
+    fn cases() -> u32 {
+        std::env::var("KILN_FAST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(512)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
         #[test]
         fn generated_expressions_agree(body in roundtrip::expr()) {
             let text = format!("with {{ }}; {body}");
             prop_assert_eq!(agree("gen", &text), Ok(true));
+        }
+
+        /// Token soup: mostly rejected by both, but what pest accepts is often odd.
+        #[test]
+        fn token_sequences_agree(tokens in prop::collection::vec(prop::sample::select(vec![
+            "a", "b", "or", "or", ".", ".", "${", "}", "\"", "''", "'", "/", "./a", "~/a", "x:",
+            "x:y", ":", "@", "{", "}", "(", ")", "[", "]", ";", "=", "?", ",", "...", "let", "in",
+            "inherit", "rec", "if", "then", "else", "assert", "with", "-", "!", "+", "++", "<",
+            "<a>", ">", "==", "->", "//", "*", "1", "1.5", ".5", "e3", " ", " ", " ", "\n", "#c\n",
+            "/*c*/", "$", "\\", "a/", "${a}", "__curPos", "_", "a-b", "'a",
+        ]), 1..24)) {
+            let text = tokens.concat();
+            let res = agree("soup", &text);
+            prop_assert!(res.is_ok(), "{}\n{text:?}", res.unwrap_err());
         }
 
         #[test]
@@ -947,7 +969,9 @@ mod fast_parser {
                 1..4,
             ),
         ) {
-            let files = corpus("ok");
+            let mut files = corpus("ok");
+            collect(&repo_root().join("crates"), &mut files);
+            collect(&repo_root().join("profiles"), &mut files);
             let path = &files[pick.index(files.len())];
             let mut bytes = std::fs::read(path).expect("corpus file");
             for (at, op, byte) in edits {
