@@ -6,6 +6,7 @@
 use crate::ast::{self, AttrDef, AttrName, DynamicAttr, Expr, ExprKind, Name};
 use crate::span::Span;
 use std::collections::HashMap;
+use std::hash::Hasher;
 use std::sync::Arc;
 
 /// A duplicate definition found while building an attribute set: `span` is reported, and
@@ -41,6 +42,38 @@ struct Entry {
 enum Value {
     Expr(Expr),
     Nested(Box<AttrsBuilder>),
+}
+
+/// The Fx hash (rustc's) with a finaliser: much cheaper than SipHash for the short names the
+/// parsers intern. Not flood-resistant: a crafted source can slow down its own parse.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.write(&[byte]);
+    }
+
+    fn finish(&self) -> u64 {
+        // Fx alone leaves the low bits, which pick the bucket, poorly mixed (`x1`, `x2`, ...
+        // collide); murmur3's finaliser spreads every bit.
+        let mut h = self.0;
+        h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
 }
 
 /// One element of an attribute path with the span of its text.

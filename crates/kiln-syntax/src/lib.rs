@@ -1,9 +1,12 @@
 //! kiln-syntax: Nix expression text to a spanned, typed AST.
 //!
-//! A tour: text goes into a [`SourceMap`]; [`parse`] runs the pest grammar
-//! (`grammar/kiln.pest`) and lowers it into [`ast::Expr`] with Nix 2.8's desugarings;
-//! [`check_scopes`] rejects undefined variables as `nix-instantiate --parse` does; and
-//! [`print_expr`] prints the AST in exactly `nix-instantiate --parse`'s format. Every failure
+//! A tour: text goes into a [`SourceMap`]; [`parse`] turns it into [`ast::Expr`] with Nix 2.8's
+//! desugarings. Two parsers do that. The reference is the pest grammar (`grammar/kiln.pest`),
+//! lowered by `lower.rs`. In front of it runs `fast.rs`, a hand-written recursive-descent parser
+//! that mirrors the grammar and is several times faster; when it accepts a text, pest would
+//! accept it with an identical AST (spans included), and when it rejects one, [`parse`] parses
+//! again with pest, which produces the diagnostic. Then [`check_scopes`] rejects undefined
+//! variables as `nix-instantiate --parse` does; and [`print_expr`] prints the AST in exactly `nix-instantiate --parse`'s format. Every failure
 //! is a [`SyntaxError`], a miette diagnostic with a stable code.
 //!
 //! ```
@@ -18,6 +21,7 @@ pub mod ast;
 mod base_env;
 mod desugar;
 mod error;
+mod fast;
 mod grammar;
 mod lower;
 mod prescan;
@@ -42,9 +46,10 @@ pub struct ParseOptions {
     pub home: Option<String>,
 }
 
-/// The stack the parser runs on. pest recurses once per nesting level; the big stack lets kiln
-/// accept what Nix accepts (about 10 000 levels), and pest's stack guard turns anything deeper
-/// into a "nesting too deep" diagnostic instead of a crash. The memory is only reserved.
+/// The stack the pest parser runs on. pest recurses once per nesting level; the big stack lets
+/// kiln accept what Nix accepts (about 10 000 levels), and pest's stack guard turns anything
+/// deeper into a "nesting too deep" diagnostic instead of a crash. The memory is only reserved.
+/// The fast parser needs no such thread: it grows its stack with `stacker`.
 const PARSER_STACK: usize = 1 << 30;
 
 /// Parses `file` of `sources` into an expression, with `$HOME` from the environment.
@@ -87,6 +92,28 @@ pub fn parse_with(
         .clone()
         .unwrap_or_else(|| std::env::var("HOME").unwrap_or_else(|_| "/".into()));
     let base_dir = source.base_dir.to_string_lossy().into_owned();
+    if let Ok(expr) = fast::parse(text, file, &base_dir, &home) {
+        return Ok(expr);
+    }
+    let res = parse_pest(sources, file, base_dir, home);
+    // The fast parser rejects only what pest rejects; anything else is a bug in `fast.rs`
+    // (the result is still right: pest's AST). Debug builds, and so the tests, catch it.
+    debug_assert!(
+        res.is_err(),
+        "kiln-syntax: the fast parser rejected {:?}, which pest accepts",
+        source.name
+    );
+    res
+}
+
+/// The reference parser: the pest grammar lowered by `lower.rs`, on a thread with a big stack.
+fn parse_pest(
+    sources: &SourceMap,
+    file: FileId,
+    base_dir: String,
+    home: String,
+) -> Result<ast::Expr, SyntaxError> {
+    let text: &str = &sources.get(file).text;
     let run = move || {
         let pairs = grammar::NixParser::parse(grammar::Rule::file, text)
             .map_err(|err| grammar::syntax_error(sources, file, err))?;
@@ -104,6 +131,39 @@ pub fn parse_with(
             Err(_) => run(),
         }
     })
+}
+
+/// Each parser on its own, for the tests and the fuzz target that hold them to the invariant
+/// (see `fast.rs`): not API.
+#[doc(hidden)]
+pub mod __private {
+    use super::*;
+
+    fn settings(sources: &SourceMap, file: FileId, options: &ParseOptions) -> (String, String) {
+        let home = options.home.clone().unwrap_or_else(|| "/".into());
+        let base_dir = sources.get(file).base_dir.to_string_lossy().into_owned();
+        (base_dir, home)
+    }
+
+    /// The fast parser alone; `None` where it hands over to pest. Expects a text without NUL.
+    pub fn parse_fast(
+        sources: &SourceMap,
+        file: FileId,
+        options: &ParseOptions,
+    ) -> Option<ast::Expr> {
+        let (base_dir, home) = settings(sources, file, options);
+        fast::parse(&sources.get(file).text, file, &base_dir, &home).ok()
+    }
+
+    /// The pest parser alone. Expects a text without NUL.
+    pub fn parse_pest(
+        sources: &SourceMap,
+        file: FileId,
+        options: &ParseOptions,
+    ) -> Result<ast::Expr, SyntaxError> {
+        let (base_dir, home) = settings(sources, file, options);
+        super::parse_pest(sources, file, base_dir, home)
+    }
 }
 
 /// Decodes file bytes as UTF-8, or reports the first invalid byte as a diagnostic.

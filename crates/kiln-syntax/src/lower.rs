@@ -1,6 +1,8 @@
 //! Lowering: pest pairs of `grammar/kiln.pest` into the AST of `ast.rs`, performing Nix 2.8's
 //! desugarings and parse-time checks on the way. This is the only module that touches
-//! `pest::iterators::Pair`; the transformations themselves live in `desugar.rs`.
+//! `pest::iterators::Pair`; the transformations themselves live in `desugar.rs`. The small
+//! node builders below (`binary`, `apply`, `find_file`, ...) are shared with `fast.rs`, which
+//! must build exactly the nodes built here.
 //!
 //! Operators arrive as a flat sequence (`op_prefix* app (op app | ? path)*`) and get Nix's
 //! precedence here, by precedence climbing. Every recursion is bounded by [`MAX_DEPTH`], so
@@ -13,6 +15,7 @@ use crate::grammar::Rule;
 use crate::span::{FileId, SourceMap, Span};
 use pest::iterators::{Pair, Pairs};
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 /// How deeply expressions may nest. Nix's bison stack gives up near 10 000 levels too.
@@ -26,8 +29,22 @@ pub(crate) struct Lowerer<'a> {
     pub(crate) base_dir: String,
     pub(crate) home: String,
     depth: usize,
-    /// Interned names, so repeated identifiers share one allocation.
-    names: HashMap<&'a str, Name>,
+    names: Names<'a>,
+}
+
+/// Interned names, so repeated identifiers share one allocation.
+#[derive(Default)]
+pub(crate) struct Names<'a>(HashMap<&'a str, Name, BuildHasherDefault<desugar::FxHasher>>);
+
+impl<'a> Names<'a> {
+    pub(crate) fn get(&mut self, text: &'a str) -> Name {
+        if let Some(name) = self.0.get(text) {
+            return name.clone();
+        }
+        let name: Name = Arc::from(text);
+        self.0.insert(text, name.clone());
+        name
+    }
 }
 
 impl<'a> Lowerer<'a> {
@@ -43,7 +60,7 @@ impl<'a> Lowerer<'a> {
             base_dir,
             home,
             depth: 0,
-            names: HashMap::new(),
+            names: Names::default(),
         }
     }
 
@@ -61,10 +78,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn name(&mut self, text: &'a str) -> Name {
-        self.names
-            .entry(text)
-            .or_insert_with(|| Arc::from(text))
-            .clone()
+        self.names.get(text)
     }
 
     fn error(
@@ -269,21 +283,7 @@ impl<'a> Lowerer<'a> {
         let mut func = self.lower_expr(first)?;
         for child in children {
             let arg = self.lower_expr(child)?;
-            match &mut func.kind {
-                ExprKind::Call { args, .. } => {
-                    args.push(arg);
-                    func.span = span;
-                }
-                _ => {
-                    func = Expr {
-                        span,
-                        kind: ExprKind::Call {
-                            func: Box::new(func),
-                            args: vec![arg],
-                        },
-                    };
-                }
-            }
+            func = apply(func, arg, span);
         }
         Ok(func)
     }
@@ -310,17 +310,7 @@ impl<'a> Lowerer<'a> {
                 default,
             },
             // `f or`: Nix parses a bare `or` after a simple expression as an argument.
-            None if saw_or => {
-                let or_span = Span::new(self.file, span.end - 2, span.end);
-                let or = Expr {
-                    span: or_span,
-                    kind: ExprKind::Var(self.name("or")),
-                };
-                ExprKind::Call {
-                    func: Box::new(expr),
-                    args: vec![or],
-                }
-            }
+            None if saw_or => call_or(&mut self.names, expr, span),
             None => return Ok(expr),
         };
         Ok(Expr { span, kind })
@@ -478,21 +468,7 @@ impl<'a> Lowerer<'a> {
             Rule::uri => ExprKind::Str(Arc::from(pair.as_str())),
             Rule::spath => {
                 let text = pair.as_str();
-                let inner = &text[1..text.len() - 1];
-                let var = |name: Name| Expr {
-                    span,
-                    kind: ExprKind::Var(name),
-                };
-                ExprKind::Call {
-                    func: Box::new(var(self.name("__findFile"))),
-                    args: vec![
-                        var(self.name("__nixPath")),
-                        Expr {
-                            span,
-                            kind: ExprKind::Str(Arc::from(inner)),
-                        },
-                    ],
-                }
+                find_file(&mut self.names, &text[1..text.len() - 1], span)
             }
             Rule::path => return self.lower_path(pair),
             Rule::string => return self.lower_string(pair),
@@ -742,7 +718,7 @@ impl<'a> Lowerer<'a> {
                         span: start,
                         kind: ExprKind::Int(0),
                     };
-                    self.call_builtin("__sub", start, vec![zero, operand])
+                    call_builtin(&mut self.names, "__sub", start, vec![zero, operand])
                 };
                 (Expr { span, kind }, depth + 1)
             }
@@ -790,7 +766,7 @@ impl<'a> Lowerer<'a> {
                 };
                 let (rhs, rhs_depth) = self.climb(items, pos, next_min)?;
                 depth = depth.max(rhs_depth) + 1;
-                lhs = self.binary(rule, op_span, lhs, rhs);
+                lhs = binary(&mut self.names, rule, op_span, lhs, rhs);
                 if assoc == Assoc::None {
                     if let Some(next) = items.get(*pos) {
                         if infix_prec(next.as_rule()).is_some_and(|(p, _)| p == prec) {
@@ -814,70 +790,132 @@ impl<'a> Lowerer<'a> {
         }
         Ok((lhs, depth))
     }
+}
 
-    fn call_builtin(&mut self, name: &'static str, span: Span, args: Vec<Expr>) -> ExprKind {
-        let func = Expr {
-            span,
-            kind: ExprKind::Var(self.name(name)),
-        };
-        ExprKind::Call {
-            func: Box::new(func),
-            args,
-        }
+/// `name args`, with `name` a variable at `span` (how Nix desugars `-`, `<`, ...).
+pub(crate) fn call_builtin(
+    names: &mut Names<'_>,
+    name: &'static str,
+    span: Span,
+    args: Vec<Expr>,
+) -> ExprKind {
+    let func = Expr {
+        span,
+        kind: ExprKind::Var(names.get(name)),
+    };
+    ExprKind::Call {
+        func: Box::new(func),
+        args,
     }
+}
 
-    fn binary(&mut self, rule: Rule, op_span: Span, lhs: Expr, rhs: Expr) -> Expr {
-        let span = lhs.span.to(rhs.span);
-        let op = |op: BinOp, lhs: Expr, rhs: Expr| ExprKind::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-        };
-        let kind = match rule {
-            Rule::op_impl => op(BinOp::Impl, lhs, rhs),
-            Rule::op_or => op(BinOp::Or, lhs, rhs),
-            Rule::op_and => op(BinOp::And, lhs, rhs),
-            Rule::op_eq => op(BinOp::Eq, lhs, rhs),
-            Rule::op_neq => op(BinOp::NEq, lhs, rhs),
-            Rule::op_update => op(BinOp::Update, lhs, rhs),
-            Rule::op_concat => op(BinOp::ConcatLists, lhs, rhs),
-            Rule::op_add => ExprKind::ConcatStrings {
-                force_string: false,
-                parts: vec![lhs, rhs],
+/// The node for `lhs op rhs`, `op` being the rule of an infix operator token.
+pub(crate) fn binary(
+    names: &mut Names<'_>,
+    rule: Rule,
+    op_span: Span,
+    lhs: Expr,
+    rhs: Expr,
+) -> Expr {
+    let span = lhs.span.to(rhs.span);
+    let op = |op: BinOp, lhs: Expr, rhs: Expr| ExprKind::Binary {
+        op,
+        lhs: Box::new(lhs),
+        rhs: Box::new(rhs),
+    };
+    let kind = match rule {
+        Rule::op_impl => op(BinOp::Impl, lhs, rhs),
+        Rule::op_or => op(BinOp::Or, lhs, rhs),
+        Rule::op_and => op(BinOp::And, lhs, rhs),
+        Rule::op_eq => op(BinOp::Eq, lhs, rhs),
+        Rule::op_neq => op(BinOp::NEq, lhs, rhs),
+        Rule::op_update => op(BinOp::Update, lhs, rhs),
+        Rule::op_concat => op(BinOp::ConcatLists, lhs, rhs),
+        Rule::op_add => ExprKind::ConcatStrings {
+            force_string: false,
+            parts: vec![lhs, rhs],
+        },
+        Rule::op_sub => call_builtin(names, "__sub", op_span, vec![lhs, rhs]),
+        Rule::op_mul => call_builtin(names, "__mul", op_span, vec![lhs, rhs]),
+        Rule::op_div => call_builtin(names, "__div", op_span, vec![lhs, rhs]),
+        Rule::op_lt => call_builtin(names, "__lessThan", op_span, vec![lhs, rhs]),
+        Rule::op_gt => call_builtin(names, "__lessThan", op_span, vec![rhs, lhs]),
+        Rule::op_leq | Rule::op_geq => {
+            let args = if rule == Rule::op_leq {
+                vec![rhs, lhs]
+            } else {
+                vec![lhs, rhs]
+            };
+            let call = call_builtin(names, "__lessThan", op_span, args);
+            ExprKind::Not(Box::new(Expr { span, kind: call }))
+        }
+        _ => op(BinOp::Eq, lhs, rhs),
+    };
+    Expr { span, kind }
+}
+
+/// `func arg` for one more argument of an application spanning `span`: a function that is
+/// already a call (`(f a) b`, `(a - b) c`, `<p> x`) gets the argument appended, as in Nix.
+pub(crate) fn apply(mut func: Expr, arg: Expr, span: Span) -> Expr {
+    match &mut func.kind {
+        ExprKind::Call { args, .. } => {
+            args.push(arg);
+            func.span = span;
+            func
+        }
+        _ => Expr {
+            span,
+            kind: ExprKind::Call {
+                func: Box::new(func),
+                args: vec![arg],
             },
-            Rule::op_sub => self.call_builtin("__sub", op_span, vec![lhs, rhs]),
-            Rule::op_mul => self.call_builtin("__mul", op_span, vec![lhs, rhs]),
-            Rule::op_div => self.call_builtin("__div", op_span, vec![lhs, rhs]),
-            Rule::op_lt => self.call_builtin("__lessThan", op_span, vec![lhs, rhs]),
-            Rule::op_gt => self.call_builtin("__lessThan", op_span, vec![rhs, lhs]),
-            Rule::op_leq | Rule::op_geq => {
-                let args = if rule == Rule::op_leq {
-                    vec![rhs, lhs]
-                } else {
-                    vec![lhs, rhs]
-                };
-                let call = self.call_builtin("__lessThan", op_span, args);
-                ExprKind::Not(Box::new(Expr { span, kind: call }))
-            }
-            _ => op(BinOp::Eq, lhs, rhs),
-        };
-        Expr { span, kind }
+        },
+    }
+}
+
+/// `f or` (a select `span` ending in a bare `or`): Nix parses the `or` as an argument.
+pub(crate) fn call_or(names: &mut Names<'_>, func: Expr, span: Span) -> ExprKind {
+    let or = Expr {
+        span: Span::new(span.file, span.end - 2, span.end),
+        kind: ExprKind::Var(names.get("or")),
+    };
+    ExprKind::Call {
+        func: Box::new(func),
+        args: vec![or],
+    }
+}
+
+/// `<inner>` is `__findFile __nixPath "inner"`, every node at `span`.
+pub(crate) fn find_file(names: &mut Names<'_>, inner: &str, span: Span) -> ExprKind {
+    let var = |name: Name| Expr {
+        span,
+        kind: ExprKind::Var(name),
+    };
+    ExprKind::Call {
+        func: Box::new(var(names.get("__findFile"))),
+        args: vec![
+            var(names.get("__nixPath")),
+            Expr {
+                span,
+                kind: ExprKind::Str(Arc::from(inner)),
+            },
+        ],
     }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Assoc {
+pub(crate) enum Assoc {
     Left,
     Right,
     None,
 }
 
 // Nix 2.8's bison precedences, lowest first.
-const PREC_NOT: u8 = 7;
-const PREC_HAS_ATTR: u8 = 11;
-const PREC_NEG: u8 = 12;
+pub(crate) const PREC_NOT: u8 = 7;
+pub(crate) const PREC_HAS_ATTR: u8 = 11;
+pub(crate) const PREC_NEG: u8 = 12;
 
-fn infix_prec(rule: Rule) -> Option<(u8, Assoc)> {
+pub(crate) fn infix_prec(rule: Rule) -> Option<(u8, Assoc)> {
     Some(match rule {
         Rule::op_impl => (1, Assoc::Right),
         Rule::op_or => (2, Assoc::Left),

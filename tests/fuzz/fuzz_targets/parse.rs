@@ -1,5 +1,7 @@
 //! Fuzz target `parse`: any bytes must give an AST or a diagnostic, never a panic, and every
 //! span in a diagnostic must lie on char boundaries of the source (miette slices there).
+//! The fast parser and pest must agree: the fast one accepts only what pest accepts, with the
+//! same AST (compared through `Debug`), and rejects only what pest rejects.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +23,20 @@ fuzz_target!(|data: &[u8]| {
     let options = kiln_syntax::ParseOptions {
         home: Some("/home/fuzz".into()),
     };
+    if !text.contains('\0') {
+        let fast = kiln_syntax::__private::parse_fast(&sources, file, &options);
+        let pest = kiln_syntax::__private::parse_pest(&sources, file, &options);
+        match (&fast, &pest) {
+            (Some(fast), Ok(pest)) => assert_eq!(
+                format!("{fast:?}"),
+                format!("{pest:?}"),
+                "the parsers build different ASTs"
+            ),
+            (None, Err(_)) => {}
+            (Some(_), Err(err)) => panic!("fast parser accepts what pest rejects: {err}"),
+            (None, Ok(_)) => panic!("fast parser rejects what pest accepts"),
+        }
+    }
     let result = kiln_syntax::parse_with(&sources, file, &options)
         .and_then(|expr| kiln_syntax::check_scopes(&sources, &expr).map(|()| expr));
     match result {
