@@ -1,6 +1,8 @@
 //! ESP writer tests: read back with the `fatfs` crate (always) and with `fsck.vfat` and mtools
 //! (under `KILN_SLOW_TESTS=1`), determinism, scaling to kernel-sized files, and bad input.
 
+mod common;
+use common::{run_bytes as run, tool};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -281,38 +283,6 @@ fn bad_input_is_a_diagnostic() {
 }
 
 // ---- independent readers (KILN_SLOW_TESTS=1) ----
-
-/// Runs a tool, or explains the skip. With `KILN_SLOW_TESTS=1` a missing tool is a failure.
-fn tool(name: &str) -> Option<Command> {
-    let slow = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1");
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    match (slow, found) {
-        (false, _) => {
-            eprintln!("skipped: set KILN_SLOW_TESTS=1 to check against {name}");
-            None
-        }
-        (true, false) => panic!(
-            "KILN_SLOW_TESTS=1 but `{name}` is not installed (apt-get install dosfstools mtools)"
-        ),
-        (true, true) => Some(Command::new(name)),
-    }
-}
-
-fn run(mut cmd: Command) -> Vec<u8> {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// `fsck.vfat -n` (check only) exits 0 and prints its version and summary lines, no repairs.
 fn fsck_clean(mut fsck: Command, image: &Path) {

@@ -2,6 +2,8 @@
 //! across thread counts, bad input, and, under `KILN_SLOW_TESTS=1`, independent readers
 //! (`xorriso`, `isoinfo`).
 
+mod common;
+use common::{run, tool};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -340,36 +342,6 @@ fn bad_tree_input() {
 }
 
 // ---- independent readers (KILN_SLOW_TESTS=1) ----
-
-/// Runs a tool, or explains the skip. With `KILN_SLOW_TESTS=1` a missing tool is a failure.
-fn tool(name: &str) -> Option<Command> {
-    let slow = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1");
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    match (slow, found) {
-        (false, _) => {
-            eprintln!("skipped: set KILN_SLOW_TESTS=1 to check against {name}");
-            None
-        }
-        (true, false) => panic!(
-            "KILN_SLOW_TESTS=1 but `{name}` is not installed (apt-get install xorriso genisoimage)"
-        ),
-        (true, true) => Some(Command::new(name)),
-    }
-}
-
-fn run(mut cmd: Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn xorriso_lists_rock_ridge_tree() {

@@ -2,6 +2,8 @@
 //! reader, byte-identical output across runs and thread counts, bad input, and, under
 //! `KILN_SLOW_TESTS=1` (or `CI`), the independent reader `unsquashfs` (Debian `squashfs-tools`).
 
+mod common;
+use common::{run, tool};
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::{BufReader, Read};
@@ -382,38 +384,6 @@ fn empty_root_gives_a_valid_image() {
 }
 
 // ---- independent reader: unsquashfs (KILN_SLOW_TESTS=1 or CI) ----
-
-/// Runs a tool, or explains the skip. With `KILN_SLOW_TESTS=1` or `CI` set, a missing tool is a
-/// failure.
-fn tool(name: &str) -> Option<Command> {
-    let slow = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1")
-        || std::env::var_os("CI").is_some();
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    match (slow, found) {
-        (false, _) => {
-            eprintln!("skipped: set KILN_SLOW_TESTS=1 to check against {name}");
-            None
-        }
-        (true, false) => panic!(
-            "KILN_SLOW_TESTS=1 or CI is set but `{name}` is not installed (apt-get install squashfs-tools)"
-        ),
-        (true, true) => Some(Command::new(name)),
-    }
-}
-
-fn run(mut cmd: Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn unsquashfs_extracts_the_same_tree_with_each_compression() {
