@@ -173,11 +173,12 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         let verdicts = session.check(&targets, &progress);
         progress.finish();
         let mut same = true;
-        for (name, equal) in verdicts? {
+        for (name, equal, took) in verdicts? {
+            let took = took.as_secs_f64();
             if equal {
-                eprintln!("{name}: reproducible (the rebuild has the same bytes)");
+                eprintln!("{name}: reproducible (rebuilt in {took:.3} s, the same bytes)");
             } else {
-                eprintln!("{name}: NOT reproducible (the rebuild differs from the store's entry)");
+                eprintln!("{name}: NOT reproducible (rebuilt in {took:.3} s, the bytes differ from the store's entry)");
                 same = false;
             }
         }

@@ -365,7 +365,7 @@ fn iso_is_reproducible_across_thread_counts() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "kiln build --check failed:\n{stderr}");
     assert!(
-        stderr.contains("reproducible"),
+        stderr.contains(": reproducible (rebuilt in"),
         "no verdict from --check:\n{stderr}"
     );
 }

@@ -268,12 +268,13 @@ impl Session {
 
     /// `kiln build --check`: builds each target again (its inputs must be in the store) in a
     /// scratch directory and compares the result with the registered entry's content hash.
-    /// Returns, per target, its name and whether the bytes were the same.
+    /// Returns, per target, its name, whether the bytes were the same, and how long the
+    /// builder took (without the hashing).
     pub fn check(
         &self,
         targets: &[DrvId],
         events: &dyn Events,
-    ) -> Result<Vec<(String, bool)>, DriverError> {
+    ) -> Result<Vec<(String, bool, std::time::Duration)>, DriverError> {
         let graph = self.graph();
         let builders = self.registry.builders();
         let mut verdicts = Vec::new();
@@ -307,7 +308,9 @@ impl Session {
                 })?;
             let out = scratch.path().join(entry.as_str());
             events.started(drv);
+            let start = std::time::Instant::now();
             let built = builder.build(drv, &inputs, &out, events);
+            let took = start.elapsed();
             events.finished(drv, &built);
             built.map_err(|message| DriverError::Check {
                 name: drv.name.clone(),
@@ -315,7 +318,7 @@ impl Session {
             })?;
             let digest =
                 kiln_store::hash_tree(&out).map_err(|e| DriverError::io("hash", &out, e))?;
-            verdicts.push((drv.name.clone(), digest == info.content));
+            verdicts.push((drv.name.clone(), digest == info.content, took));
         }
         Ok(verdicts)
     }
