@@ -325,6 +325,19 @@ fn boot_and_check(label: &str, uefi: bool, usb: bool) {
     );
     let iw = vm.run("command -v iw; iw --version");
     assert!(iw.contains("iw version"), "{label}: iw does not run: {iw}");
+    // Stage 2 loaded the NIC's driver and ran udhcpc: QEMU's user network leases 10.0.2.15.
+    let mut addresses = String::new();
+    for _ in 0..30 {
+        addresses = vm.run("ip -4 addr");
+        if addresses.contains("10.0.2.15") {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert!(
+        addresses.contains("10.0.2.15"),
+        "{label}: no DHCP lease: {addresses}"
+    );
 }
 
 #[test]

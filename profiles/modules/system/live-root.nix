@@ -26,12 +26,22 @@ let
     info() { echo "<5>kiln: $*" > /dev/kmsg; echo "kiln: $*"; }
     mkdir -p /dev/pts /dev/shm /run /tmp
     grep -q ' /dev/pts ' /proc/mounts || mount -t devpts devpts /dev/pts
+    # busybox's modprobe reads the text modules.dep/modules.alias kiln writes (kmod's wants the
+    # binary indexes depmod makes), so it serves the kernel's requests and the loading below.
+    echo /etc/kiln/modprobe > /proc/sys/kernel/modprobe
     load() {
-      modprobe "$1" 2>/dev/null || busybox modprobe "$1" 2>/dev/null \
+      busybox modprobe "$1" 2>/dev/null \
         || grep -qs "/$(echo "$1" | tr _ -)\.ko\$\|/$(echo "$1" | tr - _)\.ko\$" /lib/modules/$(uname -r)/modules.builtin \
         || info "could not load $1"
     }
     for m in ${escapeShellArgs config.boot.kernelModules}; do load "$m"; done
+    # Drivers for the hardware present, now from the whole module tree (stage 1 had only the
+    # initrd's): what udev's coldplug does.
+    for pass in 1 2; do
+      find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u | while read -r alias; do
+        busybox modprobe -q "$alias" 2>/dev/null
+      done
+    done
     hostname -F /etc/hostname
     ip link set lo up
     for dev in /sys/class/net/*; do
@@ -89,6 +99,7 @@ let
     ''; };
     "etc/kiln/stage-2" = { text = stage2; mode = "0755"; };
     "etc/kiln/udhcpc.script" = { text = udhcpcScript; mode = "0755"; };
+    "etc/kiln/modprobe" = { text = "#!/bin/sh\nexec /bin/busybox modprobe \"$@\"\n"; mode = "0755"; };
   };
 in
 {
