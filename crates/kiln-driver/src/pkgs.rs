@@ -67,8 +67,13 @@ impl Packages {
         Ok(index)
     }
 
-    fn names_derivation(release: &str, archive: &ArchiveOptions) -> Derivation {
-        let mut drv = Derivation::new(format!("debian-{}-names", archive.suite), "debian-names");
+    /// The cached name list (`kind` "names") or list of `Essential: yes` names ("essential")
+    /// of one signed release.
+    fn list_derivation(kind: &str, release: &str, archive: &ArchiveOptions) -> Derivation {
+        let mut drv = Derivation::new(
+            format!("debian-{}-{kind}", archive.suite),
+            format!("debian-{kind}"),
+        );
         drv.args = vec![
             release.to_string(),
             archive.components.join(" "),
@@ -78,13 +83,49 @@ impl Packages {
     }
 
     fn remember_names(&self, index: &Index) {
-        let drv = Self::names_derivation(&index.release.inrelease_sha256, &self.archive);
+        let drv = Self::list_derivation("names", &index.release.inrelease_sha256, &self.archive);
         let names: BTreeSet<&str> = index.iter().map(|p| p.name.as_str()).collect();
         let text: String = names.into_iter().flat_map(|n| [n, "\n"]).collect();
         // A cache: failing to write it only costs the next run an index parse.
         let _ = self.store.add(&drv.id().0, &drv.name, &[], None, |out| {
             std::fs::write(out, text).map_err(|e| e.to_string())
         });
+        let drv =
+            Self::list_derivation("essential", &index.release.inrelease_sha256, &self.archive);
+        let essential: BTreeSet<&str> = index
+            .iter()
+            .filter(|p| p.essential)
+            .map(|p| p.name.as_str())
+            .collect();
+        let text: String = essential.into_iter().flat_map(|n| [n, "\n"]).collect();
+        let _ = self.store.add(&drv.id().0, &drv.name, &[], None, |out| {
+            std::fs::write(out, text).map_err(|e| e.to_string())
+        });
+    }
+
+    /// The `Essential: yes` packages' names, for profiles that ask for them
+    /// (`environment.includeEssentialPackages`).
+    fn essential_names(&self) -> Result<Vec<String>, DebianError> {
+        let release = self.lock.borrow().release.clone();
+        let cached = (!release.is_empty())
+            .then(|| {
+                Self::list_derivation("essential", &release, &self.archive)
+                    .entry()
+                    .ok()
+            })
+            .flatten()
+            .filter(|entry| self.store.contains(entry))
+            .and_then(|entry| std::fs::read_to_string(self.store.path(&entry)).ok());
+        if let Some(text) = cached {
+            return Ok(text.lines().map(String::from).collect());
+        }
+        let index = self.index()?;
+        let names: BTreeSet<String> = index
+            .iter()
+            .filter(|p| p.essential)
+            .map(|p| p.name.clone())
+            .collect();
+        Ok(names.into_iter().collect())
     }
 
     /// Every name `pkgs` offers, sorted: the lock's, plus the release's names when known.
@@ -94,7 +135,7 @@ impl Packages {
         let pinned: Vec<Symbol> = lock.packages.keys().map(|n| Symbol::intern(n)).collect();
         let cached = (!lock.release.is_empty())
             .then(|| {
-                Self::names_derivation(&lock.release, &self.archive)
+                Self::list_derivation("names", &lock.release, &self.archive)
                     .entry()
                     .ok()
             })
@@ -201,8 +242,9 @@ impl Packages {
     }
 }
 
-/// The `pkgs` value: every name, each a lazy package (the profile library adds `linuxPackages`
-/// and `closureOf` on top, in `profiles/pkgs/default.nix`).
+/// The `pkgs` value: every name, each a lazy package, and `essentialPackages` (the archive's
+/// `Essential: yes` packages); the profile library adds `linuxPackages` and `closureOf` on
+/// top, in `profiles/pkgs/default.nix`.
 pub(crate) fn package_set(packages: &Rc<Packages>) -> Result<Value, DebianError> {
     let names = packages.names()?;
     let entries: Vec<AttrEntry> = names
@@ -216,5 +258,22 @@ pub(crate) fn package_set(packages: &Rc<Packages>) -> Result<Value, DebianError>
             }
         })
         .collect();
+    let mut entries = entries;
+    let source = packages.clone();
+    // Not a Debian name (those are lower-case), so it cannot hide a package.
+    entries.push(AttrEntry {
+        name: Symbol::intern("essentialPackages"),
+        value: Thunk::native(move |_| {
+            let names = source
+                .essential_names()
+                .map_err(|e| EvalError::throw(format!("pkgs.essentialPackages: {e}")))?;
+            let mut values = Vec::with_capacity(names.len());
+            for name in names {
+                values.push(source.package(&name)?);
+            }
+            Ok(Value::list(values))
+        }),
+        pos: None,
+    });
     Ok(Value::Attrs(Attrs::from_entries(entries)))
 }

@@ -108,7 +108,8 @@ in
       name = "rootfs-${config.networking.hostName}";
       system = "x86_64-linux";
       builder = "rootfs";
-      packages = pkgs.closureOf config.environment.systemPackages;
+      packages = pkgs.closureOf (config.environment.systemPackages
+        ++ lib.optionals config.environment.includeEssentialPackages pkgs.essentialPackages);
       inherit (kernelPackages) modDirVersion;
       moduleTrees = [ kernelPackages.kernel ] ++ config.boot.extraModulePackages;
       firmware = config.hardware.firmware;
