@@ -21,10 +21,15 @@ lint:
 fuzz target="parse" time="600":
     cargo +nightly fuzz run --fuzz-dir tests/fuzz {{target}} -- -max_total_time={{time}}
 
-# Side-by-side benchmarks against nix-instantiate.
+# Side-by-side benchmarks against the peers (nix-instantiate, apt + dpkg-deb, cpio + zstd,
+# xorriso, mksquashfs).
 bench:
     tests/bench/parse.sh
     tests/bench/eval.sh
     tests/bench/modules.sh
     tests/bench/fetch.sh
     tests/bench/initrd.sh
+    tests/bench/iso.sh
+    tests/bench/squashfs.sh
+    tests/bench/build.sh
+    tests/bench/rootfs.sh
