@@ -442,7 +442,13 @@ fn drop_iteratively(mut stack: Vec<Value>) {
             Value::Thunk(thunk) if Rc::strong_count(&thunk.0) == 1 => {
                 let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
                 match state {
-                    ThunkState::Done(v) => stack.push(v),
+                    // A leaf (a number, a string, ...) is dropped here rather than pushed.
+                    ThunkState::Done(v)
+                        if matches!(v, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)) =>
+                    {
+                        stack.push(v)
+                    }
+                    ThunkState::Done(_) => {}
                     ThunkState::Apply { func, arg } => stack.extend([func, arg]),
                     _ => {}
                 }
