@@ -21,7 +21,12 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 
+// A word-sized tag puts every payload, a `Bool` too, at offset 8, so that a `Value` moves as
+// two words. With the default byte tag a `Bool` sits at offset 1, and moving a `Value` (or an
+// `EvalResult<Value>`) took overlapping partial-word copies that stall store forwarding: a
+// quarter of the time of `fib`.
 #[derive(Clone)]
+#[repr(u64)]
 pub enum Value {
     Null,
     Bool(bool),
@@ -43,6 +48,7 @@ pub enum Value {
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
+const _: () = assert!(std::mem::size_of::<crate::EvalResult<Value>>() == 16);
 
 impl Value {
     /// A string without context.
