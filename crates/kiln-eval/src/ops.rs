@@ -378,12 +378,11 @@ pub(crate) fn push_int(out: &mut String, n: i64) {
             break;
         }
     }
+    out.reserve(digits.len() + 1 - pos);
     if n < 0 {
         out.push('-');
     }
-    for &d in &digits[pos..] {
-        out.push(char::from(d));
-    }
+    out.extend(digits[pos..].iter().map(|&d| char::from(d)));
 }
 
 #[cfg(test)]
