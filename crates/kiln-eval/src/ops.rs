@@ -99,6 +99,10 @@ impl Evaluator {
 
     /// `a < b` for numbers, strings, paths and lists (lexicographically).
     pub fn less_than(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
+        // Integers (what `sort` mostly compares) without forcing, cloning and dropping.
+        if let (Value::Int(x), Value::Int(y)) = (lhs, rhs) {
+            return Ok(x < y);
+        }
         let (a, b) = (self.force(lhs)?, self.force(rhs)?);
         match (&a, &b) {
             (Value::Int(x), Value::Int(y)) => Ok(x < y),
