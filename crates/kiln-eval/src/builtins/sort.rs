@@ -32,11 +32,17 @@ fn sort(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         Value::Lambda(closure) => written_less_than(closure),
         _ => None,
     };
+    let mut comparisons = 0u32;
     stable_sort(&mut items, &mut |a: &Value, b: &Value| {
         if is_less_than {
             return ev.less_than(a, b);
         }
         if let Some(cmp) = &written {
+            // No evaluation step polls the interrupt flag on this path: poll it here.
+            comparisons = comparisons.wrapping_add(1);
+            if comparisons.is_multiple_of(4096) {
+                ev.check_interrupt()?;
+            }
             let (lhs, rhs) = if cmp.swapped { (b, a) } else { (a, b) };
             return ev.less_than(lhs, rhs).map_err(|e| e.at(cmp.span));
         }
