@@ -120,8 +120,7 @@ fn gen_list(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         ));
     }
     // A huge list takes long to allocate without evaluating anything: poll the interrupt flag.
-    // Reserve up front, but not so much that an absurd length allocates before it is stopped.
-    let mut items = Vec::with_capacity(n.min(1 << 20) as usize);
+    let mut items = Vec::new();
     for i in 0..n {
         if i % 4096 == 0 {
             ev.check_interrupt()?;
