@@ -956,6 +956,20 @@ mod tests {
                 "let n = 7; in (x: [ (x + 0) x ]) (n / 2)",
                 "[ <CODE> <CODE> ]",
             ),
+            ("let n = 3; in (x: with { }; [ x ]) (n - 1)", "[ <CODE> ]"),
+            ("let n = 3; in (x: assert x > 0; [ x ]) (n - 1)", "[ 2 ]"),
+            (
+                "let n = 3; in (x: let y = 1; in if x < y then [ ] else [ x ]) (n - 1)",
+                "[ 2 ]",
+            ),
+            (
+                "let n = 3; in (x: if 0 < x then [ x ] else [ ]) (n - 1)",
+                "[ 2 ]",
+            ),
+            (
+                "let n = 3; in (x: if [ x ] == [ ] then [ ] else [ x ]) (n - 1)",
+                "[ <CODE> ]",
+            ),
         ];
         for (source, expected) in cases {
             assert_eq!(eval_lazy(source), expected, "{source}");
