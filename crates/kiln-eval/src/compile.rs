@@ -342,6 +342,7 @@ impl Compiler<'_> {
             };
             let body = self.expr(&lambda.body, None)?;
             let arg = lambda.arg.as_ref().map(|arg| Symbol::intern(arg));
+            let strict_arg = formals.is_none() && has_arg && ir::forces_first(&body, 0);
             Ok(Rc::new(ir::Lambda {
                 name,
                 span,
@@ -349,6 +350,7 @@ impl Compiler<'_> {
                 arg,
                 formals,
                 body,
+                strict_arg,
             }))
         })();
         self.scopes.pop();

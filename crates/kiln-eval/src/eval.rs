@@ -594,7 +594,15 @@ impl Evaluator {
             ExprKind::Call { func, args } => {
                 let mut f = self.eval_operand(func, env)?;
                 for arg in args.iter() {
-                    let arg = self.delay(arg, env);
+                    let arg = match &f {
+                        Value::Lambda(closure) if closure.lambda.strict_arg => {
+                            match self.eval_infallible(arg, env) {
+                                Some(v) => v,
+                                None => self.delay(arg, env),
+                            }
+                        }
+                        _ => self.delay(arg, env),
+                    };
                     f = self.call(&f, arg).map_err(|e| e.at(span))?;
                 }
                 Ok(f)
@@ -655,6 +663,49 @@ impl Evaluator {
         }
         self.concat_strings(force_string, &values)
             .map_err(|e| e.at(span))
+    }
+
+    /// The value of `expr` if it is integer arithmetic on integers already evaluated (`n - 1`):
+    /// computed now, because that can neither fail nor have an effect. `None` for anything
+    /// else. Only for the argument of a lambda that forces its argument first
+    /// (`ir::Lambda::strict_arg`), where a thunk could never be seen unevaluated.
+    fn eval_infallible(&self, expr: &ir::Expr, env: &Rc<Env>) -> Option<Value> {
+        let int = |e: &ir::Expr| match &e.kind {
+            ExprKind::Const(Value::Int(n)) => Some(*n),
+            ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index)? {
+                Value::Int(n) => Some(*n),
+                Value::Thunk(t) => match &*t.0.borrow() {
+                    ThunkState::Done(Value::Int(n)) => Some(*n),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        match &expr.kind {
+            ExprKind::Arith { op, lhs, rhs } => {
+                let (a, b) = (int(lhs)?, int(rhs)?);
+                match op {
+                    ir::ArithOp::Sub => Some(Value::Int(a.wrapping_sub(b))),
+                    ir::ArithOp::Mul => Some(Value::Int(a.wrapping_mul(b))),
+                    ir::ArithOp::LessThan => Some(Value::Bool(a < b)),
+                    ir::ArithOp::Div => {
+                        (b != 0 && !(a == i64::MIN && b == -1)).then(|| Value::Int(a / b))
+                    }
+                }
+            }
+            ExprKind::ConcatStrings {
+                force_string: false,
+                parts,
+            } if !parts.is_empty() => {
+                let mut sum = 0i64;
+                for part in parts.iter() {
+                    sum = sum.wrapping_add(int(part)?);
+                }
+                Some(Value::Int(sum))
+            }
+            _ => None,
+        }
     }
 
     /// `delay` for a binding of a `let`, `rec` set or set pattern whose environment is still
@@ -869,6 +920,65 @@ impl Evaluator {
                 items.extend_from_slice(b.items());
                 Ok(Value::list(items))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{EvalOptions, Evaluator, FsLoader};
+
+    /// `nix-instantiate --eval` without `--strict`: unevaluated thunks print as `<CODE>`.
+    fn eval_lazy(source: &str) -> String {
+        let mut ev = Evaluator::new(EvalOptions::default(), Box::new(FsLoader));
+        let file = ev
+            .sources_mut()
+            .add_virtual("«string»", std::path::Path::new("/"), source);
+        let value = ev.eval_source(file).unwrap();
+        ev.print(&value, false).unwrap()
+    }
+
+    /// An argument is computed before the call only when the lambda forces it first, so a
+    /// thunk is never seen where Nix would show one. Expected outputs are nix-instantiate 2.8's.
+    #[test]
+    fn eager_arguments_are_invisible() {
+        let cases = [
+            ("(x: [ x ]) (2 - 1)", "[ <CODE> ]"),
+            ("let n = 3; in (x: [ x ]) (n - 1)", "[ <CODE> ]"),
+            ("let n = 3; in (x: [ (x + 1) ]) (n * 2)", "[ <CODE> ]"),
+            (
+                "let n = 3; in (x: if x < 0 then [ ] else [ x ]) (n - 1)",
+                "[ 2 ]",
+            ),
+            (
+                "let n = 3; in (x: let y = x; in if y < 0 then [ ] else [ x y ]) (n - 1)",
+                "[ 2 2 ]",
+            ),
+            (
+                "let n = 3; in (x: if x then [ x ] else [ ]) (n < 4)",
+                "[ true ]",
+            ),
+            (
+                "let n = 7; in (x: [ (x + 0) x ]) (n / 2)",
+                "[ <CODE> <CODE> ]",
+            ),
+            ("let n = 3; in (x: with { }; [ x ]) (n - 1)", "[ <CODE> ]"),
+            ("let n = 3; in (x: assert x > 0; [ x ]) (n - 1)", "[ 2 ]"),
+            (
+                "let n = 3; in (x: let y = 1; in if x < y then [ ] else [ x ]) (n - 1)",
+                "[ 2 ]",
+            ),
+            (
+                "let n = 3; in (x: if 0 < x then [ x ] else [ ]) (n - 1)",
+                "[ 2 ]",
+            ),
+            (
+                "let n = 3; in (x: if [ x ] == [ ] then [ ] else [ x ]) (n - 1)",
+                "[ <CODE> ]",
+            ),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(eval_lazy(source), expected, "{source}");
         }
     }
 }

@@ -128,6 +128,10 @@ pub(crate) struct Lambda {
     pub(crate) arg: Option<Symbol>,
     pub(crate) formals: Option<Formals>,
     pub(crate) body: Rc<Expr>,
+    /// For `x: body`: evaluating `body` forces `x` before it evaluates anything else (see
+    /// [`forces_first`]). A caller may then evaluate a cheap, infallible argument before the
+    /// call instead of allocating a thunk for it: nothing can tell the difference.
+    pub(crate) strict_arg: bool,
 }
 
 pub(crate) struct Formals {
@@ -143,5 +147,32 @@ pub(crate) struct Formal {
 impl Lambda {
     pub(crate) fn n_slots(&self) -> usize {
         usize::from(self.has_arg) + self.formals.as_ref().map_or(0, |f| f.entries.len())
+    }
+}
+
+/// Whether evaluating `expr` (in an environment `depth` levels below a lambda's) forces that
+/// lambda's argument, slot 0, before it evaluates anything else. Conservative: `false` when
+/// unsure. Only the first step of each construct counts: an `if`'s condition, an operator's
+/// first operand (the second one when the first is a constant), a `let` or `with` body (their
+/// bindings are only delayed), the set of a selection, the function of a call.
+pub(crate) fn forces_first(expr: &Expr, depth: u32) -> bool {
+    match &expr.kind {
+        ExprKind::Local {
+            depth: d, index, ..
+        } => *d == depth && *index == 0,
+        ExprKind::If { cond, .. } | ExprKind::Assert { cond, .. } => forces_first(cond, depth),
+        ExprKind::Arith { lhs, rhs, .. } => {
+            forces_first(lhs, depth)
+                || (matches!(lhs.kind, ExprKind::Const(_)) && forces_first(rhs, depth))
+        }
+        ExprKind::ConcatStrings { parts, .. } => {
+            parts.first().is_some_and(|p| forces_first(p, depth))
+        }
+        ExprKind::Binary { lhs, .. } => forces_first(lhs, depth),
+        ExprKind::Not(e) => forces_first(e, depth),
+        ExprKind::Select { expr, .. } | ExprKind::HasAttr { expr, .. } => forces_first(expr, depth),
+        ExprKind::Call { func, .. } => forces_first(func, depth),
+        ExprKind::Let { body, .. } | ExprKind::With { body, .. } => forces_first(body, depth + 1),
+        _ => false,
     }
 }

@@ -99,6 +99,10 @@ impl Evaluator {
 
     /// `a < b` for numbers, strings, paths and lists (lexicographically).
     pub fn less_than(&mut self, lhs: &Value, rhs: &Value) -> EvalResult<bool> {
+        // Integers (what `sort` mostly compares) without forcing, cloning and dropping.
+        if let (Value::Int(x), Value::Int(y)) = (lhs, rhs) {
+            return Ok(x < y);
+        }
         let (a, b) = (self.force(lhs)?, self.force(rhs)?);
         match (&a, &b) {
             (Value::Int(x), Value::Int(y)) => Ok(x < y),
@@ -220,7 +224,8 @@ impl Evaluator {
         Ok(NixString::with_context(out, context))
     }
 
-    fn coerce_into(
+    /// Coerces a value to a string appended to `out`, adding its context to `context`.
+    pub(crate) fn coerce_into(
         &mut self,
         value: &Value,
         mode: Coerce,
@@ -253,10 +258,7 @@ impl Evaluator {
             match &v {
                 Value::Bool(true) => out.push('1'),
                 Value::Bool(false) | Value::Null => {}
-                Value::Int(n) => {
-                    use std::fmt::Write;
-                    let _ = write!(out, "{n}");
-                }
+                Value::Int(n) => push_int(out, *n),
                 // C's `std::to_string(double)`: `%f`, and `nan`/`-nan` for NaN.
                 Value::Float(x) if x.is_nan() => {
                     out.push_str(if x.is_sign_negative() { "-nan" } else { "nan" })
@@ -363,5 +365,51 @@ impl Evaluator {
             }
             Some(Acc::Str(s, ctx, false)) => Value::String(NixString::with_context(s, ctx)),
         })
+    }
+}
+
+/// Appends the decimal digits of `n`, as `format!("{n}")` would but without the formatting
+/// machinery (`toString` of many integers spends most of its time there).
+pub(crate) fn push_int(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut pos = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        pos -= 1;
+        digits[pos] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.reserve(digits.len() + 1 - pos);
+    if n < 0 {
+        out.push('-');
+    }
+    out.extend(digits[pos..].iter().map(|&d| char::from(d)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_int;
+
+    #[test]
+    fn push_int_matches_format() {
+        for n in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            12345,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let mut out = String::from("x");
+            push_int(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
     }
 }

@@ -21,7 +21,12 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 
+// A word-sized tag puts every payload, a `Bool` too, at offset 8, so that a `Value` moves as
+// two words. With the default byte tag a `Bool` sits at offset 1, and moving a `Value` (or an
+// `EvalResult<Value>`) took overlapping partial-word copies that stall store forwarding: a
+// quarter of the time of `fib`.
 #[derive(Clone)]
+#[repr(u64)]
 pub enum Value {
     Null,
     Bool(bool),
@@ -43,6 +48,7 @@ pub enum Value {
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
+const _: () = assert!(std::mem::size_of::<crate::EvalResult<Value>>() == 16);
 
 impl Value {
     /// A string without context.
@@ -442,7 +448,13 @@ fn drop_iteratively(mut stack: Vec<Value>) {
             Value::Thunk(thunk) if Rc::strong_count(&thunk.0) == 1 => {
                 let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
                 match state {
-                    ThunkState::Done(v) => stack.push(v),
+                    // A leaf (a number, a string, ...) is dropped here rather than pushed.
+                    ThunkState::Done(v)
+                        if matches!(v, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)) =>
+                    {
+                        stack.push(v)
+                    }
+                    ThunkState::Done(_) => {}
                     ThunkState::Apply { func, arg } => stack.extend([func, arg]),
                     _ => {}
                 }

@@ -8,7 +8,10 @@
 //! An error from the comparator stops the sort at once and is returned.
 
 use super::Builtin;
+use crate::ir::{self, ArithOp, ExprKind};
+use crate::value::Closure;
 use crate::{EvalResult, Evaluator, Value};
+use kiln_syntax::Span;
 
 pub(crate) const BUILTINS: &[Builtin] = &[Builtin {
     name: "sort",
@@ -25,15 +28,76 @@ fn sort(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     }
     // Nix bypasses the call when the comparator is `lessThan` itself.
     let is_less_than = matches!(&comparator, Value::PrimOp(op) if op.name == "lessThan");
+    let written = match &comparator {
+        Value::Lambda(closure) => written_less_than(closure),
+        _ => None,
+    };
+    let mut comparisons = 0u32;
     stable_sort(&mut items, &mut |a: &Value, b: &Value| {
         if is_less_than {
             return ev.less_than(a, b);
+        }
+        if let Some(cmp) = &written {
+            // No evaluation step polls the interrupt flag on this path: poll it here.
+            comparisons = comparisons.wrapping_add(1);
+            if comparisons.is_multiple_of(4096) {
+                ev.check_interrupt()?;
+            }
+            let (lhs, rhs) = if cmp.swapped { (b, a) } else { (a, b) };
+            return ev.less_than(lhs, rhs).map_err(|e| e.at(cmp.span));
         }
         let partial = ev.call(&comparator, a.clone())?;
         let res = ev.call(&partial, b.clone())?;
         ev.force_bool(&res)
     })?;
     Ok(Value::list(items))
+}
+
+/// A comparator written `a: b: a < b` (or `a: b: a > b`, which is `b < a`).
+struct WrittenLessThan {
+    /// Whether it compares its second argument with its first.
+    swapped: bool,
+    /// The span of the comparison, where its errors point.
+    span: Span,
+}
+
+/// Recognises a comparator that only compares its two arguments with `<`, so that `sort` can
+/// compare without calling it: applying it to two (already forced) values can do nothing but
+/// that comparison. Errors come out the same: the comparison's error at the comparison's span,
+/// and no "while calling" frame, because the inner lambda of a curried function never has a
+/// name.
+fn written_less_than(closure: &Closure) -> Option<WrittenLessThan> {
+    let outer = &*closure.lambda;
+    let ExprKind::Lambda(inner) = &outer.body.kind else {
+        return None;
+    };
+    let plain = |l: &ir::Lambda| l.formals.is_none() && l.has_arg;
+    if !plain(outer) || !plain(inner) || inner.name.is_some() {
+        return None;
+    }
+    let ExprKind::Arith {
+        op: ArithOp::LessThan,
+        lhs,
+        rhs,
+    } = &inner.body.kind
+    else {
+        return None;
+    };
+    let slot = |e: &ir::Expr| match e.kind {
+        ExprKind::Local {
+            depth, index: 0, ..
+        } if depth <= 1 => Some(depth),
+        _ => None,
+    };
+    let swapped = match (slot(lhs)?, slot(rhs)?) {
+        (1, 0) => false,
+        (0, 1) => true,
+        _ => return None,
+    };
+    Some(WrittenLessThan {
+        swapped,
+        span: inner.body.span,
+    })
 }
 
 /// Sorts `items` stably with `less`, calling it exactly as libstdc++'s `std::stable_sort` would.

@@ -174,9 +174,8 @@ fn concat_strings_sep(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         if idx > 0 {
             out.push_str(sep.as_str());
         }
-        let s = ev.coerce_to_string(item, Coerce::Interpolation)?;
-        out.push_str(s.as_str());
-        NixString::merge_context(&mut context, s.context());
+        // Straight into `out`: no string per item.
+        ev.coerce_into(item, Coerce::Interpolation, &mut out, &mut context)?;
     }
     Ok(Value::String(NixString::with_context(out, context)))
 }
