@@ -376,7 +376,9 @@ pub fn write_initrd(
             stats
         }
     };
-    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the kernel writes them back (a crash before that is what `kiln store verify` finds); a full disk fails the write itself.
+    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the
+    // kernel writes them back (a crash before that is what `kiln store verify` finds); a full
+    // disk fails the write itself.
     temp.persist(dest).map_err(|e| ImageError::Io {
         path: dest.to_path_buf(),
         source: e.error,

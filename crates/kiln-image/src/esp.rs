@@ -682,7 +682,9 @@ fn write_file(plan: &Plan, tmp: &Path) -> Result<()> {
     // bytes do not depend on what the disk held before.
     file.set_len(plan.size()).map_err(write_err)?;
     write_volume(plan, &mut file, tmp)?;
-    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the kernel writes them back (a crash before that is what `kiln store verify` finds); a full disk fails the write itself.
+    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the
+    // kernel writes them back (a crash before that is what `kiln store verify` finds); a full
+    // disk fails the write itself.
     file.flush().map_err(write_err)
 }
 

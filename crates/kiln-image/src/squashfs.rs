@@ -306,7 +306,9 @@ fn write_to(
     // backhand seeks back over a duplicate file's data; if the tables after it are shorter, old
     // bytes would remain past the image's end.
     file.set_len(size).map_err(write_error(dest))?;
-    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the kernel writes them back (a crash before that is what `kiln store verify` finds); a full disk fails the write itself.
+    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the
+    // kernel writes them back (a crash before that is what `kiln store verify` finds); a full
+    // disk fails the write itself.
     Ok(size)
 }
 

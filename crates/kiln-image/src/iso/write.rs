@@ -84,7 +84,9 @@ fn write_to(plan: &Plan, spec: &IsoSpec, tmp: &Path) -> Result<()> {
                 offset(planned.lba),
             )
         })?;
-    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the kernel writes them back (a crash before that is what `kiln store verify` finds); a full disk fails the write itself.
+    // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the
+    // kernel writes them back (a crash before that is what `kiln store verify` finds); a full
+    // disk fails the write itself.
     Ok(())
 }
 
