@@ -5,6 +5,7 @@
 //! environment is documented at each builder; the Nix side is `profiles/modules/`.
 
 mod image;
+mod modules;
 mod rootfs;
 
 use crate::host::{write_source, Sources, COPY_PATH};
@@ -14,6 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub(crate) use image::{Initrd, Iso, INITRD, ISO};
+pub(crate) use modules::{AggregateModules, AGGREGATE_MODULES};
 pub(crate) use rootfs::{Rootfs, Squashfs, ROOTFS, SQUASHFS};
 
 /// Every builder name a derivation may use.
@@ -22,6 +24,7 @@ pub(crate) const NAMES: &[&str] = &[
     UNPACK_DEB,
     COPY_PATH,
     crate::KBUILD_MODULE,
+    AGGREGATE_MODULES,
     INITRD,
     ISO,
     ROOTFS,
@@ -34,6 +37,7 @@ pub(crate) struct Registry {
     unpack: UnpackDeb,
     copy: CopyPath,
     kbuild: crate::KbuildModule,
+    modules: AggregateModules,
     initrd: Initrd,
     iso: Iso,
     rootfs: Rootfs,
@@ -47,6 +51,7 @@ impl Registry {
             unpack: UnpackDeb,
             copy: CopyPath { sources },
             kbuild: crate::KbuildModule,
+            modules: AggregateModules,
             initrd: Initrd,
             iso: Iso,
             rootfs: Rootfs,
@@ -64,6 +69,7 @@ impl Registry {
             (UNPACK_DEB, &self.unpack as &dyn Builder),
             (COPY_PATH, &self.copy as &dyn Builder),
             (crate::KBUILD_MODULE, &self.kbuild as &dyn Builder),
+            (AGGREGATE_MODULES, &self.modules as &dyn Builder),
             (INITRD, &self.initrd as &dyn Builder),
             (ISO, &self.iso as &dyn Builder),
             (ROOTFS, &self.rootfs as &dyn Builder),

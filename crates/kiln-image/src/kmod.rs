@@ -12,7 +12,7 @@ pub mod modinfo;
 
 pub use closure::{resolve, Closure};
 pub use depfile::{modules_alias, modules_dep, modules_softdep};
-pub use index::{index_modules, Module, ModuleIndex, ModuleTree};
+pub use index::{index_modules, open_index, Module, ModuleIndex, ModuleTree, INDEX_FILE};
 pub use modinfo::ModInfo;
 
 /// Module names treat `-` and `_` alike; the kernel stores `_` (`scripts/Makefile.lib`).

@@ -9,7 +9,6 @@
 { config, lib, pkgs, ... }:
 let
   inherit (lib) concatStringsSep concatMapStringsSep escapeShellArg escapeShellArgs mapAttrsToList;
-  kernelPackages = config.boot.kernelPackages;
 
   fstab = concatStringsSep "\n" (mapAttrsToList (_: fs:
     let
@@ -110,8 +109,7 @@ in
       builder = "rootfs";
       packages = pkgs.closureOf (config.environment.systemPackages
         ++ lib.optionals config.environment.includeEssentialPackages pkgs.essentialPackages);
-      inherit (kernelPackages) modDirVersion;
-      moduleTrees = [ kernelPackages.kernel ] ++ config.boot.extraModulePackages;
+      modulesTree = config.system.build.kernelModules;
       firmware = config.hardware.firmware;
       files = builtins.toJSON files;
     };

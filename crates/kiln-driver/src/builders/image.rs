@@ -4,7 +4,7 @@
 use super::{env, env_bool, env_list};
 use kiln_image::cpio::{self, Compressor, CpioOptions, CpioPath, Entry};
 use kiln_image::iso::{self, FileSource, IsoSpec, IsoTree, VolumeId};
-use kiln_image::kmod::{self, ModuleTree};
+use kiln_image::kmod;
 use kiln_image::{initrd, ImageError};
 use kiln_store::{Builder, Derivation, Events};
 use std::path::{Path, PathBuf};
@@ -25,10 +25,10 @@ fn path(p: &str) -> Result<CpioPath, String> {
     CpioPath::new(p).map_err(image_error)
 }
 
-/// `initrd`: env `modDirVersion`, `moduleTrees` (packages with `lib/modules/<version>`, in
-/// precedence order), `modules` (names or aliases; their closure is included), `firmware`
-/// (packages with `lib/firmware`), `busybox` (busybox-static), `init`, `compressor`.
-/// Output: `$out/initrd`.
+/// `initrd`: env `modDirVersion`, `modulesTree` (a package with `lib/modules/<version>`, normally
+/// an `aggregate-modules` output, whose index it reads), `modules` (names or aliases; their
+/// closure is included), `firmware` (packages with `lib/firmware`), `busybox` (busybox-static),
+/// `init`, `compressor`. Output: `$out/initrd`.
 pub(crate) struct Initrd;
 
 impl Builder for Initrd {
@@ -40,21 +40,17 @@ impl Builder for Initrd {
         events: &dyn Events,
     ) -> Result<(), String> {
         let version = env(drv, "modDirVersion")?;
-        let trees: Vec<ModuleTree> = env_list(drv, "moduleTrees")
-            .into_iter()
-            .map(|p| ModuleTree {
-                root: Path::new(p).join("lib/modules").join(version),
-            })
-            .filter(|t| t.root.is_dir())
-            .collect();
-        if trees.is_empty() {
-            return Err(format!("no module tree has lib/modules/{version}"));
+        let root = Path::new(env(drv, "modulesTree")?)
+            .join("lib/modules")
+            .join(version);
+        if !root.is_dir() {
+            return Err(format!("`modulesTree` has no lib/modules/{version}"));
         }
-        let index = kmod::index_modules(&trees).map_err(image_error)?;
+        let index = kmod::open_index(&root).map_err(image_error)?;
         let closure = kmod::resolve(&index, &env_list(drv, "modules")).map_err(image_error)?;
         let mut entries = initrd::module_entries(&index, &closure, version).map_err(image_error)?;
         // So /init can tell a built-in module (nothing to load) from a missing one.
-        let builtin = trees[0].root.join("modules.builtin");
+        let builtin = root.join("modules.builtin");
         if builtin.is_file() {
             entries.push(Entry::file(
                 path(&format!("lib/modules/{version}/modules.builtin"))?,

@@ -4,11 +4,11 @@
 //! The tree is made of hard links into the store (the store and its scratch space share a file
 //! system), so merging a gigabyte of packages moves no data. Generated files replace links
 //! (never write through one: that would change the store entry it shares an inode with).
-//! Maintainer scripts are not run; what a live system needs from them is done here: busybox
-//! applets where no package provides the command, `modules.dep` and friends for `modprobe`.
+//! Maintainer scripts are not run; what a live system needs from them is done here (busybox
+//! applets where no package provides the command) or by an earlier step (`modules.dep` and
+//! friends for `modprobe` come with the `aggregate-modules` tree).
 
 use super::{env, env_list};
-use kiln_image::kmod::{self, ModuleTree};
 use kiln_image::squashfs::{write_squashfs, SquashfsCompression, SquashfsOptions};
 use kiln_store::{Builder, Derivation, Events};
 use std::path::{Path, PathBuf};
@@ -17,8 +17,8 @@ pub(crate) const ROOTFS: &str = "rootfs";
 pub(crate) const SQUASHFS: &str = "squashfs";
 
 /// `rootfs`: env `packages` (unpacked packages, merged in order, the first to ship a path wins),
-/// `modDirVersion` + `moduleTrees` (packages with `lib/modules/<version>`; later trees add
-/// modules, e.g. `extra/wl.ko`), `firmware` (packages whose `lib/firmware` is merged into
+/// `modulesTree` (an `aggregate-modules` output: the kernel's modules with `modules.dep` and the
+/// other files `modprobe` reads), `firmware` (packages whose `lib/firmware` is merged into
 /// `/lib/firmware`), `files` (JSON `{ "etc/hostname": { "text": …, "mode": "0644" } }`).
 pub(crate) struct Rootfs;
 
@@ -38,14 +38,8 @@ impl Builder for Rootfs {
         if conflicts > 0 {
             events.message(drv, &format!("{conflicts} path(s) shipped by more than one package; the first package's kept"));
         }
-        let version = env(drv, "modDirVersion")?;
-        let modules = out.join("lib/modules").join(version);
-        for tree in env_list(drv, "moduleTrees") {
-            link_tree(&Path::new(tree).join("lib/modules").join(version), &modules)?;
-        }
-        if modules.is_dir() {
-            write_module_indexes(&modules)?;
-        }
+        let modules = Path::new(env(drv, "modulesTree")?).join("lib/modules");
+        link_tree(&modules, &out.join("lib/modules"))?;
         for package in env_list(drv, "firmware") {
             link_tree(
                 &Path::new(package).join("lib/firmware"),
@@ -130,27 +124,6 @@ fn link_tree(src: &Path, dst: &Path) -> Result<usize, String> {
         }
     }
     Ok(conflicts)
-}
-
-/// `modules.dep`, `.alias`, `.softdep` for every module of the tree, so `modprobe` works
-/// without running `depmod`.
-fn write_module_indexes(modules: &Path) -> Result<(), String> {
-    let index = kmod::index_modules(&[ModuleTree {
-        root: modules.to_path_buf(),
-    }])
-    .map_err(|e| e.to_string())?;
-    let names: Vec<String> = index.modules.keys().cloned().collect();
-    let closure = kmod::resolve(&index, &names).map_err(|e| e.to_string())?;
-    for (name, text) in [
-        ("modules.dep", kmod::modules_dep(&index, &closure)),
-        ("modules.alias", kmod::modules_alias(&index, &closure)),
-        ("modules.softdep", kmod::modules_softdep(&index, &closure)),
-    ] {
-        let path = modules.join(name);
-        let _ = std::fs::remove_file(&path);
-        std::fs::write(&path, text).map_err(|e| io(&path, e))?;
-    }
-    Ok(())
 }
 
 /// A symlink to busybox for each applet whose path no package provides.

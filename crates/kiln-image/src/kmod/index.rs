@@ -7,7 +7,7 @@
 //! default: "updates built-in", extra being the out-of-tree default). Two files with one name
 //! at the same precedence are an error rather than a silent pick.
 
-use super::modinfo::{read_modinfo, ModInfo};
+use super::modinfo::{parse_modinfo, read_modinfo, ModInfo};
 use crate::ImageError;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,6 +97,126 @@ fn dir_rank(rel_path: &str) -> u8 {
         1
     } else {
         0
+    }
+}
+
+/// The index file the `aggregate-modules` step writes next to `modules.dep`, so later steps
+/// (initrd, rootfs) read one file instead of the `.modinfo` of 4 000 modules. depmod's files
+/// cannot serve: `modules.dep` keeps no direct edges or softdeps, and nothing keeps `firmware=`.
+pub const INDEX_FILE: &str = "modules.kiln-index";
+
+/// First line of [`INDEX_FILE`]; a file with another one is scanned again rather than misread.
+const INDEX_MAGIC: &[u8] = b"kiln-modules-index 1\n";
+
+impl ModuleIndex {
+    /// [`INDEX_FILE`]'s contents: per module, `path=<rel_path>` and the `.modinfo` strings kiln
+    /// uses, each NUL-terminated, then an empty string. Reading it back goes through
+    /// [`parse_modinfo`], the parser of the modules' own sections.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = INDEX_MAGIC.to_vec();
+        fn put(out: &mut Vec<u8>, key: &str, value: &str) {
+            out.extend_from_slice(key.as_bytes());
+            out.push(b'=');
+            out.extend_from_slice(value.as_bytes());
+            out.push(0);
+        }
+        for module in self.modules.values() {
+            let info = &module.info;
+            put(&mut out, "path", &module.rel_path);
+            put(&mut out, "name", &module.name);
+            if !info.depends.is_empty() {
+                put(&mut out, "depends", &info.depends.join(","));
+            }
+            if !info.softdep_pre.is_empty() || !info.softdep_post.is_empty() {
+                let mut softdep = String::new();
+                for (mode, names) in [("pre:", &info.softdep_pre), ("post:", &info.softdep_post)] {
+                    if !names.is_empty() {
+                        softdep.push_str(mode);
+                        for name in names {
+                            softdep.push(' ');
+                            softdep.push_str(name);
+                        }
+                        softdep.push(' ');
+                    }
+                }
+                put(&mut out, "softdep", softdep.trim_end());
+            }
+            for firmware in &info.firmware {
+                put(&mut out, "firmware", firmware);
+            }
+            for alias in &info.aliases {
+                put(&mut out, "alias", alias);
+            }
+            if let Some(vermagic) = &info.vermagic {
+                put(&mut out, "vermagic", vermagic);
+            }
+            out.push(0);
+        }
+        out
+    }
+}
+
+/// The index of one `lib/modules/<version>` tree: from its [`INDEX_FILE`] when it has one (an
+/// `aggregate-modules` output), else by reading every module, as [`index_modules`].
+pub fn open_index(root: &Path) -> Result<ModuleIndex, ImageError> {
+    let file = root.join(INDEX_FILE);
+    let bytes = match std::fs::read(&file) {
+        Ok(bytes) if bytes.starts_with(INDEX_MAGIC) => bytes,
+        Ok(_) => return index_modules(&[ModuleTree { root: root.into() }]),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return index_modules(&[ModuleTree { root: root.into() }])
+        }
+        Err(e) => {
+            return Err(ImageError::Io {
+                path: file,
+                source: e,
+            })
+        }
+    };
+    let mut modules = Vec::new();
+    let mut rest = &bytes[INDEX_MAGIC.len()..];
+    while !rest.is_empty() {
+        // A record ends at the first empty string: two NULs in a row.
+        let end = rest
+            .windows(2)
+            .position(|w| w == [0, 0])
+            .ok_or_else(|| bad_index(&file, "a record is not terminated"))?;
+        let record = &rest[..end + 1];
+        rest = &rest[end + 2..];
+        let rel_path = record
+            .strip_prefix(b"path=")
+            .and_then(|r| r.split(|&b| b == 0).next())
+            .and_then(|p| std::str::from_utf8(p).ok())
+            .ok_or_else(|| bad_index(&file, "a record has no path"))?;
+        if rel_path.is_empty() || rel_path.split('/').any(|c| c.is_empty() || c == "..") {
+            return Err(bad_index(&file, "a module path leaves the tree"));
+        }
+        let info = parse_modinfo(record);
+        let name = match &info.name {
+            Some(name) => super::normalize_name(name),
+            None => super::normalize_name(module_stem(rel_path)),
+        };
+        modules.push((
+            0,
+            Module {
+                name,
+                rel_path: rel_path.to_owned(),
+                source: root.join(rel_path),
+                info,
+            },
+        ));
+    }
+    let mut index = ModuleIndex::from_modules(modules)?;
+    read_builtin(root, &mut index)?;
+    index.builtin_aliases.sort();
+    index.builtin_aliases.dedup();
+    Ok(index)
+}
+
+fn bad_index(file: &Path, reason: &str) -> ImageError {
+    ImageError::BadModule {
+        path: file.to_path_buf(),
+        reason: format!("not a kiln module index: {reason}"),
     }
 }
 
@@ -265,5 +385,80 @@ mod tests {
     fn stems() {
         assert_eq!(module_stem("kernel/a/snd-hda-intel.ko"), "snd-hda-intel");
         assert_eq!(module_stem("x.ko.xz"), "x");
+    }
+
+    #[test]
+    fn index_file_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = |raw: &[u8]| parse_modinfo(raw);
+        let index = ModuleIndex::from_modules([
+            (
+                0,
+                Module {
+                    info: info(b"name=wl\0depends=cfg80211,lib80211\0softdep=pre: crc32c post: x-y\0\
+firmware=brcm/b*.txt\0firmware=brcm/a.bin\0alias=pci:v000014E4d*\0alias=net-pf-99\0vermagic=6.1.0 SMP mod_unload\0"),
+                    ..module("wl", "extra/wl.ko")
+                },
+            ),
+            (0, module("cfg80211", "kernel/net/wireless/cfg80211.ko")),
+            (
+                0,
+                Module {
+                    info: info(b"softdep=post: only-post\0"),
+                    ..module("snd_hda_intel", "kernel/sound/snd-hda-intel.ko")
+                },
+            ),
+        ])
+        .unwrap();
+        std::fs::write(dir.path().join(INDEX_FILE), index.encode()).unwrap();
+        std::fs::write(
+            dir.path().join("modules.builtin"),
+            "kernel/fs/ext4/ext4.ko\n",
+        )
+        .unwrap();
+        let read = open_index(dir.path()).unwrap();
+        assert_eq!(read.builtin.iter().collect::<Vec<_>>(), ["ext4"]);
+        let expected: Vec<_> = index
+            .modules
+            .values()
+            .map(|m| {
+                (
+                    m.name.clone(),
+                    m.rel_path.clone(),
+                    dir.path().join(&m.rel_path),
+                    m.info.clone(),
+                )
+            })
+            .collect();
+        let got: Vec<_> = read
+            .modules
+            .values()
+            .map(|m| {
+                // The index stores the resolved name, so `name=` is always present.
+                let mut info = m.info.clone();
+                if index.modules[&m.name].info.name.is_none() {
+                    info.name = None;
+                }
+                (m.name.clone(), m.rel_path.clone(), m.source.clone(), info)
+            })
+            .collect();
+        assert_eq!(got, expected);
+
+        // A truncated or foreign file is an error or a rescan, never a wrong index.
+        let mut bytes = index.encode();
+        bytes.truncate(bytes.len() - 1);
+        std::fs::write(dir.path().join(INDEX_FILE), &bytes).unwrap();
+        assert!(matches!(
+            open_index(dir.path()),
+            Err(ImageError::BadModule { .. })
+        ));
+        std::fs::write(
+            dir.path().join(INDEX_FILE),
+            b"kiln-modules-index 1\npath=../x.ko\0\0",
+        )
+        .unwrap();
+        assert!(open_index(dir.path()).is_err());
+        std::fs::write(dir.path().join(INDEX_FILE), b"something else").unwrap();
+        assert!(open_index(dir.path()).unwrap().modules.is_empty());
     }
 }

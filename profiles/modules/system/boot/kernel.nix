@@ -1,5 +1,6 @@
-# Declares the kernel options (`boot.kernelPackages`, `boot.kernelModules`, ...) and the modules every
-# system loads, as NixOS's `system/boot/kernel.nix` does.
+# Declares the kernel options (`boot.kernelPackages`, `boot.kernelModules`, ...), the modules every
+# system loads and the merged module tree (`system.build.kernelModules`), as NixOS's
+# `system/boot/kernel.nix` does.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption types;
@@ -39,6 +40,16 @@ in
     blacklistedKernelModules = moduleList "Kernel modules that are never loaded automatically.";
     initrd.kernelModules = moduleList "Kernel modules loaded by the initrd, unconditionally.";
     initrd.availableKernelModules = moduleList "Kernel modules put into the initrd, loaded only when hardware needs them.";
+  };
+
+  # The kernel's module tree merged with `extraModulePackages` (a later package's module wins), with
+  # `modules.dep` and the index the initrd and rootfs steps read: NixOS's `aggregateModules`.
+  config.system.build.kernelModules = derivation {
+    name = "kernel-modules-${config.boot.kernelPackages.modDirVersion}";
+    system = "x86_64-linux";
+    builder = "aggregate-modules";
+    inherit (config.boot.kernelPackages) modDirVersion;
+    moduleTrees = [ config.boot.kernelPackages.kernel ] ++ config.boot.extraModulePackages;
   };
 
   config.boot = {

@@ -92,8 +92,7 @@ in
       system = "x86_64-linux";
       builder = "initrd";
       inherit (kernelPackages) modDirVersion;
-      # Module trees: the kernel's and those of `boot.extraModulePackages`, in precedence order.
-      moduleTrees = [ kernelPackages.kernel ] ++ config.boot.extraModulePackages;
+      modulesTree = config.system.build.kernelModules;
       modules = cfg.kernelModules ++ cfg.availableKernelModules;
       firmware = config.hardware.firmware;
       busybox = pkgs.busybox-static;
