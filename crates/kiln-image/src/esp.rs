@@ -112,8 +112,8 @@ pub fn write_esp(spec: &EspSpec, dest: &Path) -> Result<EspSummary> {
     Ok(plan.summary())
 }
 
-/// Builds the ESP image for `spec` in memory. Meant for small images (a loader and its
-/// configuration); kernels and initrds are better streamed to disk with [`write_esp`].
+/// Builds the ESP image for `spec` in memory, for a caller that writes it elsewhere (the ISO
+/// writer); much faster than [`write_esp`] since `fatfs`'s small FAT updates are memory copies.
 pub fn write_esp_to_vec(spec: &EspSpec) -> Result<Vec<u8>> {
     let plan = plan(spec)?;
     let len = usize::try_from(plan.size()).map_err(|_| ImageError::EspTooLarge {

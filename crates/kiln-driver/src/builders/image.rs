@@ -237,14 +237,8 @@ impl Builder for Iso {
             // A UEFI-only stick still needs a protective MBR; zeros carry no boot code.
             boot.hybrid_mbr = Some(Arc::from(vec![0u8; 432]));
         }
-        // Kept alive until the ISO is written: the ESP image is streamed from it.
-        let scratch = tempfile::Builder::new()
-            .prefix(".kiln-esp")
-            .tempdir_in(out.parent().unwrap_or(Path::new(".")))
-            .map_err(|e| e.to_string())?;
         if efi {
             let loader = Path::new(env(drv, "systemdBoot")?).join(SYSTEMD_BOOT);
-            let esp = scratch.path().join("efi.img");
             let files = vec![
                 ("EFI/BOOT/BOOTX64.EFI".to_string(), FileSource::Path(loader)),
                 ("boot/vmlinuz".to_string(), FileSource::Path(kernel.clone())),
@@ -260,8 +254,10 @@ impl Builder for Iso {
             ];
             let mut spec = kiln_image::esp::EspSpec::new("EFIBOOT", timestamp);
             spec.files = files;
-            kiln_image::esp::write_esp(&spec, &esp).map_err(image_error)?;
-            add(&mut tree, "boot/efi.img", FileSource::Path(esp))?;
+            // Built in memory and written once, as part of the ISO: `fatfs` updates the FAT
+            // with small reads and writes per cluster, which cost a system call each on a file.
+            let esp = kiln_image::esp::write_esp_to_vec(&spec).map_err(image_error)?;
+            add(&mut tree, "boot/efi.img", FileSource::Bytes(esp.into()))?;
             boot.efi_image = Some("boot/efi.img".into());
             boot.hybrid_gpt = usb;
         }

@@ -2,7 +2,6 @@
 //! positioned writes, all into a temporary file that is renamed over the destination at the end.
 
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -17,6 +16,9 @@ use crate::iso::{FileSource, IsoSpec, IsoSummary};
 
 /// Copy buffer size for file data; large enough to keep the disk busy, small enough per thread.
 const CHUNK: usize = 1 << 20;
+
+/// Files are copied in ranges of this size, each on its own rayon task.
+const RANGE: u64 = 32 << 20;
 
 /// Writes the image for `spec` to `dest`, atomically: on any error nothing is left at `dest`
 /// (nor the temporary file). Uses the current rayon pool for file data.
@@ -65,25 +67,44 @@ fn write_to(plan: &Plan, spec: &IsoSpec, tmp: &Path) -> Result<()> {
                 .map_err(|source| write_error(tmp, source))?;
         }
     }
-    plan.files
-        .par_iter()
-        .enumerate()
-        .try_for_each(|(idx, planned)| {
-            if Some(idx) == plan.bios_file {
-                let mut bytes = read_all(&planned.source, planned.size)?;
-                eltorito::patch_boot_info_table(&mut bytes, 16, planned.lba)?;
-                return file
-                    .write_all_at(&bytes, offset(planned.lba))
-                    .map_err(|source| write_error(tmp, source));
+    // Large files are split into ranges so one big squashfs does not leave the other threads
+    // idle; the ranges are disjoint, so the bytes are the same for any thread count.
+    let mut work = Vec::new();
+    for (idx, planned) in plan.files.iter().enumerate() {
+        // The BIOS image is patched in memory, in one piece.
+        let range = if Some(idx) == plan.bios_file {
+            u64::MAX
+        } else {
+            RANGE
+        };
+        let mut start = 0;
+        loop {
+            let len = range.min(planned.size - start);
+            work.push((idx, start, len));
+            start += len;
+            if start >= planned.size {
+                break;
             }
-            copy_file(
-                &file,
-                tmp,
-                &planned.source,
-                planned.size,
-                offset(planned.lba),
-            )
-        })?;
+        }
+    }
+    work.into_par_iter().try_for_each(|(idx, start, len)| {
+        let planned = &plan.files[idx];
+        if Some(idx) == plan.bios_file {
+            let mut bytes = read_all(&planned.source, planned.size)?;
+            eltorito::patch_boot_info_table(&mut bytes, 16, planned.lba)?;
+            return file
+                .write_all_at(&bytes, offset(planned.lba))
+                .map_err(|source| write_error(tmp, source));
+        }
+        copy_range(
+            &file,
+            tmp,
+            &planned.source,
+            planned.size,
+            (start, len),
+            offset(planned.lba),
+        )
+    })?;
     // No fsync: like xorriso, mksquashfs and Nix's builds, the bytes reach the disk when the
     // kernel writes them back (a crash before that is what `kiln store verify` finds); a full
     // disk fails the write itself.
@@ -116,38 +137,72 @@ fn offset(lba: u32) -> u64 {
     u64::from(lba) * SECTOR_U64
 }
 
-/// Streams one source into the image at `at`, checking that it still has the planned size.
-fn copy_file(out: &File, tmp: &Path, source: &FileSource, size: u64, at: u64) -> Result<()> {
-    match source {
-        FileSource::Bytes(bytes) => out
-            .write_all_at(bytes, at)
-            .map_err(|err| write_error(tmp, err)),
-        FileSource::Path(path) => {
-            let read_err = |source| ImageError::IsoReadSource {
-                path: path.clone(),
-                source,
-            };
-            let mut input = File::open(path).map_err(read_err)?;
-            let mut buf = vec![0u8; CHUNK.min(usize::try_from(size).unwrap_or(CHUNK)).max(1)];
-            let mut done = 0u64;
-            loop {
-                let n = input.read(&mut buf).map_err(read_err)?;
-                if n == 0 {
-                    break;
-                }
-                if done + n as u64 > size {
-                    return Err(changed(path, size, done + n as u64));
-                }
-                out.write_all_at(&buf[..n], at + done)
-                    .map_err(|err| write_error(tmp, err))?;
-                done += n as u64;
-            }
-            if done != size {
-                return Err(changed(path, size, done));
-            }
-            Ok(())
+/// Copies `range` (start, length) of one source into the image at `at + start`, checking that
+/// the source still has the planned size.
+fn copy_range(
+    out: &File,
+    tmp: &Path,
+    source: &FileSource,
+    size: u64,
+    (start, len): (u64, u64),
+    at: u64,
+) -> Result<()> {
+    let path = match source {
+        FileSource::Bytes(bytes) => {
+            let range = usize::try_from(start).ok().and_then(|start| {
+                let end = start.checked_add(usize::try_from(len).ok()?)?;
+                bytes.get(start..end)
+            });
+            let range =
+                range.ok_or_else(|| changed(Path::new("<generated>"), size, bytes.len() as u64))?;
+            return out
+                .write_all_at(range, at + start)
+                .map_err(|err| write_error(tmp, err));
+        }
+        FileSource::Path(path) => path,
+    };
+    let read_err = |source| ImageError::IsoReadSource {
+        path: path.clone(),
+        source,
+    };
+    let input = File::open(path).map_err(read_err)?;
+    let found = input.metadata().map_err(read_err)?.len();
+    if found != size {
+        return Err(changed(path, size, found));
+    }
+    // copy_file_range(2) moves the bytes inside the kernel (no copy through user space); where
+    // it cannot (another file system, an old kernel) or fails, the positioned read/write loop
+    // finishes the range and reports what really went wrong, as a read or a write error.
+    let mut done = 0u64;
+    while done < len {
+        let (mut from, mut to) = (start + done, at + start + done);
+        let want = usize::try_from(len - done).unwrap_or(usize::MAX);
+        match rustix::fs::copy_file_range(&input, Some(&mut from), out, Some(&mut to), want) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => done += n as u64,
         }
     }
+    let mut buf = vec![
+        0u8;
+        CHUNK
+            .min(usize::try_from(len - done).unwrap_or(CHUNK))
+            .max(1)
+    ];
+    while done < len {
+        let want = buf
+            .len()
+            .min(usize::try_from(len - done).unwrap_or(usize::MAX));
+        let n = input
+            .read_at(&mut buf[..want], start + done)
+            .map_err(read_err)?;
+        if n == 0 {
+            return Err(changed(path, size, start + done));
+        }
+        out.write_all_at(&buf[..n], at + start + done)
+            .map_err(|err| write_error(tmp, err))?;
+        done += n as u64;
+    }
+    Ok(())
 }
 
 fn changed(path: &Path, planned: u64, found: u64) -> ImageError {
