@@ -206,8 +206,7 @@ fn build_realises_a_derivation_in_the_store() {
         ..SessionOptions::default()
     };
     let mut s = Session::new(options, repo_root());
-    let drv =
-        ":b derivation { name = \"empty-root\"; builder = \"rootfs\"; modDirVersion = \"0\"; }";
+    let drv = ":b derivation { name = \"empty-root\"; builder = \"rootfs\"; }";
     let out = run(&mut s, drv).unwrap();
     let path = out
         .lines()

@@ -17,7 +17,7 @@ pub(crate) const ROOTFS: &str = "rootfs";
 pub(crate) const SQUASHFS: &str = "squashfs";
 
 /// `rootfs`: env `packages` (unpacked packages, merged in order, the first to ship a path wins),
-/// `modulesTree` (an `aggregate-modules` output: the kernel's modules with `modules.dep` and the
+/// `modulesTree` (optional; an `aggregate-modules` output: the kernel's modules with `modules.dep` and the
 /// other files `modprobe` reads), `firmware` (packages whose `lib/firmware` is merged into
 /// `/lib/firmware`), `files` (JSON `{ "etc/hostname": { "text": …, "mode": "0644" } }`).
 pub(crate) struct Rootfs;
@@ -38,8 +38,12 @@ impl Builder for Rootfs {
         if conflicts > 0 {
             events.message(drv, &format!("{conflicts} path(s) shipped by more than one package; the first package's kept"));
         }
-        let modules = Path::new(env(drv, "modulesTree")?).join("lib/modules");
-        link_tree(&modules, &out.join("lib/modules"))?;
+        if let Ok(tree) = env(drv, "modulesTree") {
+            link_tree(
+                &Path::new(tree).join("lib/modules"),
+                &out.join("lib/modules"),
+            )?;
+        }
         for package in env_list(drv, "firmware") {
             link_tree(
                 &Path::new(package).join("lib/firmware"),
