@@ -218,6 +218,23 @@ impl Evaluator {
 
     /// Coerces a value to a string, collecting its context.
     pub fn coerce_to_string(&mut self, value: &Value, mode: Coerce) -> EvalResult<NixString> {
+        let forced;
+        let value = match value {
+            Value::Thunk(_) => {
+                forced = self.force(value)?;
+                &forced
+            }
+            _ => value,
+        };
+        // A string is its own coercion: share it rather than copy it. An integer gets a string
+        // of exactly its length, with no buffer that grows.
+        match value {
+            Value::String(s) => return Ok(s.clone()),
+            Value::Int(n) if mode == Coerce::ToString => {
+                return Ok(NixString::new(int_to_string(*n)));
+            }
+            _ => {}
+        }
         let mut context = None;
         let mut out = String::new();
         self.coerce_into(value, mode, &mut out, &mut context)?;
@@ -267,13 +284,10 @@ impl Evaluator {
                 Value::List(list) => {
                     let n = list.len();
                     for (i, item) in list.iter().enumerate() {
-                        self.enter(|ev| ev.coerce_into(item, mode, out, context))?;
-                        if i + 1 < n {
-                            let empty_list =
-                                matches!(self.force(item)?, Value::List(l) if l.is_empty());
-                            if !empty_list {
-                                out.push(' ');
-                            }
+                        let item = self.force(item)?;
+                        self.enter(|ev| ev.coerce_into(&item, mode, out, context))?;
+                        if i + 1 < n && !matches!(&item, Value::List(l) if l.is_empty()) {
+                            out.push(' ');
                         }
                     }
                 }
@@ -371,27 +385,58 @@ impl Evaluator {
 /// Appends the decimal digits of `n`, as `format!("{n}")` would but without the formatting
 /// machinery (`toString` of many integers spends most of its time there).
 pub(crate) fn push_int(out: &mut String, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut pos = digits.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        pos -= 1;
-        digits[pos] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.reserve(digits.len() + 1 - pos);
-    if n < 0 {
-        out.push('-');
-    }
-    out.extend(digits[pos..].iter().map(|&d| char::from(d)));
+    out.push_str(format_int(&mut [0; 20], n));
 }
+
+/// The decimal digits of `n` in a string of exactly their length.
+pub(crate) fn int_to_string(n: i64) -> String {
+    format_int(&mut [0; 20], n).to_owned()
+}
+
+/// The decimal digits of `n`, written at the end of `buf` two at a time from a table of the
+/// hundred pairs (half the divisions of one digit at a time). `str::from_utf8` costs about as
+/// much as the digits; safe alternatives without it cost more (pushing each digit as a `char`
+/// takes twice as many instructions, and so does `push_str` of each pair, which calls `memcpy`).
+fn format_int(buf: &mut [u8; 20], n: i64) -> &str {
+    let mut pos = buf.len();
+    let mut rest = n.unsigned_abs();
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        pos -= 2;
+        buf[pos..pos + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if rest >= 10 {
+        let pair = rest as usize * 2;
+        pos -= 2;
+        buf[pos..pos + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        pos -= 1;
+        buf[pos] = b'0' + rest as u8;
+    }
+    if n < 0 {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    // ASCII digits and a sign: always UTF-8.
+    std::str::from_utf8(&buf[pos..]).unwrap_or_default()
+}
+
+/// "00", "01", ..., "99".
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut bytes = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        bytes[2 * i] = b'0' + (i / 10) as u8;
+        bytes[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    bytes
+};
 
 #[cfg(test)]
 mod tests {
-    use super::push_int;
+    use super::{int_to_string, push_int};
 
     #[test]
     fn push_int_matches_format() {
@@ -402,6 +447,13 @@ mod tests {
             9,
             10,
             -10,
+            99,
+            100,
+            -100,
+            999,
+            1000,
+            9999,
+            10000,
             12345,
             i64::MAX,
             i64::MIN,
@@ -410,6 +462,9 @@ mod tests {
             let mut out = String::from("x");
             push_int(&mut out, n);
             assert_eq!(out, format!("x{n}"));
+            let exact = int_to_string(n);
+            assert_eq!(exact, n.to_string());
+            assert_eq!(exact.capacity(), exact.len());
         }
     }
 }
