@@ -445,18 +445,15 @@ fn drop_iteratively(mut stack: Vec<Value>) {
                     stack.extend(entries.drain(..).map(|e| e.value));
                 }
             }
-            Value::Thunk(thunk) if Rc::strong_count(&thunk.0) == 1 => {
-                let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
-                match state {
-                    // A leaf (a number, a string, ...) is dropped here rather than pushed.
-                    ThunkState::Done(v)
-                        if matches!(v, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)) =>
-                    {
-                        stack.push(v)
+            // The last owner of a thunk takes its state out and frees the thunk at once.
+            Value::Thunk(thunk) => {
+                if let Ok(cell) = Rc::try_unwrap(thunk.0) {
+                    match cell.into_inner() {
+                        // A leaf (a number, a string, ...) is dropped here rather than pushed.
+                        ThunkState::Done(v) if is_container(&v) => stack.push(v),
+                        ThunkState::Apply { func, arg } => stack.extend([func, arg]),
+                        _ => {}
                     }
-                    ThunkState::Done(_) => {}
-                    ThunkState::Apply { func, arg } => stack.extend([func, arg]),
-                    _ => {}
                 }
             }
             _ => {}
@@ -464,13 +461,15 @@ fn drop_iteratively(mut stack: Vec<Value>) {
     }
 }
 
+/// Whether dropping `value` may drop other values (and so recurse).
+fn is_container(value: &Value) -> bool {
+    matches!(value, Value::List(_) | Value::Attrs(_) | Value::Thunk(_))
+}
+
 impl Drop for List {
     fn drop(&mut self) {
         if let Some(items) = Rc::get_mut(&mut self.0) {
-            if items
-                .iter()
-                .any(|v| matches!(v, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)))
-            {
+            if items.iter().any(is_container) {
                 drop_iteratively(std::mem::take(items));
             }
         }
@@ -480,10 +479,7 @@ impl Drop for List {
 impl Drop for Attrs {
     fn drop(&mut self) {
         if let Some(entries) = Rc::get_mut(&mut self.0) {
-            if entries
-                .iter()
-                .any(|e| matches!(e.value, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)))
-            {
+            if entries.iter().any(|e| is_container(&e.value)) {
                 drop_iteratively(entries.drain(..).map(|e| e.value).collect());
             }
         }
