@@ -107,7 +107,8 @@ impl Evaluator {
                 env
             }
         };
-        self.eval(&lambda.body, &env)
+        // A body that is a variable or a constant needs no evaluation step of its own.
+        self.eval_leaf(&lambda.body, &env)
             .map_err(|e| match lambda.name {
                 Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
                 None => e,

@@ -440,7 +440,7 @@ impl Evaluator {
 
     /// Constants and variables directly; anything else through `eval`.
     #[inline(always)]
-    fn eval_leaf(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+    pub(crate) fn eval_leaf(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         match &expr.kind {
             ExprKind::Const(v) => Ok(v.clone()),
             ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index) {
