@@ -433,7 +433,7 @@ static DIGIT_QUADS: &str = match std::str::from_utf8(&DIGIT_QUAD_BYTES) {
     Err(_) => panic!("ASCII digits are UTF-8"),
 };
 
-const DIGIT_QUAD_BYTES: [u8; 40_000] = {
+static DIGIT_QUAD_BYTES: [u8; 40_000] = {
     let mut bytes = [0u8; 40_000];
     let mut i = 0;
     while i < 10_000 {
