@@ -453,15 +453,19 @@ fn drop_iteratively(mut items: Vec<Value>) {
                     stack.extend(entries.drain(..).rev().map(|e| e.value));
                 }
             }
-            // The last owner of a thunk takes its state out and frees the thunk at once.
-            Value::Thunk(thunk) => {
-                if let Ok(cell) = Rc::try_unwrap(thunk.0) {
-                    match cell.into_inner() {
-                        // A leaf (a number, a string, ...) is dropped here rather than pushed.
-                        ThunkState::Done(v) if is_container(&v) => stack.push(v),
-                        ThunkState::Apply { func, arg } => stack.extend([func, arg]),
-                        _ => {}
+            // The last owner of a thunk moves the children out of its state in place (moving
+            // the whole state out, with `Rc::try_unwrap`, took a copy that stalled on store
+            // forwarding); what is left is a leaf, freed with the thunk.
+            Value::Thunk(thunk) if Rc::strong_count(&thunk.0) == 1 => {
+                match &mut *thunk.0.borrow_mut() {
+                    ThunkState::Done(v) if is_container(v) => {
+                        stack.push(std::mem::replace(v, Value::Null));
                     }
+                    ThunkState::Apply { func, arg } => {
+                        stack.push(std::mem::replace(func, Value::Null));
+                        stack.push(std::mem::replace(arg, Value::Null));
+                    }
+                    _ => {}
                 }
             }
             _ => {}
