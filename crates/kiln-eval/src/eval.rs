@@ -56,7 +56,8 @@ impl Env {
     }
 
     pub(crate) fn one(value: Value, parent: &Rc<Env>) -> Rc<Env> {
-        Rc::new(Env {
+        // `new_cyclic`: built in place, see `Thunk::apply`.
+        Rc::new_cyclic(|_| Env {
             slots: Slots::One(OnceCell::from(value)),
             parent: Some(parent.clone()),
         })

@@ -144,7 +144,7 @@ pub type Context = Option<Box<BTreeSet<Box<str>>>>;
 
 impl NixString {
     pub fn new(text: String) -> NixString {
-        NixString(Rc::new(StrData {
+        NixString(Rc::new_cyclic(|_| StrData {
             text,
             context: None,
         }))
@@ -380,11 +380,17 @@ pub(crate) type NativeThunk = Rc<dyn Fn(&mut crate::Evaluator) -> crate::EvalRes
 
 impl Thunk {
     /// A thunk computing `func arg` when forced.
+    ///
+    /// `Rc::new_cyclic` (whose `Weak` is not used) rather than `Rc::new`, here and for the
+    /// other small objects made by the million (suspended thunks, one-slot environments,
+    /// strings): it allocates first and builds the value in place afterwards. `Rc::new` built
+    /// the value on the stack before calling the allocator and copied it after, with wider
+    /// loads than the stores that wrote it, which stalled on store forwarding (perf annotate:
+    /// a third of `genList`'s samples). string-build 40.0 -> 38.9 ms, fib 43.0 -> 40.1 ms CPU.
     pub fn apply(func: Value, arg: Value) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply {
-            func,
-            arg,
-        }))))
+        Value::Thunk(Thunk(Rc::new_cyclic(|_| {
+            RefCell::new(ThunkState::Apply { func, arg })
+        })))
     }
 
     /// A thunk running `code` when forced.
@@ -397,10 +403,9 @@ impl Thunk {
     }
 
     pub(crate) fn suspended(code: Rc<ir::Expr>, env: Rc<Env>) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Suspended {
-            code,
-            env,
-        }))))
+        Value::Thunk(Thunk(Rc::new_cyclic(|_| {
+            RefCell::new(ThunkState::Suspended { code, env })
+        })))
     }
 
     /// The value, if this thunk has been evaluated already.
