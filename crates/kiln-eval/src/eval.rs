@@ -232,7 +232,7 @@ impl Evaluator {
         }
     }
 
-    fn force_thunk(&mut self, thunk: &Thunk) -> EvalResult<Value> {
+    pub(crate) fn force_thunk(&mut self, thunk: &Thunk) -> EvalResult<Value> {
         if let ThunkState::Done(v) = &*thunk.0.borrow() {
             return Ok(v.clone());
         }
