@@ -390,6 +390,7 @@ impl Evaluator {
 /// `toString` of 2·10⁵ integers: digits written into a byte buffer and checked with
 /// `str::from_utf8` (the check alone cost as much as the digits), pushed one `char` at a time,
 /// or through `fmt` (both about twice the instructions).
+#[inline(always)]
 pub(crate) fn push_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
