@@ -285,7 +285,15 @@ impl Evaluator {
                     let n = list.len();
                     for (i, item) in list.iter().enumerate() {
                         let item = self.force(item)?;
-                        self.enter(|ev| ev.coerce_into(&item, mode, out, context))?;
+                        match &item {
+                            // The common leaves directly; anything else one level deeper.
+                            Value::Int(n) => push_int(out, *n),
+                            Value::String(s) => {
+                                out.push_str(s.as_str());
+                                NixString::merge_context(context, s.context());
+                            }
+                            _ => self.enter(|ev| ev.coerce_into(&item, mode, out, context))?,
+                        }
                         if i + 1 < n && !matches!(&item, Value::List(l) if l.is_empty()) {
                             out.push(' ');
                         }
