@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs kiln (release) and nix-instantiate 2.8 side by side on the same files and prints time
-# (CPU seconds, user + system, best of N runs; and wall seconds) and peak RSS (KiB) with
-# kiln/nix ratios. CPU time is the fairer measure on a shared machine. Usage: tests/bench/eval.sh [runs]
+# (CPU milliseconds, user + system, best of N runs; and the wall milliseconds of that run) and
+# peak RSS (KiB, largest of the runs) with kiln/nix ratios. CPU time is the fairer measure on a
+# shared machine. Usage: tests/bench/eval.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-3}
@@ -14,26 +15,13 @@ trap 'rm -rf "$chain"' EXIT
 for i in $(seq 0 999); do echo "(import ./f$((i + 1)).nix) + 1" > "$chain/f$i.nix"; done
 echo 0 > "$chain/f1000.nix"
 
-# best of $runs by CPU time: prints "cpu_seconds elapsed_seconds kib"
-measure() {
-    local best="" out tmp
-    tmp=$(mktemp)
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -o "$tmp" -f '%U %S %e %M' "$@" >/dev/null 2>&1 || true
-        read -r u s e m <"$tmp"
-        local cpu
-        cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}')
-        if [ -z "$best" ] || awk -v a="$cpu" -v b="${best%% *}" 'BEGIN{exit !(a < b)}'; then
-            best="$cpu $e $m"
-        fi
-    done
-    rm -f "$tmp"
-    echo "$best"
-}
+# best of $runs by CPU time, in milliseconds (see measure.py): prints "cpu_ms wall_ms kib"
+measure() { python3 tests/bench/measure.py "$runs" "$@"; }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b <= 0) b = 0.01; printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b <= 0) b = 0.001; printf "%.2f", a / b }'; }
 
-printf '%-13s %8s %8s %6s %9s %9s %8s %8s %6s\n' case kiln_cpu nix_cpu ratio kiln_wall nix_wall kiln_KiB nix_KiB ratio
+echo "CPU ms (user + system, best of $runs), wall ms of that run, peak RSS KiB"
+printf '%-13s %8s %8s %6s %9s %9s %8s %8s %6s\n' case kiln_ms nix_ms ratio kiln_wall nix_wall kiln_KiB nix_KiB ratio
 for case in fib attrs-merge string-build sort chain; do
     if [ "$case" = chain ]; then file="$chain/f0.nix"; else file="$dir/$case.nix"; fi
     if ! "$kiln" eval --strict "$file" >/dev/null 2>&1; then

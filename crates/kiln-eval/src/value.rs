@@ -144,7 +144,7 @@ pub type Context = Option<Box<BTreeSet<Box<str>>>>;
 
 impl NixString {
     pub fn new(text: String) -> NixString {
-        NixString(Rc::new(StrData {
+        NixString(Rc::new_cyclic(|_| StrData {
             text,
             context: None,
         }))
@@ -380,11 +380,17 @@ pub(crate) type NativeThunk = Rc<dyn Fn(&mut crate::Evaluator) -> crate::EvalRes
 
 impl Thunk {
     /// A thunk computing `func arg` when forced.
+    ///
+    /// `Rc::new_cyclic` (whose `Weak` is not used) rather than `Rc::new`, here and for the
+    /// other small objects made by the million (suspended thunks, one-slot environments,
+    /// strings): it allocates first and builds the value in place afterwards. `Rc::new` built
+    /// the value on the stack before calling the allocator and copied it after, with wider
+    /// loads than the stores that wrote it, which stalled on store forwarding (perf annotate:
+    /// a third of `genList`'s samples). string-build 40.0 -> 38.9 ms, fib 43.0 -> 40.1 ms CPU.
     pub fn apply(func: Value, arg: Value) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Apply {
-            func,
-            arg,
-        }))))
+        Value::Thunk(Thunk(Rc::new_cyclic(|_| {
+            RefCell::new(ThunkState::Apply { func, arg })
+        })))
     }
 
     /// A thunk running `code` when forced.
@@ -397,10 +403,9 @@ impl Thunk {
     }
 
     pub(crate) fn suspended(code: Rc<ir::Expr>, env: Rc<Env>) -> Value {
-        Value::Thunk(Thunk(Rc::new(RefCell::new(ThunkState::Suspended {
-            code,
-            env,
-        }))))
+        Value::Thunk(Thunk(Rc::new_cyclic(|_| {
+            RefCell::new(ThunkState::Suspended { code, env })
+        })))
     }
 
     /// The value, if this thunk has been evaluated already.
@@ -432,30 +437,39 @@ impl Closure {
 /// would overflow it when dropped recursively. The last owner of a list, set or evaluated
 /// thunk therefore moves the children it alone owns onto a heap stack and drops them one by
 /// one.
-fn drop_iteratively(mut stack: Vec<Value>) {
+///
+/// Children are dropped in their order in the list, first to last. Freeing a large list is
+/// bound by the latency of reading each cold thunk, and this order, which for a list built by a
+/// builtin is the order its thunks were allocated in, measured faster than last to first
+/// (string-build: 42.6 -> 40.7 ms CPU); likely the hardware prefetcher follows it better.
+fn drop_iteratively(mut items: Vec<Value>) {
+    // A stack pops from its end: reverse it so that the first item comes first.
+    items.reverse();
+    let mut stack = items;
     while let Some(value) = stack.pop() {
         match value {
             Value::List(mut list) => {
                 if let Some(items) = Rc::get_mut(&mut list.0) {
-                    stack.append(items);
+                    stack.extend(items.drain(..).rev());
                 }
             }
             Value::Attrs(mut attrs) => {
                 if let Some(entries) = Rc::get_mut(&mut attrs.0) {
-                    stack.extend(entries.drain(..).map(|e| e.value));
+                    stack.extend(entries.drain(..).rev().map(|e| e.value));
                 }
             }
+            // The last owner of a thunk moves the children out of its state in place (moving
+            // the whole state out, with `Rc::try_unwrap`, took a copy that stalled on store
+            // forwarding); what is left is a leaf, freed with the thunk.
             Value::Thunk(thunk) if Rc::strong_count(&thunk.0) == 1 => {
-                let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
-                match state {
-                    // A leaf (a number, a string, ...) is dropped here rather than pushed.
-                    ThunkState::Done(v)
-                        if matches!(v, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)) =>
-                    {
-                        stack.push(v)
+                match &mut *thunk.0.borrow_mut() {
+                    ThunkState::Done(v) if is_container(v) => {
+                        stack.push(std::mem::replace(v, Value::Null));
                     }
-                    ThunkState::Done(_) => {}
-                    ThunkState::Apply { func, arg } => stack.extend([func, arg]),
+                    ThunkState::Apply { func, arg } => {
+                        stack.push(std::mem::replace(func, Value::Null));
+                        stack.push(std::mem::replace(arg, Value::Null));
+                    }
                     _ => {}
                 }
             }
@@ -464,13 +478,15 @@ fn drop_iteratively(mut stack: Vec<Value>) {
     }
 }
 
+/// Whether dropping `value` may drop other values (and so recurse).
+fn is_container(value: &Value) -> bool {
+    matches!(value, Value::List(_) | Value::Attrs(_) | Value::Thunk(_))
+}
+
 impl Drop for List {
     fn drop(&mut self) {
         if let Some(items) = Rc::get_mut(&mut self.0) {
-            if items
-                .iter()
-                .any(|v| matches!(v, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)))
-            {
+            if items.iter().any(is_container) {
                 drop_iteratively(std::mem::take(items));
             }
         }
@@ -480,10 +496,7 @@ impl Drop for List {
 impl Drop for Attrs {
     fn drop(&mut self) {
         if let Some(entries) = Rc::get_mut(&mut self.0) {
-            if entries
-                .iter()
-                .any(|e| matches!(e.value, Value::List(_) | Value::Attrs(_) | Value::Thunk(_)))
-            {
+            if entries.iter().any(|e| is_container(&e.value)) {
                 drop_iteratively(entries.drain(..).map(|e| e.value).collect());
             }
         }
