@@ -124,3 +124,17 @@ pub(crate) fn env_list<'a>(drv: &'a Derivation, key: &str) -> Vec<&'a str> {
 pub(crate) fn env_bool(drv: &Derivation, key: &str) -> bool {
     drv.env.get(key).is_some_and(|v| v == "1")
 }
+
+/// An I/O error on `path`, as builders report it.
+pub(crate) fn io(path: &Path, err: std::io::Error) -> String {
+    format!("{}: {err}", path.display())
+}
+
+/// A hard link to `from` at `to` (store entries share a file system), or a copy where linking
+/// is refused.
+pub(crate) fn link_or_copy(from: &Path, to: &Path) -> Result<(), String> {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(|e| io(to, e))?;
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@
 //! Reading the `.modinfo` of a kernel's 4 000 modules takes about 0.1 s; done here once per
 //! kernel and module set, the initrd and rootfs steps that use the tree read one index file.
 
-use super::{env, env_list};
+use super::{env, env_list, io, link_or_copy};
 use kiln_image::kmod::{self, ModuleTree};
 use kiln_store::{Builder, Derivation, Events};
 use std::path::{Path, PathBuf};
@@ -66,7 +66,7 @@ impl Builder for AggregateModules {
             if let Some(parent) = to.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
             }
-            link(&module.source, &to)?;
+            link_or_copy(&module.source, &to)?;
         }
         for tree in &trees {
             let entries = std::fs::read_dir(&tree.root).map_err(|e| io(&tree.root, e))?;
@@ -82,7 +82,7 @@ impl Builder for AggregateModules {
                 {
                     continue;
                 }
-                link(&entry.path(), &to)?;
+                link_or_copy(&entry.path(), &to)?;
             }
         }
         let names: Vec<&String> = index.modules.keys().collect();
@@ -107,15 +107,4 @@ impl Builder for AggregateModules {
         }
         Ok(())
     }
-}
-
-fn link(from: &Path, to: &Path) -> Result<(), String> {
-    if std::fs::hard_link(from, to).is_err() {
-        std::fs::copy(from, to).map_err(|e| io(to, e))?;
-    }
-    Ok(())
-}
-
-fn io(path: &Path, err: std::io::Error) -> String {
-    format!("{}: {err}", path.display())
 }

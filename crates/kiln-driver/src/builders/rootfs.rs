@@ -8,7 +8,7 @@
 //! applets where no package provides the command) or by an earlier step (`modules.dep` and
 //! friends for `modprobe` come with the `aggregate-modules` tree).
 
-use super::{env, env_list};
+use super::{env, env_list, io, link_or_copy};
 use kiln_image::squashfs::{write_squashfs, SquashfsCompression, SquashfsOptions};
 use kiln_store::{Builder, Derivation, Events};
 use std::path::{Path, PathBuf};
@@ -85,10 +85,6 @@ impl Builder for Rootfs {
     }
 }
 
-fn io(path: &Path, err: std::io::Error) -> String {
-    format!("{}: {err}", path.display())
-}
-
 fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io(path, e))
@@ -123,8 +119,8 @@ fn link_tree(src: &Path, dst: &Path) -> Result<usize, String> {
         } else if kind.is_symlink() {
             let target = std::fs::read_link(&from).map_err(|e| io(&from, e))?;
             std::os::unix::fs::symlink(&target, &to).map_err(|e| io(&to, e))?;
-        } else if kind.is_file() && std::fs::hard_link(&from, &to).is_err() {
-            std::fs::copy(&from, &to).map_err(|e| io(&to, e))?;
+        } else if kind.is_file() {
+            link_or_copy(&from, &to)?;
         }
     }
     Ok(conflicts)
