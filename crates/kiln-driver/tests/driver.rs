@@ -1,6 +1,6 @@
 //! The driver without the network: `derivation` values (names, laziness, inputs from string
 //! contexts, errors), path sources copied into the store, and `pkgs` from a lock alone
-//! (`--locked`, `--offline`).
+//! (`--locked`, `--offline`), and the `aggregate-modules` builder on fake module trees.
 
 use kiln_driver::{DriverError, Session, SessionOptions};
 use kiln_eval::{EvalOptions, Value};
@@ -227,4 +227,91 @@ fn pkgs_come_from_the_lock_without_network() {
         .read_dir()
         .unwrap()
         .any(|_| true));
+}
+
+/// Writes an ELF object whose `.modinfo` holds `modinfo`: a `.ko` as far as kiln reads one.
+fn write_ko(path: &Path, modinfo: &[&str]) {
+    use object::write::Object;
+    use object::{Architecture, BinaryFormat, Endianness, SectionKind};
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let section = obj.add_section(
+        Vec::new(),
+        b".modinfo".to_vec(),
+        SectionKind::ReadOnlyString,
+    );
+    let data: Vec<u8> = modinfo
+        .iter()
+        .flat_map(|m| [m.as_bytes(), b"\0"].concat())
+        .collect();
+    obj.append_section_data(section, &data, 1);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, obj.write().unwrap()).unwrap();
+}
+
+/// `aggregate-modules` merges the kernel's tree with an extra module package: the later tree's
+/// module wins, the kernel's other files come along, and the indexes describe the merged tree.
+#[test]
+fn aggregate_modules_merges_trees_and_indexes_them() {
+    let mut f = fixture();
+    let kernel = f.dir.path().join("kernel/lib/modules/6.1.0-t");
+    let extra = f.dir.path().join("extra/lib/modules/6.1.0-t");
+    write_ko(
+        &kernel.join("kernel/net/cfg80211.ko"),
+        &["name=cfg80211", "depends=", "firmware=regulatory.db"],
+    );
+    write_ko(
+        &kernel.join("kernel/drivers/wl.ko"),
+        &["name=wl", "depends="],
+    );
+    write_ko(
+        &extra.join("extra/wl.ko"),
+        &["name=wl", "depends=cfg80211", "alias=pci:v000014E4d*"],
+    );
+    std::fs::write(kernel.join("modules.builtin"), "kernel/fs/ext4/ext4.ko\n").unwrap();
+    // A stale depmod output in an input tree is not taken over.
+    std::fs::write(kernel.join("modules.dep"), "stale\n").unwrap();
+    let value = f
+        .eval(
+            r#"derivation { name = "kernel-modules"; builder = "aggregate-modules";
+                 modDirVersion = "6.1.0-t"; moduleTrees = [ ./kernel ./extra ]; }"#,
+        )
+        .unwrap();
+    let targets = f.session.targets(&mut f.ev, &value).unwrap();
+    let out = f
+        .session
+        .realise(&targets, &RealiseOptions::default(), &Quiet)
+        .unwrap()
+        .remove(0);
+    let root = out.join("lib/modules/6.1.0-t");
+    assert!(root.join("extra/wl.ko").is_file());
+    assert!(
+        !root.join("kernel/drivers/wl.ko").exists(),
+        "the kernel's wl lost to extra/wl.ko"
+    );
+    assert!(root.join("kernel/net/cfg80211.ko").is_file());
+    assert_eq!(
+        std::fs::read_to_string(root.join("modules.builtin")).unwrap(),
+        "kernel/fs/ext4/ext4.ko\n"
+    );
+    let dep = std::fs::read_to_string(root.join("modules.dep")).unwrap();
+    assert_eq!(
+        dep,
+        "extra/wl.ko: kernel/net/cfg80211.ko\nkernel/net/cfg80211.ko:\n"
+    );
+    let alias = std::fs::read_to_string(root.join("modules.alias")).unwrap();
+    assert!(alias.contains("alias pci:v000014E4d* wl\n"), "{alias}");
+    // The saved index gives what reading every module gives, firmware included.
+    let index = kiln_image::kmod::open_index(&root).unwrap();
+    let scanned =
+        kiln_image::kmod::index_modules(&[kiln_image::kmod::ModuleTree { root: root.clone() }])
+            .unwrap();
+    assert!(root.join(kiln_image::kmod::INDEX_FILE).is_file());
+    assert_eq!(index.modules.keys().collect::<Vec<_>>(), ["cfg80211", "wl"]);
+    for (name, module) in &index.modules {
+        assert_eq!(module.info.depends, scanned.modules[name].info.depends);
+        assert_eq!(module.info.firmware, scanned.modules[name].info.firmware);
+        assert_eq!(module.info.aliases, scanned.modules[name].info.aliases);
+        assert_eq!(module.rel_path, scanned.modules[name].rel_path);
+    }
+    assert_eq!(index.builtin.iter().collect::<Vec<_>>(), ["ext4"]);
 }
