@@ -383,6 +383,37 @@ fn iso_is_reproducible_across_thread_counts() {
     );
 }
 
+/// A misspelt initrd module, as a user meets it: the build fails in the initrd step, naming the
+/// module and the closest real ones, and leaves no `result`.
+#[test]
+fn an_unknown_initrd_module_names_the_closest_ones() {
+    if !slow(&[]) {
+        return;
+    }
+    iso(); // the store has everything but the initrd with the typo
+    let link = workspace().join("target/unknown-module-result");
+    let _ = std::fs::remove_file(&link);
+    let out = Command::new(KILN)
+        .args(["build", "--locked", "-o"])
+        .arg(&link)
+        .arg("tests/image/bad/unknown-module.nix")
+        .current_dir(workspace())
+        .env("KILN_STORE", store())
+        .output()
+        .expect("run kiln");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the build succeeded:\n{stderr}");
+    assert!(
+        stderr.contains("cfg80221") && stderr.contains("cfg80211"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "a result was linked"
+    );
+}
+
 /// Issue 5's acceptance, as a user runs it: Broadcom's `wl.ko` built from source for the
 /// macbook profile, a second run that builds nothing, and a clean `kiln store verify`.
 #[test]

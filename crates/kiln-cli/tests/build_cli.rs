@@ -41,6 +41,7 @@ fn dry_run_shows_the_closure_and_the_steps() {
     for step in [
         "fetch  linux-image-",
         "kbuild-module broadcom-sta-",
+        "aggregate-modules kernel-modules-",
         "initrd initrd-",
         "rootfs rootfs-",
         "squashfs root-squashfs",
