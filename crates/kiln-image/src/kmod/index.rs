@@ -176,13 +176,20 @@ pub fn open_index(root: &Path) -> Result<ModuleIndex, ImageError> {
     let mut modules = Vec::new();
     let mut rest = &bytes[INDEX_MAGIC.len()..];
     while !rest.is_empty() {
-        // A record ends at the first empty string: two NULs in a row.
-        let end = rest
-            .windows(2)
-            .position(|w| w == [0, 0])
-            .ok_or_else(|| bad_index(&file, "a record is not terminated"))?;
-        let record = &rest[..end + 1];
-        rest = &rest[end + 2..];
+        // A record ends at the first empty string: a NUL right after a NUL.
+        let mut end = 0;
+        loop {
+            let nul = rest[end..]
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or_else(|| bad_index(&file, "a record is not terminated"))?;
+            if nul == 0 {
+                break;
+            }
+            end += nul + 1;
+        }
+        let record = &rest[..end];
+        rest = &rest[end + 1..];
         let rel_path = record
             .strip_prefix(b"path=")
             .and_then(|r| r.split(|&b| b == 0).next())
