@@ -24,7 +24,9 @@ let
       ++ map (n: pkgs.${n}) (filter (n: hasPrefix "linux-headers-" n || hasPrefix "linux-kbuild-" n) pkgs.${headersName}.depends);
 
     # Broadcom's `wl` WiFi driver, built from broadcom-sta-dkms's source against the headers with
-    # the host's gcc and make (see kiln-driver's kbuild builder).
+    # the host's gcc and make (see kiln-builders' kbuild builder). The output also carries the
+    # package's `/etc/modprobe.d` blacklist of the drivers `wl` competes with (b43, bcma, ssb,
+    # brcmsmac, ...), which the initrd and the live root take from `boot.extraModulePackages`.
     broadcom_sta = derivation {
       name = "broadcom-sta-${removeSuffix "-amd64" modDirVersion}";
       system = "x86_64-linux";
@@ -32,6 +34,8 @@ let
       src = pkgs.broadcom-sta-dkms;
       headers = self.headers;
       inherit modDirVersion;
+      # A package set has no profile to ask: the time nixpkgs' stdenv fixes (1980-01-01).
+      SOURCE_DATE_EPOCH = 315532800;
     };
   };
 in

@@ -221,7 +221,7 @@ fn load_release(
     let release = verify_inrelease(&bytes, &options.keyring, &what)?;
     let drv = fixed(&inrelease_name(options), &release.inrelease_sha256);
     store.add(&drv.id().0, &drv.name, &[], None, |out| {
-        std::fs::write(out, &bytes).map_err(|e| e.to_string())
+        std::fs::write(out, &bytes).map_err(|e| kiln_store::BuildError::message(e.to_string()))
     })?;
     Ok(release)
 }
@@ -296,7 +296,7 @@ fn load_packages(
             })?;
         check(&what, &text, plain.size, &plain.sha256)?;
         store.add(&drv.id().0, &drv.name, &[], None, |out| {
-            std::fs::write(out, &text).map_err(|e| e.to_string())
+            std::fs::write(out, &text).map_err(|e| kiln_store::BuildError::message(e.to_string()))
         })?;
         text
     };

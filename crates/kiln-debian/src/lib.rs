@@ -23,7 +23,7 @@
 //! let index = open_index(&store, &options, None)?;
 //! let lock = Lock::resolve(&index, &["busybox-static".to_string()])?;
 //! let mut graph = Graph::new();
-//! let tree = add_package(&mut graph, &lock.packages["busybox-static"], &options.mirror);
+//! let tree = add_package(&mut graph, &store, &lock.packages["busybox-static"], &options.mirror)?;
 //! let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
 //! let builders: Builders = [(FETCH_DEB, &fetch as &dyn Builder), (UNPACK_DEB, &unpack as &dyn Builder)]
 //!     .into_iter()
@@ -48,8 +48,8 @@ mod version;
 
 pub use archive::{open_index, ArchiveOptions, Index, DEFAULT_KEYRING};
 pub use builders::{
-    add_package, fetch_derivation, sha256_file, unpack_derivation, FetchDeb, UnpackDeb, FETCH_DEB,
-    UNPACK_DEB,
+    add_package, fetch_derivation, sha256_file, unpack_derivation, unpack_name, FetchDeb,
+    FetchInputs, UnpackDeb, FETCH_DEB, UNPACK_DEB,
 };
 pub use error::{DebianError, DebianResult};
 pub use lock::{Change, Lock, LockedPackage};

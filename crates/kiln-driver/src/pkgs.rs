@@ -32,6 +32,9 @@ pub(crate) struct Packages {
     index: RefCell<Option<Rc<Index>>>,
     /// Pins added to the lock during evaluation.
     pub(crate) changes: RefCell<Vec<Change>>,
+    /// Whether `pkgs` holds only the lock's names: offline, on a store without the release's
+    /// package list (a fresh one).
+    pub(crate) only_locked: std::cell::Cell<bool>,
     host: Rc<Host>,
 }
 
@@ -50,6 +53,7 @@ impl Packages {
             locked,
             index: RefCell::new(None),
             changes: RefCell::new(Vec::new()),
+            only_locked: std::cell::Cell::new(false),
             host,
         }
     }
@@ -88,7 +92,7 @@ impl Packages {
         let text: String = names.into_iter().flat_map(|n| [n, "\n"]).collect();
         // A cache: failing to write it only costs the next run an index parse.
         let _ = self.store.add(&drv.id().0, &drv.name, &[], None, |out| {
-            std::fs::write(out, text).map_err(|e| e.to_string())
+            std::fs::write(out, text).map_err(|e| kiln_store::BuildError::message(e.to_string()))
         });
         let drv =
             Self::list_derivation("essential", &index.release.inrelease_sha256, &self.archive);
@@ -99,7 +103,7 @@ impl Packages {
             .collect();
         let text: String = essential.into_iter().flat_map(|n| [n, "\n"]).collect();
         let _ = self.store.add(&drv.id().0, &drv.name, &[], None, |out| {
-            std::fs::write(out, text).map_err(|e| e.to_string())
+            std::fs::write(out, text).map_err(|e| kiln_store::BuildError::message(e.to_string()))
         });
     }
 
@@ -145,14 +149,20 @@ impl Packages {
         drop(lock);
         let released: Vec<Symbol> = match cached {
             Some(text) => text.lines().map(Symbol::intern).collect(),
-            None if self.locked && !pinned.is_empty() => Vec::new(),
-            None => {
-                let index = self.index()?;
-                let mut names: Vec<Symbol> =
-                    index.iter().map(|p| Symbol::intern(&p.name)).collect();
-                names.sort();
-                names
-            }
+            None => match self.index() {
+                Ok(index) => {
+                    let mut names: Vec<Symbol> =
+                        index.iter().map(|p| Symbol::intern(&p.name)).collect();
+                    names.sort();
+                    names
+                }
+                // Offline on a fresh store: the lock's packages are what there is.
+                Err(_) if self.locked && !pinned.is_empty() => {
+                    self.only_locked.set(true);
+                    Vec::new()
+                }
+                Err(err) => return Err(err),
+            },
         };
         // Both are sorted (the cache is written sorted): merge them.
         let mut names = Vec::with_capacity(released.len() + pinned.len());
@@ -208,13 +218,11 @@ impl Packages {
 
     /// The derivation value of one package.
     fn package(&self, name: &str) -> EvalResult<Value> {
-        let pin = self
-            .pin(name)
-            .map_err(|e| EvalError::throw(format!("package `{name}`: {e}")))?;
+        let pin = self.pin(name).map_err(|e| crate::host::host_error(&e))?;
         let fetch = fetch_derivation(&pin, &self.archive.mirror);
         let fetch_id = fetch.id();
-        self.host.record(fetch).map_err(EvalError::throw)?;
-        let unpack = unpack_derivation(&pin, fetch_id);
+        let (_, deb) = self.host.record(fetch).map_err(EvalError::throw)?;
+        let unpack = unpack_derivation(&pin, fetch_id, &deb);
         let drv_name = unpack.name.clone();
         let (drv_path, out_path) = self.host.record(unpack).map_err(EvalError::throw)?;
         let depends = pin
@@ -266,7 +274,7 @@ pub(crate) fn package_set(packages: &Rc<Packages>) -> Result<Value, DebianError>
         value: Thunk::native(move |_| {
             let names = source
                 .essential_names()
-                .map_err(|e| EvalError::throw(format!("pkgs.essentialPackages: {e}")))?;
+                .map_err(|e| crate::host::host_error(&e))?;
             let mut values = Vec::with_capacity(names.len());
             for name in names {
                 values.push(source.package(&name)?);

@@ -30,6 +30,8 @@ struct ErrorData {
     span: Option<Span>,
     trace: Vec<Frame>,
     dropped_frames: usize,
+    /// Help an embedder adds to the kind's own (see [`EvalError::hint`]).
+    hint: Option<String>,
 }
 
 /// One step of the evaluation that led to an error.
@@ -113,14 +115,34 @@ pub enum ErrorKind {
     NotAvailable {
         builtin: &'static str,
     },
+    /// A store operation (`derivation`, a path in a string, `toFile`) in an evaluator made
+    /// without a [`crate::StoreHost`].
+    NoStore {
+        what: &'static str,
+    },
+    /// An `-A` selection path that does not lead anywhere (Nix's `AttrPathNotFound` and
+    /// its type errors), worded as Nix words it.
+    SelectionPath {
+        message: String,
+        suggestions: Vec<String>,
+    },
+    /// The store host refused something (a derivation whose builder cannot read its
+    /// attributes, say), with the host's own diagnostic code and help.
+    Host {
+        code: String,
+        message: String,
+        help: Option<String>,
+    },
     Bug {
         message: String,
     },
 }
 
 impl ErrorKind {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
+            ErrorKind::Host { code, .. } => code,
+            ErrorKind::SelectionPath { .. } => "kiln::eval::selection_path",
             ErrorKind::Catchable(Catchable::Throw(_)) => "kiln::eval::throw",
             ErrorKind::Catchable(Catchable::AssertionFailed) => "kiln::eval::assertion_failed",
             ErrorKind::Abort(_) => "kiln::eval::abort",
@@ -143,13 +165,16 @@ impl ErrorKind {
             ErrorKind::SearchPath { .. } => "kiln::eval::search_path",
             ErrorKind::Syntax { code, .. } => code,
             ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
+            ErrorKind::NoStore { .. } => "kiln::eval::no_store",
             ErrorKind::Bug { .. } => "kiln::bug",
         }
     }
 
     fn help(&self) -> Option<String> {
         match self {
+            ErrorKind::Host { help, .. } => help.clone(),
             ErrorKind::MissingAttr { suggestions, .. }
+            | ErrorKind::SelectionPath { suggestions, .. }
             | ErrorKind::UnexpectedArgument { suggestions, .. }
                 if !suggestions.is_empty() =>
             {
@@ -159,9 +184,14 @@ impl ErrorKind {
             ErrorKind::NoDefaultNix { .. } => {
                 Some("importing a directory imports its `default.nix`".to_string())
             }
-            ErrorKind::NotAvailable { .. } => {
-                Some("store-dependent builtins come with kiln's build driver".to_string())
-            }
+            ErrorKind::NotAvailable { .. } => Some(
+                "kiln fetches only Debian's packages, pinned in kiln.lock; Nix's fetchers are not implemented"
+                    .to_string(),
+            ),
+            ErrorKind::NoStore { .. } => Some(
+                "kiln's commands give every evaluation a store; an evaluator made without one (a library use) has none"
+                    .to_string(),
+            ),
             ErrorKind::StackOverflow => Some(
                 "the evaluation recursed too deeply; is there an unbounded recursion?".to_string(),
             ),
@@ -236,7 +266,13 @@ impl fmt::Display for ErrorKind {
             ),
             ErrorKind::Syntax { message, .. } => f.write_str(message),
             ErrorKind::NotAvailable { builtin } => {
-                write!(f, "`{builtin}` is not available in pure evaluation yet")
+                write!(f, "`{builtin}` is not supported by kiln")
+            }
+            ErrorKind::Host { message, .. } | ErrorKind::SelectionPath { message, .. } => {
+                f.write_str(message)
+            }
+            ErrorKind::NoStore { what } => {
+                write!(f, "{what} needs a store, and this evaluation has none")
             }
             ErrorKind::Bug { message } => write!(f, "internal error: {message}"),
         }
@@ -250,7 +286,15 @@ impl EvalError {
             span: None,
             trace: Vec::new(),
             dropped_frames: 0,
+            hint: None,
         }))
+    }
+
+    /// Adds a line of help that only the embedder can give (the driver knows why a package
+    /// name may be missing from `pkgs`, say).
+    pub fn hint(mut self, text: impl Into<String>) -> EvalError {
+        self.0.hint = Some(text.into());
+        self
     }
 
     pub fn type_error(expected: &'static str, got: &Value) -> EvalError {
@@ -281,7 +325,7 @@ impl EvalError {
         &self.0.kind
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         self.0.kind.code()
     }
 
@@ -349,8 +393,11 @@ impl EvalError {
         }
         Report {
             message: self.0.kind.to_string(),
-            code: self.0.kind.code(),
-            help: self.0.kind.help(),
+            code: self.0.kind.code().to_string(),
+            help: match (self.0.kind.help(), &self.0.hint) {
+                (Some(help), Some(hint)) => Some(format!("{help}\n{hint}")),
+                (help, hint) => help.or_else(|| hint.clone()),
+            },
             source: source(self.0.span),
             related,
         }
@@ -377,7 +424,7 @@ type Located = Option<(Span, NamedSource<Arc<str>>)>;
 #[derive(Debug)]
 pub struct Report {
     message: String,
-    code: &'static str,
+    code: String,
     help: Option<String>,
     source: Located,
     related: Vec<FrameReport>,
@@ -417,7 +464,7 @@ fn label(source: &Located, text: &str) -> Option<Box<dyn Iterator<Item = Labeled
 
 impl Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        Some(Box::new(&self.code))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

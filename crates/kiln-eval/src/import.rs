@@ -16,7 +16,7 @@ use std::path::Path;
 impl Evaluator {
     /// Coerces a value to an absolute path string (`coerceToPath`).
     pub fn coerce_to_path(&mut self, value: &Value) -> EvalResult<String> {
-        let s = self.coerce_to_string(value, Coerce::Interpolation)?;
+        let s = self.coerce_to_string(value, Coerce::KeepPaths)?;
         if !s.as_str().starts_with('/') {
             return Err(EvalError::new(ErrorKind::Unsupported {
                 message: format!("string '{}' doesn't represent an absolute path", s.as_str()),
@@ -108,7 +108,7 @@ impl Evaluator {
                 }));
             };
             let base = self
-                .coerce_to_string(&path, Coerce::Interpolation)?
+                .coerce_to_string(&path, Coerce::KeepPaths)?
                 .as_str()
                 .to_string();
             let candidate = if prefix.is_empty() {

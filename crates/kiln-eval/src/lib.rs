@@ -12,6 +12,7 @@
 //! assert_eq!(ev.print(&value, true).unwrap(), "[ 3 ]");
 //! ```
 
+mod attr_path;
 pub mod builtins;
 mod call;
 mod compile;
@@ -32,7 +33,7 @@ pub use builtins::Builtin;
 pub use compile::pos_value;
 pub use error::{Catchable, ErrorKind, EvalError, EvalResult, Frame, Report, DEFAULT_TRACE_FRAMES};
 pub use eval::Evaluator;
-pub use host::StoreHost;
+pub use host::{AddPath, StoreHost};
 pub use loader::{FileType, FsLoader, Loader};
 pub use ops::Coerce;
 pub use symbol::Symbol;
@@ -72,6 +73,8 @@ pub struct EvalOptions {
     pub trace_to_stderr: bool,
     /// Evaluation steps allowed before a `step_limit` error (fuzzing, untrusted input).
     pub max_steps: u64,
+    /// `builtins.storeDir`: the store the [`StoreHost`] writes to (`/nix/store` without one).
+    pub store_dir: String,
 }
 
 impl Default for EvalOptions {
@@ -81,6 +84,7 @@ impl Default for EvalOptions {
             current_time: 0,
             trace_to_stderr: true,
             max_steps: u64::MAX,
+            store_dir: "/nix/store".to_string(),
         }
     }
 }

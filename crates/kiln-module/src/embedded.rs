@@ -19,6 +19,11 @@ use std::path::Path;
 /// no file system path of a user's is likely to shadow, and that error messages show readably.
 pub const LIB_ROOT: &str = "/@kiln";
 
+/// `profiles/kiln.lock`: the pins of the embedded profile library's packages. A profile of
+/// the embedded library (`/@kiln/profiles/…`) is built with it, read-only, so `kiln build`
+/// works from any directory without writing a lock there.
+pub const EMBEDDED_LOCK: &str = include_str!("../../../profiles/kiln.lock");
+
 /// The embedded files, relative to [`LIB_ROOT`]: `lib/…` from this crate and `profiles/…` from the
 /// workspace root. The tests check this list against both directories.
 const FILES: &[(&str, &str)] = &[
@@ -245,6 +250,21 @@ impl<L: Loader> Loader for LibLoader<L> {
 
     fn get_env(&self, name: &str) -> Option<String> {
         self.inner.get_env(name)
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        match embedded(path) {
+            // The embedded library has files and directories only.
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a symlink", path.display()),
+            )),
+            None => self.inner.read_link(path),
+        }
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        embedded(path).is_none() && self.inner.is_executable(path)
     }
 }
 

@@ -99,6 +99,7 @@ let
     "etc/kiln/stage-2" = { text = stage2; mode = "0755"; };
     "etc/kiln/udhcpc.script" = { text = udhcpcScript; mode = "0755"; };
     "etc/kiln/modprobe" = { text = "#!/bin/sh\nexec /bin/busybox modprobe \"$@\"\n"; mode = "0755"; };
+    "etc/modprobe.d/kiln.conf" = { text = config.boot.modprobeConfig; };
   };
 in
 {
@@ -120,6 +121,7 @@ in
       builder = "squashfs";
       tree = config.system.build.rootfs;
       compression = config.isoImage.squashfsCompression;
+      SOURCE_DATE_EPOCH = config.system.sourceDateEpoch;
     };
   };
 }

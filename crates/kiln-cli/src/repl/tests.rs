@@ -10,7 +10,7 @@ fn repo_root() -> PathBuf {
 }
 
 fn session() -> Session {
-    Session::new(SessionOptions::default(), repo_root())
+    Session::new(SessionOptions::default(), repo_root()).unwrap()
 }
 
 /// Runs `input`; its output, or the code of its error.
@@ -205,7 +205,7 @@ fn build_realises_a_derivation_in_the_store() {
         store: Some(store.path().to_path_buf()),
         ..SessionOptions::default()
     };
-    let mut s = Session::new(options, repo_root());
+    let mut s = Session::new(options, repo_root()).unwrap();
     let drv = ":b derivation { name = \"empty-root\"; builder = \"rootfs\"; }";
     let out = run(&mut s, drv).unwrap();
     let path = out

@@ -146,7 +146,7 @@ pub(crate) fn realise_package(
     mirror: &str,
 ) -> Result<PathBuf, StoreError> {
     let mut graph = Graph::new();
-    let tree = add_package(&mut graph, package, mirror);
+    let tree = add_package(&mut graph, store, package, mirror)?;
     let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
     let builders: Builders = [
         (FETCH_DEB, &fetch as &dyn Builder),
@@ -163,4 +163,17 @@ pub(crate) fn realise_package(
         &Quiet,
     )
     .map(|mut paths| paths.remove(&tree).expect("realise returns every target"))
+}
+
+/// An error and every error under it, as one line (a build failure keeps its builder's error
+/// as its source).
+pub(crate) fn error_text(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }

@@ -172,9 +172,11 @@ fn fetch_and_unpack_through_the_store() {
     let mut graph = Graph::new();
     let tree = add_package(
         &mut graph,
+        &store,
         &package,
         &format!("file://{}", mirror.display()),
-    );
+    )
+    .unwrap();
     let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
     let builders: Builders = [
         (FETCH_DEB, &fetch as &dyn Builder),
@@ -232,7 +234,7 @@ fn tampered_deb_is_rejected_and_nothing_registered() {
     let err =
         crate::common::realise_package(&store, &package, &format!("file://{}", mirror.display()))
             .unwrap_err();
-    let message = err.to_string();
+    let message = crate::common::error_text(&err);
     assert!(message.contains("expected sha256:"), "{message}");
     assert!(message.contains("tool.deb"), "{message}");
     assert!(store.list().unwrap().is_empty());
@@ -265,7 +267,8 @@ fn hostile_deb_through_the_store_registers_nothing_for_it() {
     let err =
         crate::common::realise_package(&store, &package, &format!("file://{}", mirror.display()))
             .unwrap_err();
-    assert!(err.to_string().contains("escapes the tree"), "{err}");
+    let message = crate::common::error_text(&err);
+    assert!(message.contains("escapes the tree"), "{message}");
     // Only the (verified) download is registered, not the tree.
     let names: Vec<String> = store
         .list()

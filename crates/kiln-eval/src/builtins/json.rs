@@ -2,7 +2,7 @@
 //!
 //! Nix 2.8 writes JSON with its own escaper and prints floats through a default C++ `ostream`,
 //! which is C's `%g` with six significant digits (`0.1` → `0.1`, `1/3` → `0.333333`,
-//! `1e20` → `1e+20`); [`format_float`] reproduces that.
+//! `1e20` → `1e+20`); `kiln_syntax::format_float` reproduces that.
 //! It reads JSON with nlohmann::json, whose number rules we copy: an integer that fits in `u64`
 //! is an integer (wrapped into `i64`, so `18446744073709551615` reads as `-1`), a larger one or
 //! any number with a fraction or exponent is a float, and a float that overflows is an error.
@@ -20,6 +20,7 @@ use crate::{
     AttrEntry, Attrs, Coerce, Context, ErrorKind, EvalError, EvalResult, Evaluator, NixString,
     Symbol, Value,
 };
+use kiln_syntax::format_float;
 
 /// The deepest nesting of arrays and objects that [`parse`] accepts.
 pub(crate) const MAX_DEPTH: usize = 4096;
@@ -53,48 +54,6 @@ impl std::fmt::Display for JsonError {
             self.line, self.column, self.message
         )
     }
-}
-
-/// Formats a float like C's `printf("%g")`, which is how Nix prints floats everywhere.
-pub(crate) fn format_float(x: f64) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.to_owned();
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.to_owned();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.to_owned();
-    }
-    const PRECISION: i32 = 6;
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, x);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..PRECISION).contains(&exp) {
-        let digits = usize::try_from(PRECISION - 1 - exp).unwrap_or(0);
-        strip_fraction_zeros(format!("{x:.digits$}"))
-    } else {
-        let mut res = strip_fraction_zeros(mantissa.to_owned());
-        let _ = write!(
-            res,
-            "e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
-        res
-    }
-}
-
-fn strip_fraction_zeros(mut s: String) -> String {
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
-    }
-    s
 }
 
 /// Appends `s` as a JSON string literal, escaping as Nix's `toJSON` does.
@@ -560,8 +519,12 @@ fn write_json_value(
             write_string(out, s.as_str());
             NixString::merge_context(context, s.context());
         }
-        // Deliberate difference: Nix copies the path to its store and prints the store path.
-        Value::Path(p) => write_string(out, p),
+        // A path is added to the store; the JSON holds the store path, the string its context.
+        Value::Path(p) => {
+            let stored = ev.copy_path_to_store(p)?;
+            write_string(out, stored.as_str());
+            NixString::merge_context(context, stored.context());
+        }
         Value::List(list) => {
             out.push('[');
             for (idx, item) in list.iter().enumerate() {

@@ -7,9 +7,9 @@
 
 use std::collections::HashSet;
 
-use super::json::format_float;
 use super::Builtin;
 use crate::{Attrs, Context, EvalResult, Evaluator, NixString, Value};
+use kiln_syntax::format_float;
 
 pub(crate) const BUILTINS: &[Builtin] = &[Builtin {
     name: "toXML",

@@ -98,6 +98,8 @@ in
       busybox = pkgs.busybox-static;
       compressor = cfg.compressor;
       init = init;
+      modprobeConfig = config.boot.modprobeConfig;
+      SOURCE_DATE_EPOCH = config.system.sourceDateEpoch;
     };
   };
 }

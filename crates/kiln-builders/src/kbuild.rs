@@ -9,7 +9,7 @@
 //! - `headers`: space-separated unpacked `linux-headers-<abi>-<flavour>`,
 //!   `linux-headers-<abi>-common` and `linux-kbuild-<major.minor>` packages.
 //! - `modDirVersion`: the kernel release, `/lib/modules/<modDirVersion>` (`6.1.0-28-amd64`).
-//! - `SOURCE_DATE_EPOCH` (optional): the build timestamp kbuild records; 0 when absent.
+//! - `SOURCE_DATE_EPOCH`: the build timestamp kbuild records.
 //!
 //! The output is `lib/modules/<modDirVersion>/extra/<module>.ko` for every
 //! `BUILT_MODULE_NAME[n]` of `dkms.conf` (named `DEST_MODULE_NAME[n]` when that is set), and
@@ -60,7 +60,11 @@
 //! As DKMS does by default (`STRIP[n]` unset or not `no`), the module's debug symbols are
 //! stripped with `strip -g`.
 
-use kiln_store::{Builder, Derivation, Events};
+use crate::error::BuilderError;
+use crate::modules::ModDirVersion;
+use kiln_store::inputs::{self, StorePath};
+use kiln_store::{BuildError, Builder, Derivation, Events};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -69,28 +73,52 @@ use std::process::{Command, Stdio};
 /// The builder name of [`KbuildModule`].
 pub const KBUILD_MODULE: &str = "kbuild-module";
 
+/// What `kbuild-module` reads (see the module documentation).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KbuildInputs {
+    src: StorePath,
+    headers: Vec<StorePath>,
+    mod_dir_version: ModDirVersion,
+    #[serde(rename = "SOURCE_DATE_EPOCH")]
+    source_date_epoch: u64,
+}
+
 /// Builds the kernel modules of a DKMS source package; see the module documentation for the
 /// derivation's contract.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct KbuildModule;
+pub(crate) struct KbuildModule;
 
 impl Builder for KbuildModule {
+    fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
+        inputs::check::<KbuildInputs>(drv, inputs).map_err(BuildError::new)?;
+        Ok(())
+    }
+
     fn build(
         &self,
         drv: &Derivation,
-        _inputs: &[PathBuf],
+        inputs: &[PathBuf],
         out: &Path,
         _events: &dyn Events,
-    ) -> Result<(), String> {
-        build_module(drv, out).map_err(|e| format!("kbuild-module `{}`: {e}", drv.name))
+    ) -> Result<(), BuildError> {
+        let inputs: KbuildInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
+        let name = drv.name.clone();
+        build_module(&inputs, out).map_err(|message| {
+            if message == NEED_TOOLS {
+                BuilderError::KbuildTools { name }.into()
+            } else {
+                BuilderError::Kbuild { name, message }.into()
+            }
+        })
     }
 }
 
 /// How many lines of the build log a failure shows.
 const LOG_TAIL_LINES: usize = 30;
 
-const NEED_TOOLS: &str = "building kernel modules needs gcc and make on the host: \
-                          apt-get install gcc make";
+/// The one failure with help of its own ([`BuilderError::KbuildTools`]).
+const NEED_TOOLS: &str = "no gcc and make on the host";
 
 /// What the builder reads from `dkms.conf`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -114,31 +142,15 @@ struct BuiltModule {
     strip: bool,
 }
 
-fn build_module(drv: &Derivation, out: &Path) -> Result<(), String> {
-    let var = |key: &str| {
-        drv.env
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| format!("the derivation's env has no `{key}`"))
-    };
-    let src = PathBuf::from(var("src")?);
-    let headers: Vec<PathBuf> = var("headers")?
-        .split_whitespace()
-        .map(PathBuf::from)
+fn build_module(inputs: &KbuildInputs, out: &Path) -> Result<(), String> {
+    let src = inputs.src.path().to_path_buf();
+    let headers: Vec<PathBuf> = inputs
+        .headers
+        .iter()
+        .map(|h| h.path().to_path_buf())
         .collect();
-    let version = var("modDirVersion")?;
-    if version.contains('/') || version == "." || version == ".." {
-        return Err(format!(
-            "`modDirVersion` `{version}` is not a directory name"
-        ));
-    }
-    let epoch = match drv.env.get("SOURCE_DATE_EPOCH") {
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| format!("`SOURCE_DATE_EPOCH` `{v}` is not a number of seconds"))?,
-        None => 0,
-    };
+    let version = inputs.mod_dir_version.as_str();
+    let epoch = inputs.source_date_epoch;
 
     let source = find_dkms_source(&src)?;
     // The host tools are checked before any work; `find_tools` adds what the headers and
@@ -279,6 +291,27 @@ fn build_module(drv: &Derivation, out: &Path) -> Result<(), String> {
         let dest = extra.join(format!("{}.ko", module.dest_name));
         fs::copy(&path, &dest).map_err(|e| io_error("copy to", &dest, &e))?;
         set_mode(&dest, 0o444)?;
+    }
+    copy_modprobe_config(&src, out)
+}
+
+/// The package's `/etc/modprobe.d/*.conf` (`broadcom-sta-dkms` blacklists the drivers `wl`
+/// competes with), as installing the DKMS package puts them on a system.
+fn copy_modprobe_config(src: &Path, out: &Path) -> Result<(), String> {
+    let dir = src.join("etc/modprobe.d");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let dest = out.join("etc/modprobe.d");
+    for name in sorted_entries(entries, &dir)? {
+        let from = dir.join(&name);
+        if !from.is_file() || !name.to_string_lossy().ends_with(".conf") {
+            continue;
+        }
+        fs::create_dir_all(&dest).map_err(|e| io_error("create", &dest, &e))?;
+        let to = dest.join(&name);
+        fs::copy(&from, &to).map_err(|e| io_error("copy to", &to, &e))?;
+        set_mode(&to, 0o444)?;
     }
     Ok(())
 }

@@ -1,0 +1,79 @@
+//! The builders' errors. Each keeps its code and help through realisation: the store wraps it
+//! in a [`kiln_store::BuildError`] instead of flattening it to text.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum BuilderError {
+    /// An attribute is missing, ill-typed, or names a path outside the derivation's inputs.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Input(#[from] kiln_store::inputs::InputError),
+
+    /// The image writers' own errors (cpio, ISO 9660, FAT, squashfs, kernel modules).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Image(#[from] kiln_image::ImageError),
+
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    #[diagnostic(code(kiln::builders::io))]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The derivation asks for something its builder cannot do.
+    #[error("{message}")]
+    #[diagnostic(code(kiln::builders::invalid))]
+    Invalid { message: String },
+
+    /// A program a builder runs failed or could not be started.
+    #[error("{message}")]
+    #[diagnostic(code(kiln::builders::program))]
+    Program { message: String },
+
+    /// Building an out-of-tree kernel module failed; the message carries the log's tail.
+    #[error("kbuild-module `{name}`: {message}")]
+    #[diagnostic(code(kiln::builders::kbuild))]
+    Kbuild { name: String, message: String },
+
+    #[error("kbuild-module `{name}`: building kernel modules needs gcc and make on the host")]
+    #[diagnostic(code(kiln::builders::kbuild_tools), help("apt-get install gcc make"))]
+    KbuildTools { name: String },
+
+    /// A source read at evaluation time is not in this process (a kiln bug, or a derivation
+    /// written by hand with the internal `copy-path` builder).
+    #[error("the source `{name}` was not read in this evaluation")]
+    #[diagnostic(
+        code(kiln::builders::unknown_source),
+        help("`copy-path` derivations are made by kiln when it adds a path to the store; write a path value (`./file`) instead")
+    )]
+    UnknownSource { name: String },
+}
+
+pub(crate) type Result<T, E = BuilderError> = std::result::Result<T, E>;
+
+impl BuilderError {
+    pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| BuilderError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> BuilderError {
+        BuilderError::Invalid {
+            message: message.into(),
+        }
+    }
+}
+
+impl From<BuilderError> for kiln_store::BuildError {
+    fn from(err: BuilderError) -> kiln_store::BuildError {
+        kiln_store::BuildError::new(err)
+    }
+}

@@ -1,0 +1,128 @@
+//! kiln-builders: the native builders a derivation names in `builder`, and the registry that
+//! finds them.
+//!
+//! Each builder reads its derivation's attributes into one typed struct with
+//! [`kiln_store::inputs`] (documented on the struct), so a missing or ill-typed attribute, or a
+//! path outside the derivation's inputs, is an error naming the attribute, reported at
+//! evaluation ([`Registry::check`]) and again at build time. Builders read nothing else: not
+//! the process environment, not the clock, not a host path. What changes their output is an
+//! attribute, and so part of the store key.
+//!
+//! The builders, by name:
+//! - `fetch-deb`, `unpack-deb` (kiln-debian): a `.deb` by its SHA-256, and its unpacked tree;
+//! - `copy-path`: a file tree read at evaluation time (a path value, `builtins.path`);
+//! - `kbuild-module`: an out-of-tree kernel module built against Debian's headers;
+//! - `aggregate-modules`: the kernel's module tree merged with `boot.extraModulePackages`;
+//! - `initrd`, `rootfs`, `squashfs`, `iso`: the image.
+//!
+//! ```
+//! let registry = kiln_builders::Registry::new(Default::default());
+//! assert!(kiln_builders::Registry::names().contains("iso"));
+//! let mut drv = kiln_store::Derivation::new("root-squashfs", "squashfs");
+//! drv.env.insert("compression".into(), "lz4".into());
+//! let err = registry.check(&drv, &[]).unwrap_err();
+//! assert!(err.to_string().contains("attribute `compression`"), "{err}");
+//! ```
+
+mod error;
+mod image;
+mod kbuild;
+mod modules;
+mod rootfs;
+mod source;
+
+pub use error::BuilderError;
+pub use kbuild::KBUILD_MODULE;
+pub use source::{hash_source, SourceTree, Sources, COPY_PATH};
+
+use kiln_debian::{FetchDeb, UnpackDeb, FETCH_DEB, UNPACK_DEB};
+use kiln_store::{BuildError, Builder, Builders, Derivation};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Every builder name a derivation may use.
+const NAMES: &[&str] = &[
+    FETCH_DEB,
+    UNPACK_DEB,
+    COPY_PATH,
+    KBUILD_MODULE,
+    modules::AGGREGATE_MODULES,
+    image::INITRD,
+    image::ISO,
+    rootfs::ROOTFS,
+    rootfs::SQUASHFS,
+];
+
+/// The builders of one session. `sources` holds what `copy-path` writes: the trees the
+/// evaluation read, by the id of the derivation that names them.
+pub struct Registry {
+    fetch: FetchDeb,
+    unpack: UnpackDeb,
+    copy: source::CopyPath,
+    kbuild: kbuild::KbuildModule,
+    modules: modules::AggregateModules,
+    initrd: image::Initrd,
+    iso: image::Iso,
+    rootfs: rootfs::Rootfs,
+    squashfs: rootfs::Squashfs,
+}
+
+impl Registry {
+    pub fn new(sources: Sources) -> Registry {
+        Registry {
+            fetch: FetchDeb::default(),
+            unpack: UnpackDeb,
+            copy: source::CopyPath { sources },
+            kbuild: kbuild::KbuildModule,
+            modules: modules::AggregateModules,
+            initrd: image::Initrd,
+            iso: image::Iso,
+            rootfs: rootfs::Rootfs,
+            squashfs: rootfs::Squashfs,
+        }
+    }
+
+    pub fn names() -> BTreeSet<&'static str> {
+        NAMES.iter().copied().collect()
+    }
+
+    pub fn builders(&self) -> Builders<'_> {
+        [
+            (FETCH_DEB, &self.fetch as &dyn Builder),
+            (UNPACK_DEB, &self.unpack as &dyn Builder),
+            (COPY_PATH, &self.copy as &dyn Builder),
+            (KBUILD_MODULE, &self.kbuild as &dyn Builder),
+            (modules::AGGREGATE_MODULES, &self.modules as &dyn Builder),
+            (image::INITRD, &self.initrd as &dyn Builder),
+            (image::ISO, &self.iso as &dyn Builder),
+            (rootfs::ROOTFS, &self.rootfs as &dyn Builder),
+            (rootfs::SQUASHFS, &self.squashfs as &dyn Builder),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    /// Checks a derivation at evaluation time (its builder's attributes; `inputs` are its
+    /// inputs' out paths). An unknown builder is the caller's error to report.
+    pub fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
+        match self.builders().get(drv.builder.as_str()) {
+            Some(builder) => builder.check(drv, inputs),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A hard link to `from` at `to` (store entries share a file system), or a copy where linking
+/// is refused.
+pub(crate) fn link_or_copy(from: &Path, to: &Path) -> error::Result<()> {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).map_err(BuilderError::io("copy to", to))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn set_mode(path: &Path, mode: u32) -> error::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(BuilderError::io("set the mode of", path))
+}
