@@ -63,10 +63,7 @@ fn tree(dir: &Path) -> Vec<String> {
     acc
 }
 
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
-}
+use kiln_testkit::on_path;
 
 #[test]
 fn missing_src_is_a_clear_error_and_creates_nothing() {
@@ -277,14 +274,7 @@ fn make_sees_a_fixed_environment() {
 // ---- the real thing ----------------------------------------------------------------------
 
 fn slow(test: &str) -> bool {
-    let enabled = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1");
-    if !enabled {
-        eprintln!(
-            "skipping {test}: it needs Debian's archive over the network and the host's gcc \
-             and make; set KILN_SLOW_TESTS=1"
-        );
-    }
-    enabled
+    kiln_testkit::slow(test, &["gcc", "make"])
 }
 
 /// Counts the builds it passes on, so a test can tell a cached entry from a rebuild.

@@ -123,7 +123,7 @@ fn eval_flags_print_what_nix_prints() {
             ));
         }
     }
-    if std::env::var_os("KILN_SLOW_TESTS").is_some() {
+    if kiln_testkit::slow("kiln eval against nix-instantiate", &["nix-instantiate"]) {
         for (args, expected) in CASES {
             let (out, _) = run("nix-instantiate", args, file);
             if out != *expected {
@@ -132,8 +132,6 @@ fn eval_flags_print_what_nix_prints() {
                 ));
             }
         }
-    } else {
-        eprintln!("not comparing with nix-instantiate (set KILN_SLOW_TESTS=1)");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -6,12 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use kiln_testkit::workspace as root;
 
 fn profile(name: &str) -> String {
     root()

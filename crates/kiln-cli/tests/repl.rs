@@ -13,9 +13,7 @@ use std::process::Command;
 const PROMPT: &str = "kiln-repl> ";
 const MACBOOK: &str = "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use kiln_testkit::workspace as repo_root;
 
 /// Starts `kiln repl ARGS` in a pty. The output is matched raw: rustyline's escape sequences
 /// (bracketed paste, synchronized output) sit between the prompt and the echo, and our own

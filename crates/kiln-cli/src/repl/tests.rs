@@ -2,12 +2,9 @@
 //! [`Session::complete`] as the terminal loop calls them.
 
 use super::{Flow, Session, SessionOptions};
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use kiln_testkit::workspace as repo_root;
 
 fn session() -> Session {
     Session::new(SessionOptions::default(), repo_root()).unwrap()

@@ -1,7 +1,9 @@
 //! The rest of the core builtins: `toString`, `import`, `scopedImport`, paths (`baseNameOf`,
 //! `dirOf`, `toPath`), the search path (`__findFile`, `__nixPath`), the constants
 //! (`currentSystem`, `nixVersion`, `langVersion`, `storeDir`, `currentTime`) and the builtins
-//! that need a store, which report `not_available` until kiln's build driver provides them.
+//! that need a store (`derivation`, `path`, `filterSource`, `toFile`), which go through the
+//! evaluator's [`crate::StoreHost`] (`no_store` without one). Nix's fetchers are
+//! `not_available`: kiln fetches only Debian's packages.
 
 use super::Builtin;
 use crate::error::ErrorKind;
