@@ -60,6 +60,17 @@ pub struct UnpackDeb;
 struct UnpackInputs {
     /// A `fetch-deb` output.
     deb: StorePath,
+    /// The output's layout: 2 has the control area and manifest in `.kiln-deb/`. Part of the
+    /// key, so trees unpacked by an older kiln are not taken for this layout.
+    #[allow(dead_code)]
+    layout: Layout,
+}
+
+/// The one output layout this builder writes.
+#[derive(Deserialize)]
+enum Layout {
+    #[serde(rename = "2")]
+    Two,
 }
 
 impl Builder for FetchDeb {
@@ -189,6 +200,7 @@ pub fn fetch_derivation(package: &LockedPackage, mirror: &str) -> Derivation {
 pub fn unpack_derivation(package: &LockedPackage, fetch: DrvId, deb: &str) -> Derivation {
     let mut drv = Derivation::new(unpack_name(package), UNPACK_DEB);
     drv.env.insert("deb".to_string(), deb.to_string());
+    drv.env.insert("layout".to_string(), "2".to_string());
     drv.inputs = vec![fetch];
     drv
 }

@@ -56,5 +56,5 @@ pub use lock::{Change, Lock, LockedPackage};
 pub use packages::{parse_packages, parse_relation, parse_relations, Group, Package, Relation};
 pub use release::{parse_release, verify_inrelease, FileHash, Release};
 pub use resolve::{resolve, ResolveOptions};
-pub use unpack::unpack_deb;
+pub use unpack::{unpack_deb, CONTROL_DIR, FILES_MANIFEST};
 pub use version::{Op, Version};
