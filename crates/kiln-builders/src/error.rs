@@ -34,6 +34,23 @@ pub enum BuilderError {
     #[diagnostic(code(kiln::builders::program))]
     Program { message: String },
 
+    /// The sandbox cannot be set up here (no bwrap, no privilege to make namespaces).
+    #[error("{message}")]
+    #[diagnostic(
+        code(kiln::builders::sandbox),
+        help("kiln runs build programs in bubblewrap's namespaces: apt-get install bubblewrap, and run kiln as root or where unprivileged user namespaces are enabled")
+    )]
+    Sandbox { message: String },
+
+    /// A program in the sandbox failed; `log` is the tail of its output.
+    #[error("{what} failed ({status}):\n{log}")]
+    #[diagnostic(code(kiln::builders::sandboxed_program))]
+    SandboxedProgram {
+        what: String,
+        status: String,
+        log: String,
+    },
+
     /// Building an out-of-tree kernel module failed; the message carries the log's tail.
     #[error("kbuild-module `{name}`: {message}")]
     #[diagnostic(code(kiln::builders::kbuild))]

@@ -29,7 +29,9 @@ mod image;
 mod kbuild;
 mod modules;
 mod rootfs;
+mod sandbox;
 mod source;
+mod tree;
 
 pub use error::BuilderError;
 pub use kbuild::KBUILD_MODULE;
@@ -51,6 +53,7 @@ const NAMES: &[&str] = &[
     image::ISO,
     rootfs::ROOTFS,
     rootfs::SQUASHFS,
+    tree::PACKAGE_TREE,
 ];
 
 /// The builders of one session. `sources` holds what `copy-path` writes: the trees the
@@ -65,6 +68,7 @@ pub struct Registry {
     iso: image::Iso,
     rootfs: rootfs::Rootfs,
     squashfs: rootfs::Squashfs,
+    package_tree: tree::PackageTree,
 }
 
 impl Registry {
@@ -79,6 +83,7 @@ impl Registry {
             iso: image::Iso,
             rootfs: rootfs::Rootfs,
             squashfs: rootfs::Squashfs,
+            package_tree: tree::PackageTree,
         }
     }
 
@@ -97,6 +102,7 @@ impl Registry {
             (image::ISO, &self.iso as &dyn Builder),
             (rootfs::ROOTFS, &self.rootfs as &dyn Builder),
             (rootfs::SQUASHFS, &self.squashfs as &dyn Builder),
+            (tree::PACKAGE_TREE, &self.package_tree as &dyn Builder),
         ]
         .into_iter()
         .collect()

@@ -406,7 +406,7 @@ fn an_unknown_initrd_module_names_the_closest_ones() {
 /// macbook profile, a second run that builds nothing, and a clean `kiln store verify`.
 #[test]
 fn broadcom_sta_builds_then_rebuild_is_a_no_op_and_the_store_verifies() {
-    if !slow(&["gcc", "make"]) {
+    if !slow(&["bwrap"]) {
         return;
     }
     let macbook = "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix";
