@@ -16,11 +16,17 @@ mod cmd_repl;
 mod cmd_store;
 mod progress;
 mod repl;
+mod report;
 
 /// kiln builds bootable live ISO images from declarative profiles written in the Nix language.
 #[derive(Parser)]
 #[command(name = "kiln", version, about)]
 struct Cli {
+    /// How to print errors: `raw` is `error: MESSAGE` then code, spans and help, unwrapped (as
+    /// nix prints them); `rich` is the full report; `auto` is rich on a terminal without
+    /// `NO_COLOR`, raw elsewhere.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    log_format: report::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +74,7 @@ pub(crate) fn eval_options() -> kiln_eval::EvalOptions {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    report::install(cli.log_format);
     let result = match cli.command {
         Command::Parse(args) => cmd_parse::run(args),
         Command::Eval(args) => cmd_eval::run(args),

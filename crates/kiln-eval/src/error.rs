@@ -10,10 +10,10 @@
 //! errors (Tvix's nested `Result`) because only `tryEval` ever looks at the difference.
 
 use crate::value::Value;
+use kiln_syntax::SnippetSource;
 use kiln_syntax::{SourceMap, Span};
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use std::fmt;
-use std::sync::Arc;
 
 pub type EvalResult<T> = Result<T, EvalError>;
 
@@ -371,7 +371,7 @@ impl fmt::Display for EvalError {
 
 impl std::error::Error for EvalError {}
 
-type Located = Option<(Span, NamedSource<Arc<str>>)>;
+type Located = Option<(Span, SnippetSource)>;
 
 /// An [`EvalError`] joined with its sources, ready for miette.
 #[derive(Debug)]

@@ -107,10 +107,10 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
-    /// A stand-alone source for a miette report.
-    pub fn named_source(&self, id: FileId) -> miette::NamedSource<Arc<str>> {
+    /// A stand-alone source for a miette report (long lines clipped around the span).
+    pub fn named_source(&self, id: FileId) -> crate::SnippetSource {
         let file = self.get(id);
-        miette::NamedSource::new(file.name.clone(), file.text.clone())
+        crate::SnippetSource::new(file.name.clone(), file.text.clone())
     }
 
     /// 1-based line and column (in chars) of a byte offset, as Nix reports positions.
