@@ -55,6 +55,16 @@ pub(crate) struct Args {
     show_trace: bool,
     /// The file to evaluate (`default.nix` of the current directory when neither this nor -E).
     file: Option<PathBuf>,
+    /// Accepted for nix-instantiate's sake (`--eval`, `--eval-only`): `kiln eval` only evaluates.
+    #[arg(long)]
+    eval: bool,
+    /// Accepted for nix-instantiate's sake: kiln's evaluation never writes to a store.
+    #[arg(long)]
+    read_write_mode: bool,
+    /// Accepted for nix-instantiate's sake: nix's `timeout` setting bounds builds, not
+    /// evaluation, and `kiln eval` builds nothing.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
@@ -113,9 +123,14 @@ fn evaluate(ev: &mut Evaluator, args: &Args, cwd: &Path) -> EvalResult<String> {
             }
         }
     };
-    let mut value = auto_call(ev, &root, &auto_args)?;
+    // As nix-instantiate: `-A` auto-calls on the way, and the result is called only when there
+    // are `--arg`s to call it with (`-E '{ a }: a'` prints `<LAMBDA>`).
+    let mut value = root;
     for attr_path in &args.attr {
         value = select_path(ev, &value, attr_path, &auto_args)?;
+    }
+    if !auto_args.is_empty() {
+        value = auto_call(ev, &value, &auto_args)?;
     }
     if args.json {
         // nix 2.8's `--json` without `--strict` stops at the first unevaluated element; for a
@@ -231,9 +246,8 @@ pub(crate) fn auto_call(ev: &mut Evaluator, value: &Value, auto_args: &Attrs) ->
                         Some(entry) => entries.push(entry.clone()),
                         None if has_default => {}
                         None => {
-                            return Err(EvalError::new(kiln_eval::ErrorKind::MissingArgument {
+                            return Err(EvalError::new(kiln_eval::ErrorKind::AutoCallArgument {
                                 name: name.to_string(),
-                                function: closure.name().map(|n| n.to_string()),
                             }))
                         }
                     }
@@ -256,37 +270,49 @@ pub(crate) fn auto_call(ev: &mut Evaluator, value: &Value, auto_args: &Attrs) ->
     }
 }
 
-/// `-A a.b.0`: attribute names and list indices, auto-calling functions on the way.
+/// `-A a.b.0`: attribute names and list indices, auto-calling functions before each step, as
+/// nix's `findAlongAttrPath` does (and in its words when a step fails).
 fn select_path(
     ev: &mut Evaluator,
     root: &Value,
     path: &str,
     auto_args: &Attrs,
 ) -> EvalResult<Value> {
-    let mut value = auto_call(ev, root, auto_args)?;
+    use kiln_eval::{ErrorKind, SelectionFailure};
+    let failed = |failure| {
+        EvalError::new(ErrorKind::SelectionPath {
+            path: path.to_string(),
+            failure,
+        })
+    };
+    let mut value = root.clone();
     for key in path.split('.').filter(|k| !k.is_empty()) {
-        value = match (ev.force(&value)?, key.parse::<usize>()) {
+        value = auto_call(ev, &value, auto_args)?;
+        let index = key.parse::<usize>();
+        value = match (ev.force(&value)?, index) {
             (Value::List(list), Ok(index)) => match list.get(index) {
                 Some(v) => v.clone(),
-                None => {
-                    return Err(EvalError::invalid_argument(
-                        "-A",
-                        format!("list index {index} out of range"),
-                    ))
-                }
+                None => return Err(failed(SelectionFailure::IndexOutOfRange { index })),
             },
-            (Value::Attrs(attrs), _) => match attrs.get(Symbol::intern(key)) {
+            (Value::Attrs(attrs), Err(_)) => match attrs.get(Symbol::intern(key)) {
                 Some(v) => v.clone(),
                 None => {
-                    return Err(EvalError::new(kiln_eval::ErrorKind::MissingAttr {
+                    let suggestions =
+                        kiln_eval::suggest(key, attrs.iter().map(|e| e.name.as_str()));
+                    return Err(failed(SelectionFailure::MissingAttr {
                         name: key.to_string(),
-                        suggestions: Vec::new(),
-                    }))
+                        suggestions,
+                    }));
                 }
             },
-            (other, _) => return Err(EvalError::type_error("a set", &other)),
+            (other, index) => {
+                let expected = if index.is_ok() { "a list" } else { "a set" };
+                return Err(failed(SelectionFailure::WrongType {
+                    expected,
+                    got: other.type_phrase(),
+                }));
+            }
         };
-        value = auto_call(ev, &value, auto_args)?;
     }
     Ok(value)
 }

@@ -14,6 +14,7 @@ mod cmd_options;
 mod cmd_parse;
 mod cmd_repl;
 mod cmd_store;
+mod nix_args;
 mod progress;
 mod repl;
 mod report;
@@ -73,7 +74,7 @@ pub(crate) fn eval_options() -> kiln_eval::EvalOptions {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(nix_args::translate(std::env::args_os().collect()));
     report::install(cli.log_format);
     let result = match cli.command {
         Command::Parse(args) => cmd_parse::run(args),

@@ -43,7 +43,10 @@ pub struct Frame {
 #[derive(Clone, Debug)]
 pub enum Catchable {
     Throw(String),
-    AssertionFailed,
+    /// `assert COND; …` with a false condition; `condition` is COND as nix prints it.
+    AssertionFailed {
+        condition: String,
+    },
 }
 
 /// What went wrong. Each variant has a stable diagnostic code, `kiln::eval::<snake_case>`.
@@ -60,23 +63,44 @@ pub enum ErrorKind {
         name: String,
         suggestions: Vec<String>,
     },
+    /// An attribute a builtin needs is missing from its argument (`getAttr`, `listToAttrs`).
+    BuiltinMissingAttr {
+        name: String,
+        builtin: &'static str,
+        suggestions: Vec<String>,
+    },
+    /// `-A PATH` (nix's `findAlongAttrPath`) failed at one of its steps.
+    SelectionPath {
+        path: String,
+        failure: SelectionFailure,
+    },
     UndefinedVar {
         name: String,
     },
     NotAFunction {
         got: &'static str,
     },
+    /// `at` is where the function is defined, as nix shows it (`/f.nix:1:9`).
     MissingArgument {
         name: String,
         function: Option<String>,
+        at: Option<String>,
     },
     UnexpectedArgument {
         name: String,
         function: Option<String>,
+        at: Option<String>,
         suggestions: Vec<String>,
     },
+    /// `nix-instantiate`'s auto-call (`--arg`, `-A`) met a function argument nothing supplies.
+    AutoCallArgument {
+        name: String,
+    },
+    /// A dynamic attribute `${e} = …` whose name is already taken; `first` is where the first
+    /// definition is, as nix shows it.
     DuplicateAttr {
         name: String,
+        first: Option<String>,
     },
     DivisionByZero,
     InfiniteRecursion,
@@ -95,7 +119,10 @@ pub enum ErrorKind {
     Unsupported {
         message: String,
     },
+    /// `operation` is nix's wording of what failed ("opening file", "getting status of");
+    /// `message` is the system's (`No such file or directory`).
     Io {
+        operation: &'static str,
         path: String,
         message: String,
     },
@@ -122,13 +149,24 @@ impl ErrorKind {
     pub fn code(&self) -> &'static str {
         match self {
             ErrorKind::Catchable(Catchable::Throw(_)) => "kiln::eval::throw",
-            ErrorKind::Catchable(Catchable::AssertionFailed) => "kiln::eval::assertion_failed",
+            ErrorKind::Catchable(Catchable::AssertionFailed { .. }) => {
+                "kiln::eval::assertion_failed"
+            }
             ErrorKind::Abort(_) => "kiln::eval::abort",
             ErrorKind::Type { .. } => "kiln::eval::type_error",
-            ErrorKind::MissingAttr { .. } => "kiln::eval::missing_attr",
+            ErrorKind::MissingAttr { .. } | ErrorKind::BuiltinMissingAttr { .. } => {
+                "kiln::eval::missing_attr"
+            }
+            ErrorKind::SelectionPath { failure, .. } => match failure {
+                SelectionFailure::MissingAttr { .. } => "kiln::eval::missing_attr",
+                SelectionFailure::WrongType { .. } => "kiln::eval::type_error",
+                SelectionFailure::IndexOutOfRange { .. } => "kiln::eval::invalid_argument",
+            },
             ErrorKind::UndefinedVar { .. } => "kiln::eval::undefined_var",
             ErrorKind::NotAFunction { .. } => "kiln::eval::not_a_function",
-            ErrorKind::MissingArgument { .. } => "kiln::eval::missing_argument",
+            ErrorKind::MissingArgument { .. } | ErrorKind::AutoCallArgument { .. } => {
+                "kiln::eval::missing_argument"
+            }
             ErrorKind::UnexpectedArgument { .. } => "kiln::eval::unexpected_argument",
             ErrorKind::DuplicateAttr { .. } => "kiln::eval::duplicate_attr",
             ErrorKind::DivisionByZero => "kiln::eval::division_by_zero",
@@ -150,6 +188,11 @@ impl ErrorKind {
     fn help(&self) -> Option<String> {
         match self {
             ErrorKind::MissingAttr { suggestions, .. }
+            | ErrorKind::BuiltinMissingAttr { suggestions, .. }
+            | ErrorKind::SelectionPath {
+                failure: SelectionFailure::MissingAttr { suggestions, .. },
+                ..
+            }
             | ErrorKind::UnexpectedArgument { suggestions, .. }
                 if !suggestions.is_empty() =>
             {
@@ -162,6 +205,10 @@ impl ErrorKind {
             ErrorKind::NotAvailable { .. } => {
                 Some("store-dependent builtins come with kiln's build driver".to_string())
             }
+            ErrorKind::AutoCallArgument { .. } => Some(
+                "a function evaluated as the top-level expression must have its arguments supplied by default values or with `--arg`/`--argstr`"
+                    .to_string(),
+            ),
             ErrorKind::StackOverflow => Some(
                 "the evaluation recursed too deeply; is there an unbounded recursion?".to_string(),
             ),
@@ -176,15 +223,22 @@ impl ErrorKind {
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn in_fn(function: &Option<String>) -> String {
-            match function {
-                Some(name) => format!("function `{name}`"),
+        // nix 2.8: "'f' at /f.nix:1:9 called …", "anonymous function at (string):1:2 called …".
+        fn in_fn(function: &Option<String>, at: &Option<String>) -> String {
+            let name = match function {
+                Some(name) => format!("'{name}'"),
                 None => "anonymous function".to_string(),
+            };
+            match at {
+                Some(at) => format!("{name} at {at}"),
+                None => name,
             }
         }
         match self {
             ErrorKind::Catchable(Catchable::Throw(msg)) => write!(f, "{msg}"),
-            ErrorKind::Catchable(Catchable::AssertionFailed) => f.write_str("assertion failed"),
+            ErrorKind::Catchable(Catchable::AssertionFailed { condition }) => {
+                write!(f, "assertion '{condition}' failed")
+            }
             ErrorKind::Abort(msg) => {
                 write!(
                     f,
@@ -194,45 +248,74 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Type { expected, got } => {
                 write!(f, "value is {got} while {expected} was expected")
             }
-            ErrorKind::MissingAttr { name, .. } => write!(f, "attribute `{name}` missing"),
-            ErrorKind::UndefinedVar { name } => write!(f, "undefined variable `{name}`"),
+            ErrorKind::MissingAttr { name, .. } => write!(f, "attribute '{name}' missing"),
+            ErrorKind::BuiltinMissingAttr { name, builtin, .. } => {
+                write!(f, "attribute '{name}' missing for call to '{builtin}'")
+            }
+            ErrorKind::SelectionPath { path, failure } => match failure {
+                SelectionFailure::MissingAttr { name, .. } => {
+                    write!(f, "attribute '{name}' in selection path '{path}' not found")
+                }
+                SelectionFailure::WrongType { expected, got } => write!(
+                    f,
+                    "the expression selected by the selection path '{path}' should be {expected} but is {got}"
+                ),
+                SelectionFailure::IndexOutOfRange { index } => {
+                    write!(f, "list index {index} in selection path '{path}' is out of range")
+                }
+            },
+            ErrorKind::UndefinedVar { name } => write!(f, "undefined variable '{name}'"),
             ErrorKind::NotAFunction { got } => {
                 write!(
                     f,
                     "attempt to call something which is not a function but {got}"
                 )
             }
-            ErrorKind::MissingArgument { name, function } => {
+            ErrorKind::MissingArgument { name, function, at } => {
                 write!(
                     f,
-                    "{} called without required argument `{name}`",
-                    in_fn(function)
+                    "{} called without required argument '{name}'",
+                    in_fn(function, at)
                 )
             }
-            ErrorKind::UnexpectedArgument { name, function, .. } => {
+            ErrorKind::UnexpectedArgument {
+                name, function, at, ..
+            } => {
                 write!(
                     f,
-                    "{} called with unexpected argument `{name}`",
-                    in_fn(function)
+                    "{} called with unexpected argument '{name}'",
+                    in_fn(function, at)
                 )
             }
-            ErrorKind::DuplicateAttr { name } => write!(f, "attribute `{name}` already defined"),
+            ErrorKind::AutoCallArgument { name } => write!(
+                f,
+                "cannot evaluate a function that has an argument without a value ('{name}')"
+            ),
+            ErrorKind::DuplicateAttr { name, first } => match first {
+                Some(first) => write!(f, "dynamic attribute '{name}' already defined at {first}"),
+                None => write!(f, "dynamic attribute '{name}' already defined"),
+            },
             ErrorKind::DivisionByZero => f.write_str("division by zero"),
             ErrorKind::InfiniteRecursion => f.write_str("infinite recursion encountered"),
-            ErrorKind::StackOverflow => f.write_str("stack overflow"),
+            ErrorKind::StackOverflow => f.write_str("stack overflow (possible infinite recursion)"),
             ErrorKind::Interrupted => f.write_str("evaluation interrupted"),
             ErrorKind::StepLimit => f.write_str("evaluation step limit reached"),
-            ErrorKind::InvalidArgument { builtin, message } => {
-                write!(f, "{message} (in `{builtin}`)")
-            }
+            // The builtin is named by the trace ("while calling `match`"), as in nix.
+            ErrorKind::InvalidArgument { message, .. } => f.write_str(message),
             ErrorKind::Unsupported { message } => f.write_str(message),
-            ErrorKind::Io { path, message } => write!(f, "cannot read `{path}`: {message}"),
-            ErrorKind::NoDefaultNix { path } => {
-                write!(f, "directory `{path}` has no `default.nix`")
-            }
+            ErrorKind::Io {
+                operation,
+                path,
+                message,
+            } => write!(f, "{operation} '{path}': {message}"),
+            ErrorKind::NoDefaultNix { path } => write!(
+                f,
+                "opening file '{}/default.nix': No such file or directory",
+                path.trim_end_matches('/')
+            ),
             ErrorKind::SearchPath { name } => write!(
                 f,
-                "file `{name}` was not found in the Nix search path (add it using $NIX_PATH or -I)"
+                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
             ErrorKind::Syntax { message, .. } => f.write_str(message),
             ErrorKind::NotAvailable { builtin } => {
@@ -240,6 +323,62 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::Bug { message } => write!(f, "internal error: {message}"),
         }
+    }
+}
+
+/// How one step of `-A PATH` failed.
+#[derive(Clone, Debug)]
+pub enum SelectionFailure {
+    MissingAttr {
+        name: String,
+        suggestions: Vec<String>,
+    },
+    /// `expected` is "a set" or "a list".
+    WrongType {
+        expected: &'static str,
+        got: &'static str,
+    },
+    IndexOutOfRange {
+        index: usize,
+    },
+}
+
+/// A position as nix shows it inside a message: `FILE:LINE:COL`, with `(string)` for an
+/// expression given on the command line (nix's spelling there, where reports say `«string»`).
+pub fn message_position(sources: &SourceMap, span: Span) -> String {
+    let (line, col) = sources.line_col(span.file, span.start);
+    let name = &sources.get(span.file).name;
+    let name = if name == "«string»" {
+        "(string)"
+    } else {
+        name
+    };
+    format!("{name}:{line}:{col}")
+}
+
+/// The condition of a failed `assert`, printed as nix prints it (`((1 == 2) && true)`): the text
+/// under `span` parsed again and printed, so that evaluation keeps no copy of it.
+pub fn assertion_condition(sources: &SourceMap, span: Span) -> String {
+    let file = sources.get(span.file);
+    let text = file
+        .text
+        .get(span.start as usize..span.end as usize)
+        .unwrap_or_default();
+    let mut scratch = SourceMap::new();
+    let id = scratch.add_virtual(&file.name, &file.base_dir, text);
+    match kiln_syntax::parse(&scratch, id) {
+        Ok(expr) => kiln_syntax::print_expr(&expr),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// The system's wording of an I/O error, as nix prints it (`strerror`): "No such file or
+/// directory", without Rust's " (os error 2)".
+pub fn system_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 

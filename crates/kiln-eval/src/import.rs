@@ -47,6 +47,7 @@ impl Evaluator {
             }
             Ok(_) => Ok(path),
             Err(e) => Err(EvalError::new(ErrorKind::Io {
+                operation: "getting status of",
                 path,
                 message: io_message(&e),
             })),
@@ -56,6 +57,7 @@ impl Evaluator {
     fn load_file(&mut self, path: &str) -> EvalResult<kiln_syntax::ast::Expr> {
         let bytes = self.loader.read_file(Path::new(path)).map_err(|e| {
             EvalError::new(ErrorKind::Io {
+                operation: "opening file",
                 path: path.to_string(),
                 message: io_message(&e),
             })
@@ -102,8 +104,9 @@ impl Evaluator {
                 None => String::new(),
             };
             let Some(path) = entry.get(path_sym).cloned() else {
-                return Err(EvalError::new(ErrorKind::MissingAttr {
+                return Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
                     name: "path".into(),
+                    builtin: "findFile",
                     suggestions: Vec::new(),
                 }));
             };
@@ -131,9 +134,5 @@ impl Evaluator {
 }
 
 fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
+    crate::error::system_message(e)
 }

@@ -29,8 +29,12 @@ mod symbol;
 mod value;
 
 pub use builtins::Builtin;
+pub use call::suggest;
 pub use compile::pos_value;
-pub use error::{Catchable, ErrorKind, EvalError, EvalResult, Frame, Report, DEFAULT_TRACE_FRAMES};
+pub use error::{
+    assertion_condition, message_position, system_message, Catchable, ErrorKind, EvalError,
+    EvalResult, Frame, Report, SelectionFailure, DEFAULT_TRACE_FRAMES,
+};
 pub use eval::Evaluator;
 pub use host::StoreHost;
 pub use loader::{FileType, FsLoader, Loader};

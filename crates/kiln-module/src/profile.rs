@@ -38,8 +38,9 @@ pub fn eval_profile_with(ev: &mut Evaluator, profile: &Path, pkgs: Value) -> Eva
     // Checked here so that a mistyped name is one line, not a trace through the lib's `import`.
     if !ev.loader().exists(Path::new(&path)) {
         return Err(kiln_eval::EvalError::new(kiln_eval::ErrorKind::Io {
+            operation: "opening profile",
             path,
-            message: "no such profile (file or directory)".to_string(),
+            message: "No such file or directory".to_string(),
         }));
     }
     eval_modules_with(ev, vec![Value::path(path)], pkgs)

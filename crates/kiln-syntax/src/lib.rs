@@ -19,6 +19,7 @@
 
 pub mod ast;
 mod base_env;
+mod bison;
 mod desugar;
 mod error;
 mod fast;

@@ -417,7 +417,19 @@ mod differential {
             });
             let ours = kiln(path);
             match (nix, ours) {
-                (None, Err(_)) => {}
+                (None, Err(ours)) => {
+                    let nix = first_error_line(&String::from_utf8_lossy(&output.stderr));
+                    let ours = ours.lines().next().unwrap_or_default().to_string();
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    if !same_first_line(&nix, &ours)
+                        && !KNOWN_WORDING.iter().any(|(n, _)| *n == name)
+                    {
+                        failures.push(format!(
+                            "{}: the first lines differ\n  nix:  {nix}\n  kiln: {ours}",
+                            path.display()
+                        ));
+                    }
+                }
                 (Some(nix), Ok(ours)) if normalize_lets(&nix) == normalize_lets(&ours) => {}
                 (nix, ours) => failures.push(format!(
                     "{}:\n  nix:  {nix:?}\n  kiln: {ours:?}",
@@ -433,6 +445,30 @@ mod differential {
             failures.join("\n")
         );
         eprintln!("{} files agree with nix-instantiate --parse", files.len());
+    }
+
+    /// Failing files whose first line cannot be nix's, and why.
+    const KNOWN_WORDING: &[(&str, &str)] = &[(
+        "missing-colon-formals.nix",
+        "`{ a, b }` at the end of the file: the PEG gives up at `a`, where neither a lambda nor a set fits, and Bison reads on to the end",
+    )];
+
+    /// nix's message without `error: `: its first line.
+    pub(super) fn first_error_line(stderr: &str) -> String {
+        stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("error: "))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// kiln's first line is nix's, or nix's up to the Bison's list of what it expected (`,
+    /// expecting ';'`), which comes from parser tables a PEG parser does not have.
+    pub(super) fn same_first_line(nix: &str, ours: &str) -> bool {
+        nix == ours
+            || nix
+                .strip_prefix(ours)
+                .is_some_and(|rest| rest.starts_with(", expecting "))
     }
 
     /// Sorts the bindings of every `(let ...; in` in printed output.

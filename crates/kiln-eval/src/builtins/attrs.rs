@@ -82,8 +82,9 @@ fn get_attr(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let attrs = ev.force_attrs(&args[1])?;
     match attrs.get(name) {
         Some(v) => ev.force(v),
-        None => Err(EvalError::new(ErrorKind::MissingAttr {
+        None => Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
             name: name.to_string(),
+            builtin: "getAttr",
             suggestions: crate::call::suggest(name.as_str(), attrs.iter().map(|e| e.name.as_str())),
         })),
     }
@@ -120,15 +121,17 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         let name = match item.get(name_sym) {
             Some(n) => name_arg(ev, &n.clone())?,
             None => {
-                return Err(EvalError::new(ErrorKind::MissingAttr {
+                return Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
                     name: "name".into(),
+                    builtin: "listToAttrs",
                     suggestions: Vec::new(),
                 }))
             }
         };
         let Some(entry) = item.entry(value_sym) else {
-            return Err(EvalError::new(ErrorKind::MissingAttr {
+            return Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
                 name: "value".into(),
+                builtin: "listToAttrs",
                 suggestions: Vec::new(),
             }));
         };

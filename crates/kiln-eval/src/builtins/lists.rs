@@ -152,7 +152,7 @@ fn head(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         Some(v) => ev.force(v),
         None => Err(EvalError::invalid_argument(
             "head",
-            "'builtins.head' called on an empty list",
+            "list index 0 is out of bounds",
         )),
     }
 }
@@ -162,7 +162,7 @@ fn tail(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     if list.is_empty() {
         return Err(EvalError::invalid_argument(
             "tail",
-            "'builtins.tail' called on an empty list",
+            "'tail' called on an empty list",
         ));
     }
     Ok(Value::list(list.items()[1..].to_vec()))
