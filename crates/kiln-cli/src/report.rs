@@ -88,8 +88,11 @@ pub(crate) fn render(out: &mut String, diagnostic: &dyn Diagnostic) -> fmt::Resu
     }
     if let Some(related) = diagnostic.related() {
         for note in related {
-            write!(out, "{INDENT}… ")?;
-            write_indented(out, &note.to_string(), INDENT)?;
+            let text = note.to_string();
+            // "… 7 more frames" already says it is a note.
+            let bullet = if text.starts_with('…') { "" } else { "… " };
+            write!(out, "{INDENT}{bullet}")?;
+            write_indented(out, &text, INDENT)?;
             write_labels(out, note, &format!("{INDENT}  "))?;
             if let Some(help) = note.help() {
                 write!(out, "{INDENT}  help: ")?;
@@ -182,7 +185,7 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("first line\nsecond line")]
     struct Example {
-        source: kiln_syntax::SnippetSource,
+        snippet: kiln_syntax::SnippetSource,
     }
 
     impl Diagnostic for Example {
@@ -190,7 +193,7 @@ mod tests {
             Some(Box::new("kiln::test::example"))
         }
         fn source_code(&self) -> Option<&dyn SourceCode> {
-            Some(&self.source)
+            Some(&self.snippet)
         }
         fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
             Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
@@ -202,9 +205,9 @@ mod tests {
 
     #[test]
     fn plain_form_is_unwrapped_and_indented_like_nix() {
-        let source = kiln_syntax::SnippetSource::new("/f.nix", "é\nab\n  λ x\n".into());
+        let snippet = kiln_syntax::SnippetSource::new("/f.nix", "é\nab\n  λ x\n".into());
         let mut out = String::new();
-        render(&mut out, &Example { source }).unwrap();
+        render(&mut out, &Example { snippet }).unwrap();
         assert_eq!(
             out,
             "error: first line\n       second line\n       at /f.nix:3:5\n       code: kiln::test::example\n"
