@@ -76,7 +76,17 @@ fn suite_passes_under_nix_and_kiln(suite: &str) {
     };
     assert_eq!(passes(&nix_out), passes(&kiln_out), "{nix_out}\n{kiln_out}");
     eprintln!(
-        "modules.sh: {} under nix and kiln",
+        "{suite}: {} under nix and kiln",
         passes(&kiln_out).unwrap_or_default()
     );
+}
+
+#[test]
+fn modules_suite_passes_under_nix_and_kiln() {
+    suite_passes_under_nix_and_kiln("modules/modules.sh");
+}
+
+#[test]
+fn eval_suite_passes_under_nix_and_kiln() {
+    suite_passes_under_nix_and_kiln("eval/eval.sh");
 }
