@@ -180,7 +180,8 @@ fn map_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
                 Thunk::apply(f.clone(), Value::string(e.name.as_str())),
                 e.value.clone(),
             ),
-            pos: e.pos,
+            // nix 2.8's `mapAttrs` builds new attributes without positions.
+            pos: None,
         })
         .collect();
     Ok(Value::Attrs(Attrs::from_entries(entries)))
@@ -198,7 +199,8 @@ fn function_args(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
                 .map(|f| AttrEntry {
                     name: f.name,
                     value: Value::Bool(f.default.is_some()),
-                    pos: None,
+                    // As nix: each argument's position is where the formal is written.
+                    pos: Some(f.span),
                 })
                 .collect();
             Ok(Value::Attrs(Attrs::from_entries(entries)))
