@@ -47,6 +47,12 @@ pub enum Catchable {
     AssertionFailed {
         condition: String,
     },
+    /// `<name>` found nowhere on the search path. nix 2.8 throws this as it throws `throw`'s
+    /// error, so `tryEval <missing>` is `{ success = false; }` (nixpkgs probes optional
+    /// entries that way).
+    SearchPath {
+        name: String,
+    },
 }
 
 /// What went wrong. Each variant has a stable diagnostic code, `kiln::eval::<snake_case>`.
@@ -129,9 +135,6 @@ pub enum ErrorKind {
     NoDefaultNix {
         path: String,
     },
-    SearchPath {
-        name: String,
-    },
     /// A parse error (in the main file or an imported one), with the parser's code.
     Syntax {
         code: &'static str,
@@ -152,6 +155,7 @@ impl ErrorKind {
             ErrorKind::Catchable(Catchable::AssertionFailed { .. }) => {
                 "kiln::eval::assertion_failed"
             }
+            ErrorKind::Catchable(Catchable::SearchPath { .. }) => "kiln::eval::search_path",
             ErrorKind::Abort(_) => "kiln::eval::abort",
             ErrorKind::Type { .. } => "kiln::eval::type_error",
             ErrorKind::MissingAttr { .. } | ErrorKind::BuiltinMissingAttr { .. } => {
@@ -178,7 +182,6 @@ impl ErrorKind {
             ErrorKind::Unsupported { .. } => "kiln::eval::unsupported",
             ErrorKind::Io { .. } => "kiln::eval::io",
             ErrorKind::NoDefaultNix { .. } => "kiln::eval::no_default_nix",
-            ErrorKind::SearchPath { .. } => "kiln::eval::search_path",
             ErrorKind::Syntax { code, .. } => code,
             ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
             ErrorKind::Bug { .. } => "kiln::bug",
@@ -313,7 +316,7 @@ impl fmt::Display for ErrorKind {
                 "opening file '{}/default.nix': No such file or directory",
                 path.trim_end_matches('/')
             ),
-            ErrorKind::SearchPath { name } => write!(
+            ErrorKind::Catchable(Catchable::SearchPath { name }) => write!(
                 f,
                 "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),

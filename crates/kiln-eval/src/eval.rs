@@ -812,7 +812,9 @@ impl Evaluator {
     }
 
     fn eval_attrs(&mut self, def: &ir::AttrsDef, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
-        let (mut entries, value_env) = if def.rec {
+        let (mut entries, value_env) = if def.rec && crate::overrides::has_overrides(def) {
+            self.rec_with_overrides(def, env)?
+        } else if def.rec {
             let inner = Env::empty_slots(def.attrs.len(), env);
             for &i in def.fill_order.iter() {
                 let Some(attr) = def.attrs.get(i as usize) else {

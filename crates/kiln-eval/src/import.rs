@@ -28,6 +28,9 @@ impl Evaluator {
     /// The file an import of `path` reads: `path` itself, or its `default.nix`.
     fn resolve_import(&mut self, path: &str) -> EvalResult<String> {
         let path = canon_path(path);
+        if crate::corepkgs::file(&path).is_some() {
+            return Ok(path);
+        }
         match self.loader.file_type(Path::new(&path)) {
             Ok(FileType::Directory) => {
                 let default = format!("{}/default.nix", path.trim_end_matches('/'));
@@ -55,6 +58,10 @@ impl Evaluator {
     }
 
     fn load_file(&mut self, path: &str) -> EvalResult<kiln_syntax::ast::Expr> {
+        if let Some(text) = crate::corepkgs::file(path) {
+            let file = self.sources.add_file(Path::new(path), text);
+            return crate::parse_shim::parse(&self.sources, file);
+        }
         let bytes = self.loader.read_file(Path::new(path)).map_err(|e| {
             EvalError::new(ErrorKind::Io {
                 operation: "opening file",
@@ -127,9 +134,15 @@ impl Evaluator {
                 return Ok(Value::path(canon_path(&candidate)));
             }
         }
-        Err(EvalError::new(ErrorKind::SearchPath {
-            name: name.to_string(),
-        }))
+        // nix's last resort: `<nix/…>` names its built-in `corepkgs` (see `corepkgs.rs`).
+        if let Some(rest) = name.strip_prefix("nix/") {
+            return Ok(Value::path(format!("{}/{rest}", crate::corepkgs::DIR)));
+        }
+        Err(EvalError::new(ErrorKind::Catchable(
+            crate::error::Catchable::SearchPath {
+                name: name.to_string(),
+            },
+        )))
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod builtins;
 mod call;
 mod compile;
+mod corepkgs;
 mod error;
 mod eval;
 mod globals;
@@ -23,6 +24,7 @@ mod import;
 mod ir;
 mod loader;
 mod ops;
+mod overrides;
 mod parse_shim;
 pub mod print;
 mod symbol;

@@ -537,9 +537,15 @@ fn toml_to_value(toml: toml::Value) -> Result<Value, ()> {
 fn to_json(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let mut out = String::new();
     let mut context = None;
-    write_json_value(ev, &args[0], &mut out, &mut context)?;
+    write_json_value(ev, &args[0], &mut out, &mut context, 0)?;
     Ok(Value::String(NixString::with_context(out, context)))
 }
+
+/// How deeply `toJSON` nests before it fails with nix's "stack overflow (possible infinite
+/// recursion)". nix 2.8 is bounded by its C stack: 40 000 nested lists print, 70 000 overflow.
+/// A limit in between makes a 100 000-deep or cyclic value (`let x = { a = x; }; in x`) the
+/// same controlled error, in memory bounded by the depth.
+const MAX_JSON_DEPTH: usize = 50_000;
 
 /// `printValueAsJSON` with `strict = true`, collecting the context of every string.
 fn write_json_value(
@@ -547,7 +553,11 @@ fn write_json_value(
     value: &Value,
     out: &mut String,
     context: &mut Context,
+    depth: usize,
 ) -> EvalResult<()> {
+    if depth > MAX_JSON_DEPTH {
+        return Err(EvalError::new(ErrorKind::StackOverflow));
+    }
     let value = ev.force(value)?;
     match &value {
         Value::Null => out.push_str("null"),
@@ -569,7 +579,7 @@ fn write_json_value(
                     out.push(',');
                 }
                 stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
-                    write_json_value(ev, item, out, context)
+                    write_json_value(ev, item, out, context, depth + 1)
                 })?;
             }
             out.push(']');
@@ -584,7 +594,7 @@ fn write_json_value(
             if let Some(out_path) = attrs.get_str("outPath") {
                 let out_path = out_path.clone();
                 return stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
-                    write_json_value(ev, &out_path, out, context)
+                    write_json_value(ev, &out_path, out, context, depth + 1)
                 });
             }
             out.push('{');
@@ -595,7 +605,7 @@ fn write_json_value(
                 write_string(out, entry.name.as_str());
                 out.push(':');
                 stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
-                    write_json_value(ev, &entry.value, out, context)
+                    write_json_value(ev, &entry.value, out, context, depth + 1)
                 })
                 .map_err(|e| {
                     e.frame(entry.pos, || {
