@@ -629,8 +629,11 @@ fn write_json_value(
 
 fn from_json(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let text = force_string_no_context(ev, &args[0])?;
-    let json =
-        parse(text.as_str()).map_err(|e| EvalError::invalid_argument("fromJSON", e.to_string()))?;
+    let json = parse(text.as_str()).map_err(|e| {
+        // nix's wording (nlohmann's) where it has one; kiln's own for what only kiln rejects.
+        let message = super::json_error::nlohmann_error(text.as_str()).unwrap_or(e.to_string());
+        EvalError::invalid_argument("fromJSON", message)
+    })?;
     Ok(json_to_value(json))
 }
 
@@ -838,7 +841,8 @@ mod tests {
             ),
             r#"{ a = 3; b = 1; c = [ 1.5 null "x" ]; }"#
         );
-        assert!(call("fromJSON", &[string("[1,]")]).starts_with("error: parse error at line 1"));
+        assert!(call("fromJSON", &[string("[1,]")])
+            .starts_with("error: [json.exception.parse_error.101] parse error at line 1"));
     }
 
     fn json_strategy() -> impl Strategy<Value = Json> {
