@@ -346,17 +346,9 @@ pub enum SelectionFailure {
     },
 }
 
-/// A position as nix shows it inside a message: `FILE:LINE:COL`, with `(string)` for an
-/// expression given on the command line (nix's spelling there, where reports say `«string»`).
+/// A position as nix shows it inside a message (see [`SourceMap::message_position`]).
 pub fn message_position(sources: &SourceMap, span: Span) -> String {
-    let (line, col) = sources.line_col(span.file, span.start);
-    let name = &sources.get(span.file).name;
-    let name = if name == "«string»" {
-        "(string)"
-    } else {
-        name
-    };
-    format!("{name}:{line}:{col}")
+    sources.message_position(span)
 }
 
 /// The condition of a failed `assert`, printed as nix prints it (`((1 == 2) && true)`): the text

@@ -306,6 +306,41 @@ fn differential_from_json_errors_match_nix() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every expression of `tests/eval/err-exprs.txt` fails in nix and in kiln, and the first line of
+/// kiln's message is nix's (class 2 of issue 16), beyond the cases of `tests/eval/err`.
+#[test]
+fn differential_error_first_lines_match_nix() {
+    if !slow("differential_error_first_lines_match_nix") {
+        return;
+    }
+    let list = std::fs::read_to_string(root().join("tests/eval/err-exprs.txt")).unwrap();
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for expr in list
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let nix = match nix_eval(&["-E", expr]) {
+            Ok(out) => format!("(evaluated to {out})"),
+            Err(err) => err
+                .lines()
+                .find_map(|l| l.strip_prefix("error: "))
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let kiln = match kiln_eval_str(expr) {
+            Ok(out) => format!("(evaluated to {out})"),
+            Err(err) => err.lines().next().unwrap_or_default().to_string(),
+        };
+        compared += 1;
+        if nix != kiln {
+            failures.push(format!("{expr}\n  nix:  {nix}\n  kiln: {kiln}"));
+        }
+    }
+    assert!(compared > 50, "only {compared} expressions");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// `text` as a Nix string literal.
 fn kiln_eval_literal(out: &mut String, text: &str) {
     out.push('"');

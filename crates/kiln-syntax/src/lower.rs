@@ -432,17 +432,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn dup_error(&self, dup: DupAttr) -> SyntaxError {
-        let (file, line, col) = {
-            let (line, col) = self.sources.line_col(dup.previous.file, dup.previous.start);
-            (self.sources.get(dup.previous.file).name.clone(), line, col)
-        };
+        let previous = self.sources.message_position(dup.previous);
         self.error(
             SyntaxErrorKind::DuplicateAttr,
             dup.span,
-            format!(
-                "attribute '{}' already defined at {file}:{line}:{col}",
-                dup.path
-            ),
+            format!("attribute '{}' already defined at {previous}", dup.path),
             "defined again here",
         )
         .with_related(dup.previous, "first defined here")

@@ -113,6 +113,19 @@ impl SourceMap {
         crate::SnippetSource::new(file.name.clone(), file.text.clone())
     }
 
+    /// A position as nix shows it inside a message: `FILE:LINE:COL`, with `(string)` for an
+    /// expression given on the command line (nix's spelling there; reports say `«string»`).
+    pub fn message_position(&self, span: Span) -> String {
+        let (line, col) = self.line_col(span.file, span.start);
+        let name = &self.get(span.file).name;
+        let name = if name == "«string»" {
+            "(string)"
+        } else {
+            name
+        };
+        format!("{name}:{line}:{col}")
+    }
+
     /// 1-based line and column (in chars) of a byte offset, as Nix reports positions.
     pub fn line_col(&self, id: FileId, offset: u32) -> (u32, u32) {
         let text = &self.get(id).text;

@@ -206,6 +206,9 @@ fn function_args(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             Ok(Value::Attrs(Attrs::from_entries(entries)))
         }
         Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(Value::Attrs(Attrs::empty())),
-        other => Err(EvalError::type_error("a function", &other)),
+        _ => Err(EvalError::invalid_argument(
+            "functionArgs",
+            "'functionArgs' requires a function",
+        )),
     }
 }
