@@ -110,12 +110,7 @@ impl Lexer<'_> {
     }
 
     fn scan(&mut self) -> Token {
-        loop {
-            match self.get() {
-                Some(b' ' | b'\t' | b'\n' | b'\r') => continue,
-                _ => break,
-            }
-        }
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.get() {}
         match self.current {
             Some(b'[') => Token::BeginArray,
             Some(b']') => Token::EndArray,
