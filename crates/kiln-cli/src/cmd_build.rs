@@ -116,6 +116,7 @@ fn open(
         kind,
         attr_paths: vec![attr.to_string()],
         auto_args: Vec::new(),
+        call: kiln_module::Call::Always,
         cwd: std::env::current_dir().into_diagnostic()?,
     };
     Ok(Opened {
@@ -126,11 +127,13 @@ fn open(
 }
 
 /// Renders a driver error; evaluation errors need the session's sources.
-fn report(ev: &Evaluator, err: DriverError) -> miette::Report {
+fn report(opened: &Opened, err: DriverError) -> miette::Report {
     match err {
-        DriverError::Eval(err) => {
-            kiln_module::report(ev, &err, Some(kiln_eval::DEFAULT_TRACE_FRAMES))
-        }
+        DriverError::Eval(err) => kiln_module::report(
+            &opened.ev,
+            &opened.session.annotate(err),
+            Some(kiln_eval::DEFAULT_TRACE_FRAMES),
+        ),
         other => miette::Report::new(other),
     }
 }
@@ -188,7 +191,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     )?;
     let targets = match evaluate(&mut opened) {
         Ok(targets) => targets,
-        Err(err) => return Err(report(&opened.ev, err)),
+        Err(err) => return Err(report(&opened, err)),
     };
     let session = &opened.session;
     say_lock_changes(session)?;
@@ -298,7 +301,7 @@ pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
         eprintln!("kiln.lock: {} package(s) changed version", moved.len());
     }
     if let Err(err) = evaluate(&mut opened) {
-        return Err(report(&opened.ev, err));
+        return Err(report(&opened, err));
     }
     say_lock_changes(&opened.session)?;
     Ok(ExitCode::SUCCESS)

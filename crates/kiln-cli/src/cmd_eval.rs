@@ -58,6 +58,16 @@ pub(crate) struct Args {
     store: Option<PathBuf>,
     /// The file to evaluate (`default.nix` of the current directory when neither this nor -E).
     file: Option<PathBuf>,
+    /// Accepted for nix-instantiate's sake (`--eval`, `--eval-only`): `kiln eval` only evaluates.
+    #[arg(long)]
+    eval: bool,
+    /// Accepted for nix-instantiate's sake: kiln's evaluation never writes to a store.
+    #[arg(long)]
+    read_write_mode: bool,
+    /// Accepted for nix-instantiate's sake: nix's `timeout` setting bounds builds, not
+    /// evaluation, and `kiln eval` builds nothing.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
@@ -89,6 +99,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         kind,
         attr_paths: args.attr.clone(),
         auto_args: auto_args(&args),
+        call: kiln_module::Call::WithArguments,
         cwd,
     };
     let max_frames = if args.show_trace {
@@ -121,7 +132,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(err) => Err(kiln_module::report(&ev, &err, max_frames)),
+        Err(err) => Err(kiln_module::report(&ev, &session.annotate(err), max_frames)),
     }
 }
 

@@ -14,13 +14,20 @@ mod cmd_options;
 mod cmd_parse;
 mod cmd_repl;
 mod cmd_store;
+mod nix_args;
 mod progress;
 mod repl;
+mod report;
 
 /// kiln builds bootable live ISO images from declarative profiles written in the Nix language.
 #[derive(Parser)]
 #[command(name = "kiln", version, about)]
 struct Cli {
+    /// How to print errors: `raw` is `error: MESSAGE` then code, spans and help, unwrapped (as
+    /// nix prints them); `rich` is the full report; `auto` is rich on a terminal without
+    /// `NO_COLOR`, raw elsewhere.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    log_format: report::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -83,13 +90,15 @@ pub(crate) fn open_profile(
         kind: kiln_module::Kind::Profile,
         attr_paths: Vec::new(),
         auto_args: Vec::new(),
+        call: kiln_module::Call::Always,
         cwd: std::env::current_dir().unwrap_or_else(|_| "/".into()),
     };
     Ok((session, ev, request))
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(nix_args::translate(std::env::args_os().collect()));
+    report::install(cli.log_format);
     let result = match cli.command {
         Command::Parse(args) => cmd_parse::run(args),
         Command::Eval(args) => cmd_eval::run(args),

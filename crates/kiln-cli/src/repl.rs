@@ -317,6 +317,7 @@ impl Session {
             kind: kiln_module::Kind::Explore,
             attr_paths: Vec::new(),
             auto_args: Vec::new(),
+            call: kiln_module::Call::Always,
             cwd: self.cwd.clone(),
         };
         let evaluated = self.driver.evaluate(&mut self.ev, &request);

@@ -73,7 +73,7 @@ fn explain_and_options_on_the_default_profile() {
     );
     let (stdout, stderr, ok) = kiln(&["options", "boot.kernelModules", "--json"]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("\"type\": \"list of strings\""), "{stdout}");
+    assert!(stdout.contains("\"type\": \"list of string\""), "{stdout}");
     let (stdout, _, ok) = kiln(&["options", "isoImage"]);
     assert!(ok);
     assert!(

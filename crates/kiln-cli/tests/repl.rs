@@ -91,11 +91,7 @@ fn a_session_on_the_macbook_profile() {
         ":doc builtins.map",
         "Synopsis: builtins.map f list",
     );
-    line(
-        &mut repl,
-        ":doc boot.kernelModules",
-        "Type: list of strings",
-    );
+    line(&mut repl, ":doc boot.kernelModules", "Type: list of string");
     line(
         &mut repl,
         ":explain boot.kernelModules",
@@ -114,7 +110,7 @@ fn a_session_on_the_macbook_profile() {
         .expect("`config.boot.init<TAB>` did not complete");
     repl.send(".\t\t").expect("cannot type");
     repl.flush().expect("cannot flush");
-    repl.exp_string("kernelModules (list of strings)")
+    repl.exp_string("kernelModules (list of string)")
         .expect("no option type in the candidates");
     repl.send_control('u').expect("cannot clear the line");
 
@@ -122,7 +118,7 @@ fn a_session_on_the_macbook_profile() {
     line(
         &mut repl,
         "undefinedThing",
-        "undefined variable `undefinedThing`",
+        "undefined variable 'undefinedThing'",
     );
     line(&mut repl, "40 + 2", "42");
 

@@ -127,6 +127,23 @@ impl Index {
         self.packages.values().flatten()
     }
 
+    /// The names of a package set of the release, sorted: `essential` (`Essential: yes`, what
+    /// every Debian system has) or `required` (`Priority: required`, mmdebstrap's
+    /// `--variant=required`); `None` for another kind.
+    pub fn package_set(&self, kind: &str) -> Option<Vec<String>> {
+        let in_set: fn(&Package) -> bool = match kind {
+            "essential" => |p| p.essential,
+            "required" => |p| p.priority.as_deref() == Some("required"),
+            _ => return None,
+        };
+        let names: std::collections::BTreeSet<&str> = self
+            .iter()
+            .filter(|p| in_set(p))
+            .map(|p| p.name.as_str())
+            .collect();
+        Some(names.into_iter().map(String::from).collect())
+    }
+
     pub fn len(&self) -> usize {
         self.packages.len()
     }

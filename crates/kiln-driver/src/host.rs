@@ -403,8 +403,9 @@ fn io_error(path: &Path, err: &std::io::Error) -> EvalError {
         _ => err.to_string(),
     };
     EvalError::new(ErrorKind::Io {
+        operation: "getting status of",
         path: path.display().to_string(),
-        message: format!("getting status: {message}"),
+        message,
     })
 }
 

@@ -16,6 +16,7 @@
 //!     kind: Kind::Auto,
 //!     attr_paths: vec!["config.system.build.isoImage".into()],
 //!     auto_args: Vec::new(),
+//!     call: kiln_module::Call::Always,
 //!     cwd: std::env::current_dir()?,
 //! };
 //! let evaluated = session.evaluate(&mut ev, &request)?;

@@ -153,18 +153,22 @@ impl Session {
     /// Evaluates what a command line names (see [`kiln_module::evaluate`]), with this
     /// session's packages. `ev` must be attached to this session.
     pub fn evaluate(&self, ev: &mut Evaluator, request: &Request) -> EvalResult<Evaluated> {
-        kiln_module::evaluate(ev, request, self.debian()).map_err(|err| {
-            match err.kind() {
-                kiln_eval::ErrorKind::MissingAttr { name, .. } if self.packages.only_locked.get() => {
-                    let hint = format!(
-                        "this store has no Debian package list yet, so `pkgs` holds only kiln.lock's packages; \
-                         if `{name}` is a Debian package, `kiln lock PROFILE` pins it (and fetches the list)"
-                    );
-                    err.hint(hint)
-                }
-                _ => err,
+        kiln_module::evaluate(ev, request, self.debian()).map_err(|err| self.annotate(err))
+    }
+
+    /// Adds what only the session knows to an evaluation error, wherever it happened (while
+    /// evaluating, or while printing what was selected): why a package name may be missing.
+    pub fn annotate(&self, err: kiln_eval::EvalError) -> kiln_eval::EvalError {
+        match err.kind() {
+            kiln_eval::ErrorKind::MissingAttr { name, .. } if self.packages.only_locked.get() => {
+                let hint = format!(
+                    "this store has no Debian package list yet, so `pkgs` holds only kiln.lock's packages; \
+                     if `{name}` is a Debian package, `kiln lock PROFILE` pins it (and fetches the list)"
+                );
+                err.hint(hint)
             }
-        })
+            _ => err,
+        }
     }
 
     /// `config.assertions` and `config.warnings` of an evaluated profile, as NixOS checks them
@@ -384,7 +388,8 @@ impl Session {
     pub fn save_lock(&self) -> Result<Vec<Change>, DriverError> {
         let changes = self.packages.changes.borrow().clone();
         let new_lock = !self.lock_was_present && !self.packages.lock.borrow().packages.is_empty();
-        if let (LockFile::Path(path), true) = (&self.lock, !changes.is_empty() || new_lock) {
+        let changed = !changes.is_empty() || new_lock || self.packages.sets_changed.get();
+        if let (LockFile::Path(path), true) = (&self.lock, changed) {
             self.packages.lock.borrow().write(path)?;
         }
         Ok(changes)

@@ -3,7 +3,7 @@
 //! (`autoCallFunction`) and follow an `-A` selection path (`findAlongAttrPath`), where a
 //! component that is a number indexes a list and every step calls a function it meets.
 
-use crate::error::{ErrorKind, EvalError, EvalResult};
+use crate::error::{ErrorKind, EvalError, EvalResult, SelectionFailure};
 use crate::{Attrs, Evaluator, Symbol, Value};
 
 impl Evaluator {
@@ -23,9 +23,8 @@ impl Evaluator {
                             Some(entry) => entries.push(entry.clone()),
                             None if has_default => {}
                             None => {
-                                return Err(EvalError::new(ErrorKind::MissingArgument {
+                                return Err(EvalError::new(ErrorKind::AutoCallArgument {
                                     name: name.to_string(),
-                                    function: closure.name().map(|n| n.to_string()),
                                 }))
                             }
                         }
@@ -48,15 +47,21 @@ impl Evaluator {
         }
     }
 
-    /// Nix's `findAlongAttrPath` followed by `autoCallFunction`: `a.b.0` selects attribute
-    /// `a`, then `b`, then the first list item, calling functions on the way with `args`.
-    /// `path` may quote a component (`a."b.c"`).
+    /// Nix's `findAlongAttrPath`: `a.b.0` selects attribute `a`, then `b`, then the first list
+    /// item, calling functions with `args` before each step. `path` may quote a component
+    /// (`a."b.c"`). (`nix-instantiate --eval` calls the result only when there are `--arg`s.)
     pub fn select_attr_path(
         &mut self,
         root: &Value,
         path: &str,
         args: &Attrs,
     ) -> EvalResult<Value> {
+        let failed = |failure| {
+            EvalError::new(ErrorKind::SelectionPath {
+                path: path.to_string(),
+                failure,
+            })
+        };
         let mut value = root.clone();
         for component in split_attr_path(path)? {
             value = self.auto_call(&value, args)?;
@@ -64,54 +69,35 @@ impl Evaluator {
             value = match (component.parse::<usize>(), &forced) {
                 (Ok(index), Value::List(list)) => match list.get(index) {
                     Some(item) => item.clone(),
-                    None => {
-                        return Err(selection(
-                            format!("list index {index} in selection path '{path}' is out of range"),
-                            Vec::new(),
-                        ))
-                    }
+                    None => return Err(failed(SelectionFailure::IndexOutOfRange { index })),
                 },
-                (Ok(_), other) => {
-                    return Err(selection(
-                        format!(
-                            "the expression selected by the selection path '{path}' should be a list but is {}",
-                            other.type_phrase()
-                        ),
-                        Vec::new(),
-                    ))
-                }
                 (Err(_), Value::Attrs(attrs)) => match attrs.get(Symbol::intern(&component)) {
                     Some(item) => item.clone(),
                     None => {
                         let names = attrs.iter().map(|entry| entry.name.as_str());
-                        return Err(selection(
-                            format!(
-                                "attribute '{component}' in selection path '{path}' not found"
-                            ),
-                            crate::call::suggest(&component, names),
-                        ));
+                        let suggestions = crate::call::suggest(&component, names);
+                        return Err(failed(SelectionFailure::MissingAttr {
+                            name: component,
+                            suggestions,
+                        }));
                     }
                 },
-                (Err(_), other) => {
-                    return Err(selection(
-                        format!(
-                            "the expression selected by the selection path '{path}' should be a set but is {}",
-                            other.type_phrase()
-                        ),
-                        Vec::new(),
-                    ))
+                (index, other) => {
+                    let expected = if index.is_ok() { "a list" } else { "a set" };
+                    return Err(failed(SelectionFailure::WrongType {
+                        expected,
+                        got: other.type_phrase(),
+                    }));
                 }
             };
         }
-        self.auto_call(&value, args)
+        Ok(value)
     }
 }
 
-fn selection(message: String, suggestions: Vec<String>) -> EvalError {
-    EvalError::new(ErrorKind::SelectionPath {
-        message,
-        suggestions,
-    })
+/// A malformed selection path (nix's `parseAttrPath` and `findAlongAttrPath` errors).
+fn malformed(message: String) -> EvalError {
+    EvalError::new(ErrorKind::Unsupported { message })
 }
 
 /// Nix's `parseAttrPath`: components split at `.`, a double-quoted component kept whole.
@@ -127,10 +113,9 @@ fn split_attr_path(path: &str) -> EvalResult<Vec<String>> {
                     Some('"') => break,
                     Some(c) => current.push(c),
                     None => {
-                        return Err(selection(
-                            format!("missing closing quote in selection path '{path}'"),
-                            Vec::new(),
-                        ))
+                        return Err(malformed(format!(
+                            "missing closing quote in selection path '{path}'"
+                        )))
                     }
                 }
             },
@@ -141,10 +126,9 @@ fn split_attr_path(path: &str) -> EvalResult<Vec<String>> {
         components.push(current);
     }
     if components.iter().any(String::is_empty) {
-        return Err(selection(
-            format!("empty attribute name in selection path '{path}'"),
-            Vec::new(),
-        ));
+        return Err(malformed(format!(
+            "empty attribute name in selection path '{path}'"
+        )));
     }
     Ok(components)
 }

@@ -91,6 +91,7 @@ impl Evaluator {
                                 return Err(EvalError::new(ErrorKind::MissingArgument {
                                     name: formal.name.to_string(),
                                     function: fn_name(),
+                                    at: Some(crate::message_position(&self.sources, lambda.span)),
                                 })
                                 .frame(Some(lambda.span), || {
                                     "while calling this function".into()
@@ -110,6 +111,7 @@ impl Evaluator {
                             return Err(EvalError::new(ErrorKind::UnexpectedArgument {
                                 name: entry.name.to_string(),
                                 function: fn_name(),
+                                at: Some(crate::message_position(&self.sources, lambda.span)),
                                 suggestions,
                             })
                             .frame(Some(lambda.span), || "while calling this function".into()));
@@ -156,7 +158,7 @@ impl Evaluator {
 }
 
 /// Up to three names from `candidates` close to `name` (for "did you mean").
-pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
     let max = (name.chars().count() / 3).max(1) + 1;
     let mut scored: Vec<(usize, &str)> = candidates
         .filter_map(|c| {

@@ -16,6 +16,7 @@ mod attr_path;
 pub mod builtins;
 mod call;
 mod compile;
+mod corepkgs;
 mod error;
 mod eval;
 mod globals;
@@ -24,14 +25,19 @@ mod import;
 mod ir;
 mod loader;
 mod ops;
+mod overrides;
 mod parse_shim;
 pub mod print;
 mod symbol;
 mod value;
 
 pub use builtins::Builtin;
+pub use call::suggest;
 pub use compile::pos_value;
-pub use error::{Catchable, ErrorKind, EvalError, EvalResult, Frame, Report, DEFAULT_TRACE_FRAMES};
+pub use error::{
+    assertion_condition, message_position, system_message, Catchable, ErrorKind, EvalError,
+    EvalResult, Frame, Report, SelectionFailure, DEFAULT_TRACE_FRAMES,
+};
 pub use eval::Evaluator;
 pub use host::{AddPath, StoreHost};
 pub use loader::{FileType, FsLoader, Loader};

@@ -134,8 +134,9 @@ impl Evaluator {
                 a.type_phrase(),
                 b.type_phrase()
             ))),
+            // nix 2.8's wording; only numbers, strings, paths and lists compare.
             _ => Err(unsupported(format!(
-                "cannot compare {} with {}; values of that type are incomparable",
+                "cannot compare {} with {}",
                 a.type_phrase(),
                 b.type_phrase()
             ))),

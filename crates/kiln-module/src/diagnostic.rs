@@ -12,7 +12,8 @@
 //! falls back to the evaluator's own report, so nothing is lost when a message changes.
 
 use kiln_eval::{ErrorKind, EvalError, Evaluator};
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use kiln_syntax::SnippetSource;
+use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -108,7 +109,7 @@ struct LocatedDefinition {
     /// `FILE:LINE`, the heading of the related report.
     location: String,
     text: String,
-    source: NamedSource<Arc<str>>,
+    source: SnippetSource,
     span: SourceSpan,
 }
 
@@ -205,7 +206,7 @@ impl ModuleError {
             self.located.push(LocatedDefinition {
                 location: location(def),
                 text: label,
-                source: NamedSource::new(def.file.clone(), Arc::from(text)),
+                source: SnippetSource::new(def.file.clone(), Arc::from(text)),
                 span,
             });
         }

@@ -44,4 +44,4 @@ pub use profile::{
     eval_modules, eval_profile, evaluator, lib, option_has_prefix, options_json, options_list,
     OptionInfo, DEFAULT_PROFILE, EVAL_CONFIG,
 };
-pub use request::{evaluate, is_profile, AutoArg, Evaluated, Kind, Request, Source};
+pub use request::{evaluate, is_profile, AutoArg, Call, Evaluated, Kind, Request, Source};

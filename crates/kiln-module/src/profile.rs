@@ -34,8 +34,9 @@ pub fn eval_profile(ev: &mut Evaluator, profile: &Path, debian: Value) -> EvalRe
     // Checked here so that a mistyped name is one line, not a trace through the lib's `import`.
     if !ev.loader().exists(Path::new(&path)) {
         return Err(kiln_eval::EvalError::new(kiln_eval::ErrorKind::Io {
+            operation: "opening profile",
             path,
-            message: "no such profile (file or directory)".to_string(),
+            message: "No such file or directory".to_string(),
         }));
     }
     eval_modules(ev, vec![Value::path(path)], debian)

@@ -13,9 +13,10 @@
 //!   whose required arguments are all module arguments (`config`, `pkgs`, ...) that no `--arg`
 //!   passes, or (`{ ... }: ...` and plain sets) one that `-A config.…`/`-A options.…` selects
 //!   from though it has no such attribute. A plain expression keeps Nix's meaning.
-//! - **Calling and selecting.** The result is auto-called with the `--arg`/`--argstr` set and
-//!   each `-A` path is followed, list indices included (kiln-eval's `auto_call` and
-//!   `select_attr_path`, Nix's `autoCallFunction` and `findAlongAttrPath`).
+//! - **Calling and selecting.** Each `-A` path is followed from the root, list indices
+//!   included, calling functions on the way with the `--arg`/`--argstr` set; the result is
+//!   called only when there are such arguments (kiln-eval's `select_attr_path` and
+//!   `auto_call`, Nix's `findAlongAttrPath` and `autoCallFunction`).
 
 use kiln_eval::{AttrEntry, Attrs, EvalResult, Evaluator, SearchPathEntry, Symbol, Thunk, Value};
 use std::path::{Path, PathBuf};
@@ -41,6 +42,17 @@ pub enum Kind {
     Profile,
 }
 
+/// When the selected value is called with the `--arg`s (Nix's `autoCallFunction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// Only when there are `--arg`s, as `nix-instantiate --eval` (`-E '{ a }: a'` prints
+    /// `<LAMBDA>`).
+    WithArguments,
+    /// Always, as `nix-build` and `nix repl`'s `:l` (a function whose arguments all have
+    /// defaults is called).
+    Always,
+}
+
 /// One `--arg NAME EXPR` or `--argstr NAME STRING`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AutoArg {
@@ -56,6 +68,7 @@ pub struct Request {
     /// `-A` paths; each selects from the root on its own, as `nix-instantiate` does.
     pub attr_paths: Vec<String>,
     pub auto_args: Vec<(String, AutoArg)>,
+    pub call: Call,
     /// Where `--arg` expressions are read (their relative paths resolve against it).
     pub cwd: PathBuf,
 }
@@ -182,15 +195,20 @@ fn select(
     profile: bool,
     auto_args: &Attrs,
 ) -> EvalResult<Evaluated> {
-    let selected = if request.attr_paths.is_empty() {
-        vec![ev.auto_call(&root, auto_args)?]
+    // `-A` calls functions on its way; the result as `request.call` says.
+    let paths: Vec<&str> = if request.attr_paths.is_empty() {
+        vec![""]
     } else {
-        let mut selected = Vec::with_capacity(request.attr_paths.len());
-        for path in &request.attr_paths {
-            selected.push(ev.select_attr_path(&root, path, auto_args)?);
-        }
-        selected
+        request.attr_paths.iter().map(String::as_str).collect()
     };
+    let mut selected = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut value = ev.select_attr_path(&root, path, auto_args)?;
+        if request.call == Call::Always || !auto_args.is_empty() {
+            value = ev.auto_call(&value, auto_args)?;
+        }
+        selected.push(value);
+    }
     Ok(Evaluated {
         root,
         profile,

@@ -14,10 +14,7 @@ use kiln_eval::{EvalOptions, Evaluator, FsLoader, Value};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    kiln_testkit::workspace()
 }
 
 fn cases(dir: &Path) -> Vec<PathBuf> {
@@ -31,7 +28,7 @@ fn cases(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn redact(text: &str) -> String {
-    text.replace(&*root().to_string_lossy(), "<root>")
+    kiln_testkit::redact(text)
 }
 
 /// `value.name` of a set, forced.
@@ -45,7 +42,7 @@ fn attr(ev: &mut Evaluator, value: &Value, name: &str) -> kiln_eval::Attrs {
 }
 
 fn update_expect() -> bool {
-    std::env::var("UPDATE_EXPECT").is_ok_and(|v| v == "1")
+    kiln_testkit::update_expect()
 }
 
 /// An error as the corpus compares it: the message, then the help line if any.
@@ -316,10 +313,10 @@ fn module_errors_point_at_definitions() {
 /// (`tests/bench/modules/profile-config.nix`, with the test package set on both sides).
 #[test]
 fn installer_profiles_match_nix() {
-    if std::env::var("KILN_SLOW_TESTS").is_err() {
-        eprintln!(
-            "skipped: set KILN_SLOW_TESTS=1 to compare the installer profiles with nix-instantiate"
-        );
+    if !kiln_testkit::slow(
+        "the installer profiles match nix-instantiate",
+        &["nix-instantiate"],
+    ) {
         return;
     }
     let entry = root().join("tests/bench/modules/profile-config.nix");

@@ -299,7 +299,7 @@ fn profile_scope_explain_doc_and_completion() {
     // The same text as `kiln explain`.
     let explain = run(&mut s, ":explain boot.kernelModules").unwrap_or_else(|e| e);
     assert!(
-        explain.starts_with("boot.kernelModules\n  type: list of strings\n"),
+        explain.starts_with("boot.kernelModules\n  type: list of string\n"),
         "{explain}"
     );
     assert!(
@@ -318,7 +318,7 @@ fn profile_scope_explain_doc_and_completion() {
     );
 
     let doc = run(&mut s, ":doc boot.kernelModules").unwrap_or_else(|e| e);
-    assert!(doc.contains("Type: list of strings"), "{doc}");
+    assert!(doc.contains("Type: list of string"), "{doc}");
     assert!(
         doc.contains("Kernel modules loaded in the second stage"),
         "{doc}"
@@ -336,7 +336,7 @@ fn profile_scope_explain_doc_and_completion() {
     let (_, found) = s.complete("config.boot.initrd.", 19);
     let displays: Vec<&str> = found.iter().map(|c| c.display.as_str()).collect();
     assert!(
-        displays.contains(&"kernelModules (list of strings)"),
+        displays.contains(&"kernelModules (list of string)"),
         "{displays:?}"
     );
     let (_, found) = s.complete("lib.mkI", 7);

@@ -108,8 +108,9 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let spec = ev.force_attrs(&args[0])?;
     let required = |name: &str| {
         spec.get_str(name).cloned().ok_or_else(|| {
-            EvalError::new(ErrorKind::MissingAttr {
+            EvalError::new(ErrorKind::BuiltinMissingAttr {
                 name: name.to_owned(),
+                builtin: "genericClosure",
                 suggestions: Vec::new(),
             })
         })
@@ -131,17 +132,20 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             ));
         };
         let key = ev.force(&key)?;
-        // The first index whose key is not less than `key`.
+        // The first index whose key is greater than `key`. Compared as libstdc++'s
+        // `std::set::insert` compares: `key < node` on the way down, then `previous < key`, so
+        // that keys of different types fail with nix's wording ("cannot compare a string with
+        // an integer", the new key first).
         let (mut lo, mut hi) = (0, done_keys.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if ev.less_than(&done_keys[mid], &key)? {
-                lo = mid + 1;
-            } else {
+            if ev.less_than(&key, &done_keys[mid])? {
                 hi = mid;
+            } else {
+                lo = mid + 1;
             }
         }
-        if lo < done_keys.len() && !ev.less_than(&key, &done_keys[lo])? {
+        if lo > 0 && !ev.less_than(&done_keys[lo - 1], &key)? {
             continue;
         }
         done_keys.insert(lo, key);

@@ -62,7 +62,7 @@ fn hash_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let data = ev
         .loader()
         .read_file(std::path::Path::new(&path))
-        .map_err(|e| super::io::io_error(&path, &e))?;
+        .map_err(|e| super::io::io_error("opening file", &path, &e))?;
     hash_string(algo.as_str(), &data)
         .map(Value::string)
         .map_err(|e| {
