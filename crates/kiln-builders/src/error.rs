@@ -56,9 +56,30 @@ pub enum BuilderError {
     #[diagnostic(code(kiln::builders::kbuild))]
     Kbuild { name: String, message: String },
 
-    #[error("kbuild-module `{name}`: building kernel modules needs gcc and make on the host")]
-    #[diagnostic(code(kiln::builders::kbuild_tools), help("apt-get install gcc make"))]
-    KbuildTools { name: String },
+    /// A Debian maintainer script failed while dpkg configured a root; `log` is the tail of
+    /// dpkg's output, the script's own included.
+    #[error("configuring the Debian root failed: the maintainer script of {packages} failed ({status}):\n{log}")]
+    #[diagnostic(
+        code(kiln::builders::maintainer_script),
+        help("the package's script failed inside kiln's sandbox, where services do not start and there is no network; drop the package from the profile, or report the failure with the output above")
+    )]
+    MaintainerScript {
+        packages: String,
+        status: String,
+        log: String,
+    },
+
+    /// A user names a group that neither `users.groups` nor Debian's packages define.
+    #[error("users.users.{user}.{what} names the group `{group}`, which neither `users.groups` nor a Debian package of the system defines")]
+    #[diagnostic(
+        code(kiln::builders::unknown_group),
+        help("declare it (`users.groups.{group} = {{ }};`), or use one of the groups Debian's packages make (`sudo`, `audio`, `video`, `netdev`, ...)")
+    )]
+    UnknownGroup {
+        user: String,
+        group: String,
+        what: String,
+    },
 
     /// A source read at evaluation time is not in this process (a kiln bug, or a derivation
     /// written by hand with the internal `copy-path` builder).

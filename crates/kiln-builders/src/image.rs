@@ -181,7 +181,7 @@ fn dedup(entries: Vec<Entry>) -> Vec<Entry> {
 
 /// `bin/busybox` and a symlink per applet, where busybox itself says each belongs.
 fn busybox_entries(busybox: &Path) -> Result<Vec<Entry>> {
-    let applets = crate::rootfs::busybox_applets(busybox)?;
+    let applets = busybox_applets(busybox)?;
     let mut entries = vec![Entry::file(path("bin/busybox")?, 0o755, busybox)];
     for applet in applets {
         if applet != "bin/busybox" {
@@ -202,8 +202,10 @@ struct IsoInputs {
     kernel: StorePath,
     /// An `initrd` output.
     initrd: StorePath,
-    /// The live root, a `squashfs` output, put at `/live/root.squashfs`.
-    squashfs: StorePath,
+    /// The live root's layers, bottom first: `[{ "name": "base", "layer": <a layer's output> }]`,
+    /// each put at `/live/<name>.squashfs`, where the initrd stacks them.
+    #[serde(deserialize_with = "inputs::json")]
+    layers: Vec<Layer>,
     bios: bool,
     efi: bool,
     usb: bool,
@@ -222,6 +224,13 @@ struct IsoInputs {
     /// Every timestamp on the medium (ISO 9660 records and the FAT ESP).
     #[serde(rename = "SOURCE_DATE_EPOCH")]
     source_date_epoch: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    name: String,
+    layer: StorePath,
 }
 
 #[derive(Deserialize)]
@@ -260,6 +269,20 @@ impl IsoInputs {
         }
         if self.efi && self.systemd_boot.is_none() {
             return Err(missing("systemdBoot", "UEFI boot"));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for layer in &self.layers {
+            let plain = !layer.name.is_empty()
+                && layer
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !plain || !names.insert(layer.name.as_str()) {
+                return Err(BuilderError::invalid(format!(
+                    "layer name `{}` must be unique, of letters, digits, `-` and `_`",
+                    layer.name
+                )));
+            }
         }
         Ok(volume_id)
     }
@@ -369,8 +392,14 @@ fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {
         boot.efi_image = Some("boot/efi.img".into());
         boot.hybrid_gpt = inputs.usb;
     }
-    let squashfs = inputs.squashfs.join("root.squashfs")?;
-    add(&mut tree, "live/root.squashfs", FileSource::Path(squashfs))?;
+    for layer in &inputs.layers {
+        let file = layer.layer.join(crate::layers::LAYER_FILE)?;
+        add(
+            &mut tree,
+            &format!("live/{}.squashfs", layer.name),
+            FileSource::Path(file),
+        )?;
+    }
     for item in &inputs.contents {
         add_content(&mut tree, item)?;
     }
@@ -437,4 +466,25 @@ fn add_tree(tree: &mut IsoTree, root: &Path, at: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where each busybox applet belongs (`bin/ls`, `sbin/ip`, ...), as busybox itself says.
+fn busybox_applets(busybox: &Path) -> Result<Vec<String>> {
+    let output = std::process::Command::new(busybox)
+        .arg("--list-full")
+        .env_clear()
+        .output()
+        .map_err(|e| BuilderError::Program {
+            message: format!("cannot run {} --list-full: {e}", busybox.display()),
+        })?;
+    if !output.status.success() {
+        return Err(BuilderError::Program {
+            message: format!("{} --list-full failed", busybox.display()),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|applet| applet.trim().trim_start_matches('/').to_string())
+        .filter(|applet| !applet.is_empty())
+        .collect())
 }

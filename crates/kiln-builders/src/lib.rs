@@ -13,22 +13,26 @@
 //! - `copy-path`: a file tree read at evaluation time (a path value, `builtins.path`);
 //! - `kbuild-module`: an out-of-tree kernel module built against Debian's headers;
 //! - `aggregate-modules`: the kernel's module tree merged with `boot.extraModulePackages`;
-//! - `initrd`, `rootfs`, `squashfs`, `iso`: the image.
+//! - `package-tree`: unpacked packages merged into a read-only root programs run in;
+//! - `debian-root`: the live root's base layer, configured by dpkg in the sandbox;
+//! - `kernel-layer`, `system-layer`: its upper layers (modules; accounts and generated files);
+//! - `initrd`, `iso`: the image.
 //!
 //! ```
 //! let registry = kiln_builders::Registry::new(Default::default());
 //! assert!(kiln_builders::Registry::names().contains("iso"));
-//! let mut drv = kiln_store::Derivation::new("root-squashfs", "squashfs");
+//! let mut drv = kiln_store::Derivation::new("system", "system-layer");
 //! drv.env.insert("compression".into(), "lz4".into());
 //! let err = registry.check(&drv, &[]).unwrap_err();
 //! assert!(err.to_string().contains("attribute `compression`"), "{err}");
 //! ```
 
+mod debian_root;
 mod error;
 mod image;
 mod kbuild;
+mod layers;
 mod modules;
-mod rootfs;
 mod sandbox;
 mod source;
 mod tree;
@@ -47,12 +51,13 @@ const NAMES: &[&str] = &[
     FETCH_DEB,
     UNPACK_DEB,
     COPY_PATH,
+    debian_root::DEBIAN_ROOT,
     KBUILD_MODULE,
     modules::AGGREGATE_MODULES,
     image::INITRD,
     image::ISO,
-    rootfs::ROOTFS,
-    rootfs::SQUASHFS,
+    layers::KERNEL_LAYER,
+    layers::SYSTEM_LAYER,
     tree::PACKAGE_TREE,
 ];
 
@@ -62,12 +67,13 @@ pub struct Registry {
     fetch: FetchDeb,
     unpack: UnpackDeb,
     copy: source::CopyPath,
+    debian_root: debian_root::DebianRoot,
     kbuild: kbuild::KbuildModule,
     modules: modules::AggregateModules,
     initrd: image::Initrd,
     iso: image::Iso,
-    rootfs: rootfs::Rootfs,
-    squashfs: rootfs::Squashfs,
+    kernel_layer: layers::KernelLayer,
+    system_layer: layers::SystemLayer,
     package_tree: tree::PackageTree,
 }
 
@@ -77,12 +83,13 @@ impl Registry {
             fetch: FetchDeb::default(),
             unpack: UnpackDeb,
             copy: source::CopyPath { sources },
+            debian_root: debian_root::DebianRoot,
             kbuild: kbuild::KbuildModule,
             modules: modules::AggregateModules,
             initrd: image::Initrd,
             iso: image::Iso,
-            rootfs: rootfs::Rootfs,
-            squashfs: rootfs::Squashfs,
+            kernel_layer: layers::KernelLayer,
+            system_layer: layers::SystemLayer,
             package_tree: tree::PackageTree,
         }
     }
@@ -96,12 +103,13 @@ impl Registry {
             (FETCH_DEB, &self.fetch as &dyn Builder),
             (UNPACK_DEB, &self.unpack as &dyn Builder),
             (COPY_PATH, &self.copy as &dyn Builder),
+            (debian_root::DEBIAN_ROOT, &self.debian_root as &dyn Builder),
             (KBUILD_MODULE, &self.kbuild as &dyn Builder),
             (modules::AGGREGATE_MODULES, &self.modules as &dyn Builder),
             (image::INITRD, &self.initrd as &dyn Builder),
             (image::ISO, &self.iso as &dyn Builder),
-            (rootfs::ROOTFS, &self.rootfs as &dyn Builder),
-            (rootfs::SQUASHFS, &self.squashfs as &dyn Builder),
+            (layers::KERNEL_LAYER, &self.kernel_layer as &dyn Builder),
+            (layers::SYSTEM_LAYER, &self.system_layer as &dyn Builder),
             (tree::PACKAGE_TREE, &self.package_tree as &dyn Builder),
         ]
         .into_iter()

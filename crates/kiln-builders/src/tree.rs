@@ -363,7 +363,9 @@ pub(crate) const PACKAGE_TREE: &str = "package-tree";
 /// What `package-tree` reads.
 #[derive(serde::Deserialize)]
 struct PackageTreeInputs {
-    /// Unpacked packages, merged in order (the first to ship a path wins).
+    /// Unpacked packages, merged in order (the first to ship a path wins); none gives an
+    /// empty merged-/usr root.
+    #[serde(default)]
     packages: Vec<kiln_store::inputs::StorePath>,
     /// Extra symlinks, path → target: what a configured system would have made (an
     /// alternative such as `usr/bin/awk` → `mawk`); a path already there is an error.

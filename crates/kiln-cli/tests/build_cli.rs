@@ -41,8 +41,9 @@ fn dry_run_shows_the_closure_and_the_steps() {
         "kbuild-module broadcom-sta-",
         "aggregate-modules kernel-modules-",
         "initrd initrd-",
-        "rootfs rootfs-",
-        "squashfs root-squashfs",
+        "debian-root debian-root-",
+        "kernel-layer kernel-layer-",
+        "system-layer system-layer-",
         "iso    kiln-installer-macbook-test",
     ] {
         assert!(stdout.contains(step), "no `{step}` in\n{stdout}");

@@ -95,12 +95,12 @@ fn a_session_on_the_macbook_profile() {
     line(
         &mut repl,
         ":explain boot.kernelModules",
-        "why: 3 definitions at plain (100)",
+        "why: 2 definitions at plain (100)",
     );
     line(
         &mut repl,
         ":p config.boot.kernelModules",
-        "[ \"kvm-amd\" \"kvm-intel\" \"wl\" \"loop\" \"atkbd\" ]",
+        "[ \"kvm-intel\" \"wl\" \"loop\" \"atkbd\" ]",
     );
 
     // Completion: a unique candidate is inserted; a list shows each option's type.
@@ -146,7 +146,7 @@ fn quit_and_build_without_a_profile() {
     let mut repl = spawn(&[], &home);
     line(
         &mut repl,
-        ":b derivation { name = \"empty-root\"; builder = \"rootfs\"; modDirVersion = \"0\"; }",
+        ":b derivation { name = \"empty-root\"; builder = \"package-tree\"; packages = [ ]; }",
         "-empty-root",
     );
     line(

@@ -5,7 +5,7 @@
 //!   bytes: changing it rebuilds the ISO, and an unchanged one builds nothing;
 //! - kiln's own environment (`SOURCE_DATE_EPOCH`, `TZ`, `LC_ALL`, `RAYON_NUM_THREADS`, the
 //!   working directory) changes neither a key nor a byte: the same build is a no-op, and the
-//!   initrd, the squashfs and the ISO rebuilt under it (`--check`) have the same bytes.
+//!   initrd, the live root's layers and the ISO rebuilt under it (`--check`) have the same bytes.
 
 use kiln_testkit::workspace;
 use std::path::{Path, PathBuf};
@@ -129,7 +129,9 @@ fn the_environment_changes_neither_keys_nor_bytes() {
 
     for attr in [
         "config.system.build.initialRamdisk",
-        "config.system.build.squashfs",
+        "config.system.build.debianRoot",
+        "config.system.build.kernelLayer",
+        "config.system.build.systemLayer",
         "config.system.build.isoImage",
     ] {
         let (_, stderr) = kiln(

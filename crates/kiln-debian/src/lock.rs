@@ -244,8 +244,11 @@ impl Lock {
             })
             .collect();
         self.packages = packages;
-        // The sets are the old release's: recomputed from the new one when next asked for.
-        self.sets.clear();
+        // Sets recorded from another release are that release's: recomputed from the new one
+        // when next asked for. (Pinning more names from the same release keeps them.)
+        if self.release != index.release.inrelease_sha256 {
+            self.sets.clear();
+        }
         self.release = index.release.inrelease_sha256.clone();
         self.suite = index.suite.clone();
         self.components = index.components.clone();

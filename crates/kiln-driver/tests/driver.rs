@@ -93,8 +93,8 @@ impl Fixture {
     }
 }
 
-// `rootfs` has no required attribute, so it stands in for any builder here.
-const DRV: &str = r#"derivation { name = "hello-iso"; system = "x86_64-linux"; builder = "rootfs"; volumeID = "HELLO"; }"#;
+// `package-tree` has no required attribute, so it stands in for any builder here.
+const DRV: &str = r#"derivation { name = "hello-iso"; system = "x86_64-linux"; builder = "package-tree"; volumeID = "HELLO"; }"#;
 
 #[test]
 fn derivation_values_look_like_nix() {
@@ -117,11 +117,12 @@ fn derivation_values_look_like_nix() {
 fn derivation_attributes_stay_lazy() {
     let mut f = fixture();
     // `name` is read without computing the output (Nix's `derivation` wraps `derivationStrict`).
-    let name =
-        f.string(r#"(derivation { name = "x"; builder = "rootfs"; boom = throw "forced"; }).name"#);
+    let name = f.string(
+        r#"(derivation { name = "x"; builder = "package-tree"; boom = throw "forced"; }).name"#,
+    );
     assert_eq!(name, "x");
     let err = f
-        .eval(r#"(derivation { name = "x"; builder = "rootfs"; boom = throw "forced"; }).outPath"#)
+        .eval(r#"(derivation { name = "x"; builder = "package-tree"; boom = throw "forced"; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("forced"), "{err}");
 }
@@ -132,8 +133,8 @@ fn inputs_come_from_string_contexts() {
     let value = f
         .eval(
             r#"let
-                 a = derivation { name = "a"; builder = "rootfs"; };
-                 b = derivation { name = "b"; builder = "rootfs"; initrd = a; kernelFile = "${a}/boot/vmlinuz"; flags = [ true false null 3 ]; };
+                 a = derivation { name = "a"; builder = "package-tree"; };
+                 b = derivation { name = "b"; builder = "package-tree"; initrd = a; kernelFile = "${a}/boot/vmlinuz"; flags = [ true false null 3 ]; };
                in b"#,
         )
         .unwrap();
@@ -148,7 +149,7 @@ fn inputs_come_from_string_contexts() {
     // Environment strings as Nix makes them.
     assert_eq!(b.env["flags"], "1   3");
     assert!(b.env["kernelFile"].ends_with("-a/boot/vmlinuz"));
-    assert_eq!(b.env["builder"], "rootfs");
+    assert_eq!(b.env["builder"], "package-tree");
 }
 
 #[test]
@@ -158,19 +159,21 @@ fn bad_derivations_are_clear_errors() {
         .eval(r#"(derivation { name = "x"; builder = "/bin/sh"; }).outPath"#)
         .unwrap_err();
     assert!(
-        err.contains("unknown builder `/bin/sh`") && err.contains("iso") && err.contains("rootfs"),
+        err.contains("unknown builder `/bin/sh`")
+            && err.contains("iso")
+            && err.contains("package-tree"),
         "{err}"
     );
     let err = f
-        .eval(r#"(derivation { name = "x"; builder = "rootfs"; outputs = [ "out" "dev" ]; }).outPath"#)
+        .eval(r#"(derivation { name = "x"; builder = "package-tree"; outputs = [ "out" "dev" ]; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("single output"), "{err}");
     let err = f
-        .eval(r#"(derivation { builder = "rootfs"; }).outPath"#)
+        .eval(r#"(derivation { builder = "package-tree"; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("name"), "{err}");
     let err = f
-        .eval(r#"(derivation { name = "a/b"; builder = "rootfs"; }).outPath"#)
+        .eval(r#"(derivation { name = "a/b"; builder = "package-tree"; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("a/b"), "{err}");
 }
@@ -181,7 +184,7 @@ fn path_sources_are_copied_into_the_store() {
     let src = f.dir.path().join("splash.txt");
     std::fs::write(&src, "kiln\n").unwrap();
     let value = f
-        .eval(r#"derivation { name = "uses-splash"; builder = "rootfs"; splash = ./splash.txt; }"#)
+        .eval(r#"derivation { name = "uses-splash"; builder = "package-tree"; splash = ./splash.txt; }"#)
         .unwrap();
     let targets = f.session.targets(&mut f.ev, &value).unwrap();
     let graph = f.session.graph();
@@ -202,7 +205,7 @@ fn path_sources_are_copied_into_the_store() {
     std::fs::create_dir(f.dir.path().join("other")).unwrap();
     std::fs::write(f.dir.path().join("other/splash.txt"), "kiln\n").unwrap();
     let value = f
-        .eval(r#"derivation { name = "y"; builder = "rootfs"; s = ./other/splash.txt; }"#)
+        .eval(r#"derivation { name = "y"; builder = "package-tree"; s = ./other/splash.txt; }"#)
         .unwrap();
     let targets = f.session.targets(&mut f.ev, &value).unwrap();
     let graph = f.session.graph();
@@ -387,7 +390,7 @@ fn builtins_path_and_filter_source_filter_the_tree() {
     assert!(same.ends_with("-src"), "{same}");
     let value = f
         .eval(&format!(
-            "derivation {{ name = \"x\"; builder = \"rootfs\"; packages = [ ({filtered}) ]; }}"
+            "derivation {{ name = \"x\"; builder = \"package-tree\"; packages = [ ({filtered}) ]; }}"
         ))
         .unwrap();
     let targets = f.session.targets(&mut f.ev, &value).unwrap();
@@ -416,7 +419,7 @@ fn to_file_is_a_store_file() {
     let path = f.string(r#"builtins.toFile "greeting" "hello\n""#);
     assert!(path.ends_with("-greeting"), "{path}");
     let value = f
-        .eval(r#"derivation { name = "x"; builder = "rootfs"; packages = [ (builtins.toFile "greeting" "hello\n") ]; }"#)
+        .eval(r#"derivation { name = "x"; builder = "package-tree"; packages = [ (builtins.toFile "greeting" "hello\n") ]; }"#)
         .unwrap();
     let targets = f.session.targets(&mut f.ev, &value).unwrap();
     let graph = f.session.graph();
@@ -445,7 +448,7 @@ fn builders_check_their_attributes_at_evaluation() {
     let iso = |contents: &str| {
         format!(
             r#"(derivation {{ name = "bad-iso"; builder = "iso"; isoName = "x.iso"; volumeID = "X";
-                kernel = {DRV}; initrd = {DRV}; squashfs = {DRV}; bios = false; efi = true; usb = false;
+                kernel = {DRV}; initrd = {DRV}; layers = builtins.toJSON [ {{ name = "base"; layer = {DRV}; }} ]; bios = false; efi = true; usb = false;
                 systemdBoot = {DRV}; menuLabel = "x"; kernelParams = ""; timeout = 1;
                 SOURCE_DATE_EPOCH = 0; contents = {contents}; }}).outPath"#
         )
@@ -469,24 +472,24 @@ fn builders_check_their_attributes_at_evaluation() {
     ));
 
     let (code, message) = f.error(&format!(
-        r#"(derivation {{ name = "bad-root"; builder = "rootfs"; packages = "{}"; }}).outPath"#,
+        r#"(derivation {{ name = "bad-root"; builder = "package-tree"; packages = "{}"; }}).outPath"#,
         f.dir.path().display()
     ));
     assert_eq!(code, "kiln::store::bad_input", "{message}");
     assert!(message.contains("attribute `packages[0]`"), "{message}");
     let (_, message) = f.error(&format!(
-        r#"(derivation {{ name = "sq"; builder = "squashfs"; tree = {DRV}; compression = "lz4"; SOURCE_DATE_EPOCH = 0; }}).outPath"#
+        r#"(derivation {{ name = "sq"; builder = "kernel-layer"; modulesTree = {DRV}; kmod = {DRV}; modDirVersion = "6.1.0-1-amd64"; compression = "lz4"; SOURCE_DATE_EPOCH = 0; }}).outPath"#
     ));
     assert!(message.contains("attribute `compression`"), "{message}");
     let (_, message) = f.error(&format!(
-        r#"(derivation {{ name = "sq"; builder = "squashfs"; tree = {DRV}; compression = "zstd"; SOURCE_DATE_EPOCH = "soon"; }}).outPath"#
+        r#"(derivation {{ name = "sq"; builder = "kernel-layer"; modulesTree = {DRV}; kmod = {DRV}; modDirVersion = "6.1.0-1-amd64"; compression = "zstd"; SOURCE_DATE_EPOCH = "soon"; }}).outPath"#
     ));
     assert!(
         message.contains("attribute `SOURCE_DATE_EPOCH`"),
         "{message}"
     );
     let (_, message) = f.error(&format!(
-        r#"(derivation {{ name = "sq"; builder = "squashfs"; tree = {DRV}; compression = "zstd"; }}).outPath"#
+        r#"(derivation {{ name = "sq"; builder = "kernel-layer"; modulesTree = {DRV}; kmod = {DRV}; modDirVersion = "6.1.0-1-amd64"; compression = "zstd"; }}).outPath"#
     ));
     assert!(
         message.contains("missing field `SOURCE_DATE_EPOCH`"),

@@ -52,8 +52,8 @@ in
     menuLabel = "kiln${optionalString (cfg.edition != "") " ${cfg.edition}"}${cfg.appendToMenuLabel}";
     kernelParams = concatStringsSep " " (config.boot.kernelParams ++ [ "console=tty0" "console=ttyS0,115200" ]);
     timeout = if config.boot.loader.timeout == null then "" else toString config.boot.loader.timeout;
-    # The live root, at `/live/root.squashfs`.
-    squashfs = config.system.build.squashfs;
+    # The live root's layers, at `/live/<name>.squashfs`.
+    layers = builtins.toJSON config.system.build.liveLayers;
     # Paths in `contents` are added to the store by content: `toJSON` of a path value is its
     # store path, so the ISO's key covers the files' bytes.
     contents = builtins.toJSON cfg.contents;
