@@ -54,7 +54,8 @@ const NAMES: &[(&str, u32)] = &[
     (FETCH_DEB, 1),
     (UNPACK_DEB, 1),
     (COPY_PATH, 1),
-    (debian_root::DEBIAN_ROOT, 1),
+    // 2: conffiles stay in place beside their `.dpkg-new` (as mmdebstrap extracts them).
+    (debian_root::DEBIAN_ROOT, 2),
     (KBUILD_MODULE, 1),
     (modules::AGGREGATE_MODULES, 1),
     (image::INITRD, 1),
