@@ -62,6 +62,31 @@ impl Evaluator {
             .map_err(|e| e.frame(None, || format!("while calling `{}`", op.name)))
     }
 
+    /// Calls builtin `op` of arity 2 or 3 with the first `op.arity` of `args`, delayed in
+    /// `env`: what applying it to them one by one gives, without the partial applications.
+    pub(crate) fn call_primop_direct(
+        &mut self,
+        op: &'static crate::Builtin,
+        args: &[Rc<crate::ir::Expr>],
+        env: &Rc<Env>,
+    ) -> EvalResult<Value> {
+        match (op.arity, args) {
+            (2, [a, b, ..]) => {
+                let argv = [self.delay(a, env), self.delay(b, env)];
+                self.call_builtin(op, &argv)
+            }
+            (3, [a, b, c, ..]) => {
+                let argv = [self.delay(a, env), self.delay(b, env), self.delay(c, env)];
+                self.call_builtin(op, &argv)
+            }
+            _ => Err(EvalError::bug(format!(
+                "`{}` called directly with {} arguments",
+                op.name,
+                args.len()
+            ))),
+        }
+    }
+
     fn call_lambda(&mut self, closure: &Closure, arg: Value) -> EvalResult<Value> {
         let lambda = &*closure.lambda;
         let fn_name = || lambda.name.map(|n| n.to_string());

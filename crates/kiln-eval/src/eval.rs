@@ -602,7 +602,21 @@ impl Evaluator {
             }))),
             ExprKind::Call { func, args } => {
                 let mut f = self.eval_operand(func, env)?;
-                for arg in args.iter() {
+                let mut args = &args[..];
+                while let Some((arg, rest)) = args.split_first() {
+                    // A builtin given all its arguments at once is called with them directly:
+                    // the partial applications in between (`<PRIMOP-APP>`s, a vector and an
+                    // `Rc` each) can never be observed.
+                    if let Value::PrimOp(op) = f {
+                        if op.arity >= 2 && op.arity <= args.len() {
+                            f = self
+                                .call_primop_direct(op, args, env)
+                                .map_err(|e| e.at(span))?;
+                            args = &args[op.arity..];
+                            continue;
+                        }
+                    }
+                    args = rest;
                     let arg = match &f {
                         Value::Lambda(closure) if closure.lambda.strict_arg => {
                             match self.eval_infallible(arg, env) {

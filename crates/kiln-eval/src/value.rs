@@ -11,6 +11,10 @@
 //! [`crate::Evaluator::force`], which never returns a `Thunk`. The rejected alternative, a
 //! `Thunk` in every slot, costs one allocation per list element and attribute.
 
+mod attrs;
+
+pub use attrs::Attrs;
+
 use crate::builtins::Builtin;
 use crate::eval::Env;
 use crate::ir;
@@ -159,6 +163,11 @@ impl NixString {
         &self.0.text
     }
 
+    /// Whether `a` and `b` are the same string object (not merely equal texts).
+    pub(crate) fn ptr_eq(a: &NixString, b: &NixString) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
+    }
+
     pub fn context(&self) -> &Context {
         &self.0.context
     }
@@ -188,111 +197,6 @@ pub struct AttrEntry {
     pub name: Symbol,
     pub value: Value,
     pub pos: Option<Span>,
-}
-
-/// An attribute set: entries sorted by name, names unique.
-#[derive(Clone)]
-pub struct Attrs(Rc<Vec<AttrEntry>>);
-
-impl Attrs {
-    pub fn empty() -> Attrs {
-        thread_local!(static EMPTY: Attrs = Attrs(Rc::new(Vec::new())));
-        EMPTY.with(Attrs::clone)
-    }
-
-    /// Builds a set from entries in any order. When a name occurs more than once the *first*
-    /// entry wins (as in `listToAttrs`).
-    pub fn from_entries(mut entries: Vec<AttrEntry>) -> Attrs {
-        if !entries.windows(2).all(|w| w[0].name < w[1].name) {
-            entries.sort_by_key(|e| e.name);
-            entries.dedup_by(|later, earlier| later.name == earlier.name);
-        }
-        Attrs(Rc::new(entries))
-    }
-
-    /// Builds a set from entries already sorted by name without duplicates.
-    pub(crate) fn from_sorted(entries: Vec<AttrEntry>) -> Attrs {
-        debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
-        Attrs(Rc::new(entries))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> std::slice::Iter<'_, AttrEntry> {
-        self.0.iter()
-    }
-
-    pub fn entries(&self) -> &[AttrEntry] {
-        &self.0
-    }
-
-    pub fn entry(&self, name: Symbol) -> Option<&AttrEntry> {
-        let entries = &*self.0;
-        if entries.len() <= 8 {
-            return entries.iter().find(|e| e.name == name);
-        }
-        entries
-            .binary_search_by(|e| e.name.cmp(&name))
-            .ok()
-            .map(|i| &entries[i])
-    }
-
-    pub fn get(&self, name: Symbol) -> Option<&Value> {
-        self.entry(name).map(|e| &e.value)
-    }
-
-    /// Looks a name up without interning it.
-    pub fn get_str(&self, name: &str) -> Option<&Value> {
-        let entries = &*self.0;
-        entries
-            .binary_search_by(|e| e.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &entries[i].value)
-    }
-
-    /// `self // other`: a merge of two sorted vectors; `other` wins.
-    pub fn update(&self, other: &Attrs) -> Attrs {
-        if other.is_empty() {
-            return self.clone();
-        }
-        if self.is_empty() {
-            return other.clone();
-        }
-        let (left, right) = (&*self.0, &*other.0);
-        let mut out = Vec::with_capacity(left.len() + right.len());
-        let (mut i, mut j) = (0, 0);
-        while i < left.len() && j < right.len() {
-            match left[i].name.cmp(&right[j].name) {
-                std::cmp::Ordering::Less => {
-                    out.push(left[i].clone());
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    out.push(right[j].clone());
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    out.push(right[j].clone());
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        out.extend_from_slice(&left[i..]);
-        out.extend_from_slice(&right[j..]);
-        Attrs(Rc::new(out))
-    }
-
-    /// Identity of the shared entry vector (for the printer's `«repeated»`).
-    pub(crate) fn ptr(&self) -> *const () {
-        Rc::as_ptr(&self.0) as *const ()
-    }
 }
 
 /// A list.
@@ -454,8 +358,8 @@ fn drop_iteratively(mut items: Vec<Value>) {
                 }
             }
             Value::Attrs(mut attrs) => {
-                if let Some(entries) = Rc::get_mut(&mut attrs.0) {
-                    stack.extend(entries.drain(..).rev().map(|e| e.value));
+                if let Some(data) = Rc::get_mut(&mut attrs.0) {
+                    data.take_values(&mut stack);
                 }
             }
             // The last owner of a thunk moves the children out of its state in place (moving
@@ -495,9 +399,12 @@ impl Drop for List {
 
 impl Drop for Attrs {
     fn drop(&mut self) {
-        if let Some(entries) = Rc::get_mut(&mut self.0) {
-            if entries.iter().any(|e| is_container(&e.value)) {
-                drop_iteratively(entries.drain(..).map(|e| e.value).collect());
+        if let Some(data) = Rc::get_mut(&mut self.0) {
+            if data.has_containers() {
+                let mut values = Vec::new();
+                data.take_values(&mut values);
+                values.reverse();
+                drop_iteratively(values);
             }
         }
     }
