@@ -383,6 +383,9 @@ impl Session {
             driver.attach(&mut self.ev);
         }
         self.scope.clear();
+        // The previous evaluation's values are unreachable now, but its `let` and `rec`
+        // environments form reference cycles that only the cycle collector frees.
+        self.ev.collect_cycles();
         for loaded in self.loaded.clone() {
             self.load_again(&loaded, out)?;
         }

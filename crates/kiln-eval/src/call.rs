@@ -103,6 +103,7 @@ impl Evaluator {
             Some(formals) => {
                 let attrs = self.force_attrs(&arg)?;
                 let env = Env::empty_slots(lambda.n_slots(), &closure.env);
+                let mut defaulted = false;
                 let offset = usize::from(lambda.has_arg);
                 if lambda.has_arg {
                     env.set(0, Value::Attrs(attrs.clone()));
@@ -111,7 +112,10 @@ impl Evaluator {
                     let value = match attrs.get(formal.name) {
                         Some(v) => v.clone(),
                         None => match &formal.default {
-                            Some(default) => self.delay_rec(default, &env),
+                            Some(default) => {
+                                defaulted = true;
+                                self.delay_rec(default, &env)
+                            }
                             None => {
                                 return Err(EvalError::new(ErrorKind::MissingArgument {
                                     name: formal.name.to_string(),
@@ -124,6 +128,10 @@ impl Evaluator {
                         },
                     };
                     env.set(offset + i, value);
+                }
+                // A default may refer to the environment it is stored in (see `gc.rs`).
+                if defaulted {
+                    self.register_env(&env);
                 }
                 if !formals.ellipsis {
                     for entry in attrs.iter() {

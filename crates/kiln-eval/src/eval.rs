@@ -37,12 +37,12 @@ const MAX_DEPTH: usize = 120_000;
 /// A slot is written once: at creation, or (for `let`, `rec` and formals, whose values may
 /// refer to the environment itself) right after it.
 pub(crate) struct Env {
-    slots: Slots,
-    parent: Option<Rc<Env>>,
+    pub(crate) slots: Slots,
+    pub(crate) parent: Option<Rc<Env>>,
 }
 
 /// Most environments (plain lambdas, `with`) have one slot; keep it inline.
-enum Slots {
+pub(crate) enum Slots {
     One(OnceCell<Value>),
     Many(Box<[OnceCell<Value>]>),
 }
@@ -131,6 +131,9 @@ pub struct Evaluator {
     pub(crate) host: Option<Rc<dyn crate::StoreHost>>,
     /// `derivation`, compiled on first use.
     pub(crate) derivation_fn: Option<Value>,
+    /// Recursive environments made since the last automatic collection
+    /// (`EvalOptions::collect_cycles_every`).
+    recursive_envs: u64,
 }
 
 impl Evaluator {
@@ -155,6 +158,7 @@ impl Evaluator {
             interrupt: None,
             host: None,
             derivation_fn: None,
+            recursive_envs: 0,
         };
         ev.globals = Rc::new(crate::globals::build(&mut ev));
         ev
@@ -223,6 +227,27 @@ impl Evaluator {
     }
 
     // ----- forcing -----
+
+    /// Frees the reference cycles that nothing outside them reaches any more: the environments
+    /// of `let`s and recursive sets, with their closures and unevaluated thunks, of evaluations
+    /// whose values have been dropped (see `gc.rs`). Values still held stay intact. A REPL calls
+    /// this after replacing an evaluation; it is not needed for correctness.
+    pub fn collect_cycles(&mut self) -> crate::gc::CollectStats {
+        crate::gc::collect()
+    }
+
+    /// Registers a recursive environment with the cycle collector, and collects when
+    /// `EvalOptions::collect_cycles_every` says so.
+    pub(crate) fn register_env(&mut self, env: &Rc<Env>) {
+        crate::gc::register_env(env);
+        if let Some(every) = self.options.collect_cycles_every {
+            self.recursive_envs += 1;
+            if self.recursive_envs >= every {
+                self.recursive_envs = 0;
+                crate::gc::collect();
+            }
+        }
+    }
 
     /// Evaluates `value` to weak head normal form.
     pub fn force(&mut self, value: &Value) -> EvalResult<Value> {
@@ -528,6 +553,7 @@ impl Evaluator {
                         };
                         inner.set(i, value);
                     }
+                    self.register_env(&inner);
                     owned = Some(inner);
                     let Some(inner) = &owned else { unreachable!() };
                     env = inner;
@@ -838,6 +864,7 @@ impl Evaluator {
                 };
                 inner.set(i as usize, value);
             }
+            self.register_env(&inner);
             let entries = def
                 .attrs
                 .iter()

@@ -17,6 +17,7 @@ mod call;
 mod compile;
 mod error;
 mod eval;
+mod gc;
 mod globals;
 mod host;
 mod import;
@@ -32,6 +33,7 @@ pub use builtins::Builtin;
 pub use compile::pos_value;
 pub use error::{Catchable, ErrorKind, EvalError, EvalResult, Frame, Report, DEFAULT_TRACE_FRAMES};
 pub use eval::Evaluator;
+pub use gc::CollectStats;
 pub use host::StoreHost;
 pub use loader::{FileType, FsLoader, Loader};
 pub use ops::Coerce;
@@ -72,6 +74,10 @@ pub struct EvalOptions {
     pub trace_to_stderr: bool,
     /// Evaluation steps allowed before a `step_limit` error (fuzzing, untrusted input).
     pub max_steps: u64,
+    /// Run the cycle collector (see [`Evaluator::collect_cycles`]) during the evaluation each time
+    /// this many recursive environments have been made; `None`, the default, only when asked.
+    /// Small values are for tests: they check that collecting at any point is invisible.
+    pub collect_cycles_every: Option<u64>,
 }
 
 impl Default for EvalOptions {
@@ -81,6 +87,7 @@ impl Default for EvalOptions {
             current_time: 0,
             trace_to_stderr: true,
             max_steps: u64::MAX,
+            collect_cycles_every: None,
         }
     }
 }

@@ -36,9 +36,9 @@ impl std::borrow::Borrow<str> for Interned {
 /// exposed to untrusted keys in a way where hash flooding would matter more than the program's
 /// own size.
 #[derive(Default, Clone, Copy)]
-struct BuildFxHasher;
+pub(crate) struct BuildFxHasher;
 
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl std::hash::BuildHasher for BuildFxHasher {
     type Hasher = FxHasher;

@@ -231,6 +231,10 @@ impl List {
     pub(crate) fn ptr(&self) -> *const () {
         Rc::as_ptr(&self.0) as *const ()
     }
+
+    pub(crate) fn strong_count(&self) -> usize {
+        Rc::strong_count(&self.0)
+    }
 }
 
 /// A lambda and the environment it closes over.

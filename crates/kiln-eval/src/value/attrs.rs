@@ -271,6 +271,24 @@ impl Attrs {
         Attrs::flat(merge(self.entries(), other.entries()).into_boxed_slice())
     }
 
+    pub(crate) fn strong_count(&self) -> usize {
+        Rc::strong_count(&self.0)
+    }
+
+    /// Calls `f` with every value the set holds, the base of a layered set included (as a set).
+    pub(crate) fn for_each_value(&self, f: &mut impl FnMut(&Value)) {
+        match &*self.0 {
+            AttrsData::Flat(flat) => flat.entries.iter().for_each(|e| f(&e.value)),
+            AttrsData::Layered(layered) => {
+                layered.top.iter().for_each(|e| f(&e.value));
+                if let Some(merged) = layered.merged.get() {
+                    merged.iter().for_each(|e| f(&e.value));
+                }
+                f(&Value::Attrs(layered.base.clone()));
+            }
+        }
+    }
+
     /// Identity of the set (for the printer's `«repeated»`).
     pub(crate) fn ptr(&self) -> *const () {
         Rc::as_ptr(&self.0) as *const ()
