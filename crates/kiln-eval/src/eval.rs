@@ -465,7 +465,7 @@ impl Evaluator {
     /// `eval` with the two most common cases, constants and evaluated variables, done
     /// inline without a recursive call.
     #[inline(always)]
-    fn eval_operand(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
+    pub(crate) fn eval_operand(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
         match &expr.kind {
             ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, expr.span),
             _ => self.eval_leaf(expr, env),
@@ -627,34 +627,8 @@ impl Evaluator {
                 env: env.clone(),
             }))),
             ExprKind::Call { func, args } => {
-                let mut f = self.eval_operand(func, env)?;
-                let mut args = &args[..];
-                while let Some((arg, rest)) = args.split_first() {
-                    // A builtin given all its arguments at once is called with them directly:
-                    // the partial applications in between (`<PRIMOP-APP>`s, a vector and an
-                    // `Rc` each) can never be observed.
-                    if let Value::PrimOp(op) = f {
-                        if op.arity >= 2 && op.arity <= args.len() {
-                            f = self
-                                .call_primop_direct(op, args, env)
-                                .map_err(|e| e.at(span))?;
-                            args = &args[op.arity..];
-                            continue;
-                        }
-                    }
-                    args = rest;
-                    let arg = match &f {
-                        Value::Lambda(closure) if closure.lambda.strict_arg => {
-                            match self.eval_infallible(arg, env) {
-                                Some(v) => v,
-                                None => self.delay(arg, env),
-                            }
-                        }
-                        _ => self.delay(arg, env),
-                    };
-                    f = self.call(&f, arg).map_err(|e| e.at(span))?;
-                }
-                Ok(f)
+                let f = self.eval_operand(func, env)?;
+                self.eval_call(f, args, env, span)
             }
             ExprKind::Arith { op, lhs, rhs } => self.eval_arith(*op, lhs, rhs, env, span),
             ExprKind::Let { .. }
@@ -718,7 +692,7 @@ impl Evaluator {
     /// computed now, because that can neither fail nor have an effect. `None` for anything
     /// else. Only for the argument of a lambda that forces its argument first
     /// (`ir::Lambda::strict_arg`), where a thunk could never be seen unevaluated.
-    fn eval_infallible(&self, expr: &ir::Expr, env: &Rc<Env>) -> Option<Value> {
+    pub(crate) fn eval_infallible(&self, expr: &ir::Expr, env: &Rc<Env>) -> Option<Value> {
         let int = |e: &ir::Expr| match &e.kind {
             ExprKind::Const(Value::Int(n)) => Some(*n),
             ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index)? {
