@@ -118,7 +118,12 @@ impl Evaluator {
     /// The argument `arg` (an expression in `env`) as passed to `lambda`: computed now when the
     /// lambda forces it first and it is cheap and infallible (`ir::Lambda::strict_arg`),
     /// else delayed.
-    fn lambda_arg(&self, lambda: &crate::ir::Lambda, arg: &Rc<crate::ir::Expr>, env: &Rc<Env>) -> Value {
+    fn lambda_arg(
+        &self,
+        lambda: &crate::ir::Lambda,
+        arg: &Rc<crate::ir::Expr>,
+        env: &Rc<Env>,
+    ) -> Value {
         if lambda.strict_arg {
             if let Some(v) = self.eval_infallible(arg, env) {
                 return v;

@@ -679,13 +679,57 @@ impl Evaluator {
                 return Ok(Value::Int(acc));
             }
         }
-        let mut values = Vec::with_capacity(parts.len());
-        values.push((first, first_expr.span));
-        for part in &parts[1..] {
-            values.push((self.eval(part, env)?, part.span));
+        let is_string = match &first {
+            Value::String(_) | Value::Attrs(_) => true,
+            // `path + string` stays a path; `1.5 + 2` is a number.
+            Value::Path(_) | Value::Int(_) | Value::Float(_) => force_string,
+            _ => true,
+        };
+        if !is_string {
+            let mut values = Vec::with_capacity(parts.len());
+            values.push((first, first_expr.span));
+            for part in &parts[1..] {
+                values.push((self.eval(part, env)?, part.span));
+            }
+            return self
+                .concat_strings(force_string, &values)
+                .map_err(|e| e.at(span));
         }
-        self.concat_strings(force_string, &values)
-            .map_err(|e| e.at(span))
+        // `"${s}"` of a string is that string (strings have no identity to tell them apart).
+        if let (Value::String(_), 1) = (&first, parts.len()) {
+            return Ok(first);
+        }
+        // Each part is coerced as soon as it is evaluated, as Nix does (so a part that cannot be
+        // coerced fails before later parts are evaluated), to a string that shares the text of
+        // a string part; then the pieces are copied once into a buffer of their exact length.
+        let coerce = crate::Coerce::Interpolation;
+        let mut inline: [Option<crate::NixString>; 4] = Default::default();
+        let mut spilled: Vec<Option<crate::NixString>>;
+        let pieces: &mut [Option<crate::NixString>] = if parts.len() <= inline.len() {
+            &mut inline[..parts.len()]
+        } else {
+            spilled = vec![None; parts.len()];
+            &mut spilled
+        };
+        pieces[0] = Some(
+            self.coerce_to_string(&first, coerce)
+                .map_err(|e| e.at(first_expr.span).at(span))?,
+        );
+        for (piece, part) in pieces[1..].iter_mut().zip(&parts[1..]) {
+            let value = self.eval(part, env)?;
+            *piece = Some(
+                self.coerce_to_string(&value, coerce)
+                    .map_err(|e| e.at(part.span).at(span))?,
+            );
+        }
+        let len = pieces.iter().flatten().map(|p| p.as_str().len()).sum();
+        let mut out = String::with_capacity(len);
+        let mut context = None;
+        for piece in pieces.iter().flatten() {
+            out.push_str(piece.as_str());
+            crate::NixString::merge_context(&mut context, piece.context());
+        }
+        Ok(Value::String(crate::NixString::with_context(out, context)))
     }
 
     /// The value of `expr` if it is integer arithmetic on integers already evaluated (`n - 1`):
