@@ -723,13 +723,13 @@ impl Evaluator {
             );
         }
         let len = pieces.iter().flatten().map(|p| p.as_str().len()).sum();
-        let mut out = String::with_capacity(len);
+        let mut out = compact_str::CompactString::with_capacity(len);
         let mut context = None;
         for piece in pieces.iter().flatten() {
             out.push_str(piece.as_str());
             crate::NixString::merge_context(&mut context, piece.context());
         }
-        Ok(Value::String(crate::NixString::with_context(out, context)))
+        Ok(Value::String(crate::NixString::from_compact(out, context)))
     }
 
     /// The value of `expr` if it is integer arithmetic on integers already evaluated (`n - 1`):

@@ -19,6 +19,7 @@ use crate::builtins::Builtin;
 use crate::eval::Env;
 use crate::ir;
 use crate::symbol::Symbol;
+use compact_str::CompactString;
 use kiln_syntax::Span;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -56,8 +57,8 @@ const _: () = assert!(std::mem::size_of::<crate::EvalResult<Value>>() == 16);
 
 impl Value {
     /// A string without context.
-    pub fn string(s: impl Into<String>) -> Value {
-        Value::String(NixString::new(s.into()))
+    pub fn string(s: impl Into<CompactString>) -> Value {
+        Value::String(NixString::from_compact(s.into(), None))
     }
 
     pub fn path(s: impl Into<String>) -> Value {
@@ -137,8 +138,12 @@ impl fmt::Debug for Value {
 #[derive(Clone)]
 pub struct NixString(Rc<StrData>);
 
+/// The text is a `CompactString`, which keeps a text of up to 24 bytes inside itself: most of
+/// a Nix program's strings (names, options, short values) then take one allocation, the `Rc`,
+/// instead of two. (Kept inline with safe code only, it would need a UTF-8 check on every read;
+/// `compact_str` does without.)
 struct StrData {
-    text: String,
+    text: CompactString,
     context: Context,
 }
 
@@ -148,15 +153,17 @@ pub type Context = Option<Box<BTreeSet<Box<str>>>>;
 
 impl NixString {
     pub fn new(text: String) -> NixString {
-        NixString(Rc::new_cyclic(|_| StrData {
-            text,
-            context: None,
-        }))
+        NixString::from_compact(CompactString::from(text), None)
     }
 
     pub fn with_context(text: String, context: Context) -> NixString {
+        NixString::from_compact(CompactString::from(text), context)
+    }
+
+    pub(crate) fn from_compact(text: CompactString, context: Context) -> NixString {
         let context = context.filter(|c| !c.is_empty());
-        NixString(Rc::new(StrData { text, context }))
+        // `new_cyclic`: built in place, see `Thunk::apply`.
+        NixString(Rc::new_cyclic(|_| StrData { text, context }))
     }
 
     pub fn as_str(&self) -> &str {
