@@ -68,12 +68,33 @@ pub(crate) fn format_float(x: f64) -> String {
         return if x.is_sign_negative() { "-0" } else { "0" }.to_owned();
     }
     const PRECISION: i32 = 6;
+    // `%g` rounds to six significant digits, then writes them in fixed notation if the
+    // exponent of the rounded value is in [-4, 6), else in scientific notation; both from the
+    // same digits, so one formatting gives them.
     let sci = format!("{:.*e}", (PRECISION - 1) as usize, x);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if (-4..PRECISION).contains(&exp) {
-        let digits = usize::try_from(PRECISION - 1 - exp).unwrap_or(0);
-        strip_fraction_zeros(format!("{x:.digits$}"))
+        let (sign, digits) = match mantissa.strip_prefix('-') {
+            Some(m) => ("-", m),
+            None => ("", mantissa),
+        };
+        let digits: String = digits.chars().filter(|c| *c != '.').collect();
+        let mut res = String::with_capacity(digits.len() + 8);
+        res.push_str(sign);
+        if exp < 0 {
+            res.push_str("0.");
+            for _ in 0..(-exp - 1) {
+                res.push('0');
+            }
+            res.push_str(&digits);
+        } else {
+            let point = (exp + 1) as usize;
+            res.push_str(&digits[..point]);
+            res.push('.');
+            res.push_str(&digits[point..]);
+        }
+        strip_fraction_zeros(res)
     } else {
         let mut res = strip_fraction_zeros(mantissa.to_owned());
         let _ = write!(
@@ -882,7 +903,39 @@ mod tests {
         })
     }
 
+    /// `%g` as two formattings (fixed notation formatted on its own), as `format_float` did
+    /// before it took both notations from one.
+    fn format_float_twice(x: f64) -> String {
+        let sci = format!("{x:.5e}");
+        let (mantissa, exp) = sci.split_once('e').unwrap();
+        let exp: i32 = exp.parse().unwrap();
+        if (-4..6).contains(&exp) {
+            let digits = usize::try_from(5 - exp).unwrap();
+            strip_fraction_zeros(format!("{x:.digits$}"))
+        } else {
+            let mut res = strip_fraction_zeros(mantissa.to_owned());
+            let _ = write!(
+                res,
+                "e{}{:02}",
+                if exp < 0 { '-' } else { '+' },
+                exp.unsigned_abs()
+            );
+            res
+        }
+    }
+
     proptest! {
+        #[test]
+        fn format_float_agrees_with_two_formattings(
+            m in -9_999_999i64..9_999_999,
+            e in -12i32..12,
+            bits in proptest::num::f64::NORMAL,
+        ) {
+            for x in [m as f64 * 10f64.powi(e), bits] {
+                prop_assert_eq!(format_float(x), format_float_twice(x));
+            }
+        }
+
         /// `fromJSON (toJSON x) == x` for every JSON-representable value.
         #[test]
         fn from_json_inverts_to_json(json in json_strategy()) {
