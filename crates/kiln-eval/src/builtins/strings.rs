@@ -75,7 +75,7 @@ fn match_(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let re = compile("match", &pattern)?;
     let s = ev.force_string(&args[1])?;
     if re.n_groups() == 0 {
-        return Ok(match re.is_full_match(s.as_str().as_bytes()) {
+        return Ok(match re.is_full_match(s.as_str()) {
             true => Value::list(Vec::new()),
             false => Value::Null,
         });

@@ -74,6 +74,41 @@ pub(crate) struct PosixRegex {
     /// Whether the pattern has `|` or a quantifier; without them every match from a given
     /// start has the same length, and the leftmost-first match is also the longest.
     has_choice: bool,
+    /// The pattern's shape when it is a literal, possibly between `.*`s.
+    literal: Option<Literal>,
+}
+
+/// Patterns that a string comparison decides (`.` matches any byte, so `.*` anything).
+enum Literal {
+    Whole(String),
+    Prefix(String),
+    Suffix(String),
+    Infix(String),
+}
+
+impl Literal {
+    /// The shape of `pattern`, if it is one of those, with no character that is special in an
+    /// ERE in the literal part.
+    fn of(pattern: &str) -> Option<Literal> {
+        let (lead, rest) = match pattern.strip_prefix(".*") {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        let (trail, lit) = match rest.strip_suffix(".*") {
+            Some(lit) => (true, lit),
+            None => (false, rest),
+        };
+        if lit.bytes().any(|c| b"\\.[]{}()*+?^$|".contains(&c)) {
+            return None;
+        }
+        let lit = lit.to_owned();
+        Some(match (lead, trail) {
+            (false, false) => Literal::Whole(lit),
+            (false, true) => Literal::Prefix(lit),
+            (true, false) => Literal::Suffix(lit),
+            (true, true) => Literal::Infix(lit),
+        })
+    }
 }
 
 impl PosixRegex {
@@ -124,6 +159,7 @@ impl PosixRegex {
             .collect();
         let n_groups = group_origin.iter().copied().max().unwrap_or(0);
         let exact_caps = RefCell::new(exact.create_captures());
+        let literal = Literal::of(pattern);
         Ok(PosixRegex {
             search,
             exact,
@@ -133,6 +169,7 @@ impl PosixRegex {
             group_origin,
             n_groups,
             has_choice,
+            literal,
         })
     }
 
@@ -163,9 +200,18 @@ impl PosixRegex {
     }
 
     /// Whether a match covers all of `hay`: `builtins.match` of a pattern without groups, which
-    /// needs no captures, so the fastest engine (a lazy DFA) answers it.
-    pub(crate) fn is_full_match(&self, hay: &[u8]) -> bool {
-        self.exact.is_match(Input::new(hay).anchored(Anchored::Yes))
+    /// needs no captures, so the fastest engine (a lazy DFA) answers it, or a string comparison
+    /// for the shapes `lit`, `lit.*`, `.*lit` and `.*lit.*`.
+    pub(crate) fn is_full_match(&self, hay: &str) -> bool {
+        match &self.literal {
+            Some(Literal::Whole(lit)) => hay == lit,
+            Some(Literal::Prefix(lit)) => hay.starts_with(lit.as_str()),
+            Some(Literal::Suffix(lit)) => hay.ends_with(lit.as_str()),
+            Some(Literal::Infix(lit)) => hay.contains(lit.as_str()),
+            None => self
+                .exact
+                .is_match(Input::new(hay.as_bytes()).anchored(Anchored::Yes)),
+        }
     }
 
     /// `builtins.match`: the groups of a match covering all of `hay`, or `None`.
@@ -733,6 +779,54 @@ mod tests {
 
     fn invalid(re: &str) -> bool {
         PosixRegex::new(re).is_err()
+    }
+
+    /// The string comparisons for literal shapes agree with the automaton.
+    #[test]
+    fn literal_shapes_agree_with_the_automaton() {
+        let patterns = [
+            "item-1.*", ".*-linux", ".*foo.*", "abc", "", ".*", ".*.*", "é.*", ".*x", "a b",
+        ];
+        let subjects = [
+            "",
+            "item-1",
+            "item-12",
+            "item-2",
+            "x86_64-linux",
+            "linux",
+            "afoob",
+            "foo",
+            "abc",
+            "abcd",
+            "é",
+            "éa",
+            "a\nx",
+            "x\n",
+            "a b",
+            "\n",
+        ];
+        for pattern in patterns {
+            let re = PosixRegex::new(pattern).unwrap();
+            assert!(re.literal.is_some(), "{pattern}");
+            for subject in subjects {
+                let automaton = re
+                    .exact
+                    .is_match(Input::new(subject.as_bytes()).anchored(Anchored::Yes));
+                assert_eq!(
+                    re.is_full_match(subject),
+                    automaton,
+                    "{pattern} on {subject:?}"
+                );
+            }
+        }
+        for pattern in [
+            "a.c", "a*", "(a)", "a|b", "\\.", "[a]", "^a", "a$", "a+", "a?", "a{2}",
+        ] {
+            assert!(
+                PosixRegex::new(pattern).unwrap().literal.is_none(),
+                "{pattern}"
+            );
+        }
     }
 
     #[test]
