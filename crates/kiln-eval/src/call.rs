@@ -57,6 +57,22 @@ impl Evaluator {
         }
     }
 
+    /// Applies `func` to `a` and then the result to `b`, as builtins call their two-argument
+    /// callbacks (`foldl'`, `sort`). A lambda `a: b: …` is applied to both without building the
+    /// closure of `b: …` in between (see `eval_call`).
+    pub fn call2(&mut self, func: &Value, a: Value, b: Value) -> EvalResult<Value> {
+        if let Value::Lambda(closure) = func {
+            if let (None, ExprKind::Lambda(inner)) =
+                (&closure.lambda.formals, &closure.lambda.body.kind)
+            {
+                let env = Env::one(a, &closure.env);
+                return self.call_lambda(inner, &env, b);
+            }
+        }
+        let partial = self.call(func, a)?;
+        self.call(&partial, b)
+    }
+
     /// `f a b …` written in the source: `f` (evaluated) applied to the argument expressions in
     /// `env`, one at a time, with two shortcuts that nothing can observe.
     /// - A builtin given all its arguments at once is called with them directly: the partial

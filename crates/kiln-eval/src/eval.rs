@@ -122,6 +122,9 @@ pub struct Evaluator {
     depth: usize,
     /// Evaluation steps so far, for `EvalOptions::max_steps`.
     steps: u64,
+    /// At this step `enter` takes its slow path: the next poll of the interrupt flag, or
+    /// `max_steps` if that comes first (one comparison on the fast path instead of two).
+    slow_at: u64,
     /// Below this stack address `enter` asks `stacker` for more stack (see `enter`).
     stack_low: usize,
     root_env: Rc<Env>,
@@ -144,6 +147,7 @@ impl Evaluator {
             type_: Symbol::intern("type"),
             functor: Symbol::intern("__functor"),
         };
+        let options_max_steps = options.max_steps;
         let mut ev = Evaluator {
             sources: SourceMap::new(),
             loader,
@@ -153,6 +157,7 @@ impl Evaluator {
             syms,
             depth: 0,
             steps: 0,
+            slow_at: INTERRUPT_POLL_STEPS.min(options_max_steps),
             stack_low: usize::MAX,
             root_env: Env::new(Vec::new(), None),
             interrupt: None,
@@ -304,11 +309,7 @@ impl Evaluator {
         let marker = 0u8;
         let sp = std::ptr::addr_of!(marker) as usize;
         self.steps += 1;
-        if sp > self.stack_low
-            && self.depth < MAX_DEPTH
-            && self.steps < self.options.max_steps
-            && !self.steps.is_multiple_of(INTERRUPT_POLL_STEPS)
-        {
+        if sp > self.stack_low && self.depth < MAX_DEPTH && self.steps < self.slow_at {
             self.depth += 1;
             let result = f(self);
             self.depth -= 1;
@@ -326,6 +327,9 @@ impl Evaluator {
         self.check_interrupt()?;
         if self.steps >= self.options.max_steps {
             return Err(EvalError::new(ErrorKind::StepLimit));
+        }
+        if self.steps >= self.slow_at {
+            self.slow_at = (self.steps + INTERRUPT_POLL_STEPS).min(self.options.max_steps);
         }
         let saved = self.stack_low;
         let result = stacker::maybe_grow(RED_ZONE, 8 * 1024 * 1024, || {
@@ -599,7 +603,7 @@ impl Evaluator {
             } => self.eval_select(target, path, default.as_ref(), env, span),
             ExprKind::HasAttr { expr: target, path } => {
                 // Like Nix, only the sets along the path are forced, not the final value.
-                let mut current = self.eval(target, env)?;
+                let mut current = self.eval_leaf(target, env)?;
                 for (i, key) in path.iter().enumerate() {
                     if i > 0 {
                         current = self.force(&current).map_err(|e| e.at(span))?;
@@ -635,7 +639,7 @@ impl Evaluator {
             | ExprKind::With { .. }
             | ExprKind::If { .. }
             | ExprKind::Assert { .. } => self.eval_inner(expr, env),
-            ExprKind::Not(e) => match self.eval(e, env)? {
+            ExprKind::Not(e) => match self.eval_leaf(e, env)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
                 other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
             },
@@ -659,18 +663,18 @@ impl Evaluator {
         let Some(first_expr) = parts.first() else {
             return Ok(Value::string(""));
         };
-        let first = self.eval(first_expr, env)?;
+        let first = self.eval_leaf(first_expr, env)?;
         if !force_string {
             if let Value::Int(mut acc) = first {
                 let mut rest = parts[1..].iter();
                 for part in rest.by_ref() {
-                    match self.eval(part, env)? {
+                    match self.eval_leaf(part, env)? {
                         Value::Int(n) => acc = acc.wrapping_add(n),
                         other => {
                             let mut values =
                                 vec![(Value::Int(acc), first_expr.span), (other, part.span)];
                             for part in rest {
-                                values.push((self.eval(part, env)?, part.span));
+                                values.push((self.eval_leaf(part, env)?, part.span));
                             }
                             return self.concat_strings(false, &values).map_err(|e| e.at(span));
                         }
@@ -689,7 +693,7 @@ impl Evaluator {
             let mut values = Vec::with_capacity(parts.len());
             values.push((first, first_expr.span));
             for part in &parts[1..] {
-                values.push((self.eval(part, env)?, part.span));
+                values.push((self.eval_leaf(part, env)?, part.span));
             }
             return self
                 .concat_strings(force_string, &values)
@@ -716,7 +720,7 @@ impl Evaluator {
                 .map_err(|e| e.at(first_expr.span).at(span))?,
         );
         for (piece, part) in pieces[1..].iter_mut().zip(&parts[1..]) {
-            let value = self.eval(part, env)?;
+            let value = self.eval_leaf(part, env)?;
             *piece = Some(
                 self.coerce_to_string(&value, coerce)
                     .map_err(|e| e.at(part.span).at(span))?,
@@ -810,7 +814,7 @@ impl Evaluator {
     fn attr_key(&mut self, key: &AttrKey, env: &Rc<Env>) -> EvalResult<Option<Symbol>> {
         match key {
             AttrKey::Static(name) => Ok(Some(*name)),
-            AttrKey::Dynamic(expr) => match self.eval(expr, env)? {
+            AttrKey::Dynamic(expr) => match self.eval_leaf(expr, env)? {
                 Value::Null => Ok(None),
                 Value::String(s) => Ok(Some(Symbol::intern(s.as_str()))),
                 other => Err(EvalError::type_error("a string", &other).at(expr.span)),
@@ -826,7 +830,7 @@ impl Evaluator {
         env: &Rc<Env>,
         span: Span,
     ) -> EvalResult<Value> {
-        let mut current = self.eval(target, env)?;
+        let mut current = self.eval_leaf(target, env)?;
         for key in path {
             let name = self.attr_key(key, env)?;
             let found = match (&current, name) {
@@ -850,7 +854,7 @@ impl Evaluator {
                 }
                 None => {
                     if let Some(default) = default {
-                        return self.eval(default, env);
+                        return self.eval_leaf(default, env);
                     }
                     let name = name.map_or_else(String::new, |n| n.to_string());
                     let suggestions = match &current {
@@ -910,7 +914,7 @@ impl Evaluator {
             return Ok(Value::Attrs(Attrs::from_sorted(entries)));
         }
         for (name_expr, value_expr) in &def.dynamic {
-            let name = match self.eval(name_expr, &value_env)? {
+            let name = match self.eval_leaf(name_expr, &value_env)? {
                 Value::Null => continue,
                 Value::String(s) => Symbol::intern(s.as_str()),
                 other => return Err(EvalError::type_error("a string", &other).at(name_expr.span)),
@@ -941,15 +945,15 @@ impl Evaluator {
         span: Span,
     ) -> EvalResult<Value> {
         let bool_of = |ev: &mut Evaluator, e: &Rc<ir::Expr>| -> EvalResult<bool> {
-            match ev.eval(e, env)? {
+            match ev.eval_leaf(e, env)? {
                 Value::Bool(b) => Ok(b),
                 other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
             }
         };
         match op {
             BinOp::Eq | BinOp::NEq => {
-                let a = self.eval(lhs, env)?;
-                let b = self.eval(rhs, env)?;
+                let a = self.eval_leaf(lhs, env)?;
+                let b = self.eval_leaf(rhs, env)?;
                 let eq = self.equal(&a, &b).map_err(|e| e.at(span))?;
                 Ok(Value::Bool(eq == (op == BinOp::Eq)))
             }
@@ -957,23 +961,23 @@ impl Evaluator {
             BinOp::Or => Ok(Value::Bool(bool_of(self, lhs)? || bool_of(self, rhs)?)),
             BinOp::Impl => Ok(Value::Bool(!bool_of(self, lhs)? || bool_of(self, rhs)?)),
             BinOp::Update => {
-                let a = self.eval(lhs, env)?;
+                let a = self.eval_leaf(lhs, env)?;
                 let a = match a {
                     Value::Attrs(a) => a,
                     other => return Err(EvalError::type_error("a set", &other).at(lhs.span)),
                 };
-                let b = match self.eval(rhs, env)? {
+                let b = match self.eval_leaf(rhs, env)? {
                     Value::Attrs(b) => b,
                     other => return Err(EvalError::type_error("a set", &other).at(rhs.span)),
                 };
                 Ok(Value::Attrs(a.update(&b)))
             }
             BinOp::ConcatLists => {
-                let a = match self.eval(lhs, env)? {
+                let a = match self.eval_leaf(lhs, env)? {
                     Value::List(a) => a,
                     other => return Err(EvalError::type_error("a list", &other).at(lhs.span)),
                 };
-                let b = match self.eval(rhs, env)? {
+                let b = match self.eval_leaf(rhs, env)? {
                     Value::List(b) => b,
                     other => return Err(EvalError::type_error("a list", &other).at(rhs.span)),
                 };

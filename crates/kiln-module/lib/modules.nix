@@ -68,15 +68,13 @@ let
   # Merge the definitions (`[ { file; value; } ]`, raw, in merge order) of the option at `loc` with `type`.
   mergeDefinitions = loc: type: defs:
     let
-      explained = concatMap
-        (def: map (p: p // { inherit (def) file; line = lineIn def; }) (dischargeProperties loc defaultPriority defaultOrder def.value))
-        defs;
+      explained = concatMap (dischargeDefinition loc) defs;
       discharged = filter (d: d.active) explained;
       highestPrio = foldl' (p: d: if d.priority < p then d.priority else p) 9999 discharged;
       winners = filter (d: d.priority == highestPrio) discharged;
       sorted = if any (d: d.order != defaultOrder) winners then sort (a: b: a.order < b.order) winners else winners;
       # `line` only when the definition's position is known and lies in its module's file.
-      defsFinal = map (d: { inherit (d) file value; } // (if d.line == null then { } else { inherit (d) line; })) sorted;
+      defsFinal = map (d: if d.line == null then { inherit (d) file value; } else { inherit (d) file value line; }) sorted;
       isDefined = defsFinal != [ ];
       mistyped = filter (d: !(type.check d.value)) defsFinal;
       mergedValue =
@@ -92,6 +90,26 @@ let
       definitionsWithPriorities = map (d: removeAttrs d [ "active" ] // { won = d.active && d.priority == highestPrio; }) explained;
       optionalValue = if isDefined then { value = mergedValue; } else { };
     };
+
+  # `dischargeProperties` of one definition (`{ file; value; position; }`), each item also carrying the
+  # definition's `file` and `line`: the items `mergeDefinitions` works on, built in one step (a `//` per item
+  # made them twice, and a `line` of their own each).
+  dischargeDefinition = loc: def:
+    let
+      inherit (def) file;
+      line = lineIn def;
+      go = priority: order: cond: v:
+        let t = propertyType v; in
+        if t == "merge" then concatMap (go priority order cond) v.contents
+        else if t == "if" then
+          if !(isBool v.condition) then throw "`mkIf' called with a non-Boolean condition in a definition of `${lib.showOption loc}'"
+          else if v.condition then go priority order true v.content
+          else [ { value = v.content; inherit priority order file line; active = false; mkIf = false; } ]
+        else if t == "override" then go v.priority order cond v.content
+        else if t == "order" then go priority v.priority cond v.content
+        else [ { value = v; inherit priority order file line; active = true; mkIf = cond; } ];
+    in
+    go defaultPriority defaultOrder null def.value;
 
   # The line of a definition, from the position `mergeLevel` recorded, if it lies in the definition's file.
   lineIn = def:

@@ -105,8 +105,7 @@ fn foldl(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let list = ev.force_list(&args[2])?;
     let mut acc = args[1].clone();
     for x in list.iter() {
-        let partial = ev.call(&args[0], acc)?;
-        acc = ev.call(&partial, x.clone())?;
+        acc = ev.call2(&args[0], acc, x.clone())?;
     }
     ev.force(&acc)
 }
