@@ -623,9 +623,12 @@ impl Evaluator {
                 Ok(Value::Bool(true))
             }
             ExprKind::Attrs(def) => self.eval_attrs(def, env, span),
-            ExprKind::List(items) => Ok(Value::list(
-                items.iter().map(|item| self.delay(item, env)).collect(),
-            )),
+            ExprKind::List(items) => Ok(Value::List(match &**items {
+                [] => List::small(0, [Value::Null, Value::Null]),
+                [a] => List::small(1, [self.delay(a, env), Value::Null]),
+                [a, b] => List::small(2, [self.delay(a, env), self.delay(b, env)]),
+                _ => List::new(items.iter().map(|item| self.delay(item, env)).collect()),
+            })),
             ExprKind::Lambda(lambda) => Ok(Value::Lambda(Rc::new(Closure {
                 lambda: lambda.clone(),
                 env: env.clone(),

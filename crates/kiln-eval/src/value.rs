@@ -53,6 +53,7 @@ pub enum Value {
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
+const _: () = assert!(std::mem::size_of::<ListData>() == 40);
 const _: () = assert!(std::mem::size_of::<crate::EvalResult<Value>>() == 16);
 
 impl Value {
@@ -207,32 +208,83 @@ pub struct AttrEntry {
 }
 
 /// A list.
+///
+/// Lists of up to two items keep them inside the `Rc`'s allocation (Nix keeps them inside the
+/// value): one allocation instead of two for the `[ x ]`s that `concatMap`, `optional` and the
+/// module library make by the million. Longer lists hold a boxed slice.
 #[derive(Clone)]
-pub struct List(Rc<Vec<Value>>);
+pub struct List(Rc<ListData>);
+
+enum ListData {
+    /// `len` items, the rest `Null`.
+    Small { len: usize, items: [Value; 2] },
+    Heap(Box<[Value]>),
+}
+
+impl ListData {
+    fn items(&self) -> &[Value] {
+        match self {
+            ListData::Small { len, items } => &items[..*len],
+            ListData::Heap(items) => items,
+        }
+    }
+
+    fn items_mut(&mut self) -> &mut [Value] {
+        match self {
+            ListData::Small { len, items } => &mut items[..*len],
+            ListData::Heap(items) => items,
+        }
+    }
+}
 
 impl List {
     pub fn new(items: Vec<Value>) -> List {
-        List(Rc::new(items))
+        if items.len() <= 2 {
+            let len = items.len();
+            let mut items = items.into_iter();
+            return List::small(
+                len,
+                [
+                    items.next().unwrap_or(Value::Null),
+                    items.next().unwrap_or(Value::Null),
+                ],
+            );
+        }
+        List(Rc::new(ListData::Heap(items.into_boxed_slice())))
+    }
+
+    /// A list of the first `len` (at most 2) of `items`.
+    pub(crate) fn small(len: usize, items: [Value; 2]) -> List {
+        debug_assert!(len <= 2);
+        if len == 0 {
+            thread_local!(static EMPTY: List = List(Rc::new(ListData::Small {
+                len: 0,
+                items: [Value::Null, Value::Null],
+            })));
+            return EMPTY.with(List::clone);
+        }
+        // `new_cyclic`: built in place, see `Thunk::apply`.
+        List(Rc::new_cyclic(|_| ListData::Small { len, items }))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.items().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.items().is_empty()
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, Value> {
-        self.0.iter()
+        self.items().iter()
     }
 
     pub fn items(&self) -> &[Value] {
-        &self.0
+        self.0.items()
     }
 
     pub fn get(&self, index: usize) -> Option<&Value> {
-        self.0.get(index)
+        self.items().get(index)
     }
 
     pub(crate) fn ptr(&self) -> *const () {
@@ -364,8 +416,14 @@ fn drop_iteratively(mut items: Vec<Value>) {
     while let Some(value) = stack.pop() {
         match value {
             Value::List(mut list) => {
-                if let Some(items) = Rc::get_mut(&mut list.0) {
-                    stack.extend(items.drain(..).rev());
+                if let Some(data) = Rc::get_mut(&mut list.0) {
+                    let items = data.items_mut();
+                    stack.extend(
+                        items
+                            .iter_mut()
+                            .rev()
+                            .map(|item| std::mem::replace(item, Value::Null)),
+                    );
                 }
             }
             Value::Attrs(mut attrs) => {
@@ -400,9 +458,15 @@ fn is_container(value: &Value) -> bool {
 
 impl Drop for List {
     fn drop(&mut self) {
-        if let Some(items) = Rc::get_mut(&mut self.0) {
+        if let Some(data) = Rc::get_mut(&mut self.0) {
+            let items = data.items_mut();
             if items.iter().any(is_container) {
-                drop_iteratively(std::mem::take(items));
+                drop_iteratively(
+                    items
+                        .iter_mut()
+                        .map(|item| std::mem::replace(item, Value::Null))
+                        .collect(),
+                );
             }
         }
     }
