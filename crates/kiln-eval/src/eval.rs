@@ -269,7 +269,8 @@ impl Evaluator {
         let state = std::mem::replace(&mut *thunk.0.borrow_mut(), ThunkState::Blackhole);
         let result = match &state {
             ThunkState::Suspended { code, env } => self.eval(code, env),
-            ThunkState::Apply { func, arg } => self.call(func, arg.clone()),
+            ThunkState::Apply(app) => self.call(&app.0, app.1.clone()),
+            ThunkState::Mapped { mapped, index } => self.force_mapped(mapped, *index),
             ThunkState::Native(code) => self.enter(|ev| code(ev)),
             ThunkState::Blackhole => {
                 return Err(EvalError::new(ErrorKind::InfiniteRecursion));
@@ -293,6 +294,25 @@ impl Evaluator {
                 *thunk.0.borrow_mut() = state;
                 Err(e)
             }
+        }
+    }
+
+    /// Element `index` of a builtin's mapping (`ThunkState::Mapped`).
+    fn force_mapped(&mut self, mapped: &crate::value::Mapped, index: usize) -> EvalResult<Value> {
+        use crate::value::Mapped;
+        match mapped {
+            Mapped::Indices(func) => self.call(func, Value::Int(index as i64)),
+            Mapped::List(func, list) => match list.get(index) {
+                Some(item) => self.call(func, item.clone()),
+                None => Err(EvalError::bug("a mapped list element out of range")),
+            },
+            Mapped::Attrs(func, attrs) => match attrs.entries().get(index) {
+                Some(entry) => {
+                    let (name, value) = (Value::string(entry.name.as_str()), entry.value.clone());
+                    self.call2(func, name, value)
+                }
+                None => Err(EvalError::bug("a mapped attribute out of range")),
+            },
         }
     }
 

@@ -102,6 +102,8 @@ enum Node {
     Attrs(Attrs),
     List(List),
     App(Rc<PrimOpApp>),
+    /// What the thunks of a builtin's mapping share.
+    Mapped(Rc<crate::value::Mapped>),
 }
 
 impl Node {
@@ -113,6 +115,7 @@ impl Node {
             Node::Attrs(attrs) => attrs.strong_count(),
             Node::List(list) => list.strong_count(),
             Node::App(rc) => Rc::strong_count(rc),
+            Node::Mapped(rc) => Rc::strong_count(rc),
         }
     }
 }
@@ -206,11 +209,16 @@ impl Walk {
             // cannot fail; if it did, its children would only look referenced from outside.
             Node::Thunk(thunk) => match thunk.0.try_borrow().as_deref() {
                 Ok(ThunkState::Suspended { env, .. }) => self.reach_env(env),
-                Ok(ThunkState::Apply { func, arg }) => {
-                    self.reach_value(func);
-                    self.reach_value(arg);
+                Ok(ThunkState::Apply(app)) => {
+                    self.reach_value(&app.0);
+                    self.reach_value(&app.1);
                 }
                 Ok(ThunkState::Done(value)) => self.reach_value(value),
+                Ok(ThunkState::Mapped { mapped, .. }) => self.reach(
+                    Rc::as_ptr(mapped) as usize,
+                    || Node::Mapped(mapped.clone()),
+                    true,
+                ),
                 // What a native thunk captured is opaque: to the walk it is held from outside.
                 Ok(ThunkState::Native(_) | ThunkState::Blackhole) | Err(_) => {}
             },
@@ -226,6 +234,17 @@ impl Walk {
                     self.reach_value(value);
                 }
             }
+            Node::Mapped(mapped) => match &**mapped {
+                crate::value::Mapped::Indices(func) => self.reach_value(func),
+                crate::value::Mapped::List(func, list) => {
+                    self.reach_value(func);
+                    self.reach_value(&Value::List(list.clone()));
+                }
+                crate::value::Mapped::Attrs(func, attrs) => {
+                    self.reach_value(func);
+                    self.reach_value(&Value::Attrs(attrs.clone()));
+                }
+            },
         }
         self.offsets.push(self.edges.len() as u32);
     }
