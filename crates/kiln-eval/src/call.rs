@@ -249,11 +249,16 @@ impl Evaluator {
             }
         };
         // A body that is a variable or a constant needs no evaluation step of its own.
-        self.eval_leaf(&lambda.body, &env)
+        let result = self
+            .eval_leaf(&lambda.body, &env)
             .map_err(|e| match lambda.name {
                 Some(name) => e.frame(Some(lambda.span), || format!("while calling `{name}`")),
                 None => e,
-            })
+            });
+        if lambda.formals.is_some() {
+            crate::gc::release_env(&env);
+        }
+        result
     }
 }
 

@@ -102,6 +102,22 @@ impl Env {
     }
 }
 
+/// The reference to a `let` or `with` environment held while its body is evaluated; letting
+/// go of a `let`'s frees it at once if only its own slots still refer to it (see
+/// `gc::release_env`).
+struct OwnedEnv {
+    env: Rc<Env>,
+    recursive: bool,
+}
+
+impl Drop for OwnedEnv {
+    fn drop(&mut self) {
+        if self.recursive {
+            crate::gc::release_env(&self.env);
+        }
+    }
+}
+
 /// Names the evaluator looks up itself.
 pub(crate) struct Syms {
     pub(crate) out_path: Symbol,
@@ -541,7 +557,7 @@ impl Evaluator {
         let mut expr = expr;
         let mut env = env;
         // Owns the environment of the `let` or `with` being followed; `env` points into it.
-        let mut owned: Option<Rc<Env>>;
+        let mut owned: Option<OwnedEnv>;
         loop {
             match &expr.kind {
                 ExprKind::If { cond, then, else_ } => match self.eval_operand(cond, env)? {
@@ -578,16 +594,22 @@ impl Evaluator {
                         inner.set(i, value);
                     }
                     self.register_env(&inner);
-                    owned = Some(inner);
+                    owned = Some(OwnedEnv {
+                        env: inner,
+                        recursive: true,
+                    });
                     let Some(inner) = &owned else { unreachable!() };
-                    env = inner;
+                    env = &inner.env;
                     expr = body;
                 }
                 ExprKind::With { env: scope, body } => {
                     let scope = self.delay(scope, env);
-                    owned = Some(Env::one(scope, env));
+                    owned = Some(OwnedEnv {
+                        env: Env::one(scope, env),
+                        recursive: false,
+                    });
                     let Some(inner) = &owned else { unreachable!() };
-                    env = inner;
+                    env = &inner.env;
                     expr = body;
                 }
                 _ => return self.eval_node(expr, env),

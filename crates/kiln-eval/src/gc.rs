@@ -78,6 +78,60 @@ pub(crate) fn register_env(env: &Rc<Env>) {
     });
 }
 
+/// The common garbage cycle, freed without a collection: a `let` (or default arguments) whose
+/// environment is referenced only by thunks and closures held by its own slots, when the code
+/// that made it lets go of it. `let go = x: … go …; in go cfg` leaves exactly that behind:
+/// the environment, the thunk of `go` and its closure, referencing each other.
+///
+/// `env` is the creator's reference. Counting the references into it that come from its own
+/// slots (a thunk held by nothing else, suspended in `env` or evaluated to a closure of `env`
+/// held by nothing else) tells whether anything else does; if not, those thunks are cleared,
+/// which breaks the cycle, and dropping `env` frees it all. Anything less certain (a shared
+/// thunk, a deeper path) is left to the collector.
+pub(crate) fn release_env(env: &Rc<Env>) {
+    let strong = Rc::strong_count(env);
+    if strong == 1 {
+        return;
+    }
+    let Slots::Many(slots) = &env.slots else {
+        return;
+    };
+    let own_reference = |value: &Value| -> bool {
+        let Value::Thunk(thunk) = value else {
+            return false;
+        };
+        if Rc::strong_count(&thunk.0) != 1 {
+            return false;
+        }
+        match thunk.0.try_borrow().as_deref() {
+            Ok(ThunkState::Suspended { env: e, .. }) => Rc::ptr_eq(e, env),
+            Ok(ThunkState::Done(Value::Lambda(closure))) => {
+                Rc::ptr_eq(&closure.env, env) && Rc::strong_count(closure) == 1
+            }
+            _ => false,
+        }
+    };
+    let internal = slots
+        .iter()
+        .filter_map(|slot| slot.get())
+        .filter(|v| own_reference(v))
+        .count();
+    if strong != 1 + internal {
+        return;
+    }
+    for value in slots.iter().filter_map(|slot| slot.get()) {
+        if own_reference(value) {
+            if let Value::Thunk(thunk) = value {
+                let state = thunk
+                    .0
+                    .try_borrow_mut()
+                    .map(|mut state| std::mem::replace(&mut *state, ThunkState::Blackhole));
+                drop(state);
+            }
+        }
+    }
+}
+
 /// Records a thunk that may be part of a cycle without a recursive environment (the knot that
 /// makes `builtins.builtins` the set itself).
 pub(crate) fn register_thunk(thunk: &Thunk) {
