@@ -124,6 +124,9 @@ pub(crate) struct Syms {
     pub(crate) to_string: Symbol,
     pub(crate) type_: Symbol,
     pub(crate) functor: Symbol,
+    pub(crate) column: Symbol,
+    pub(crate) file: Symbol,
+    pub(crate) line: Symbol,
 }
 
 /// A lazy evaluator for one run: it owns the sources, the import cache and the base
@@ -153,6 +156,8 @@ pub struct Evaluator {
     /// Recursive environments made since the last automatic collection
     /// (`EvalOptions::collect_cycles_every`).
     recursive_envs: u64,
+    /// The `file` of positions (`unsafeGetAttrPos`), one string per source file.
+    pos_files: HashMap<FileId, crate::NixString>,
 }
 
 impl Evaluator {
@@ -162,6 +167,9 @@ impl Evaluator {
             to_string: Symbol::intern("__toString"),
             type_: Symbol::intern("type"),
             functor: Symbol::intern("__functor"),
+            column: Symbol::intern("column"),
+            file: Symbol::intern("file"),
+            line: Symbol::intern("line"),
         };
         let options_max_steps = options.max_steps;
         let mut ev = Evaluator {
@@ -180,6 +188,7 @@ impl Evaluator {
             host: None,
             derivation_fn: None,
             recursive_envs: 0,
+            pos_files: HashMap::new(),
         };
         ev.globals = Rc::new(crate::globals::build(&mut ev));
         ev
@@ -255,6 +264,35 @@ impl Evaluator {
     /// this after replacing an evaluation; it is not needed for correctness.
     pub fn collect_cycles(&mut self) -> crate::gc::CollectStats {
         crate::gc::collect()
+    }
+
+    /// The position `{ column; file; line; }` of `span`, as `compile::pos_value` gives it, with
+    /// the file's name shared by all positions in the file.
+    pub(crate) fn pos_value(&mut self, span: Span) -> Value {
+        let (line, column) = self.sources.line_col(span.file, span.start);
+        let sources = &self.sources;
+        let file = self
+            .pos_files
+            .entry(span.file)
+            .or_insert_with(|| crate::NixString::new(sources.get(span.file).name.clone()))
+            .clone();
+        Value::Attrs(Attrs::from_sorted(vec![
+            AttrEntry {
+                name: self.syms.column,
+                value: Value::Int(column.into()),
+                pos: None,
+            },
+            AttrEntry {
+                name: self.syms.file,
+                value: Value::String(file),
+                pos: None,
+            },
+            AttrEntry {
+                name: self.syms.line,
+                value: Value::Int(line.into()),
+                pos: None,
+            },
+        ]))
     }
 
     /// Registers a recursive environment with the cycle collector, and collects when

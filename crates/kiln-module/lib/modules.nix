@@ -91,7 +91,7 @@ let
       optionalValue = if isDefined then { value = mergedValue; } else { };
     };
 
-  # `dischargeProperties` of one definition (`{ file; value; position; }`), each item also carrying the
+  # `dischargeProperties` of one definition (`{ file; value; defLine; }`), each item also carrying the
   # definition's `file` and `line`: the items `mergeDefinitions` works on, built in one step (a `//` per item
   # made them twice, and a `line` of their own each).
   dischargeDefinition = loc: def:
@@ -111,10 +111,14 @@ let
     in
     go defaultPriority defaultOrder null def.value;
 
-  # The line of a definition, from the position `mergeLevel` recorded, if it lies in the definition's file.
-  lineIn = def:
-    let pos = def.position or null; in
-    if pos != null && pos.file == toString def.file then pos.line else null;
+  # The line of a definition, as `mergeLevel` recorded it (definitions made by types have none).
+  lineIn = def: def.defLine or null;
+
+  # The line where attribute `name` of `set` is written, if that is in `file`, else null.  Recorded as a
+  # line rather than as the position set, which would otherwise be kept with every definition.
+  lineAt = name: set: file:
+    let pos = builtins.unsafeGetAttrPos name set; in
+    if pos != null && pos.file == toString file then pos.line else null;
 
   # Combine the declarations of one option (usually exactly one).  Several declarations may not both give
   # a `default`, `example`, `description` or `apply`, and their types must merge (`type.mergeWith`: equal
@@ -156,7 +160,7 @@ let
       defs' = lib.optional (opt ? default) {
         file = head opt.declarations;
         value = mkOverride 1500 opt.default;
-        position = builtins.unsafeGetAttrPos "default" opt;
+        defLine = lineAt "default" opt (head opt.declarations);
       } ++ defs;
       res =
         if opt.readOnly or false == true && length defs' > 1 then
@@ -183,7 +187,7 @@ let
       declsByName = lib.zipAttrsWith (_n: ds: ds)
         (map (d: mapAttrs (_n: o: { inherit (d) file; options = o; }) (expectSet prefix d.file d.options)) decls);
       defsByName = lib.zipAttrsWith (_n: ds: ds)
-        (map (d: mapAttrs (n: v: { inherit (d) file; value = d.wrap v; position = builtins.unsafeGetAttrPos n d.set; }) (expectSet prefix d.file d.set)) defs);
+        (map (d: mapAttrs (n: v: { inherit (d) file; value = d.wrap v; defLine = lineAt n d.set d.file; }) (expectSet prefix d.file d.set)) defs);
       node = name: ds:
         let
           loc = prefix ++ [ name ];
