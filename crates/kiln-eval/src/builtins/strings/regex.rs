@@ -295,9 +295,12 @@ thread_local! {
     /// The patterns used last, by the identity of their string: a pattern written in the
     /// source is one string however often it is used, so a pointer comparison finds it without
     /// hashing its text.
-    static RECENT: RefCell<[Option<(NixString, Rc<PosixRegex>)>; RECENT_LEN]> =
+    static RECENT: RefCell<[Option<Recent>; RECENT_LEN]> =
         const { RefCell::new([const { None }; RECENT_LEN]) };
 }
+
+/// A pattern string and its compilation.
+type Recent = (NixString, Rc<PosixRegex>);
 
 const RECENT_LEN: usize = 4;
 
