@@ -34,17 +34,19 @@ let
 
   # The same, but each result is the original set (`set`, whose attribute positions are still known to
   # `unsafeGetAttrPos`) with the function (`wrap`) that puts the wrappers back around one of its values.
-  pushDown = cfg:
-    let
-      go = wrap: c:
-        let t = propertyType c; in
-        if t == "merge" then concatMap (go wrap) c.contents
-        else if t == "if" then go (v: wrap (mkIf c.condition v)) c.content
-        else if t == "override" then go (v: wrap (mkOverride c.priority v)) c.content
-        else if t == "order" then go (v: wrap (mkOrder c.priority v)) c.content
-        else [ { set = c; inherit wrap; } ];
-    in
-    go (v: v) cfg;
+  pushDown = pushDownWith (v: v);
+
+  # `pushDown` of `c` below the wrappers that `wrap` puts back.  A function of the library rather than a
+  # `go` in a `let` of `pushDown`: a closure that refers to its own `let` is a reference cycle made anew
+  # by every call, which only kiln's cycle collector can free (and most of the garbage of a module
+  # evaluation was such cycles).
+  pushDownWith = wrap: c:
+    let t = propertyType c; in
+    if t == "merge" then concatMap (pushDownWith wrap) c.contents
+    else if t == "if" then pushDownWith (v: wrap (mkIf c.condition v)) c.content
+    else if t == "override" then pushDownWith (v: wrap (mkOverride c.priority v)) c.content
+    else if t == "order" then pushDownWith (v: wrap (mkOrder c.priority v)) c.content
+    else [ { set = c; inherit wrap; } ];
 
   # Expand one definition of an option into `{ value; priority; order; active; mkIf; }` items: `mkMerge`
   # splices, `mkOverride`/`mkOrder` set the priority/order of what they wrap, and a `mkIf` records its
@@ -94,22 +96,20 @@ let
   # `dischargeProperties` of one definition (`{ file; value; defLine; }`), each item also carrying the
   # definition's `file` and `line`: the items `mergeDefinitions` works on, built in one step (a `//` per item
   # made them twice, and a `line` of their own each).
-  dischargeDefinition = loc: def:
-    let
-      inherit (def) file;
-      line = lineIn def;
-      go = priority: order: cond: v:
-        let t = propertyType v; in
-        if t == "merge" then concatMap (go priority order cond) v.contents
-        else if t == "if" then
-          if !(isBool v.condition) then throw "`mkIf' called with a non-Boolean condition in a definition of `${lib.showOption loc}'"
-          else if v.condition then go priority order true v.content
-          else [ { value = v.content; inherit priority order file line; active = false; mkIf = false; } ]
-        else if t == "override" then go v.priority order cond v.content
-        else if t == "order" then go priority v.priority cond v.content
-        else [ { value = v; inherit priority order file line; active = true; mkIf = cond; } ];
-    in
-    go defaultPriority defaultOrder null def.value;
+  dischargeDefinition = loc: def: dischargeItems loc def.file (lineIn def) defaultPriority defaultOrder null def.value;
+
+  # The items of one definition value `v` (see `dischargeDefinition`); a function of the library rather
+  # than a `go` in a `let`, for the reason given at `pushDownWith`.
+  dischargeItems = loc: file: line: priority: order: cond: v:
+    let t = propertyType v; in
+    if t == "merge" then concatMap (dischargeItems loc file line priority order cond) v.contents
+    else if t == "if" then
+      if !(isBool v.condition) then throw "`mkIf' called with a non-Boolean condition in a definition of `${lib.showOption loc}'"
+      else if v.condition then dischargeItems loc file line priority order true v.content
+      else [ { value = v.content; inherit priority order file line; active = false; mkIf = false; } ]
+    else if t == "override" then dischargeItems loc file line v.priority order cond v.content
+    else if t == "order" then dischargeItems loc file line priority v.priority cond v.content
+    else [ { value = v; inherit priority order file line; active = true; mkIf = cond; } ];
 
   # The line of a definition, as `mergeLevel` recorded it (definitions made by types have none).
   lineIn = def: def.defLine or null;
