@@ -15,7 +15,9 @@
 # Usage: tests/bench/modules.sh [runs]
 #   KILN_BEFORE=PATH   also run this kiln binary (an older build) and print its figures and ratios
 #   SIZES="200 2000"   the sizes of nixos-like.nix (default: 200 2000 20000; 20000 runs once)
-#   NIXPKGS_LIB=DIR    also run nixos-like.nix with this library (nixpkgs' `lib`) on both evaluators
+#   KILN_BEFORE_LIB=DIR  also run nixos-like.nix and submodules.nix with this library (an older
+#                      version of kiln's lib) on every evaluator, in rows of their own
+#   NIXPKGS_LIB=DIR    the same with nixpkgs' `lib` (not on this machine; any lib with its API works)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-5}
@@ -60,16 +62,23 @@ row() { # row NAME RUNS ARGS... : the same arguments after `kiln eval` and `nix-
 
 echo "CPU ms (user + system, best of $runs; 20000 options: 1 run), peak RSS KiB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 header
-for n in $sizes; do
-    r=$runs
-    [ "$n" -ge 20000 ] && r=1
-    row "nixos-like $n options" "$r" --strict tests/bench/modules/nixos-like.nix --arg n "$n"
-    if [ -n "${NIXPKGS_LIB:-}" ]; then
-        row "nixos-like $n, nixpkgs lib" "$r" --strict tests/bench/modules/nixos-like.nix --arg n "$n" \
-            --arg lib "import $NIXPKGS_LIB"
+# The library rows: this tree's lib, then the optional others ("label=dir").
+libs=("")
+[ -n "${KILN_BEFORE_LIB:-}" ] && libs+=("older lib=$KILN_BEFORE_LIB")
+[ -n "${NIXPKGS_LIB:-}" ] && libs+=("nixpkgs lib=$NIXPKGS_LIB")
+for lib in "${libs[@]}"; do
+    label="" libarg=()
+    if [ -n "$lib" ]; then
+        label=", ${lib%%=*}"
+        libarg=(--arg lib "import ${lib#*=}")
     fi
+    for n in $sizes; do
+        r=$runs
+        [ "$n" -ge 20000 ] && r=1
+        row "nixos-like $n options$label" "$r" --strict tests/bench/modules/nixos-like.nix --arg n "$n" "${libarg[@]}"
+    done
+    row "attrsOf submodule 100x60$label" "$runs" --strict tests/bench/modules/submodules.nix --arg modules 100 "${libarg[@]}"
 done
-row "attrsOf submodule 100x60" "$runs" --strict tests/bench/modules/submodules.nix --arg modules 100
 row synthetic "$runs" --strict tests/module/bench/synthetic.nix
 for profile in profiles/installer/cd-dvd/*.nix; do
     row "$(basename "$profile" .nix)" "$runs" --strict --json tests/bench/modules/profile-config.nix \

@@ -102,6 +102,43 @@ impl Env {
     }
 }
 
+/// An integer constant, or a variable whose value is an evaluated integer.
+fn evaluated_int(expr: &ir::Expr, env: &Rc<Env>) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Const(Value::Int(n)) => Some(*n),
+        ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index)? {
+            Value::Int(n) => Some(*n),
+            Value::Thunk(t) => match &*t.0.borrow() {
+                ThunkState::Done(Value::Int(n)) => Some(*n),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// One part of an interpolation, coerced.
+#[derive(Clone, Default)]
+enum Piece {
+    #[default]
+    Empty,
+    Str(crate::NixString),
+    Int(i64),
+}
+
+impl Piece {
+    fn len(&self) -> usize {
+        match self {
+            Piece::Empty => 0,
+            Piece::Str(s) => s.as_str().len(),
+            Piece::Int(n) => {
+                n.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 1 + usize::from(*n < 0)
+            }
+        }
+    }
+}
+
 /// The reference to a `let` or `with` environment held while its body is evaluated; letting
 /// go of a `let`'s frees it at once if only its own slots still refer to it (see
 /// `gc::release_env`).
@@ -790,33 +827,60 @@ impl Evaluator {
         // coerced fails before later parts are evaluated), to a string that shares the text of
         // a string part; then the pieces are copied once into a buffer of their exact length.
         let coerce = crate::Coerce::Interpolation;
-        let mut inline: [Option<crate::NixString>; 4] = Default::default();
-        let mut spilled: Vec<Option<crate::NixString>>;
-        let pieces: &mut [Option<crate::NixString>] = if parts.len() <= inline.len() {
+        let mut inline: [Piece; 4] = Default::default();
+        let mut spilled: Vec<Piece>;
+        let pieces: &mut [Piece] = if parts.len() <= inline.len() {
             &mut inline[..parts.len()]
         } else {
-            spilled = vec![None; parts.len()];
+            spilled = vec![Piece::Empty; parts.len()];
             &mut spilled
         };
-        pieces[0] = Some(
+        pieces[0] = Piece::Str(
             self.coerce_to_string(&first, coerce)
                 .map_err(|e| e.at(first_expr.span).at(span))?,
         );
         for (piece, part) in pieces[1..].iter_mut().zip(&parts[1..]) {
+            // `${toString n}` of an integer already evaluated: its digits, without making a
+            // string of them first (the most common interpolation of all).
+            if let Some(n) = self.to_string_of_evaluated_int(part, env) {
+                *piece = Piece::Int(n);
+                continue;
+            }
             let value = self.eval_leaf(part, env)?;
-            *piece = Some(
+            *piece = Piece::Str(
                 self.coerce_to_string(&value, coerce)
                     .map_err(|e| e.at(part.span).at(span))?,
             );
         }
-        let len = pieces.iter().flatten().map(|p| p.as_str().len()).sum();
+        let len = pieces.iter().map(Piece::len).sum();
         let mut out = compact_str::CompactString::with_capacity(len);
         let mut context = None;
-        for piece in pieces.iter().flatten() {
-            out.push_str(piece.as_str());
-            crate::NixString::merge_context(&mut context, piece.context());
+        for piece in pieces.iter() {
+            match piece {
+                Piece::Str(s) => {
+                    out.push_str(s.as_str());
+                    crate::NixString::merge_context(&mut context, s.context());
+                }
+                Piece::Int(n) => crate::ops::push_int(&mut out, *n),
+                Piece::Empty => {}
+            }
         }
         Ok(Value::String(crate::NixString::from_compact(out, context)))
+    }
+
+    /// `n` when `expr` is `toString x` (the builtin, not shadowed) and `x` a constant or a
+    /// variable that is an evaluated integer: then the call can do nothing but give `n`'s digits.
+    fn to_string_of_evaluated_int(&self, expr: &ir::Expr, env: &Rc<Env>) -> Option<i64> {
+        let ExprKind::Call { func, args } = &expr.kind else {
+            return None;
+        };
+        let (ExprKind::Const(Value::PrimOp(op)), [arg]) = (&func.kind, &**args) else {
+            return None;
+        };
+        if op.name != "toString" {
+            return None;
+        }
+        evaluated_int(arg, env)
     }
 
     /// The value of `expr` if it is integer arithmetic on integers already evaluated (`n - 1`):
@@ -824,18 +888,7 @@ impl Evaluator {
     /// else. Only for the argument of a lambda that forces its argument first
     /// (`ir::Lambda::strict_arg`), where a thunk could never be seen unevaluated.
     pub(crate) fn eval_infallible(&self, expr: &ir::Expr, env: &Rc<Env>) -> Option<Value> {
-        let int = |e: &ir::Expr| match &e.kind {
-            ExprKind::Const(Value::Int(n)) => Some(*n),
-            ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index)? {
-                Value::Int(n) => Some(*n),
-                Value::Thunk(t) => match &*t.0.borrow() {
-                    ThunkState::Done(Value::Int(n)) => Some(*n),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        };
+        let int = |e: &ir::Expr| evaluated_int(e, env);
         match &expr.kind {
             ExprKind::Arith { op, lhs, rhs } => {
                 let (a, b) = (int(lhs)?, int(rhs)?);
@@ -1130,6 +1183,36 @@ mod tests {
             (
                 "let n = 3; in (x: if [ x ] == [ ] then [ ] else [ x ]) (n - 1)",
                 "[ <CODE> ]",
+            ),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(eval_lazy(source), expected, "{source}");
+        }
+    }
+
+    /// The elements `map`, `mapAttrs` and `genList` make share their function and source, but
+    /// each is a thunk of its own: unevaluated ones print as `<CODE>`, evaluated ones as their
+    /// value. Expected outputs are nix-instantiate 2.8's.
+    #[test]
+    fn mapped_elements_print_as_nix_does() {
+        let cases = [
+            ("map (x: x) [ 1 2 ]", "[ <CODE> <CODE> ]"),
+            (
+                "builtins.mapAttrs (n: v: v) { a = 1; b = 2; }",
+                "{ a = <CODE>; b = <CODE>; }",
+            ),
+            ("builtins.genList (i: i) 3", "[ <CODE> <CODE> <CODE> ]"),
+            (
+                "let l = map (x: x + 1) [ 1 2 ]; in builtins.seq (builtins.elemAt l 0) l",
+                "[ 2 <CODE> ]",
+            ),
+            (
+                "let s = builtins.mapAttrs (n: v: n) { a = 1; b = 2; }; in builtins.seq s.b s",
+                "{ a = <CODE>; b = \"b\"; }",
+            ),
+            (
+                "let l = builtins.genList (i: i * 2) 3; in builtins.seq (builtins.elemAt l 2) l",
+                "[ <CODE> <CODE> 4 ]",
             ),
         ];
         for (source, expected) in cases {
