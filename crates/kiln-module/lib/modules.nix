@@ -114,11 +114,12 @@ let
   # The line of a definition, as `mergeLevel` recorded it (definitions made by types have none).
   lineIn = def: def.defLine or null;
 
-  # The line where attribute `name` of `set` is written, if that is in `file`, else null.  Recorded as a
-  # line rather than as the position set, which would otherwise be kept with every definition.
+  # The line where attribute `name` of `set` is written, if that is in `file` (a string: `unifyModule`
+  # made it one), else null.  Recorded as a line rather than as the position set, which would otherwise
+  # be kept with every definition.
   lineAt = name: set: file:
     let pos = builtins.unsafeGetAttrPos name set; in
-    if pos != null && pos.file == toString file then pos.line else null;
+    if pos != null && pos.file == file then pos.line else null;
 
   # Combine the declarations of one option (usually exactly one).  Several declarations may not both give
   # a `default`, `example`, `description` or `apply`, and their types must merge (`type.mergeWith`: equal
