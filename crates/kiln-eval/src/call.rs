@@ -96,6 +96,17 @@ impl Evaluator {
                         .map_err(|e| e.at(span))?;
                     args = &args[op.arity..];
                 }
+                Value::Lambda(closure)
+                    if rest.is_empty()
+                        || closure.lambda.formals.is_some()
+                        || !matches!(closure.lambda.body.kind, ExprKind::Lambda(_)) =>
+                {
+                    // One argument for this lambda: applied with the closure borrowed.
+                    args = rest;
+                    let value = self.lambda_arg(&closure.lambda, arg, env);
+                    let result = self.call_lambda(&closure.lambda, &closure.env, value);
+                    f = result.map_err(|e| e.at(span))?;
+                }
                 Value::Lambda(closure) => {
                     let mut lambda = closure.lambda.clone();
                     let mut lambda_env = closure.env.clone();
@@ -134,6 +145,7 @@ impl Evaluator {
     /// The argument `arg` (an expression in `env`) as passed to `lambda`: computed now when the
     /// lambda forces it first and it is cheap and infallible (`ir::Lambda::strict_arg`),
     /// else delayed.
+    #[inline(always)]
     fn lambda_arg(
         &self,
         lambda: &crate::ir::Lambda,

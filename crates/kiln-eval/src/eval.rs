@@ -103,6 +103,7 @@ impl Env {
 }
 
 /// An integer constant, or a variable whose value is an evaluated integer.
+#[inline(always)]
 fn evaluated_int(expr: &ir::Expr, env: &Rc<Env>) -> Option<i64> {
     match &expr.kind {
         ExprKind::Const(Value::Int(n)) => Some(*n),
