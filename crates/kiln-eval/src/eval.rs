@@ -1091,7 +1091,16 @@ impl Evaluator {
             BinOp::Eq | BinOp::NEq => {
                 let a = self.eval_leaf(lhs, env)?;
                 let b = self.eval_leaf(rhs, env)?;
-                let eq = self.equal(&a, &b).map_err(|e| e.at(span))?;
+                // Both are evaluated already; the comparisons with `null` that library code is
+                // full of need no further step.
+                let eq = match (&a, &b) {
+                    // A constant may be a thunk (a builtin that is not available): forced below.
+                    (Value::Thunk(_), _) | (_, Value::Thunk(_)) => {
+                        self.equal(&a, &b).map_err(|e| e.at(span))?
+                    }
+                    (Value::Null, other) | (other, Value::Null) => matches!(other, Value::Null),
+                    _ => self.equal_forced(a, b).map_err(|e| e.at(span))?,
+                };
                 Ok(Value::Bool(eq == (op == BinOp::Eq)))
             }
             BinOp::And => Ok(Value::Bool(bool_of(self, lhs)? && bool_of(self, rhs)?)),

@@ -160,7 +160,7 @@ impl Evaluator {
         self.enter(|ev| ev.equal_forced(a, b))
     }
 
-    fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
+    pub(crate) fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
         Ok(match (&a, &b) {
             (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
                 (*x as f64) == *y
