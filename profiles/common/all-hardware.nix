@@ -6,5 +6,4 @@
     "nvme" "virtio_pci" "virtio_blk" "virtio_scsi" "virtio_net" "uas" "usb_storage" "sdhci_pci"
     "ext4" "vfat" "nls_cp437" "nls_iso8859-1"
   ];
-  boot.kernelModules = [ "kvm-amd" ];
 }

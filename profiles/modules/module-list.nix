@@ -5,14 +5,19 @@
   ./system/boot/initrd.nix
   ./system/boot/stage-1.nix
   ./system/live-root.nix
+  ./system/etc.nix
+  ./system/systemd.nix
   ./system/boot/loader.nix
   ./system/build.nix
   ./misc/assertions.nix
   ./hardware/firmware.nix
   ./config/system-path.nix
   ./config/networking.nix
+  ./config/users-groups.nix
+  ./config/i18n.nix
   ./tasks/filesystems.nix
   ./installer/cd-dvd/iso-image.nix
+  ./services/openssh.nix
   ./services/x11/xserver.nix
   ./services/x11/gnome.nix
 ]

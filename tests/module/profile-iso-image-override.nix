@@ -8,7 +8,6 @@ let
   plain = eval {
     fileSystems."/".fsType = "ext4";
     boot.loader.timeout = 1;
-    boot.loader.grub.enable = true;
   };
   forced = eval {
     fileSystems."/".fsType = lib.mkForce "ext4";

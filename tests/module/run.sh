@@ -2,7 +2,7 @@
 # Runs every module test case through nix-instantiate (the oracle) and diffs against the expected files.
 #   tests/module/<case>.nix      -> stdout of `nix-instantiate --eval --strict`, expected in <case>.out
 #   tests/module/err/<case>.nix  -> the error message (must fail),              expected in <case>.err
-# Paths under the repository root are shown as <root>, so expected files do not depend on the checkout.
+# Paths under the repository root are shown as $ROOT, so expected files do not depend on the checkout.
 # The error message is nix's stderr without the "error: " prefix, its indentation, the --show-trace hint and
 # the source excerpts nix adds for errors of the language itself ("at FILE:LINE:COL:" and the numbered
 # source lines after it); trailing blank lines go too.
@@ -16,7 +16,7 @@ fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-redact() { sed -e "s|$root|<root>|g"; }
+redact() { sed -e "s|$root|\$ROOT|g"; }
 
 check() { # check CASE EXPECTED ACTUAL
   if [ "${UPDATE_EXPECT:-}" = 1 ]; then

@@ -2,10 +2,12 @@
 //! attribute names, leave a `result` link. The work is kiln-driver's; this file picks the
 //! profile, shows progress and reports.
 
-use crate::progress::Progress;
+use crate::progress::{human_bytes, Progress};
 use kiln_driver::{DriverError, Session, SessionOptions};
 use kiln_eval::{EvalOptions, Evaluator};
+use kiln_module::{Request, Source};
 use kiln_store::RealiseOptions;
+use miette::IntoDiagnostic;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -19,7 +21,8 @@ const DEFAULT_ATTR: &str = "config.system.build.isoImage";
 /// `result` link to it.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The profile (a NixOS-style module file). Default: the minimal installer,
+    /// The profile (a NixOS-style module file), or any Nix file whose `-A` is a derivation.
+    /// Default: `-I nixos-config=PATH` if given, else the minimal installer,
     /// `profiles/installer/cd-dvd/installation-cd-minimal.nix`.
     profile: Option<PathBuf>,
     /// The attribute to build, a path into `{ config; options; }`.
@@ -70,6 +73,7 @@ pub(crate) struct LockArgs {
     store: Option<PathBuf>,
 }
 
+/// The profile a bare `kiln build` builds: the checkout's, else the one embedded in kiln.
 fn default_profile() -> PathBuf {
     if Path::new(DEFAULT_PROFILE).exists() {
         PathBuf::from(DEFAULT_PROFILE)
@@ -78,53 +82,80 @@ fn default_profile() -> PathBuf {
     }
 }
 
+/// A session and an evaluator for what the command line names.
+struct Opened {
+    session: Session,
+    ev: Evaluator,
+    request: Request,
+}
+
 fn open(
-    profile: &Path,
+    profile: Option<&Path>,
+    attr: &str,
     store: Option<PathBuf>,
     include: &[String],
     offline: bool,
     locked: bool,
-) -> miette::Result<(Session, Evaluator)> {
-    let mut options = SessionOptions::for_profile(profile);
-    if profile.starts_with(kiln_module::LIB_ROOT) {
-        options.lock_path = PathBuf::from("kiln.lock");
-    }
+) -> miette::Result<Opened> {
+    let search_path = crate::search_path(include);
+    let (source, kind) = Source::profile(profile, &search_path, &default_profile())
+        .map_err(|message| miette::miette!(code = "kiln::cli::two_profiles", "{message}"))?;
+    let mut options = SessionOptions::for_build(&source);
     if let Some(store) = store {
         options.store = store;
     }
     options.archive.offline = offline;
-    options.locked = locked;
+    options.locked |= locked;
     let session = Session::open(options)?;
     let ev = session.evaluator(EvalOptions {
-        search_path: crate::search_path(include),
+        search_path,
         ..EvalOptions::default()
     });
-    Ok((session, ev))
+    let request = Request {
+        source,
+        kind,
+        attr_paths: vec![attr.to_string()],
+        auto_args: Vec::new(),
+        call: kiln_module::Call::Always,
+        cwd: std::env::current_dir().into_diagnostic()?,
+    };
+    Ok(Opened {
+        session,
+        ev,
+        request,
+    })
 }
 
 /// Renders a driver error; evaluation errors need the session's sources.
-fn report(ev: &Evaluator, err: DriverError) -> miette::Report {
+fn report(opened: &Opened, err: DriverError) -> miette::Report {
     match err {
-        DriverError::Eval(err) => {
-            kiln_module::report(ev, &err, Some(kiln_eval::DEFAULT_TRACE_FRAMES))
-        }
+        DriverError::Eval(err) => kiln_module::report(
+            &opened.ev,
+            &opened.session.annotate(err),
+            Some(kiln_eval::DEFAULT_TRACE_FRAMES),
+        ),
         other => miette::Report::new(other),
     }
 }
 
-/// Evaluates `attr` of the profile and returns the derivations it names.
-fn evaluate(
-    session: &Session,
-    ev: &mut Evaluator,
-    profile: &Path,
-    attr: &str,
-) -> Result<Vec<kiln_store::DrvId>, DriverError> {
-    let result = session.eval_profile(ev, profile)?;
-    for warning in session.check_assertions(ev, &result)? {
-        eprintln!("warning: {warning}");
+/// Evaluates the request and returns the derivations it names, after a profile's assertions.
+fn evaluate(opened: &mut Opened) -> Result<Vec<kiln_store::DrvId>, DriverError> {
+    let Opened {
+        session,
+        ev,
+        request,
+    } = opened;
+    let evaluated = session.evaluate(ev, request)?;
+    if evaluated.profile {
+        for warning in session.check_assertions(ev, &evaluated.root)? {
+            eprintln!("warning: {warning}");
+        }
     }
-    let value = kiln_driver::select(ev, &result, attr)?;
-    Ok(session.targets(ev, &value)?)
+    let mut targets = Vec::new();
+    for value in &evaluated.selected {
+        targets.extend(session.targets(ev, value)?);
+    }
+    Ok(targets)
 }
 
 fn say_lock_changes(session: &Session) -> miette::Result<()> {
@@ -150,19 +181,20 @@ fn say_lock_changes(session: &Session) -> miette::Result<()> {
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     let start = Instant::now();
-    let profile = args.profile.unwrap_or_else(default_profile);
-    let (session, mut ev) = open(
-        &profile,
+    let mut opened = open(
+        args.profile.as_deref(),
+        &args.attr,
         args.store,
         &args.include,
         args.offline,
         args.locked,
     )?;
-    let targets = match evaluate(&session, &mut ev, &profile, &args.attr) {
+    let targets = match evaluate(&mut opened) {
         Ok(targets) => targets,
-        Err(err) => return Err(report(&ev, err)),
+        Err(err) => return Err(report(&opened, err)),
     };
-    say_lock_changes(&session)?;
+    let session = &opened.session;
+    say_lock_changes(session)?;
     let plan = session.plan(&targets)?;
     if args.dry_run {
         print_plan(&plan);
@@ -244,24 +276,16 @@ fn print_plan(plan: &kiln_driver::Plan) {
     }
 }
 
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
-    let profile = args.profile.unwrap_or_else(default_profile);
-    let (session, mut ev) = open(&profile, args.store, &[], false, false)?;
+    let mut opened = open(
+        args.profile.as_deref(),
+        &args.attr,
+        args.store,
+        &[],
+        false,
+        false,
+    )?;
+    let session = &opened.session;
     if args.update {
         let changes = session.update_lock()?;
         // A pin whose metadata was refreshed but whose version stayed is no news.
@@ -276,9 +300,9 @@ pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
         }
         eprintln!("kiln.lock: {} package(s) changed version", moved.len());
     }
-    if let Err(err) = evaluate(&session, &mut ev, &profile, &args.attr) {
-        return Err(report(&ev, err));
+    if let Err(err) = evaluate(&mut opened) {
+        return Err(report(&opened, err));
     }
-    say_lock_changes(&session)?;
+    say_lock_changes(&opened.session)?;
     Ok(ExitCode::SUCCESS)
 }

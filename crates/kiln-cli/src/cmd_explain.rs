@@ -12,17 +12,19 @@ pub(crate) struct Args {
     /// The option, e.g. `boot.kernelModules`; one attribute of an attribute-set option too, e.g.
     /// `fileSystems."/"` or `fileSystems./iso`.
     option: String,
-    /// The profile (default: the minimal installer profile embedded in kiln).
+    /// The profile (default: `-I nixos-config=PATH` if given, else the minimal installer
+    /// profile embedded in kiln).
     profile: Option<PathBuf>,
+    /// Add a search path entry (`name=path` or `path`), e.g. `nixos-config=PROFILE`.
+    #[arg(short = 'I', long = "include")]
+    include: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
-    let profile = args
-        .profile
-        .unwrap_or_else(|| PathBuf::from(kiln_module::DEFAULT_PROFILE));
-    let mut ev = kiln_module::evaluator(crate::eval_options());
-    let explained = kiln_module::eval_profile(&mut ev, &profile)
-        .and_then(|result| kiln_module::explain(&mut ev, &result, &args.option));
+    let (session, mut ev, request) = crate::open_profile(args.profile.as_deref(), &args.include)?;
+    let explained = session
+        .evaluate(&mut ev, &request)
+        .and_then(|evaluated| kiln_module::explain(&mut ev, &evaluated.root, &args.option));
     match explained {
         Ok(explanation) => {
             use std::io::Write;

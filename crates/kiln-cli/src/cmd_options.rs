@@ -21,13 +21,17 @@ pub(crate) struct Args {
     /// Include internal options (those NixOS hides from its manual).
     #[arg(long)]
     internal: bool,
+    /// Add a search path entry (`name=path` or `path`), e.g. `nixos-config=PROFILE`.
+    #[arg(short = 'I', long = "include")]
+    include: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     let (prefix, profile) = split_prefix_and_profile(args.prefix, args.profile);
-    let mut ev = kiln_module::evaluator(crate::eval_options());
-    let listed = kiln_module::eval_profile(&mut ev, &profile)
-        .and_then(|result| kiln_module::options_list(&mut ev, &result));
+    let (session, mut ev, request) = crate::open_profile(profile.as_deref(), &args.include)?;
+    let listed = session
+        .evaluate(&mut ev, &request)
+        .and_then(|evaluated| kiln_module::options_list(&mut ev, &evaluated.root));
     let options = match listed {
         Ok(options) => options,
         Err(err) => {
@@ -69,17 +73,14 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
 }
 
 /// `kiln options boot` vs `kiln options my.nix`: one positional that looks like a file is the
-/// profile. Returns the prefix and the profile (the default profile when none is given).
+/// profile. Returns the prefix and the profile, if one is given.
 pub(crate) fn split_prefix_and_profile(
     prefix: Option<String>,
     profile: Option<PathBuf>,
-) -> (Option<String>, PathBuf) {
+) -> (Option<String>, Option<PathBuf>) {
     match (prefix, profile) {
-        (Some(p), None) if looks_like_file(&p) => (None, PathBuf::from(p)),
-        (prefix, profile) => (
-            prefix,
-            profile.unwrap_or_else(|| PathBuf::from(kiln_module::DEFAULT_PROFILE)),
-        ),
+        (Some(p), None) if looks_like_file(&p) => (None, Some(PathBuf::from(p))),
+        (prefix, profile) => (prefix, profile),
     }
 }
 

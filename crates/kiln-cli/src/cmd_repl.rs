@@ -14,9 +14,9 @@ pub(crate) struct Args {
     /// Show every frame of an error's trace.
     #[arg(long)]
     show_trace: bool,
-    /// Files to load: a profile (a module inside a directory tree with `eval-config.nix`)
-    /// brings `config`, `options`, `lib` and `pkgs` into scope; any other file's set brings
-    /// its attributes.
+    /// Files to load: a profile (a module: a function of `config`, `pkgs`, … or a set with
+    /// `imports`) brings `config`, `options`, `lib` and `pkgs` into scope, its packages pinned
+    /// by the first file's `kiln.lock`; any other file's set brings its attributes.
     #[arg(value_name = "FILE | PROFILE")]
     files: Vec<String>,
 }
@@ -29,9 +29,10 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         color,
         show_trace: args.show_trace,
         store: None,
+        lock_from: args.files.first().map(std::path::PathBuf::from),
     };
     let cwd = std::env::current_dir().into_diagnostic()?;
-    let mut session = Session::new(options, cwd);
+    let mut session = Session::new(options, cwd)?;
     println!("Welcome to kiln repl. Type :? for help.\n");
     for file in &args.files {
         let mut out = String::new();

@@ -14,13 +14,20 @@ mod cmd_options;
 mod cmd_parse;
 mod cmd_repl;
 mod cmd_store;
+mod nix_args;
 mod progress;
 mod repl;
+mod report;
 
 /// kiln builds bootable live ISO images from declarative profiles written in the Nix language.
 #[derive(Parser)]
 #[command(name = "kiln", version, about)]
 struct Cli {
+    /// How to print errors: `raw` is `error: MESSAGE` then code, spans and help, unwrapped (as
+    /// nix prints them); `rich` is the full report; `auto` is rich on a terminal without
+    /// `NO_COLOR`, raw elsewhere.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    log_format: report::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,16 +65,40 @@ pub(crate) fn search_path(include: &[String]) -> Vec<kiln_eval::SearchPathEntry>
     entries
 }
 
-/// Evaluator settings for the profile commands: `NIX_PATH` like `kiln eval`.
-pub(crate) fn eval_options() -> kiln_eval::EvalOptions {
-    kiln_eval::EvalOptions {
-        search_path: search_path(&[]),
+/// A session, an evaluator and the request for the profile commands (`options`, `explain`):
+/// the profile argument, else `-I nixos-config=`, else the minimal installer embedded in kiln;
+/// evaluated offline with its lock.
+pub(crate) fn open_profile(
+    profile: Option<&std::path::Path>,
+    include: &[String],
+) -> miette::Result<(
+    kiln_driver::Session,
+    kiln_eval::Evaluator,
+    kiln_module::Request,
+)> {
+    let search_path = search_path(include);
+    let default = std::path::Path::new(kiln_module::DEFAULT_PROFILE);
+    let (source, _) = kiln_module::Source::profile(profile, &search_path, default)
+        .map_err(|message| miette::miette!(code = "kiln::cli::two_profiles", "{message}"))?;
+    let session = kiln_driver::Session::open(kiln_driver::SessionOptions::for_evaluation(&source))?;
+    let ev = session.evaluator(kiln_eval::EvalOptions {
+        search_path,
         ..kiln_eval::EvalOptions::default()
-    }
+    });
+    let request = kiln_module::Request {
+        source,
+        kind: kiln_module::Kind::Profile,
+        attr_paths: Vec::new(),
+        auto_args: Vec::new(),
+        call: kiln_module::Call::Always,
+        cwd: std::env::current_dir().unwrap_or_else(|_| "/".into()),
+    };
+    Ok((session, ev, request))
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(nix_args::translate(std::env::args_os().collect()));
+    report::install(cli.log_format);
     let result = match cli.command {
         Command::Parse(args) => cmd_parse::run(args),
         Command::Eval(args) => cmd_eval::run(args),

@@ -2,7 +2,7 @@
 //! bar on a terminal; plain "built …" lines otherwise, so logs stay readable.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use kiln_store::{Derivation, Events};
+use kiln_store::{BuildError, Derivation, Events};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -21,6 +21,9 @@ struct Tally {
     built: usize,
     failed: usize,
     downloaded: u64,
+    /// Bytes each running step has reported moving (downloads); added to `downloaded` when
+    /// it succeeds.
+    moving: BTreeMap<String, u64>,
 }
 
 impl Progress {
@@ -55,10 +58,7 @@ impl Progress {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut text = format!("built {} step(s)", tally.built);
         if tally.downloaded > 0 {
-            text.push_str(&format!(
-                ", downloaded {}",
-                crate::cmd_build::human_bytes(tally.downloaded)
-            ));
+            text.push_str(&format!(", downloaded {}", human_bytes(tally.downloaded)));
         }
         if tally.failed > 0 {
             text.push_str(&format!(", {} failed", tally.failed));
@@ -94,6 +94,11 @@ impl Events for Progress {
     }
 
     fn progress(&self, drv: &Derivation, done: u64, total: Option<u64>) {
+        self.tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .moving
+            .insert(Self::key(drv), done);
         if let Some(bar) = self
             .running
             .lock()
@@ -107,7 +112,7 @@ impl Events for Progress {
         }
     }
 
-    fn finished(&self, drv: &Derivation, result: &Result<(), String>) {
+    fn finished(&self, drv: &Derivation, error: Option<&BuildError>) {
         if let Some(bar) = self
             .running
             .lock()
@@ -121,22 +126,17 @@ impl Events for Progress {
             .tally
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match result {
-            Ok(()) => {
+        let moved = tally.moving.remove(&Self::key(drv)).unwrap_or(0);
+        match error {
+            None => {
                 tally.built += 1;
-                if drv.builder == kiln_debian::FETCH_DEB {
-                    tally.downloaded += drv
-                        .args
-                        .get(2)
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .unwrap_or(0);
-                }
+                tally.downloaded += moved;
             }
-            Err(_) => tally.failed += 1,
+            Some(_) => tally.failed += 1,
         }
         self.total.inc(1);
         if !self.fancy {
-            let verb = if result.is_ok() { "built" } else { "FAILED" };
+            let verb = if error.is_none() { "built" } else { "FAILED" };
             eprintln!("{verb} {}", drv.name);
         }
     }
@@ -148,5 +148,21 @@ impl Events for Progress {
         } else {
             eprintln!("{line}");
         }
+    }
+}
+
+/// `1.5 MiB`.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -42,6 +42,9 @@ pub(crate) struct SessionOptions {
     pub(crate) show_trace: bool,
     /// The store `:b` builds into (default: `$KILN_STORE`, else the user's cache).
     pub(crate) store: Option<PathBuf>,
+    /// The file whose `kiln.lock` pins `pkgs` (the first file on the command line); without
+    /// one, the current directory's.
+    pub(crate) lock_from: Option<PathBuf>,
 }
 
 /// What the loop does after an input.
@@ -53,9 +56,10 @@ pub(crate) enum Flow {
 
 /// Something loaded into scope, kept so that `:r` can load it again.
 #[derive(Clone, Debug)]
-enum Loaded {
-    File(PathBuf),
-    Profile(PathBuf),
+struct Loaded {
+    path: PathBuf,
+    /// Whether it loaded as a profile (`kiln_module::evaluate` decides).
+    profile: bool,
 }
 
 /// One REPL session.
@@ -69,48 +73,35 @@ pub(crate) struct Session {
     loaded: Vec<Loaded>,
     /// Set by the SIGINT handler; the evaluator polls it. Cleared before each input.
     interrupt: Arc<AtomicBool>,
-    /// The store side (kiln-driver), opened when first needed: `:b`, or a profile's `pkgs`.
-    driver: Option<kiln_driver::Session>,
+    /// The store side: `derivation`, `pkgs` from the lock (offline, adding nothing), `:b`.
+    driver: kiln_driver::Session,
 }
 
 impl Session {
-    pub(crate) fn new(options: SessionOptions, cwd: PathBuf) -> Session {
+    pub(crate) fn new(options: SessionOptions, cwd: PathBuf) -> Result<Session, miette::Report> {
         let interrupt = Arc::new(AtomicBool::new(false));
-        let ev = new_evaluator(&options, &interrupt);
-        Session {
+        let source = match &options.lock_from {
+            Some(file) => kiln_module::Source::File(cwd.join(file)),
+            None => kiln_module::Source::Expr {
+                text: String::new(),
+                dir: cwd.clone(),
+            },
+        };
+        let mut driver_options = kiln_driver::SessionOptions::for_evaluation(&source);
+        if let Some(store) = &options.store {
+            driver_options.store = store.clone();
+        }
+        let driver = kiln_driver::Session::open(driver_options)?;
+        let ev = new_evaluator(&driver, &options, &interrupt);
+        Ok(Session {
             ev,
             options,
             cwd,
             scope: BTreeMap::new(),
             loaded: Vec::new(),
             interrupt,
-            driver: None,
-        }
-    }
-
-    /// The store session, opened on first use with the lock of the first loaded profile (or
-    /// `kiln.lock` here). Its index is used offline: `pkgs` comes from the lock and the cached
-    /// package names, and the REPL never waits on the network to load a profile.
-    fn driver(&mut self) -> Result<&kiln_driver::Session, miette::Report> {
-        if self.driver.is_none() {
-            let beside = self
-                .loaded
-                .iter()
-                .find_map(|l| match l {
-                    Loaded::Profile(path) => Some(path.clone()),
-                    Loaded::File(_) => None,
-                })
-                .unwrap_or_else(|| self.cwd.join("repl.nix"));
-            let mut options = kiln_driver::SessionOptions::for_profile(&beside);
-            if let Some(store) = &self.options.store {
-                options.store = store.clone();
-            }
-            options.archive.offline = true;
-            let driver = kiln_driver::Session::open(options)?;
-            driver.attach(&mut self.ev);
-            self.driver = Some(driver);
-        }
-        Ok(self.driver.as_ref().expect("opened above"))
+            driver,
+        })
     }
 
     /// The flag that interrupts a running evaluation when set.
@@ -118,19 +109,14 @@ impl Session {
         self.interrupt.clone()
     }
 
-    /// Loads a file (a profile, recognised by [`profile::detect`], or any Nix file whose
-    /// value, called with no arguments if it is a function, is a set) into scope.
+    /// Loads a file into scope: a profile's `config`, `options`, `lib` and `pkgs`, or the
+    /// attributes of any other file's set (called with no arguments if it is a function).
     pub(crate) fn load(&mut self, path: &str, out: &mut String) -> Result<(), miette::Report> {
         self.interrupt.store(false, Ordering::Relaxed);
         let path = self.resolve(path);
-        let is_profile = profile::is_profile(&mut self.ev, &path);
-        let loaded = match self.check(is_profile)? {
-            true => Loaded::Profile(path),
-            false => Loaded::File(path),
-        };
-        self.load_again(&loaded, out)?;
-        self.loaded.retain(|l| l.path() != loaded.path());
-        self.loaded.push(loaded);
+        let profile = self.load_again(&path, out)?;
+        self.loaded.retain(|l| l.path != path);
+        self.loaded.push(Loaded { path, profile });
         Ok(())
     }
 
@@ -142,8 +128,6 @@ impl Session {
         out: &mut String,
     ) -> Result<Flow, miette::Report> {
         self.interrupt.store(false, Ordering::Relaxed);
-        // `derivation` needs the store; without one (unwritable cache) it stays unavailable.
-        let _ = self.driver();
         match command::parse_command(input) {
             Command::Empty => {}
             Command::Quit => return Ok(Flow::Quit),
@@ -325,47 +309,46 @@ impl Session {
         Ok(())
     }
 
-    fn load_again(&mut self, loaded: &Loaded, out: &mut String) -> Result<(), miette::Report> {
-        match loaded {
-            Loaded::File(path) => {
-                let value = self
-                    .ev
-                    .import(&Value::path(path.to_string_lossy().into_owned()));
-                let value = self.check(value)?;
-                let value = crate::cmd_eval::auto_call(&mut self.ev, &value, &Attrs::empty());
-                let value = self.check(value)?;
-                self.add_to_scope(&value, out)
-            }
-            Loaded::Profile(path) => {
-                // Debian's packages when the store can give them without the network, else
-                // the store-less placeholders (their paths fail with a clear message).
-                let pkgs = match self.driver().and_then(|d| Ok(d.packages()?)) {
-                    Ok(pkgs) => pkgs,
-                    Err(_) => kiln_module::placeholder_pkgs(),
-                };
-                let values = profile::load(&mut self.ev, path, pkgs);
-                let values = self.check(values)?;
-                let names: Vec<String> = values.iter().map(|(name, _)| name.clone()).collect();
-                self.scope.extend(values);
-                let _ = writeln!(
-                    out,
-                    "Loaded profile {}; {} are in scope.",
-                    path.strip_prefix(&self.cwd).unwrap_or(path).display(),
-                    names.join(", ")
-                );
-                Ok(())
+    /// Evaluates `path` as `kiln_module::evaluate` does for an explored file and brings it
+    /// into scope; returns whether it was a profile.
+    fn load_again(&mut self, path: &Path, out: &mut String) -> Result<bool, miette::Report> {
+        let request = kiln_module::Request {
+            source: kiln_module::Source::File(path.to_path_buf()),
+            kind: kiln_module::Kind::Explore,
+            attr_paths: Vec::new(),
+            auto_args: Vec::new(),
+            call: kiln_module::Call::Always,
+            cwd: self.cwd.clone(),
+        };
+        let evaluated = self.driver.evaluate(&mut self.ev, &request);
+        let evaluated = self.check(evaluated)?;
+        if !evaluated.profile {
+            self.add_to_scope(&evaluated.selected[0], out)?;
+            return Ok(false);
+        }
+        let root = self.ev.force_attrs(&evaluated.root);
+        let root = self.check(root)?;
+        let mut names = Vec::new();
+        for name in ["config", "lib", "options", "pkgs"] {
+            if let Some(value) = root.get_str(name) {
+                self.scope.insert(name.to_string(), value.clone());
+                names.push(name);
             }
         }
+        let _ = writeln!(
+            out,
+            "Loaded profile {}; {} are in scope.",
+            path.strip_prefix(&self.cwd).unwrap_or(path).display(),
+            names.join(", ")
+        );
+        Ok(true)
     }
 
     /// `:b`: realises a derivation value and prints its output, as nix repl does.
     fn build(&mut self, value: &Value, out: &mut String) -> Result<(), miette::Report> {
-        self.driver()?;
-        let driver = self.driver.as_ref().expect("opened by driver()");
-        let targets = driver.targets(&mut self.ev, value);
+        let targets = self.driver.targets(&mut self.ev, value);
         let targets = self.check(targets)?;
-        let driver = self.driver.as_ref().expect("opened by driver()");
-        driver.save_lock()?;
+        let driver = &self.driver;
         let progress = crate::progress::Progress::new(driver.plan(&targets)?.missing.len());
         let paths = driver.realise(&targets, &kiln_store::RealiseOptions::default(), &progress);
         progress.finish();
@@ -378,16 +361,13 @@ impl Session {
 
     /// `:r`: a fresh evaluator (so changed files are read again) and scope.
     fn reload(&mut self, out: &mut String) -> Result<(), miette::Report> {
-        self.ev = new_evaluator(&self.options, &self.interrupt);
-        if let Some(driver) = &self.driver {
-            driver.attach(&mut self.ev);
-        }
+        self.ev = new_evaluator(&self.driver, &self.options, &self.interrupt);
         self.scope.clear();
         // The previous evaluation's values are unreachable now, but its `let` and `rec`
         // environments form reference cycles that only the cycle collector frees.
         self.ev.collect_cycles();
         for loaded in self.loaded.clone() {
-            self.load_again(&loaded, out)?;
+            self.load_again(&loaded.path, out)?;
         }
         Ok(())
     }
@@ -395,23 +375,17 @@ impl Session {
     /// The `options` of the loaded profile.
     fn profile_options(&mut self) -> Result<Value, miette::Report> {
         match self.scope.get("options") {
-            Some(options) if self.loaded.iter().any(|l| matches!(l, Loaded::Profile(_))) => {
-                Ok(options.clone())
-            }
+            Some(options) if self.loaded.iter().any(|l| l.profile) => Ok(options.clone()),
             _ => Err(ReplError::NoProfile.into()),
         }
     }
 }
 
-impl Loaded {
-    fn path(&self) -> &Path {
-        match self {
-            Loaded::File(path) | Loaded::Profile(path) => path,
-        }
-    }
-}
-
-fn new_evaluator(options: &SessionOptions, interrupt: &Arc<AtomicBool>) -> Evaluator {
+fn new_evaluator(
+    driver: &kiln_driver::Session,
+    options: &SessionOptions,
+    interrupt: &Arc<AtomicBool>,
+) -> Evaluator {
     let search_path = options.search_path.clone();
     let current_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -422,7 +396,7 @@ fn new_evaluator(options: &SessionOptions, interrupt: &Arc<AtomicBool>) -> Evalu
         trace_to_stderr: true,
         ..EvalOptions::default()
     };
-    let mut ev = kiln_module::evaluator(eval_options);
+    let mut ev = driver.evaluator(eval_options);
     ev.set_interrupt(interrupt.clone());
     ev
 }

@@ -21,9 +21,7 @@ const VOLUME_ID: &str = "KILN_MACBOOK-TEST";
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use kiln_testkit::workspace;
 
 fn store() -> PathBuf {
     std::env::var_os("KILN_STORE")
@@ -31,22 +29,12 @@ fn store() -> PathBuf {
         .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
 }
 
-/// Whether slow tests run; with `KILN_SLOW_TESTS=1` every tool must exist.
+/// Whether slow tests run (`kiln_testkit::slow`); QEMU and OVMF's firmware are needed too.
 fn slow(tools: &[&str]) -> bool {
-    if std::env::var("KILN_SLOW_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipped: set KILN_SLOW_TESTS=1 to build and boot images in QEMU");
+    let mut all = vec!["qemu-system-x86_64"];
+    all.extend_from_slice(tools);
+    if !kiln_testkit::slow("boot test", &all) {
         return false;
-    }
-    for tool in tools {
-        let found = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "KILN_SLOW_TESTS=1 but `{tool}` is missing (apt-get install qemu-system-x86 ovmf)"
-        );
     }
     for file in [OVMF_CODE, OVMF_VARS] {
         assert!(
@@ -418,7 +406,7 @@ fn an_unknown_initrd_module_names_the_closest_ones() {
 /// macbook profile, a second run that builds nothing, and a clean `kiln store verify`.
 #[test]
 fn broadcom_sta_builds_then_rebuild_is_a_no_op_and_the_store_verifies() {
-    if !slow(&["gcc", "make"]) {
+    if !slow(&["bwrap"]) {
         return;
     }
     let macbook = "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix";

@@ -2,12 +2,10 @@
 //! lock alone, and bad input (a failed assertion, an illegal volume ID) rejected before anything
 //! is built, with nothing left behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use kiln_testkit::workspace;
 
 /// Runs `kiln build --offline --locked ARGS` with an empty store in `dir`.
 fn build(dir: &Path, args: &[&str]) -> (String, String, bool) {
@@ -43,8 +41,9 @@ fn dry_run_shows_the_closure_and_the_steps() {
         "kbuild-module broadcom-sta-",
         "aggregate-modules kernel-modules-",
         "initrd initrd-",
-        "rootfs rootfs-",
-        "squashfs root-squashfs",
+        "debian-root debian-root-",
+        "kernel-layer kernel-layer-",
+        "system-layer system-layer-",
         "iso    kiln-installer-macbook-test",
     ] {
         assert!(stdout.contains(step), "no `{step}` in\n{stdout}");
@@ -77,4 +76,41 @@ fn an_illegal_volume_id_is_a_type_error_naming_the_file() {
     );
     assert!(stderr.contains("[A-Z0-9_-]{1,32}"), "{stderr}");
     assert!(!dir.path().join("result").exists());
+}
+
+/// The NixOS manual's command line, `nix-build -A config.system.build.isoImage -I
+/// nixos-config=PATH`, in kiln's form: `nixos-config` names the profile.
+#[test]
+fn nixos_config_names_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stdout, stderr, ok) = build(
+        dir.path(),
+        &[
+            "--dry-run",
+            "-A",
+            "config.system.build.isoImage",
+            "-I",
+            "nixos-config=tests/image/macbook-test.nix",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("iso    kiln-installer-macbook-test"),
+        "the default profile was built instead:\n{stdout}"
+    );
+    let (_, stderr, ok) = build(
+        dir.path(),
+        &[
+            "--dry-run",
+            "-I",
+            "nixos-config=tests/image/macbook-test.nix",
+            "profiles/installer/cd-dvd/installation-cd-minimal.nix",
+        ],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("kiln::cli::two_profiles"), "{stderr}");
+    assert!(
+        stderr.contains("profile argument") && stderr.contains("macbook-test.nix"),
+        "{stderr}"
+    );
 }

@@ -123,7 +123,7 @@ fn eval_flags_print_what_nix_prints() {
             ));
         }
     }
-    if std::env::var_os("KILN_SLOW_TESTS").is_some() {
+    if kiln_testkit::slow("kiln eval against nix-instantiate", &["nix-instantiate"]) {
         for (args, expected) in CASES {
             let (out, _) = run("nix-instantiate", args, file);
             if out != *expected {
@@ -132,8 +132,6 @@ fn eval_flags_print_what_nix_prints() {
                 ));
             }
         }
-    } else {
-        eprintln!("not comparing with nix-instantiate (set KILN_SLOW_TESTS=1)");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -148,4 +146,81 @@ fn errors_exit_1_with_a_diagnostic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("kiln::eval::missing_attr"), "{stderr}");
     assert!(stderr.contains("foo"), "suggestion missing: {stderr}");
+}
+
+fn kiln(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn errors_are_plain_when_stderr_is_not_a_terminal() {
+    let out = kiln(&["eval", "-E", "throw \"first line\\nsecond line\""]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: first line\n       second line\n       at «string»:1:1\n       code: kiln::eval::throw\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('│'), "no gutter: {stderr}");
+}
+
+#[test]
+fn log_format_rich_keeps_the_miette_report() {
+    let out = kiln(&["--log-format", "rich", "eval", "-E", "{ }.x"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // miette draws with Unicode or ASCII depending on the environment; either way it is the
+    // report with a snippet, not the plain form.
+    assert!(
+        !stderr.starts_with("error: ")
+            && stderr.contains("attribute 'x' missing")
+            && stderr.contains("[«string»:1:1]"),
+        "rich report expected: {stderr}"
+    );
+}
+
+#[test]
+fn a_span_past_column_65535_is_reported_not_a_panic() {
+    let dir = std::env::temp_dir().join(format!("kiln-eval-cli-wide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wide.nix");
+    std::fs::write(&file, format!("{})\n", " ".repeat(70_000))).unwrap();
+    for format in ["rich", "raw"] {
+        let out = kiln(&["--log-format", format, "parse", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        assert!(stderr.contains(":1:70001"), "{format}: {stderr}");
+    }
+}
+
+#[test]
+fn nix_instantiate_flags_are_accepted() {
+    let out = kiln(&[
+        "eval",
+        "--timeout",
+        "1",
+        "-E",
+        "--strict",
+        "{ a = [ (1 + 1) ]; }",
+        "--read-write-mode",
+        "--eval-only",
+        "--show-trace",
+        "-A",
+        "a",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[ 2 ]\n");
+    let out = kiln(&["eval", "-E", "{ a = { }; }", "-A", "a.b"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: attribute 'b' in selection path 'a.b' not found\n"),
+        "{stderr}"
+    );
 }

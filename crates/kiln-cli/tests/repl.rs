@@ -13,9 +13,7 @@ use std::process::Command;
 const PROMPT: &str = "kiln-repl> ";
 const MACBOOK: &str = "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use kiln_testkit::workspace as repo_root;
 
 /// Starts `kiln repl ARGS` in a pty. The output is matched raw: rustyline's escape sequences
 /// (bracketed paste, synchronized output) sit between the prompt and the echo, and our own
@@ -93,20 +91,16 @@ fn a_session_on_the_macbook_profile() {
         ":doc builtins.map",
         "Synopsis: builtins.map f list",
     );
-    line(
-        &mut repl,
-        ":doc boot.kernelModules",
-        "Type: list of strings",
-    );
+    line(&mut repl, ":doc boot.kernelModules", "Type: list of string");
     line(
         &mut repl,
         ":explain boot.kernelModules",
-        "why: 3 definitions at plain (100)",
+        "why: 2 definitions at plain (100)",
     );
     line(
         &mut repl,
         ":p config.boot.kernelModules",
-        "[ \"kvm-amd\" \"kvm-intel\" \"wl\" \"loop\" \"atkbd\" ]",
+        "[ \"kvm-intel\" \"wl\" \"loop\" \"atkbd\" ]",
     );
 
     // Completion: a unique candidate is inserted; a list shows each option's type.
@@ -116,7 +110,7 @@ fn a_session_on_the_macbook_profile() {
         .expect("`config.boot.init<TAB>` did not complete");
     repl.send(".\t\t").expect("cannot type");
     repl.flush().expect("cannot flush");
-    repl.exp_string("kernelModules (list of strings)")
+    repl.exp_string("kernelModules (list of string)")
         .expect("no option type in the candidates");
     repl.send_control('u').expect("cannot clear the line");
 
@@ -124,7 +118,7 @@ fn a_session_on_the_macbook_profile() {
     line(
         &mut repl,
         "undefinedThing",
-        "undefined variable `undefinedThing`",
+        "undefined variable 'undefinedThing'",
     );
     line(&mut repl, "40 + 2", "42");
 
@@ -152,7 +146,7 @@ fn quit_and_build_without_a_profile() {
     let mut repl = spawn(&[], &home);
     line(
         &mut repl,
-        ":b derivation { name = \"empty-root\"; builder = \"rootfs\"; modDirVersion = \"0\"; }",
+        ":b derivation { name = \"empty-root\"; builder = \"package-tree\"; packages = [ ]; }",
         "-empty-root",
     );
     line(

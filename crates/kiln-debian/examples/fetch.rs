@@ -32,9 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bytes += package.size;
         targets.push(add_package(
             &mut graph,
+            &store,
             &LockedPackage::from(package),
             &options.mirror,
-        ));
+        )?);
     }
     let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
     let builders: Builders = [

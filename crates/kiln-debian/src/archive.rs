@@ -127,6 +127,23 @@ impl Index {
         self.packages.values().flatten()
     }
 
+    /// The names of a package set of the release, sorted: `essential` (`Essential: yes`, what
+    /// every Debian system has) or `required` (`Priority: required`, mmdebstrap's
+    /// `--variant=required`); `None` for another kind.
+    pub fn package_set(&self, kind: &str) -> Option<Vec<String>> {
+        let in_set: fn(&Package) -> bool = match kind {
+            "essential" => |p| p.essential,
+            "required" => |p| p.priority.as_deref() == Some("required"),
+            _ => return None,
+        };
+        let names: std::collections::BTreeSet<&str> = self
+            .iter()
+            .filter(|p| in_set(p))
+            .map(|p| p.name.as_str())
+            .collect();
+        Some(names.into_iter().map(String::from).collect())
+    }
+
     pub fn len(&self) -> usize {
         self.packages.len()
     }
@@ -221,7 +238,7 @@ fn load_release(
     let release = verify_inrelease(&bytes, &options.keyring, &what)?;
     let drv = fixed(&inrelease_name(options), &release.inrelease_sha256);
     store.add(&drv.id().0, &drv.name, &[], None, |out| {
-        std::fs::write(out, &bytes).map_err(|e| e.to_string())
+        std::fs::write(out, &bytes).map_err(|e| kiln_store::BuildError::message(e.to_string()))
     })?;
     Ok(release)
 }
@@ -296,7 +313,7 @@ fn load_packages(
             })?;
         check(&what, &text, plain.size, &plain.sha256)?;
         store.add(&drv.id().0, &drv.name, &[], None, |out| {
-            std::fs::write(out, &text).map_err(|e| e.to_string())
+            std::fs::write(out, &text).map_err(|e| kiln_store::BuildError::message(e.to_string()))
         })?;
         text
     };

@@ -11,7 +11,9 @@ use crate::error::{DebianError, DebianResult};
 use crate::lock::LockedPackage;
 use crate::release::hex;
 use crate::unpack::unpack_deb;
-use kiln_store::{Builder, Derivation, DrvId, Events, Graph};
+use kiln_store::inputs::{self, StorePath};
+use kiln_store::{BuildError, Builder, Derivation, DrvId, Events, Graph};
+use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -21,42 +23,88 @@ pub const FETCH_DEB: &str = "fetch-deb";
 /// The builder name of [`UnpackDeb`].
 pub const UNPACK_DEB: &str = "unpack-deb";
 
-/// Downloads a `.deb` (args: mirror, pool filename, size) and checks its SHA-256
-/// (the derivation's `fixed_output`, `sha256:<hex>`).
+/// Downloads a `.deb` and checks its size and SHA-256 (the derivation's `fixed_output`,
+/// `sha256:<hex>`).
 #[derive(Clone, Debug, Default)]
 pub struct FetchDeb {
     /// Overrides the mirror recorded in derivations (their ids do not depend on it).
     pub mirror: Option<String>,
 }
 
-/// Unpacks the `.deb` its single input produced into a directory tree.
+/// What `fetch-deb` reads.
+#[derive(Deserialize)]
+pub struct FetchInputs {
+    /// The archive's base URL (`http://deb.debian.org/debian`).
+    pub mirror: String,
+    /// The pool path (`pool/main/h/hello/hello_2.10-3_amd64.deb`).
+    pub filename: String,
+    /// The `.deb`'s size in bytes, as the signed index says.
+    pub size: u64,
+}
+
+impl FetchInputs {
+    /// Reads a `fetch-deb` derivation's attributes (for plans and progress displays).
+    pub fn of(drv: &Derivation) -> Option<FetchInputs> {
+        (drv.builder == FETCH_DEB)
+            .then(|| inputs::check(drv, &[]).ok())
+            .flatten()
+    }
+}
+
+/// Unpacks the `.deb` named by its `deb` attribute into a directory tree.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct UnpackDeb;
 
+/// What `unpack-deb` reads.
+#[derive(Deserialize)]
+struct UnpackInputs {
+    /// A `fetch-deb` output.
+    deb: StorePath,
+    /// The output's layout: 2 has the control area and manifest in `.kiln-deb/`. Part of the
+    /// key, so trees unpacked by an older kiln are not taken for this layout.
+    #[allow(dead_code)]
+    layout: Layout,
+}
+
+/// The one output layout this builder writes.
+#[derive(Deserialize)]
+enum Layout {
+    #[serde(rename = "2")]
+    Two,
+}
+
 impl Builder for FetchDeb {
+    fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
+        inputs::check::<FetchInputs>(drv, inputs).map_err(BuildError::new)?;
+        Ok(())
+    }
+
     fn build(
         &self,
         drv: &Derivation,
-        _inputs: &[PathBuf],
+        inputs: &[PathBuf],
         out: &Path,
         events: &dyn Events,
-    ) -> Result<(), String> {
-        self.fetch(drv, out, events).map_err(|e| e.to_string())
+    ) -> Result<(), BuildError> {
+        let inputs: FetchInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
+        self.fetch(drv, &inputs, out, events)
+            .map_err(BuildError::new)
     }
 }
 
 impl FetchDeb {
-    fn fetch(&self, drv: &Derivation, out: &Path, events: &dyn Events) -> DebianResult<()> {
+    fn fetch(
+        &self,
+        drv: &Derivation,
+        inputs: &FetchInputs,
+        out: &Path,
+        events: &dyn Events,
+    ) -> DebianResult<()> {
         let malformed = |reason: &str| DebianError::BadDeb {
             deb: drv.name.clone(),
             reason: format!("malformed fetch-deb derivation: {reason}"),
         };
-        let [mirror, filename, size] = drv.args.as_slice() else {
-            return Err(malformed("expected the arguments mirror, filename, size"));
-        };
-        let size: u64 = size
-            .parse()
-            .map_err(|_| malformed("size is not a number"))?;
+        let (mirror, filename, size) = (&inputs.mirror, &inputs.filename, inputs.size);
         let expected = drv
             .fixed_output
             .as_deref()
@@ -96,20 +144,20 @@ impl FetchDeb {
 }
 
 impl Builder for UnpackDeb {
+    fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
+        inputs::check::<UnpackInputs>(drv, inputs).map_err(BuildError::new)?;
+        Ok(())
+    }
+
     fn build(
         &self,
         drv: &Derivation,
         inputs: &[PathBuf],
         out: &Path,
         _events: &dyn Events,
-    ) -> Result<(), String> {
-        let [deb] = inputs else {
-            return Err(format!(
-                "`{}`: unpack-deb takes exactly one input",
-                drv.name
-            ));
-        };
-        unpack_deb(deb, out).map_err(|e| e.to_string())
+    ) -> Result<(), BuildError> {
+        let inputs: UnpackInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
+        unpack_deb(inputs.deb.path(), out).map_err(BuildError::new)
     }
 }
 
@@ -136,30 +184,44 @@ pub fn fetch_derivation(package: &LockedPackage, mirror: &str) -> Derivation {
         .next()
         .unwrap_or(&package.filename);
     let mut drv = Derivation::new(store_name(basename), FETCH_DEB);
-    drv.args = vec![
-        mirror.trim_end_matches('/').to_string(),
-        package.filename.clone(),
-        package.size.to_string(),
-    ];
+    for (key, value) in [
+        ("mirror", mirror.trim_end_matches('/').to_string()),
+        ("filename", package.filename.clone()),
+        ("size", package.size.to_string()),
+    ] {
+        drv.env.insert(key.to_string(), value);
+    }
     drv.fixed_output = Some(format!("sha256:{}", package.sha256));
     drv
 }
 
-/// The derivation that unpacks the output of `fetch` (from [`fetch_derivation`]).
-pub fn unpack_derivation(package: &LockedPackage, fetch: DrvId) -> Derivation {
-    let mut drv = Derivation::new(
-        store_name(&format!("{}-{}", package.name, package.version)),
-        UNPACK_DEB,
-    );
+/// The derivation that unpacks the output of `fetch` (from [`fetch_derivation`]), found at
+/// `deb` (the fetch's out path).
+pub fn unpack_derivation(package: &LockedPackage, fetch: DrvId, deb: &str) -> Derivation {
+    let mut drv = Derivation::new(unpack_name(package), UNPACK_DEB);
+    drv.env.insert("deb".to_string(), deb.to_string());
+    drv.env.insert("layout".to_string(), "2".to_string());
     drv.inputs = vec![fetch];
     drv
 }
 
 /// Adds `package`'s fetch and unpack derivations to `graph`; returns the unpack's id, whose
 /// output is the package's tree.
-pub fn add_package(graph: &mut Graph, package: &LockedPackage, mirror: &str) -> DrvId {
-    let fetch = graph.add(fetch_derivation(package, mirror));
-    graph.add(unpack_derivation(package, fetch))
+pub fn add_package(
+    graph: &mut Graph,
+    store: &kiln_store::Store,
+    package: &LockedPackage,
+    mirror: &str,
+) -> kiln_store::StoreResult<DrvId> {
+    let fetch = fetch_derivation(package, mirror);
+    let deb = store.path(&fetch.entry()?);
+    let fetch = graph.add(fetch);
+    Ok(graph.add(unpack_derivation(package, fetch, &deb.to_string_lossy())))
+}
+
+/// The store name of `package`'s unpacked tree (`hello-2.10-3`).
+pub fn unpack_name(package: &LockedPackage) -> String {
+    store_name(&format!("{}-{}", package.name, package.version))
 }
 
 /// Store names allow `A-Za-z0-9+-._?=`; Debian names add `:` (epochs) and `~`.

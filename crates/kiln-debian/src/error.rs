@@ -129,7 +129,7 @@ pub enum DebianError {
     #[error("kiln.lock lacks {}: {}", plural(missing.len()), missing.join(", "))]
     #[diagnostic(
         code(kiln::debian::lock_missing),
-        help("run without --locked to add them, or run `kiln lock`")
+        help("`kiln lock PROFILE` pins them (as does `kiln build` without `--locked`); evaluating never adds to the lock")
     )]
     LockMissing { missing: Vec<String> },
 

@@ -23,7 +23,7 @@
 //! let index = open_index(&store, &options, None)?;
 //! let lock = Lock::resolve(&index, &["busybox-static".to_string()])?;
 //! let mut graph = Graph::new();
-//! let tree = add_package(&mut graph, &lock.packages["busybox-static"], &options.mirror);
+//! let tree = add_package(&mut graph, &store, &lock.packages["busybox-static"], &options.mirror)?;
 //! let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
 //! let builders: Builders = [(FETCH_DEB, &fetch as &dyn Builder), (UNPACK_DEB, &unpack as &dyn Builder)]
 //!     .into_iter()
@@ -48,13 +48,13 @@ mod version;
 
 pub use archive::{open_index, ArchiveOptions, Index, DEFAULT_KEYRING};
 pub use builders::{
-    add_package, fetch_derivation, sha256_file, unpack_derivation, FetchDeb, UnpackDeb, FETCH_DEB,
-    UNPACK_DEB,
+    add_package, fetch_derivation, sha256_file, unpack_derivation, unpack_name, FetchDeb,
+    FetchInputs, UnpackDeb, FETCH_DEB, UNPACK_DEB,
 };
 pub use error::{DebianError, DebianResult};
 pub use lock::{Change, Lock, LockedPackage};
 pub use packages::{parse_packages, parse_relation, parse_relations, Group, Package, Relation};
 pub use release::{parse_release, verify_inrelease, FileHash, Release};
 pub use resolve::{resolve, ResolveOptions};
-pub use unpack::unpack_deb;
+pub use unpack::{unpack_deb, CONTROL_DIR, FILES_MANIFEST};
 pub use version::{Op, Version};

@@ -7,6 +7,7 @@
 //! components = main contrib non-free non-free-firmware
 //! architecture = amd64
 //! release = sha256:<hash of the InRelease the pins came from>
+//! set-essential = base-files base-passwd bash ...
 //!
 //! request = busybox-static
 //!
@@ -48,6 +49,10 @@ pub struct Lock {
     pub architecture: String,
     /// SHA-256 (hex) of the `InRelease` the pins were resolved against.
     pub release: String,
+    /// Package sets of the release a profile asked for by kind (`essential`, `required`; see
+    /// `Index::package_set`), recorded when first computed, so that evaluating offline needs
+    /// no index. Their packages are pinned like any other.
+    pub sets: BTreeMap<String, Vec<String>>,
     /// Names asked for; `packages` is their closure.
     pub requests: BTreeSet<String>,
     pub packages: BTreeMap<String, LockedPackage>,
@@ -239,6 +244,11 @@ impl Lock {
             })
             .collect();
         self.packages = packages;
+        // Sets recorded from another release are that release's: recomputed from the new one
+        // when next asked for. (Pinning more names from the same release keeps them.)
+        if self.release != index.release.inrelease_sha256 {
+            self.sets.clear();
+        }
         self.release = index.release.inrelease_sha256.clone();
         self.suite = index.suite.clone();
         self.components = index.components.clone();
@@ -255,6 +265,9 @@ impl Lock {
         let _ = writeln!(out, "components = {}", self.components.join(" "));
         let _ = writeln!(out, "architecture = {}", self.architecture);
         let _ = writeln!(out, "release = sha256:{}", self.release);
+        for (kind, names) in &self.sets {
+            let _ = writeln!(out, "set-{kind} = {}", names.join(" "));
+        }
         if !self.requests.is_empty() {
             out.push('\n');
         }
@@ -327,6 +340,10 @@ impl Lock {
                 }
                 "request" => {
                     lock.requests.insert(value.to_string());
+                }
+                _ if key.starts_with("set-") => {
+                    let names = value.split_whitespace().map(String::from).collect();
+                    lock.sets.insert(key["set-".len()..].to_string(), names);
                 }
                 _ => return Err(error(format!("unknown field `{key}`"))),
             }

@@ -26,6 +26,8 @@ pub struct Package {
     pub pre_depends: Vec<Group>,
     pub provides: Vec<Relation>,
     pub essential: bool,
+    /// `Priority` (`required`, `important`, `standard`, `optional`, ...), if given.
+    pub priority: Option<String>,
     /// In KiB, as `Installed-Size` says.
     pub installed_size: Option<u64>,
     /// The source package's name (the package's own name when the field is absent).
@@ -196,6 +198,7 @@ fn package_from(p: &Paragraph<'_>, what: &str) -> DebianResult<Package> {
         essential: p
             .get("Essential")
             .is_some_and(|v| v.eq_ignore_ascii_case("yes")),
+        priority: p.get("Priority").map(|v| v.trim().to_string()),
         installed_size,
         source,
         name,

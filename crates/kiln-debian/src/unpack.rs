@@ -1,8 +1,13 @@
 //! Native `.deb` unpacking: `ar` → `data.tar.{xz,zst,gz}` → a directory tree, refusing
 //! hostile archives.
 //!
-//! A `.deb` is an `ar` archive of `debian-binary` (`2.0`), `control.tar.*` and `data.tar.*`;
-//! only the data member becomes the tree. The tree is a root filesystem fragment, so:
+//! A `.deb` is an `ar` archive of `debian-binary` (`2.0`), `control.tar.*` and `data.tar.*`.
+//! The data member becomes the tree; what dpkg keeps of the package goes to `.kiln-deb/` beside
+//! it ([`CONTROL_DIR`]): the control area's files (`control`, `md5sums`, `conffiles`, the
+//! maintainer scripts, `triggers`, `templates`, ...) under `control/`, and `files`, the data
+//! member's entries in archive order with the metadata the store does not keep (see
+//! [`FILES_MANIFEST`]). That is what a configured root needs: dpkg's database and each file's
+//! real mode and owner. The tree is a root filesystem fragment, so:
 //!
 //! - entry paths must be relative and free of `..` (`./usr/bin/x` is fine, `/etc/x` and
 //!   `../x` are refused);
@@ -38,9 +43,19 @@ pub(crate) fn xz_reader<R: Read>(reader: R) -> Result<liblzma::read::XzDecoder<R
     Ok(liblzma::read::XzDecoder::new_stream(reader, stream))
 }
 
-/// Unpacks the data of the `.deb` at `deb` into the new directory `out`. On error `out` may
-/// hold part of the tree (the `unpack-deb` builder builds in the store's temporary directory,
-/// which the store discards).
+/// Where an unpacked package keeps its control area and manifest: `<tree>/.kiln-deb/`.
+pub const CONTROL_DIR: &str = ".kiln-deb";
+
+/// The manifest of the data member: one line per entry, in archive order,
+/// `TYPE<TAB>MODE<TAB>UID<TAB>GID<TAB>USER<TAB>GROUP<TAB>PATH[<TAB>TARGET]`, where `TYPE` is
+/// `d` (directory), `f` (file), `l` (symlink, with its target) or `h` (hard link, with the
+/// path it links to), `MODE` is octal with the setuid, setgid and sticky bits, and `PATH` is
+/// absolute (`/usr/bin/x`), as dpkg's `.list` files write it.
+pub const FILES_MANIFEST: &str = "files";
+
+/// Unpacks the `.deb` at `deb` into the new directory `out`: its data, and its control area
+/// and manifest under [`CONTROL_DIR`]. On error `out` may hold part of the tree (the
+/// `unpack-deb` builder builds in the store's temporary directory, which the store discards).
 pub fn unpack_deb(deb: &Path, out: &Path) -> DebianResult<()> {
     let name = deb
         .file_name()
@@ -52,6 +67,7 @@ pub fn unpack_deb(deb: &Path, out: &Path) -> DebianResult<()> {
     let file = fs::File::open(deb).map_err(DebianError::io("open", deb))?;
     let mut archive = ar::Archive::new(io::BufReader::new(file));
     let mut seen_version = false;
+    let mut control: Option<Vec<(String, u32, Vec<u8>)>> = None;
     while let Some(member) = archive.next_entry() {
         let mut member = member.map_err(|e| bad(format!("bad ar archive: {e}")))?;
         let id = String::from_utf8_lossy(member.header().identifier())
@@ -75,26 +91,103 @@ pub fn unpack_deb(deb: &Path, out: &Path) -> DebianResult<()> {
             seen_version = true;
             continue;
         }
+        if let Some(compression) = id.strip_prefix("control.tar") {
+            let reader = decompressor(member, compression).map_err(bad)?;
+            control = Some(read_control(reader).map_err(bad)?);
+            continue;
+        }
         let Some(compression) = id.strip_prefix("data.tar") else {
             continue;
         };
-        let reader: Box<dyn Read + '_> = match compression {
-            "" => Box::new(member),
-            ".xz" => Box::new(xz_reader(member).map_err(bad)?),
-            ".gz" => Box::new(flate2::read::GzDecoder::new(member)),
-            ".zst" => Box::new(
-                zstd::stream::read::Decoder::new(member)
-                    .map_err(|e| bad(format!("cannot start zstd: {e}")))?,
-            ),
-            other => return Err(bad(format!("unsupported data compression `{other}`"))),
+        let Some(control) = control.take() else {
+            return Err(bad("no `control.tar` member before `data.tar`".into()));
         };
+        let reader = decompressor(member, compression).map_err(bad)?;
         fs::create_dir(out).map_err(DebianError::io("create", out))?;
-        return extract(reader, out, &name);
+        let manifest = extract(reader, out, &name)?;
+        return write_control(out, &control, &manifest);
     }
     Err(bad("no `data.tar` member".into()))
 }
 
-fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
+/// A decompressing reader for a `control.tar`/`data.tar` member's compression suffix.
+fn decompressor<'a>(
+    member: impl Read + 'a,
+    compression: &str,
+) -> Result<Box<dyn Read + 'a>, String> {
+    Ok(match compression {
+        "" => Box::new(member),
+        ".xz" => Box::new(xz_reader(member)?),
+        ".gz" => Box::new(flate2::read::GzDecoder::new(member)),
+        ".zst" => Box::new(
+            zstd::stream::read::Decoder::new(member)
+                .map_err(|e| format!("cannot start zstd: {e}"))?,
+        ),
+        other => return Err(format!("unsupported compression `{other}`")),
+    })
+}
+
+/// The control area's regular files: (name, mode, bytes). Only plain names at its top level
+/// are kept (`./postinst`); dpkg reads nothing else.
+fn read_control(reader: impl Read) -> Result<Vec<(String, u32, Vec<u8>)>, String> {
+    let mut archive = tar::Archive::new(reader);
+    let mut files = Vec::new();
+    for entry in archive
+        .entries()
+        .map_err(|e| format!("bad control.tar: {e}"))?
+    {
+        let mut entry = entry.map_err(|e| format!("bad control.tar: {e}"))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry
+            .path()
+            .map_err(|e| format!("bad control.tar path: {e}"))?
+            .into_owned();
+        let name = match relative(&path) {
+            Ok(rel) if rel.components().count() == 1 => rel.to_string_lossy().into_owned(),
+            _ => continue,
+        };
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+        {
+            continue;
+        }
+        let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
+        let mut bytes = Vec::new();
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("control.tar `{name}`: {e}"))?;
+        files.push((name, mode, bytes));
+    }
+    Ok(files)
+}
+
+/// Writes `.kiln-deb/control/*` and `.kiln-deb/files`.
+fn write_control(
+    out: &Path,
+    control: &[(String, u32, Vec<u8>)],
+    manifest: &str,
+) -> DebianResult<()> {
+    let dir = out.join(CONTROL_DIR).join("control");
+    fs::create_dir_all(&dir).map_err(DebianError::io("create", &dir))?;
+    for (name, mode, bytes) in control {
+        let path = dir.join(name);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(*mode | 0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(DebianError::io("write", &path))?;
+    }
+    let path = out.join(CONTROL_DIR).join(FILES_MANIFEST);
+    fs::write(&path, manifest).map_err(DebianError::io("write", &path))
+}
+
+/// Extracts the data member; returns its manifest ([`FILES_MANIFEST`]).
+fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<String> {
     let bad = |reason: String| DebianError::BadDeb {
         deb: deb.to_string(),
         reason,
@@ -107,6 +200,7 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
     // costs no `stat` per parent.
     let mut dirs: HashSet<PathBuf> = HashSet::new();
     let mut buf = vec![0u8; 256 * 1024];
+    let mut manifest = String::new();
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(format!("bad data.tar: {e}")))?;
         let raw_path = entry
@@ -123,9 +217,13 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
         let kind = entry.header().entry_type();
         if rel.as_os_str().is_empty() {
             if kind.is_dir() {
+                manifest_line(&mut manifest, 'd', entry.header(), Path::new(""), None);
                 continue; // `./`, the root itself
             }
             return Err(hostile("names the root of the tree"));
+        }
+        if rel.starts_with(CONTROL_DIR) {
+            return Err(hostile("a path kiln keeps for the control area"));
         }
         let dest = out.join(&rel);
         ensure_parents(out, &rel, &mut dirs).map_err(|r| hostile(&r))?;
@@ -141,8 +239,9 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
                         .create(&dest)
                         .map_err(io_error("create"))?,
                 }
-                dirs.insert(rel);
+                dirs.insert(rel.clone());
             }
+            manifest_line(&mut manifest, 'd', entry.header(), &rel, None);
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             if dirs.contains(&rel) {
                 return Err(hostile("an entry that replaces a directory"));
@@ -165,6 +264,7 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
                 };
                 file.write_all(&buf[..n]).map_err(io_error("write"))?;
             }
+            manifest_line(&mut manifest, 'f', entry.header(), &rel, None);
         } else if kind.is_symlink() {
             let target = entry
                 .link_name()
@@ -177,6 +277,7 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
             }
             clear(&dest).map_err(|r| hostile(&r))?;
             std::os::unix::fs::symlink(&target, &dest).map_err(io_error("create"))?;
+            manifest_line(&mut manifest, 'l', entry.header(), &rel, Some(&target));
         } else if kind.is_hard_link() {
             let target = entry
                 .link_name()
@@ -199,6 +300,8 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
             }
             clear(&dest).map_err(|r| hostile(&r))?;
             fs::hard_link(&source, &dest).map_err(io_error("link"))?;
+            let target = Path::new("/").join(&target_rel);
+            manifest_line(&mut manifest, 'h', entry.header(), &rel, Some(&target));
         } else {
             let what = match kind {
                 tar::EntryType::Char => "a character device",
@@ -209,7 +312,45 @@ fn extract(reader: impl Read, out: &Path, deb: &str) -> DebianResult<()> {
             return Err(hostile(&format!("{what} (refused)")));
         }
     }
-    Ok(())
+    Ok(manifest)
+}
+
+/// One line of the [`FILES_MANIFEST`]. Names with a tab or newline cannot be written (and
+/// Debian has none); they are kept, with the separators replaced, so the line count matches.
+fn manifest_line(
+    out: &mut String,
+    kind: char,
+    header: &tar::Header,
+    rel: &Path,
+    target: Option<&Path>,
+) {
+    use std::fmt::Write as _;
+    let clean = |text: &str| text.replace(['\t', '\n'], " ");
+    let name = |bytes: Option<Vec<u8>>| {
+        bytes
+            .map(|b| clean(&String::from_utf8_lossy(&b)))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "-".to_string())
+    };
+    let mode = header.mode().unwrap_or(0o644) & 0o7777;
+    let uid = header.uid().unwrap_or(0);
+    let gid = header.gid().unwrap_or(0);
+    let user = name(header.username_bytes().map(<[u8]>::to_vec));
+    let group = name(header.groupname_bytes().map(<[u8]>::to_vec));
+    // dpkg lists the root as `/.`.
+    let path = if rel.as_os_str().is_empty() {
+        "/.".to_string()
+    } else {
+        clean(&Path::new("/").join(rel).to_string_lossy())
+    };
+    let _ = write!(
+        out,
+        "{kind}\t{mode:o}\t{uid}\t{gid}\t{user}\t{group}\t{path}"
+    );
+    if let Some(target) = target {
+        let _ = write!(out, "\t{}", clean(&target.to_string_lossy()));
+    }
+    out.push('\n');
 }
 
 /// The path as components under the tree's root: `./a/b` → `a/b`; `..` and absolute paths

@@ -20,9 +20,24 @@ pub enum DriverError {
         help("the profile's `assertions` state what the configuration needs; change the options they name")
     )]
     Assertions { failed: Vec<String> },
-    #[error("cannot check `{name}`: {message}")]
+    /// `--check` rebuilt a step and its builder failed.
+    #[error("cannot check `{name}`: building it again failed")]
     #[diagnostic(code(kiln::driver::check))]
-    Check { name: String, message: String },
+    Check {
+        name: String,
+        #[source]
+        #[diagnostic_source]
+        source: kiln_store::BuildError,
+    },
+    #[error("cannot check `{name}`: it is not in the store yet")]
+    #[diagnostic(code(kiln::driver::not_built), help("build it first, then check it"))]
+    NotBuilt { name: String },
+    #[error("the embedded profile library's lock is read-only")]
+    #[diagnostic(
+        code(kiln::driver::embedded_lock),
+        help("copy the profile into a directory of your own; `kiln lock` then writes a kiln.lock beside it")
+    )]
+    EmbeddedLock,
     #[error("cannot {action} `{}`: {source}", path.display())]
     #[diagnostic(code(kiln::driver::io))]
     Io {

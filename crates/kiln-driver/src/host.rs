@@ -5,8 +5,14 @@
 //! - every attribute becomes an environment variable, converted as Nix does (`true` → `"1"`,
 //!   `false`/`null` → `""`, lists space-separated, derivations by their `outPath`); `args` is the
 //!   builder's argument list; `builder` names one of kiln's native builders (there is no shell);
-//! - a path value (`./splash.png`) is copied into the store as a content-addressed source,
-//!   read through the evaluator's loader, so the embedded profile library works too;
+//! - a path value (`./splash.png`), a path in a string (`"${./x}"`), `builtins.path` and
+//!   `builtins.filterSource` add the file tree to the store by content: it is read once,
+//!   through the evaluator's loader (so the embedded profile library works too), hashed, and
+//!   becomes a fixed-output `copy-path` derivation keyed by that hash (kiln-builders' `source`).
+//!   A changed byte is a new entry; an unchanged tree the same one;
+//! - a derivation's attributes are checked by its builder when it is recorded (types, and
+//!   that every path it will read is inside one of its inputs), so a bad derivation is an
+//!   evaluation error with a span, and nothing is registered;
 //! - the inputs are read from the string contexts of all attributes: a string mentioning a
 //!   derivation's `outPath` makes that derivation an input, exactly as in Nix;
 //! - the id is the blake3 of the description (see `kiln_store::Derivation`), the output is
@@ -14,26 +20,17 @@
 //!   derivation in contexts and messages but is not written to disk (kiln keeps derivations in
 //!   memory and realises them in the same run).
 
-use kiln_eval::{Attrs, Coerce, Context, EvalError, EvalResult, Evaluator, NixString, Value};
-use kiln_store::{Derivation, Digest, DrvId, Graph};
+use kiln_builders::{hash_source, Registry, SourceTree, Sources, COPY_PATH};
+use kiln_eval::{
+    AddPath, Attrs, Coerce, Context, ErrorKind, EvalError, EvalResult, Evaluator, FileType,
+    NixString, Value,
+};
+use kiln_store::{Derivation, DrvId, Graph};
+use sha2::Digest as _;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-/// The builder name of sources copied from paths (see [`CopyPath`](crate::builders::CopyPath)).
-pub(crate) const COPY_PATH: &str = "copy-path";
-
-/// A source file tree read at evaluation time, waiting to be written into the store.
-#[derive(Clone, Debug)]
-pub(crate) enum SourceTree {
-    File { bytes: Vec<u8>, executable: bool },
-    Dir(BTreeMap<String, SourceTree>),
-    Symlink(String),
-}
-
-/// Sources by the id of the derivation that writes them.
-pub(crate) type Sources = Arc<Mutex<BTreeMap<DrvId, SourceTree>>>;
+use std::rc::Rc;
 
 /// The state one evaluation builds up.
 #[derive(Default)]
@@ -45,22 +42,27 @@ pub(crate) struct Recorded {
     pub(crate) by_out_path: BTreeMap<String, DrvId>,
 }
 
-/// The [`kiln_eval::StoreHost`] of a build.
+/// The [`kiln_eval::StoreHost`] of a session.
 pub struct Host {
     store_dir: PathBuf,
-    builders: BTreeSet<&'static str>,
+    registry: Rc<Registry>,
     pub(crate) recorded: RefCell<Recorded>,
     pub(crate) sources: Sources,
 }
 
 impl Host {
-    pub(crate) fn new(store_dir: PathBuf, builders: BTreeSet<&'static str>) -> Host {
+    pub(crate) fn new(store_dir: PathBuf, registry: Rc<Registry>, sources: Sources) -> Host {
         Host {
             store_dir,
-            builders,
+            registry,
             recorded: RefCell::default(),
-            sources: Sources::default(),
+            sources,
         }
+    }
+
+    /// The store directory, as store paths spell it.
+    pub(crate) fn store_dir(&self) -> &Path {
+        &self.store_dir
     }
 
     /// Adds a derivation to the graph and returns its `(drvPath, outPath)`.
@@ -116,26 +118,28 @@ impl Host {
         Ok(ids.into_iter().collect())
     }
 
-    fn copy_path(&self, ev: &mut Evaluator, path: &str) -> EvalResult<NixString> {
-        let tree = read_source(ev, Path::new(path)).map_err(|message| {
-            EvalError::invalid_argument(
-                "derivation",
-                format!("cannot copy `{path}` into the store: {message}"),
-            )
-        })?;
-        let mut hasher = blake3::Hasher::new();
-        hash_source(&tree, &mut hasher);
-        let digest = Digest::from_hasher(&hasher);
-        let name = Path::new(path).file_name().map_or_else(
-            || "source".to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+    /// The out paths of `ids`, as a builder sees its inputs.
+    fn out_paths(&self, ids: &[DrvId]) -> Vec<PathBuf> {
+        let recorded = self.recorded.borrow();
+        ids.iter()
+            .filter_map(|id| recorded.graph.get(id))
+            .filter_map(|drv| drv.entry().ok())
+            .map(|entry| self.store_dir.join(entry.as_str()))
+            .collect()
+    }
+
+    /// Records a source tree as a `copy-path` derivation; its store path with its context.
+    fn add_source(
+        &self,
+        name: &str,
+        tree: SourceTree,
+        references: Vec<DrvId>,
+    ) -> Result<NixString, String> {
         let mut drv = Derivation::new(name, COPY_PATH);
-        drv.fixed_output = Some(format!("blake3-tree:{}", digest.to_hex()));
+        drv.fixed_output = Some(format!("blake3-tree:{}", hash_source(&tree).to_hex()));
+        drv.inputs = references;
         let id = drv.id();
-        let (_, out_path) = self
-            .record(drv)
-            .map_err(|m| EvalError::invalid_argument("derivation", m))?;
+        let (_, out_path) = self.record(drv)?;
         self.sources
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -154,7 +158,7 @@ impl Host {
         let value = ev.force(value)?;
         let text = match &value {
             Value::Path(path) => {
-                let s = self.copy_path(ev, path)?;
+                let s = kiln_eval::StoreHost::add_path(self, ev, &AddPath::new(path.as_str()))?;
                 NixString::merge_context(context, s.context());
                 s.as_str().to_string()
             }
@@ -175,6 +179,17 @@ impl Host {
         };
         Ok(text)
     }
+}
+
+/// A store diagnostic as an evaluation error, keeping its code and help.
+pub(crate) fn host_error(diagnostic: &dyn miette::Diagnostic) -> EvalError {
+    EvalError::new(ErrorKind::Host {
+        code: diagnostic
+            .code()
+            .map_or_else(|| "kiln::driver::host".to_string(), |c| c.to_string()),
+        message: diagnostic.to_string(),
+        help: diagnostic.help().map(|h| h.to_string()),
+    })
 }
 
 impl kiln_eval::StoreHost for Host {
@@ -232,8 +247,9 @@ impl kiln_eval::StoreHost for Host {
             drv.env.insert(key.to_string(), text);
         }
         let builder = drv.env.get("builder").cloned().unwrap_or_default();
-        if !self.builders.contains(builder.as_str()) {
-            let known: Vec<&str> = self.builders.iter().copied().collect();
+        let names = Registry::names();
+        if !names.contains(builder.as_str()) {
+            let known: Vec<&str> = names.iter().copied().collect();
             return Err(bad_here(format!(
                 "unknown builder `{builder}`; kiln's builders are native: {}",
                 known.join(", ")
@@ -250,8 +266,111 @@ impl kiln_eval::StoreHost for Host {
         let mut inputs = BTreeSet::new();
         self.inputs_of(&context, &mut inputs).map_err(bad_here)?;
         drv.inputs = inputs.into_iter().collect();
+        // The builder reads its attributes now, so a bad derivation fails here, with a span,
+        // rather than halfway through a build.
+        if let Err(err) = self.registry.check(&drv, &self.out_paths(&drv.inputs)) {
+            // Point at the attribute the builder refused (`contents = …` in the module that
+            // wrote the derivation), not at `derivation`'s internals.
+            let pos = err
+                .downcast_ref::<kiln_store::inputs::InputError>()
+                .and_then(|input| {
+                    let top = input.attribute.split(['[', '.', ':']).next().unwrap_or("");
+                    attrs.entry(kiln_eval::Symbol::intern(top))
+                })
+                .and_then(|entry| entry.pos);
+            let err = host_error(&err);
+            return Err(match pos {
+                Some(span) => err.at(span),
+                None => err,
+            });
+        }
         let (drv_path, out_path) = self.record(drv).map_err(bad_here)?;
         Ok(outputs_value(&drv_path, &out_path))
+    }
+
+    fn add_path(&self, ev: &mut Evaluator, request: &AddPath) -> EvalResult<NixString> {
+        let path = Path::new(&request.path);
+        let name = match &request.name {
+            Some(name) => name.clone(),
+            None => path.file_name().map_or_else(
+                || "source".to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+        };
+        kiln_store::EntryName::new(&kiln_store::Digest::of(b""), &name).map_err(|_| {
+            EvalError::invalid_argument(
+                "path",
+                format!(
+                    "store path name '{name}' has invalid characters (kiln allows A-Za-z0-9+-._?=)"
+                ),
+            )
+        })?;
+        let tree = if request.recursive {
+            read_source(ev, path, request.filter.as_ref())?
+        } else {
+            match ev.loader().file_type(path) {
+                Ok(FileType::Regular) => SourceTree::File {
+                    bytes: ev
+                        .loader()
+                        .read_file(path)
+                        .map_err(|e| io_error(path, &e))?,
+                    executable: false,
+                },
+                Ok(_) => {
+                    return Err(EvalError::invalid_argument(
+                        "path",
+                        format!("'{}' is not a regular file, so it cannot be added flat (recursive = false)", path.display()),
+                    ))
+                }
+                Err(e) => return Err(io_error(path, &e)),
+            }
+        };
+        if let Some(expected) = &request.sha256 {
+            let expected =
+                parse_sha256(expected).map_err(|m| EvalError::invalid_argument("path", m))?;
+            let actual = if request.recursive {
+                nar_sha256(&tree)
+            } else {
+                match &tree {
+                    SourceTree::File { bytes, .. } => sha2::Sha256::digest(bytes).into(),
+                    _ => nar_sha256(&tree),
+                }
+            };
+            if actual != expected {
+                return Err(EvalError::invalid_argument(
+                    "path",
+                    format!(
+                        "store path mismatch in (possibly filtered) path added from '{}'",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        self.add_source(&name, tree, Vec::new())
+            .map_err(|m| EvalError::invalid_argument("path", m))
+    }
+
+    fn add_text(&self, _ev: &mut Evaluator, name: &str, text: &NixString) -> EvalResult<NixString> {
+        let bad = |message: String| EvalError::invalid_argument("toFile", message);
+        if let Some(context) = text.context() {
+            if let Some(output) = context
+                .iter()
+                .find(|e| e.starts_with('!') || e.starts_with('='))
+            {
+                return Err(bad(format!(
+                    "in 'toFile': the file '{name}' cannot refer to derivation outputs ({output})"
+                )));
+            }
+        }
+        let mut references = BTreeSet::new();
+        self.inputs_of(text.context(), &mut references)
+            .map_err(bad)?;
+        let tree = SourceTree::File {
+            bytes: text.as_str().as_bytes().to_vec(),
+            executable: false,
+        };
+        self.add_source(name, tree, references.into_iter().collect())
+            .map_err(bad)
     }
 }
 
@@ -277,80 +396,178 @@ pub(crate) fn out_path_string(drv_path: &str, out_path: &str) -> NixString {
     NixString::with_context(out_path.to_string(), Some(Box::new(context)))
 }
 
-fn read_source(ev: &Evaluator, path: &Path) -> Result<SourceTree, String> {
-    use kiln_eval::FileType;
-    let loader = ev.loader();
-    let kind = loader.file_type(path).map_err(|e| e.to_string())?;
+/// Nix's error for a path that cannot be read.
+fn io_error(path: &Path, err: &std::io::Error) -> EvalError {
+    let message = match err.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+        _ => err.to_string(),
+    };
+    EvalError::new(ErrorKind::Io {
+        operation: "getting status of",
+        path: path.display().to_string(),
+        message,
+    })
+}
+
+/// Nix's file types, as `builtins.readDir` and a path filter see them.
+fn type_name(kind: FileType) -> &'static str {
+    match kind {
+        FileType::Regular => "regular",
+        FileType::Directory => "directory",
+        FileType::Symlink => "symlink",
+        FileType::Unknown => "unknown",
+    }
+}
+
+/// Reads the tree at `path` through the evaluator's loader; `filter path type` decides for
+/// every entry below it (a directory it refuses is not entered), as in Nix.
+fn read_source(ev: &mut Evaluator, path: &Path, filter: Option<&Value>) -> EvalResult<SourceTree> {
+    let kind = ev
+        .loader()
+        .file_type(path)
+        .map_err(|e| io_error(path, &e))?;
     Ok(match kind {
         FileType::Directory => {
+            let mut listing = ev.loader().read_dir(path).map_err(|e| io_error(path, &e))?;
+            listing.sort_by(|a, b| a.0.cmp(&b.0));
             let mut entries = BTreeMap::new();
-            for (name, _) in loader.read_dir(path).map_err(|e| e.to_string())? {
-                entries.insert(name.clone(), read_source(ev, &path.join(&name))?);
+            for (name, kind) in listing {
+                let child = path.join(&name);
+                if let Some(filter) = filter {
+                    let full = Value::string(child.to_string_lossy().into_owned());
+                    let applied = ev.call(filter, full)?;
+                    let keep = ev.call(&applied, Value::string(type_name(kind)))?;
+                    if !ev.force_bool(&keep)? {
+                        continue;
+                    }
+                }
+                entries.insert(name, read_source(ev, &child, filter)?);
             }
             SourceTree::Dir(entries)
         }
-        FileType::Symlink => {
-            let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
-            SourceTree::Symlink(target.to_string_lossy().into_owned())
-        }
-        FileType::Regular => {
-            let bytes = loader.read_file(path).map_err(|e| e.to_string())?;
-            let executable = executable(path);
-            SourceTree::File { bytes, executable }
-        }
+        FileType::Symlink => SourceTree::Symlink(
+            ev.loader()
+                .read_link(path)
+                .map_err(|e| io_error(path, &e))?,
+        ),
+        FileType::Regular => SourceTree::File {
+            bytes: ev
+                .loader()
+                .read_file(path)
+                .map_err(|e| io_error(path, &e))?,
+            executable: ev.loader().is_executable(path),
+        },
         FileType::Unknown => {
-            return Err(format!(
-                "`{}` is not a file, directory or symlink",
-                path.display()
+            return Err(EvalError::invalid_argument(
+                "path",
+                format!("file '{}' has an unsupported type", path.display()),
             ))
         }
     })
 }
 
-fn executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-fn hash_source(tree: &SourceTree, hasher: &mut blake3::Hasher) {
-    fn field_of(hasher: &mut blake3::Hasher, tag: &[u8], bytes: &[u8]) {
-        hasher.update(tag);
-        hasher.update(&(bytes.len() as u64).to_le_bytes());
+/// The SHA-256 of a tree's NAR serialisation (Nix's `narHash`), for `builtins.path`'s `sha256`.
+fn nar_sha256(tree: &SourceTree) -> [u8; 32] {
+    fn str(hasher: &mut sha2::Sha256, bytes: &[u8]) {
+        hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
+        let pad = (8 - bytes.len() % 8) % 8;
+        hasher.update(&[0u8; 8][..pad]);
     }
-    let field =
-        |hasher: &mut blake3::Hasher, tag: &[u8], bytes: &[u8]| field_of(hasher, tag, bytes);
-    match tree {
-        SourceTree::File { bytes, executable } => {
-            field(hasher, if *executable { b"exe" } else { b"file" }, bytes);
-        }
-        SourceTree::Symlink(target) => field(hasher, b"symlink", target.as_bytes()),
-        SourceTree::Dir(entries) => {
-            field(hasher, b"dir", &(entries.len() as u64).to_le_bytes());
-            for (name, entry) in entries {
-                field(hasher, b"name", name.as_bytes());
-                hash_source(entry, hasher);
+    fn node(hasher: &mut sha2::Sha256, tree: &SourceTree) {
+        str(hasher, b"(");
+        str(hasher, b"type");
+        match tree {
+            SourceTree::File { bytes, executable } => {
+                str(hasher, b"regular");
+                if *executable {
+                    str(hasher, b"executable");
+                    str(hasher, b"");
+                }
+                str(hasher, b"contents");
+                str(hasher, bytes);
+            }
+            SourceTree::Symlink(target) => {
+                str(hasher, b"symlink");
+                str(hasher, b"target");
+                str(hasher, target.as_bytes());
+            }
+            SourceTree::Dir(entries) => {
+                str(hasher, b"directory");
+                for (name, entry) in entries {
+                    str(hasher, b"entry");
+                    str(hasher, b"(");
+                    str(hasher, b"name");
+                    str(hasher, name.as_bytes());
+                    str(hasher, b"node");
+                    node(hasher, entry);
+                    str(hasher, b")");
+                }
             }
         }
+        str(hasher, b")");
     }
+    let mut hasher = sha2::Sha256::new();
+    str(&mut hasher, b"nix-archive-1");
+    node(&mut hasher, tree);
+    hasher.finalize().into()
 }
 
-/// Writes a source tree at `out` (the `copy-path` builder).
-pub(crate) fn write_source(tree: &SourceTree, out: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    match tree {
-        SourceTree::File { bytes, executable } => {
-            std::fs::write(out, bytes)?;
-            let mode = if *executable { 0o555 } else { 0o444 };
-            std::fs::set_permissions(out, std::fs::Permissions::from_mode(mode))
+/// A SHA-256 as Nix writes it: 64 hex digits, 52 of Nix's base 32, or SRI `sha256-<base64>`.
+fn parse_sha256(text: &str) -> Result<[u8; 32], String> {
+    let bad = || format!("hash '{text}' is not a SHA-256 in base 16, Nix's base 32, or SRI form");
+    let bytes = if let Some(b64) = text.strip_prefix("sha256-") {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| bad())?
+    } else {
+        let text = text.strip_prefix("sha256:").unwrap_or(text);
+        match text.len() {
+            64 => (0..32)
+                .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
+                .collect::<Result<Vec<u8>, _>>()
+                .map_err(|_| bad())?,
+            52 => nix_base32::from_nix_base32(text).ok_or_else(bad)?,
+            _ => return Err(bad()),
         }
-        SourceTree::Symlink(target) => std::os::unix::fs::symlink(target, out),
-        SourceTree::Dir(entries) => {
-            std::fs::create_dir(out)?;
-            for (name, entry) in entries {
-                write_source(entry, &out.join(name))?;
-            }
-            Ok(())
+    };
+    bytes.try_into().map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nar_hash_matches_nix() {
+        // `nix-hash --type sha256 --base32` of a file holding "hello\n" and of a directory
+        // holding it as `a` (computed with nix 2.8).
+        let file = SourceTree::File {
+            bytes: b"hello\n".to_vec(),
+            executable: false,
+        };
+        let dir = SourceTree::Dir([("a".to_string(), file.clone())].into());
+        assert_eq!(nix_base32::to_nix_base32(&nar_sha256(&file)), NAR_FILE);
+        assert_eq!(nix_base32::to_nix_base32(&nar_sha256(&dir)), NAR_DIR);
+    }
+
+    const NAR_FILE: &str = "04zwf782yjwnh3q6hz5izfd6jyip8kgw6g6yj43fiqhbyhdd0dqw";
+    const NAR_DIR: &str = "18l2zj8v9v7ywhnxhbvn50dldj0h6nzfi1nii2xd79nkj6ivx2cm";
+
+    #[test]
+    fn sha256_in_every_spelling() {
+        let digest: [u8; 32] = sha2::Sha256::digest(b"x").into();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let base32 = nix_base32::to_nix_base32(&digest);
+        use base64::Engine as _;
+        let sri = format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        );
+        for spelling in [hex.clone(), format!("sha256:{hex}"), base32, sri] {
+            assert_eq!(parse_sha256(&spelling), Ok(digest), "{spelling}");
         }
+        assert!(parse_sha256("abc").is_err());
     }
 }

@@ -1,35 +1,41 @@
 //! kiln-driver: joins the language half (syntax, eval, module) and the artifact half (store,
-//! debian, image). It gives the evaluator `derivation` and a `pkgs` of Debian packages, turns the
-//! derivation values a profile produces into a [`kiln_store::Graph`], and registers the native
-//! builders that realise it.
+//! debian, builders). A [`Session`] gives the evaluator a store (`derivation`, paths added by
+//! content, `builtins.path`, `toFile`) and `pkgs`, Debian's packages pinned by `kiln.lock`;
+//! every command evaluates through [`Session::evaluate`], and `kiln build` realises the
+//! derivations evaluation recorded with kiln-builders' native builders.
 //!
 //! ```no_run
 //! use kiln_driver::{Session, SessionOptions};
-//! # fn main() -> Result<(), kiln_driver::DriverError> {
-//! let profile = std::path::Path::new("profiles/installer/cd-dvd/installation-cd-minimal.nix");
-//! let session = Session::open(SessionOptions::for_profile(profile))?;
+//! use kiln_module::{Kind, Request, Source};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = Source::File("profiles/installer/cd-dvd/installation-cd-minimal.nix".into());
+//! let session = Session::open(SessionOptions::for_build(&source))?;
 //! let mut ev = session.evaluator(Default::default());
-//! let result = session.eval_profile(&mut ev, profile)?;
-//! let iso = kiln_driver::select(&mut ev, &result, "config.system.build.isoImage")?;
-//! let targets = session.targets(&mut ev, &iso)?;
+//! let request = Request {
+//!     source,
+//!     kind: Kind::Auto,
+//!     attr_paths: vec!["config.system.build.isoImage".into()],
+//!     auto_args: Vec::new(),
+//!     call: kiln_module::Call::Always,
+//!     cwd: std::env::current_dir()?,
+//! };
+//! let evaluated = session.evaluate(&mut ev, &request)?;
+//! let targets = session.targets(&mut ev, &evaluated.selected[0])?;
 //! let paths = session.realise(&targets, &Default::default(), &kiln_store::Quiet)?;
 //! println!("{}", paths[0].display());
 //! # Ok(()) }
 //! ```
 
-mod builders;
 mod error;
 mod host;
-mod kbuild;
 mod pkgs;
 mod session;
 
 pub use error::DriverError;
 pub use host::Host;
-pub use kbuild::{KbuildModule, KBUILD_MODULE};
-pub use session::{lock_path_for, Plan, PlanStep, Session, SessionOptions};
+pub use session::{lock_path_for, LockFile, Plan, PlanStep, Session, SessionOptions};
 
-use kiln_eval::{AttrEntry, EvalResult, Evaluator, Symbol, Value};
+use kiln_eval::{AttrEntry, Symbol, Value};
 
 pub(crate) fn attr(name: &str, value: Value) -> AttrEntry {
     AttrEntry {
@@ -37,22 +43,4 @@ pub(crate) fn attr(name: &str, value: Value) -> AttrEntry {
         value,
         pos: None,
     }
-}
-
-/// Selects a dotted attribute path (`config.system.build.isoImage`) from a value.
-pub fn select(ev: &mut Evaluator, value: &Value, path: &str) -> EvalResult<Value> {
-    let mut current = value.clone();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let attrs = ev.force_attrs(&current)?;
-        current = match attrs.get_str(part) {
-            Some(v) => v.clone(),
-            None => {
-                return Err(kiln_eval::EvalError::invalid_argument(
-                    "build",
-                    format!("attribute `{part}` of `{path}` does not exist"),
-                ))
-            }
-        };
-    }
-    Ok(current)
 }

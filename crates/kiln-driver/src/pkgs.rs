@@ -32,6 +32,11 @@ pub(crate) struct Packages {
     index: RefCell<Option<Rc<Index>>>,
     /// Pins added to the lock during evaluation.
     pub(crate) changes: RefCell<Vec<Change>>,
+    /// Whether a package set was recorded in the lock during evaluation.
+    pub(crate) sets_changed: std::cell::Cell<bool>,
+    /// Whether `pkgs` holds only the lock's names: offline, on a store without the release's
+    /// package list (a fresh one).
+    pub(crate) only_locked: std::cell::Cell<bool>,
     host: Rc<Host>,
 }
 
@@ -50,6 +55,8 @@ impl Packages {
             locked,
             index: RefCell::new(None),
             changes: RefCell::new(Vec::new()),
+            sets_changed: std::cell::Cell::new(false),
+            only_locked: std::cell::Cell::new(false),
             host,
         }
     }
@@ -67,8 +74,7 @@ impl Packages {
         Ok(index)
     }
 
-    /// The cached name list (`kind` "names") or list of `Essential: yes` names ("essential")
-    /// of one signed release.
+    /// The cached name list of one signed release.
     fn list_derivation(kind: &str, release: &str, archive: &ArchiveOptions) -> Derivation {
         let mut drv = Derivation::new(
             format!("debian-{}-{kind}", archive.suite),
@@ -88,44 +94,30 @@ impl Packages {
         let text: String = names.into_iter().flat_map(|n| [n, "\n"]).collect();
         // A cache: failing to write it only costs the next run an index parse.
         let _ = self.store.add(&drv.id().0, &drv.name, &[], None, |out| {
-            std::fs::write(out, text).map_err(|e| e.to_string())
-        });
-        let drv =
-            Self::list_derivation("essential", &index.release.inrelease_sha256, &self.archive);
-        let essential: BTreeSet<&str> = index
-            .iter()
-            .filter(|p| p.essential)
-            .map(|p| p.name.as_str())
-            .collect();
-        let text: String = essential.into_iter().flat_map(|n| [n, "\n"]).collect();
-        let _ = self.store.add(&drv.id().0, &drv.name, &[], None, |out| {
-            std::fs::write(out, text).map_err(|e| e.to_string())
+            std::fs::write(out, text).map_err(|e| kiln_store::BuildError::message(e.to_string()))
         });
     }
 
-    /// The `Essential: yes` packages' names, for profiles that ask for them
-    /// (`environment.includeEssentialPackages`).
-    fn essential_names(&self) -> Result<Vec<String>, DebianError> {
-        let release = self.lock.borrow().release.clone();
-        let cached = (!release.is_empty())
-            .then(|| {
-                Self::list_derivation("essential", &release, &self.archive)
-                    .entry()
-                    .ok()
-            })
-            .flatten()
-            .filter(|entry| self.store.contains(entry))
-            .and_then(|entry| std::fs::read_to_string(self.store.path(&entry)).ok());
-        if let Some(text) = cached {
-            return Ok(text.lines().map(String::from).collect());
+    /// The names of a package set of the release (`essential`, `required`): the lock's record
+    /// of it, else the index's, recorded in the lock (unless it is locked, where that is an
+    /// error saying `kiln lock` records it).
+    fn set_names(&self, kind: &str) -> Result<Vec<String>, DebianError> {
+        if let Some(names) = self.lock.borrow().sets.get(kind) {
+            return Ok(names.clone());
+        }
+        if self.locked {
+            return Err(DebianError::LockMissing {
+                missing: vec![format!("the `{kind}` package set")],
+            });
         }
         let index = self.index()?;
-        let names: BTreeSet<String> = index
-            .iter()
-            .filter(|p| p.essential)
-            .map(|p| p.name.clone())
-            .collect();
-        Ok(names.into_iter().collect())
+        let names = index.package_set(kind).unwrap_or_default();
+        self.lock
+            .borrow_mut()
+            .sets
+            .insert(kind.to_string(), names.clone());
+        self.sets_changed.set(true);
+        Ok(names)
     }
 
     /// Every name `pkgs` offers, sorted: the lock's, plus the release's names when known.
@@ -145,14 +137,20 @@ impl Packages {
         drop(lock);
         let released: Vec<Symbol> = match cached {
             Some(text) => text.lines().map(Symbol::intern).collect(),
-            None if self.locked && !pinned.is_empty() => Vec::new(),
-            None => {
-                let index = self.index()?;
-                let mut names: Vec<Symbol> =
-                    index.iter().map(|p| Symbol::intern(&p.name)).collect();
-                names.sort();
-                names
-            }
+            None => match self.index() {
+                Ok(index) => {
+                    let mut names: Vec<Symbol> =
+                        index.iter().map(|p| Symbol::intern(&p.name)).collect();
+                    names.sort();
+                    names
+                }
+                // Offline on a fresh store: the lock's packages are what there is.
+                Err(_) if self.locked && !pinned.is_empty() => {
+                    self.only_locked.set(true);
+                    Vec::new()
+                }
+                Err(err) => return Err(err),
+            },
         };
         // Both are sorted (the cache is written sorted): merge them.
         let mut names = Vec::with_capacity(released.len() + pinned.len());
@@ -208,13 +206,11 @@ impl Packages {
 
     /// The derivation value of one package.
     fn package(&self, name: &str) -> EvalResult<Value> {
-        let pin = self
-            .pin(name)
-            .map_err(|e| EvalError::throw(format!("package `{name}`: {e}")))?;
+        let pin = self.pin(name).map_err(|e| crate::host::host_error(&e))?;
         let fetch = fetch_derivation(&pin, &self.archive.mirror);
         let fetch_id = fetch.id();
-        self.host.record(fetch).map_err(EvalError::throw)?;
-        let unpack = unpack_derivation(&pin, fetch_id);
+        let (_, deb) = self.host.record(fetch).map_err(EvalError::throw)?;
+        let unpack = unpack_derivation(&pin, fetch_id, &deb);
         let drv_name = unpack.name.clone();
         let (drv_path, out_path) = self.host.record(unpack).map_err(EvalError::throw)?;
         let depends = pin
@@ -243,8 +239,8 @@ impl Packages {
 }
 
 /// The `pkgs` value: every name, each a lazy package, and `essentialPackages` (the archive's
-/// `Essential: yes` packages); the profile library adds `linuxPackages` and `closureOf` on
-/// top, in `profiles/pkgs/default.nix`.
+/// `Essential: yes` packages) and `requiredPackages` (its `Priority: required` ones); the
+/// profile library adds `linuxPackages` and `closureOf` on top, in `profiles/pkgs/default.nix`.
 pub(crate) fn package_set(packages: &Rc<Packages>) -> Result<Value, DebianError> {
     let names = packages.names()?;
     let entries: Vec<AttrEntry> = names
@@ -259,21 +255,26 @@ pub(crate) fn package_set(packages: &Rc<Packages>) -> Result<Value, DebianError>
         })
         .collect();
     let mut entries = entries;
-    let source = packages.clone();
-    // Not a Debian name (those are lower-case), so it cannot hide a package.
-    entries.push(AttrEntry {
-        name: Symbol::intern("essentialPackages"),
-        value: Thunk::native(move |_| {
-            let names = source
-                .essential_names()
-                .map_err(|e| EvalError::throw(format!("pkgs.essentialPackages: {e}")))?;
-            let mut values = Vec::with_capacity(names.len());
-            for name in names {
-                values.push(source.package(&name)?);
-            }
-            Ok(Value::list(values))
-        }),
-        pos: None,
-    });
+    // Not Debian names (those are lower-case), so they cannot hide a package.
+    for (attribute, kind) in [
+        ("essentialPackages", "essential"),
+        ("requiredPackages", "required"),
+    ] {
+        let source = packages.clone();
+        entries.push(AttrEntry {
+            name: Symbol::intern(attribute),
+            value: Thunk::native(move |_| {
+                let names = source
+                    .set_names(kind)
+                    .map_err(|e| crate::host::host_error(&e))?;
+                let mut values = Vec::with_capacity(names.len());
+                for name in names {
+                    values.push(source.package(&name)?);
+                }
+                Ok(Value::list(values))
+            }),
+            pos: None,
+        });
+    }
     Ok(Value::Attrs(Attrs::from_entries(entries)))
 }

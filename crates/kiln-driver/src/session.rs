@@ -1,50 +1,87 @@
-//! A build session: one evaluator wired to one store, the lock beside the profile, and the
-//! derivations evaluation recorded — from `kiln build PROFILE` to realised store paths.
+//! A session: one store, the lock of what is evaluated, and the derivations evaluation
+//! recorded. Every command opens one: `kiln eval`, `options`, `explain` and `repl` to evaluate
+//! with Debian's packages from the lock (offline, adding nothing), `kiln build` and `kiln lock`
+//! to evaluate, pin what the lock lacks, and realise.
 
-use crate::builders::Registry;
 use crate::host::Host;
 use crate::pkgs::{package_set, Packages};
 use crate::DriverError;
+use kiln_builders::Registry;
 use kiln_debian::{ArchiveOptions, Change, Lock};
-use kiln_eval::{Coerce, EvalOptions, EvalResult, Evaluator, Value};
+use kiln_eval::{Coerce, EvalOptions, EvalResult, Evaluator, Thunk, Value};
+use kiln_module::{Evaluated, Request, Source};
 use kiln_store::{realise, DrvId, Events, Graph, RealiseOptions, Store};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+/// Where a session's `kiln.lock` comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockFile {
+    /// A file, read at open and written back by [`Session::save_lock`].
+    Path(PathBuf),
+    /// The lock embedded with kiln's own profile library (`profiles/kiln.lock`), for a profile
+    /// of that library (`/@kiln/profiles/…`); read-only.
+    Embedded,
+}
+
+impl LockFile {
+    /// The lock for what `source` names: the embedded one for the embedded library, else the
+    /// nearest `kiln.lock` in the file's directory or above it (the current directory's for
+    /// an expression), else a new one beside the file.
+    pub fn for_source(source: &Source) -> LockFile {
+        match source {
+            Source::File(path) if path.starts_with(kiln_module::LIB_ROOT) => LockFile::Embedded,
+            Source::File(path) => LockFile::Path(lock_path_for(path)),
+            Source::Expr { dir, .. } => LockFile::Path(lock_path_for(&dir.join("expr.nix"))),
+        }
+    }
+}
 
 /// How to open a session.
 #[derive(Clone, Debug)]
 pub struct SessionOptions {
     pub store: PathBuf,
     pub archive: ArchiveOptions,
-    /// `kiln.lock`: read at open, written back by [`Session::save_lock`].
-    pub lock_path: PathBuf,
-    /// `--locked`: a package the lock lacks is an error instead of an addition.
+    pub lock: LockFile,
+    /// A package the lock lacks is an error instead of an addition (`--locked`, and every
+    /// command that only evaluates).
     pub locked: bool,
 }
 
 impl SessionOptions {
-    /// The defaults for building `profile`: the store at `$KILN_STORE` (else the user's cache),
-    /// Debian bookworm from the host's mirror, the profile's `kiln.lock`, `NIX_PATH`.
-    pub fn for_profile(profile: &Path) -> SessionOptions {
+    /// For building what `source` names: the store at `$KILN_STORE` (else the user's cache),
+    /// Debian bookworm, the source's lock; packages the lock lacks are pinned.
+    pub fn for_build(source: &Source) -> SessionOptions {
+        let lock = LockFile::for_source(source);
         SessionOptions {
             store: Store::default_root(),
             archive: ArchiveOptions::default(),
-            lock_path: lock_path_for(profile),
-            locked: false,
+            locked: lock == LockFile::Embedded,
+            lock,
         }
+    }
+
+    /// For evaluating only (`eval`, `options`, `explain`, `repl`): as [`Self::for_build`], but
+    /// offline and locked, so evaluation never waits on the network and never writes the lock.
+    pub fn for_evaluation(source: &Source) -> SessionOptions {
+        let mut options = SessionOptions::for_build(source);
+        options.archive.offline = true;
+        options.locked = true;
+        options
     }
 }
 
 /// The store side of evaluations and their realisation. Evaluators are attached to it
-/// ([`Session::attach`]): `kiln build` attaches one, the REPL its own.
+/// ([`Session::evaluator`], [`Session::attach`]): `kiln build` attaches one, the REPL one per
+/// reload.
 pub struct Session {
     host: Rc<Host>,
     packages: Rc<Packages>,
     store: Store,
-    lock_path: PathBuf,
+    lock: LockFile,
     lock_was_present: bool,
-    registry: Registry,
+    registry: Rc<Registry>,
 }
 
 impl Session {
@@ -52,9 +89,16 @@ impl Session {
         let store = Store::open(&options.store)?;
         let store_dir = std::fs::canonicalize(store.root())
             .map_err(|e| DriverError::io("open the store", store.root(), e))?;
-        let host = Rc::new(Host::new(store_dir, Registry::names()));
-        let registry = Registry::new(host.sources.clone());
-        let lock = Lock::read(&options.lock_path)?;
+        let sources = kiln_builders::Sources::default();
+        let registry = Rc::new(Registry::new(sources.clone()));
+        let host = Rc::new(Host::new(store_dir, registry.clone(), sources));
+        let lock = match &options.lock {
+            LockFile::Path(path) => Lock::read(path)?,
+            LockFile::Embedded => Some(Lock::parse(
+                kiln_module::EMBEDDED_LOCK,
+                &format!("{}/profiles/kiln.lock", kiln_module::LIB_ROOT),
+            )?),
+        };
         let lock_was_present = lock.is_some();
         let lock = lock.unwrap_or_else(|| Lock {
             suite: options.archive.suite.clone(),
@@ -73,39 +117,58 @@ impl Session {
             host,
             packages,
             store,
-            lock_path: options.lock_path,
+            lock: options.lock,
             lock_was_present,
             registry,
         })
     }
 
-    /// Gives `ev` this session's store: `derivation` records into it.
-    pub fn attach(&self, ev: &mut Evaluator) {
-        ev.set_store_host(self.host.clone());
-    }
-
-    /// An evaluator for profiles (kiln-module's, reading the embedded library) attached to
-    /// this session.
-    pub fn evaluator(&self, options: EvalOptions) -> Evaluator {
+    /// An evaluator for this session: kiln-module's (it reads the embedded library), with
+    /// `builtins.storeDir` this store's and `derivation` and the store builtins recording
+    /// into it.
+    pub fn evaluator(&self, mut options: EvalOptions) -> Evaluator {
+        options.store_dir = self.host.store_dir().to_string_lossy().into_owned();
         let mut ev = kiln_module::evaluator(options);
         self.attach(&mut ev);
         ev
+    }
+
+    /// Gives `ev` this session's store.
+    pub fn attach(&self, ev: &mut Evaluator) {
+        ev.set_store_host(self.host.clone());
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// The Debian package set (`pkgs` before the profile library's additions).
-    pub fn packages(&self) -> Result<Value, DriverError> {
-        Ok(package_set(&self.packages)?)
+    /// The Debian package set (`pkgs` before the profile library's additions), as a lazy
+    /// value: reading the package names costs a few milliseconds, which an expression that
+    /// is no profile never pays.
+    pub fn debian(&self) -> Value {
+        let packages = self.packages.clone();
+        Thunk::native(move |_| package_set(&packages).map_err(|e| crate::host::host_error(&e)))
     }
 
-    /// Evaluates a profile with Debian's packages: `{ config; options; }`, lazily. `ev` must
-    /// be attached to this session.
-    pub fn eval_profile(&self, ev: &mut Evaluator, profile: &Path) -> Result<Value, DriverError> {
-        let pkgs = self.packages()?;
-        Ok(kiln_module::eval_profile_with(ev, profile, pkgs)?)
+    /// Evaluates what a command line names (see [`kiln_module::evaluate`]), with this
+    /// session's packages. `ev` must be attached to this session.
+    pub fn evaluate(&self, ev: &mut Evaluator, request: &Request) -> EvalResult<Evaluated> {
+        kiln_module::evaluate(ev, request, self.debian()).map_err(|err| self.annotate(err))
+    }
+
+    /// Adds what only the session knows to an evaluation error, wherever it happened (while
+    /// evaluating, or while printing what was selected): why a package name may be missing.
+    pub fn annotate(&self, err: kiln_eval::EvalError) -> kiln_eval::EvalError {
+        match err.kind() {
+            kiln_eval::ErrorKind::MissingAttr { name, .. } if self.packages.only_locked.get() => {
+                let hint = format!(
+                    "this store has no Debian package list yet, so `pkgs` holds only kiln.lock's packages; \
+                     if `{name}` is a Debian package, `kiln lock PROFILE` pins it (and fetches the list)"
+                );
+                err.hint(hint)
+            }
+            _ => err,
+        }
     }
 
     /// `config.assertions` and `config.warnings` of an evaluated profile, as NixOS checks them
@@ -114,10 +177,13 @@ impl Session {
     pub fn check_assertions(
         &self,
         ev: &mut Evaluator,
-        result: &Value,
+        root: &Value,
     ) -> Result<Vec<String>, DriverError> {
-        let config = crate::select(ev, result, "config")?;
-        let config = ev.force_attrs(&config)?;
+        let root = ev.force_attrs(root)?;
+        let Some(config) = root.get_str("config") else {
+            return Ok(Vec::new());
+        };
+        let config = ev.force_attrs(config)?;
         let mut failed = Vec::new();
         if let Some(assertions) = config.get_str("assertions") {
             for item in ev.force_list(assertions)?.iter() {
@@ -214,27 +280,20 @@ impl Session {
             .borrow()
             .packages
             .values()
-            .map(|pin| {
-                let fetch = kiln_debian::fetch_derivation(pin, "").id();
-                (
-                    kiln_debian::unpack_derivation(pin, fetch).name,
-                    pin.installed_size,
-                )
-            })
+            .map(|pin| (kiln_debian::unpack_name(pin), pin.installed_size))
             .collect();
         let mut installed_kib = Some(0u64);
         for id in graph.closure(targets)? {
             let drv = graph.get(&id).expect("closure ids are in the graph");
             let entry = drv.entry()?;
+            let fetch = kiln_debian::FetchInputs::of(drv);
             let step = PlanStep {
                 name: drv.name.clone(),
                 builder: drv.builder.clone(),
                 path: self.store.path(&entry),
-                download: (drv.builder == kiln_debian::FETCH_DEB)
-                    .then(|| drv.args.get(2).and_then(|s| s.parse().ok()))
-                    .flatten(),
+                download: fetch.as_ref().map(|f| f.size),
             };
-            if drv.builder == kiln_debian::FETCH_DEB {
+            if fetch.is_some() {
                 plan.packages += 1;
                 plan.download += step.download.unwrap_or(0);
             }
@@ -285,21 +344,23 @@ impl Session {
                     name: format!("{:?}", id.0),
                 })?;
             let entry = drv.entry()?;
-            let info = self.store.info(&entry)?.ok_or_else(|| DriverError::Check {
-                name: drv.name.clone(),
-                message: "it is not in the store yet; build it first".into(),
-            })?;
+            let info = self
+                .store
+                .info(&entry)?
+                .ok_or_else(|| DriverError::NotBuilt {
+                    name: drv.name.clone(),
+                })?;
             let mut inputs = Vec::new();
             for input in &drv.inputs {
                 let input = graph.get(input).expect("inputs are in the graph").entry()?;
                 inputs.push(self.store.path(&input));
             }
-            let builder = builders
-                .get(drv.builder.as_str())
-                .ok_or_else(|| DriverError::Check {
+            let builder = builders.get(drv.builder.as_str()).ok_or_else(|| {
+                kiln_store::StoreError::UnknownBuilder {
+                    builder: drv.builder.clone(),
                     name: drv.name.clone(),
-                    message: format!("no builder `{}`", drv.builder),
-                })?;
+                }
+            })?;
             let scratch = tempfile::Builder::new()
                 .prefix(".check-")
                 .tempdir_in(self.store.root())
@@ -311,10 +372,10 @@ impl Session {
             let start = std::time::Instant::now();
             let built = builder.build(drv, &inputs, &out, events);
             let took = start.elapsed();
-            events.finished(drv, &built);
-            built.map_err(|message| DriverError::Check {
+            events.finished(drv, built.as_ref().err());
+            built.map_err(|source| DriverError::Check {
                 name: drv.name.clone(),
-                message,
+                source,
             })?;
             let digest =
                 kiln_store::hash_tree(&out).map_err(|e| DriverError::io("hash", &out, e))?;
@@ -326,18 +387,21 @@ impl Session {
     /// Writes the lock back if evaluation added pins; returns what changed.
     pub fn save_lock(&self) -> Result<Vec<Change>, DriverError> {
         let changes = self.packages.changes.borrow().clone();
-        if !changes.is_empty()
-            || !self.lock_was_present && !self.packages.lock.borrow().packages.is_empty()
-        {
-            self.packages.lock.borrow().write(&self.lock_path)?;
+        let new_lock = !self.lock_was_present && !self.packages.lock.borrow().packages.is_empty();
+        let changed = !changes.is_empty() || new_lock || self.packages.sets_changed.get();
+        if let (LockFile::Path(path), true) = (&self.lock, changed) {
+            self.packages.lock.borrow().write(path)?;
         }
         Ok(changes)
     }
 
     /// `kiln lock --update`: re-pins every request of the lock to the archive's current versions.
     pub fn update_lock(&self) -> Result<Vec<Change>, DriverError> {
+        let LockFile::Path(path) = &self.lock else {
+            return Err(DriverError::EmbeddedLock);
+        };
         let changes = self.packages.update()?;
-        self.packages.lock.borrow().write(&self.lock_path)?;
+        self.packages.lock.borrow().write(path)?;
         Ok(changes)
     }
 
@@ -377,10 +441,10 @@ pub struct PlanStep {
     pub download: Option<u64>,
 }
 
-/// The `kiln.lock` for a profile: the nearest one in the profile's directory or above it, else
-/// a new one beside the profile.
-pub fn lock_path_for(profile: &Path) -> PathBuf {
-    let dir = profile
+/// The `kiln.lock` for a file: the nearest one in the file's directory or above it, else a
+/// new one beside the file.
+pub fn lock_path_for(file: &Path) -> PathBuf {
+    let dir = file
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let dir = if dir.as_os_str().is_empty() {

@@ -1,9 +1,11 @@
 //! The driver without the network: `derivation` values (names, laziness, inputs from string
-//! contexts, errors), path sources copied into the store, and `pkgs` from a lock alone
+//! contexts, errors, builders checking their attributes), paths added to the store by content
+//! (`"${./x}"`, `builtins.path`, `filterSource`, `toFile`), `pkgs` from a lock alone
 //! (`--locked`, `--offline`), and the `aggregate-modules` builder on fake module trees.
 
 use kiln_driver::{DriverError, Session, SessionOptions};
 use kiln_eval::{EvalOptions, Value};
+use kiln_module::Source;
 use kiln_store::{Quiet, RealiseOptions};
 use std::path::Path;
 
@@ -42,7 +44,7 @@ sha256 = 0000000000000000000000000000000000000000000000000000000000000002
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("kiln.lock"), PIN).unwrap();
-    let mut options = SessionOptions::for_profile(&dir.path().join("profile.nix"));
+    let mut options = SessionOptions::for_build(&Source::File(dir.path().join("profile.nix")));
     options.store = dir.path().join("store");
     options.locked = true;
     options.archive.offline = true;
@@ -62,6 +64,20 @@ impl Fixture {
         ev.force_deep(&value).map_err(|e| e.to_string())
     }
 
+    /// The error's diagnostic code and message.
+    fn error(&mut self, expr: &str) -> (String, String) {
+        let ev = &mut self.ev;
+        let file = ev
+            .sources_mut()
+            .add_virtual("«test»", self.dir.path(), expr);
+        let err = ev
+            .eval_source(file)
+            .and_then(|v| ev.force_deep(&v))
+            .map(|_| ())
+            .expect_err(expr);
+        (err.code().to_string(), err.to_string())
+    }
+
     fn string(&mut self, expr: &str) -> String {
         match self.eval(expr) {
             Ok(Value::String(s)) => s.as_str().to_string(),
@@ -77,7 +93,8 @@ impl Fixture {
     }
 }
 
-const DRV: &str = r#"derivation { name = "hello-iso"; system = "x86_64-linux"; builder = "iso"; volumeID = "HELLO"; }"#;
+// `package-tree` has no required attribute, so it stands in for any builder here.
+const DRV: &str = r#"derivation { name = "hello-iso"; system = "x86_64-linux"; builder = "package-tree"; volumeID = "HELLO"; }"#;
 
 #[test]
 fn derivation_values_look_like_nix() {
@@ -100,11 +117,12 @@ fn derivation_values_look_like_nix() {
 fn derivation_attributes_stay_lazy() {
     let mut f = fixture();
     // `name` is read without computing the output (Nix's `derivation` wraps `derivationStrict`).
-    let name =
-        f.string(r#"(derivation { name = "x"; builder = "iso"; boom = throw "forced"; }).name"#);
+    let name = f.string(
+        r#"(derivation { name = "x"; builder = "package-tree"; boom = throw "forced"; }).name"#,
+    );
     assert_eq!(name, "x");
     let err = f
-        .eval(r#"(derivation { name = "x"; builder = "iso"; boom = throw "forced"; }).outPath"#)
+        .eval(r#"(derivation { name = "x"; builder = "package-tree"; boom = throw "forced"; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("forced"), "{err}");
 }
@@ -115,8 +133,8 @@ fn inputs_come_from_string_contexts() {
     let value = f
         .eval(
             r#"let
-                 a = derivation { name = "a"; builder = "initrd"; };
-                 b = derivation { name = "b"; builder = "iso"; initrd = a; kernelFile = "${a}/boot/vmlinuz"; flags = [ true false null 3 ]; };
+                 a = derivation { name = "a"; builder = "package-tree"; };
+                 b = derivation { name = "b"; builder = "package-tree"; initrd = a; kernelFile = "${a}/boot/vmlinuz"; flags = [ true false null 3 ]; };
                in b"#,
         )
         .unwrap();
@@ -131,7 +149,7 @@ fn inputs_come_from_string_contexts() {
     // Environment strings as Nix makes them.
     assert_eq!(b.env["flags"], "1   3");
     assert!(b.env["kernelFile"].ends_with("-a/boot/vmlinuz"));
-    assert_eq!(b.env["builder"], "iso");
+    assert_eq!(b.env["builder"], "package-tree");
 }
 
 #[test]
@@ -141,19 +159,21 @@ fn bad_derivations_are_clear_errors() {
         .eval(r#"(derivation { name = "x"; builder = "/bin/sh"; }).outPath"#)
         .unwrap_err();
     assert!(
-        err.contains("unknown builder `/bin/sh`") && err.contains("iso") && err.contains("rootfs"),
+        err.contains("unknown builder `/bin/sh`")
+            && err.contains("iso")
+            && err.contains("package-tree"),
         "{err}"
     );
     let err = f
-        .eval(r#"(derivation { name = "x"; builder = "iso"; outputs = [ "out" "dev" ]; }).outPath"#)
+        .eval(r#"(derivation { name = "x"; builder = "package-tree"; outputs = [ "out" "dev" ]; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("single output"), "{err}");
     let err = f
-        .eval(r#"(derivation { builder = "iso"; }).outPath"#)
+        .eval(r#"(derivation { builder = "package-tree"; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("name"), "{err}");
     let err = f
-        .eval(r#"(derivation { name = "a/b"; builder = "iso"; }).outPath"#)
+        .eval(r#"(derivation { name = "a/b"; builder = "package-tree"; }).outPath"#)
         .unwrap_err();
     assert!(err.contains("a/b"), "{err}");
 }
@@ -164,7 +184,7 @@ fn path_sources_are_copied_into_the_store() {
     let src = f.dir.path().join("splash.txt");
     std::fs::write(&src, "kiln\n").unwrap();
     let value = f
-        .eval(r#"derivation { name = "uses-splash"; builder = "iso"; splash = ./splash.txt; }"#)
+        .eval(r#"derivation { name = "uses-splash"; builder = "package-tree"; splash = ./splash.txt; }"#)
         .unwrap();
     let targets = f.session.targets(&mut f.ev, &value).unwrap();
     let graph = f.session.graph();
@@ -185,7 +205,7 @@ fn path_sources_are_copied_into_the_store() {
     std::fs::create_dir(f.dir.path().join("other")).unwrap();
     std::fs::write(f.dir.path().join("other/splash.txt"), "kiln\n").unwrap();
     let value = f
-        .eval(r#"derivation { name = "y"; builder = "iso"; s = ./other/splash.txt; }"#)
+        .eval(r#"derivation { name = "y"; builder = "package-tree"; s = ./other/splash.txt; }"#)
         .unwrap();
     let targets = f.session.targets(&mut f.ev, &value).unwrap();
     let graph = f.session.graph();
@@ -195,7 +215,7 @@ fn path_sources_are_copied_into_the_store() {
 #[test]
 fn pkgs_come_from_the_lock_without_network() {
     let mut f = fixture();
-    let pkgs = f.session.packages().unwrap();
+    let pkgs = f.session.debian();
     let ev = &mut f.ev;
     let attrs = ev.force_attrs(&pkgs).unwrap();
     assert!(attrs.get_str("hello").is_some() && attrs.get_str("libc6").is_some());
@@ -314,4 +334,171 @@ fn aggregate_modules_merges_trees_and_indexes_them() {
         assert_eq!(module.rel_path, scanned.modules[name].rel_path);
     }
     assert_eq!(index.builtin.iter().collect::<Vec<_>>(), ["ext4"]);
+}
+
+/// A path in a string is added to the store by content, as in Nix: the string is its store
+/// path with the path as context; a changed byte is another entry; `toString` keeps the path;
+/// a missing path is an error.
+#[test]
+fn paths_in_strings_are_store_paths_by_content() {
+    let mut f = fixture();
+    std::fs::write(f.dir.path().join("payload.txt"), "one\n").unwrap();
+    let first = f.string(r#""${./payload.txt}""#);
+    assert!(
+        first.starts_with(&format!("{}/", f.store_dir())) && first.ends_with("-payload.txt"),
+        "{first}"
+    );
+    let context = f.string(r#"builtins.toJSON (builtins.getContext "${./payload.txt}")"#);
+    assert_eq!(context, format!(r#"{{"{first}":{{"path":true}}}}"#));
+    assert_eq!(
+        f.string(r#""${./payload.txt}""#),
+        first,
+        "same bytes, same path"
+    );
+    // `toJSON` of a path (how `isoImage.contents` reaches the ISO builder) copies it too.
+    assert_eq!(
+        f.string("builtins.toJSON ./payload.txt"),
+        format!("\"{first}\"")
+    );
+    assert_eq!(
+        f.string("toString ./payload.txt"),
+        f.dir.path().join("payload.txt").display().to_string()
+    );
+    std::fs::write(f.dir.path().join("payload.txt"), "two\n").unwrap();
+    let second = f.string(r#""${./payload.txt}""#);
+    assert_ne!(second, first, "a changed file is a new store path");
+    let (code, message) = f.error(r#""${./fnord}""#);
+    assert_eq!(code, "kiln::eval::io", "{message}");
+    assert!(message.contains("fnord"), "{message}");
+    assert_eq!(f.string("builtins.storeDir"), f.store_dir());
+}
+
+/// `builtins.path` and `filterSource` add a filtered tree; what realises is what was read.
+#[test]
+fn builtins_path_and_filter_source_filter_the_tree() {
+    let mut f = fixture();
+    let src = f.dir.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("keep.txt"), "keep\n").unwrap();
+    std::fs::write(src.join("drop.log"), "drop\n").unwrap();
+    std::fs::write(src.join("sub/inner.txt"), "inner\n").unwrap();
+    let filtered = r#"builtins.path { path = ./src; name = "filtered"; filter = p: t: !(builtins.match ".*\\.log" p != null); }"#;
+    let path = f.string(filtered);
+    assert!(path.ends_with("-filtered"), "{path}");
+    let same =
+        f.string(r#"builtins.filterSource (p: t: !(builtins.match ".*\\.log" p != null)) ./src"#);
+    assert!(same.ends_with("-src"), "{same}");
+    let value = f
+        .eval(&format!(
+            "derivation {{ name = \"x\"; builder = \"package-tree\"; packages = [ ({filtered}) ]; }}"
+        ))
+        .unwrap();
+    let targets = f.session.targets(&mut f.ev, &value).unwrap();
+    let graph = f.session.graph();
+    let copy = graph.get(&targets[0]).unwrap().inputs[0];
+    let realised = f
+        .session
+        .realise(&[copy], &RealiseOptions::default(), &Quiet)
+        .unwrap()
+        .remove(0);
+    assert_eq!(realised.display().to_string(), path);
+    assert!(realised.join("keep.txt").is_file() && realised.join("sub/inner.txt").is_file());
+    assert!(!realised.join("drop.log").exists(), "the filter dropped it");
+    // A directory the filter refuses is not entered.
+    let no_sub = f.string(r#"builtins.path { path = ./src; filter = p: t: t != "directory"; }"#);
+    assert_ne!(no_sub, path);
+    // `sha256` checks the NAR hash, as Nix does.
+    let (_, message) = f.error(r#"builtins.path { path = ./src; sha256 = "0000000000000000000000000000000000000000000000000000"; }"#);
+    assert!(message.contains("store path mismatch"), "{message}");
+}
+
+/// `builtins.toFile` writes a store file; derivation outputs may not be referenced.
+#[test]
+fn to_file_is_a_store_file() {
+    let mut f = fixture();
+    let path = f.string(r#"builtins.toFile "greeting" "hello\n""#);
+    assert!(path.ends_with("-greeting"), "{path}");
+    let value = f
+        .eval(r#"derivation { name = "x"; builder = "package-tree"; packages = [ (builtins.toFile "greeting" "hello\n") ]; }"#)
+        .unwrap();
+    let targets = f.session.targets(&mut f.ev, &value).unwrap();
+    let graph = f.session.graph();
+    let file = graph.get(&targets[0]).unwrap().inputs[0];
+    let realised = f
+        .session
+        .realise(&[file], &RealiseOptions::default(), &Quiet)
+        .unwrap()
+        .remove(0);
+    assert_eq!(std::fs::read_to_string(realised).unwrap(), "hello\n");
+    let (_, message) = f.error(&format!("builtins.toFile \"x\" \"${{{DRV}}}\""));
+    assert!(
+        message.contains("cannot refer to derivation outputs"),
+        "{message}"
+    );
+}
+
+/// Builders read their attributes when a derivation is recorded: a host path, an ill-typed
+/// value or a missing attribute is an evaluation error naming the derivation and the
+/// attribute, and nothing is recorded.
+#[test]
+fn builders_check_their_attributes_at_evaluation() {
+    let mut f = fixture();
+    std::fs::write(f.dir.path().join("secret"), "s3cr3t\n").unwrap();
+    let host_file = f.dir.path().join("secret").display().to_string();
+    let iso = |contents: &str| {
+        format!(
+            r#"(derivation {{ name = "bad-iso"; builder = "iso"; isoName = "x.iso"; volumeID = "X";
+                kernel = {DRV}; initrd = {DRV}; layers = builtins.toJSON [ {{ name = "base"; layer = {DRV}; }} ]; bios = false; efi = true; usb = false;
+                systemdBoot = {DRV}; menuLabel = "x"; kernelParams = ""; timeout = 1;
+                SOURCE_DATE_EPOCH = 0; contents = {contents}; }}).outPath"#
+        )
+    };
+    let before = f.session.graph().len();
+    let (code, message) = f.error(&iso(&format!(
+        r#"builtins.toJSON [ {{ source = "{host_file}"; target = "/secret"; }} ]"#
+    )));
+    assert_eq!(code, "kiln::store::bad_input", "{message}");
+    assert!(
+        message.contains("derivation `bad-iso`")
+            && message.contains("attribute `contents`")
+            && message.contains("[0].source")
+            && message.contains(&host_file),
+        "{message}"
+    );
+    // The same file as a path value is added by content, and accepted.
+    std::fs::write(f.dir.path().join("payload"), "ok\n").unwrap();
+    f.string(&iso(
+        r#"builtins.toJSON [ { source = ./payload; target = "/payload"; } ]"#,
+    ));
+
+    let (code, message) = f.error(&format!(
+        r#"(derivation {{ name = "bad-root"; builder = "package-tree"; packages = "{}"; }}).outPath"#,
+        f.dir.path().display()
+    ));
+    assert_eq!(code, "kiln::store::bad_input", "{message}");
+    assert!(message.contains("attribute `packages[0]`"), "{message}");
+    let (_, message) = f.error(&format!(
+        r#"(derivation {{ name = "sq"; builder = "kernel-layer"; modulesTree = {DRV}; kmod = {DRV}; modDirVersion = "6.1.0-1-amd64"; compression = "lz4"; SOURCE_DATE_EPOCH = 0; }}).outPath"#
+    ));
+    assert!(message.contains("attribute `compression`"), "{message}");
+    let (_, message) = f.error(&format!(
+        r#"(derivation {{ name = "sq"; builder = "kernel-layer"; modulesTree = {DRV}; kmod = {DRV}; modDirVersion = "6.1.0-1-amd64"; compression = "zstd"; SOURCE_DATE_EPOCH = "soon"; }}).outPath"#
+    ));
+    assert!(
+        message.contains("attribute `SOURCE_DATE_EPOCH`"),
+        "{message}"
+    );
+    let (_, message) = f.error(&format!(
+        r#"(derivation {{ name = "sq"; builder = "kernel-layer"; modulesTree = {DRV}; kmod = {DRV}; modDirVersion = "6.1.0-1-amd64"; compression = "zstd"; }}).outPath"#
+    ));
+    assert!(
+        message.contains("missing field `SOURCE_DATE_EPOCH`"),
+        "{message}"
+    );
+    let graph = f.session.graph();
+    let recorded: Vec<&str> = graph.iter().map(|(_, drv)| drv.name.as_str()).collect();
+    assert!(graph.len() > before, "the good ISO was recorded");
+    for refused in ["bad-root", "sq"] {
+        assert!(!recorded.contains(&refused), "{refused} was recorded");
+    }
 }

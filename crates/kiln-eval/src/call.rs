@@ -228,6 +228,7 @@ impl Evaluator {
                                 return Err(EvalError::new(ErrorKind::MissingArgument {
                                     name: formal.name.to_string(),
                                     function: fn_name(),
+                                    at: Some(crate::message_position(&self.sources, lambda.span)),
                                 })
                                 .frame(Some(lambda.span), || {
                                     "while calling this function".into()
@@ -251,6 +252,7 @@ impl Evaluator {
                             return Err(EvalError::new(ErrorKind::UnexpectedArgument {
                                 name: entry.name.to_string(),
                                 function: fn_name(),
+                                at: Some(crate::message_position(&self.sources, lambda.span)),
                                 suggestions,
                             })
                             .frame(Some(lambda.span), || "while calling this function".into()));
@@ -306,11 +308,11 @@ impl Evaluator {
 }
 
 /// Up to three names from `candidates` close to `name` (for "did you mean").
-pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
     let max = (name.chars().count() / 3).max(1) + 1;
     let mut scored: Vec<(usize, &str)> = candidates
         .filter_map(|c| {
-            let d = levenshtein(name, c);
+            let d = strsim::levenshtein(name, c);
             (d <= max).then_some((d, c))
         })
         .collect();
@@ -320,18 +322,4 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
         .take(3)
         .map(|(_, c)| c.to_string())
         .collect()
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

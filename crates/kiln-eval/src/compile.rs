@@ -342,6 +342,7 @@ impl Compiler<'_> {
                         .map(|f| {
                             Ok(ir::Formal {
                                 name: Symbol::intern(&f.name),
+                                span: f.span,
                                 default: f
                                     .default
                                     .as_ref()

@@ -10,10 +10,10 @@
 //! errors (Tvix's nested `Result`) because only `tryEval` ever looks at the difference.
 
 use crate::value::Value;
+use kiln_syntax::SnippetSource;
 use kiln_syntax::{SourceMap, Span};
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use std::fmt;
-use std::sync::Arc;
 
 pub type EvalResult<T> = Result<T, EvalError>;
 
@@ -30,6 +30,8 @@ struct ErrorData {
     span: Option<Span>,
     trace: Vec<Frame>,
     dropped_frames: usize,
+    /// Help an embedder adds to the kind's own (see [`EvalError::hint`]).
+    hint: Option<String>,
 }
 
 /// One step of the evaluation that led to an error.
@@ -43,7 +45,16 @@ pub struct Frame {
 #[derive(Clone, Debug)]
 pub enum Catchable {
     Throw(String),
-    AssertionFailed,
+    /// `assert COND; …` with a false condition; `condition` is COND as nix prints it.
+    AssertionFailed {
+        condition: String,
+    },
+    /// `<name>` found nowhere on the search path. nix 2.8 throws this as it throws `throw`'s
+    /// error, so `tryEval <missing>` is `{ success = false; }` (nixpkgs probes optional
+    /// entries that way).
+    SearchPath {
+        name: String,
+    },
 }
 
 /// What went wrong. Each variant has a stable diagnostic code, `kiln::eval::<snake_case>`.
@@ -60,23 +71,44 @@ pub enum ErrorKind {
         name: String,
         suggestions: Vec<String>,
     },
+    /// An attribute a builtin needs is missing from its argument (`getAttr`, `listToAttrs`).
+    BuiltinMissingAttr {
+        name: String,
+        builtin: &'static str,
+        suggestions: Vec<String>,
+    },
+    /// `-A PATH` (nix's `findAlongAttrPath`) failed at one of its steps.
+    SelectionPath {
+        path: String,
+        failure: SelectionFailure,
+    },
     UndefinedVar {
         name: String,
     },
     NotAFunction {
         got: &'static str,
     },
+    /// `at` is where the function is defined, as nix shows it (`/f.nix:1:9`).
     MissingArgument {
         name: String,
         function: Option<String>,
+        at: Option<String>,
     },
     UnexpectedArgument {
         name: String,
         function: Option<String>,
+        at: Option<String>,
         suggestions: Vec<String>,
     },
+    /// `nix-instantiate`'s auto-call (`--arg`, `-A`) met a function argument nothing supplies.
+    AutoCallArgument {
+        name: String,
+    },
+    /// A dynamic attribute `${e} = …` whose name is already taken; `first` is where the first
+    /// definition is, as nix shows it.
     DuplicateAttr {
         name: String,
+        first: Option<String>,
     },
     DivisionByZero,
     InfiniteRecursion,
@@ -95,15 +127,15 @@ pub enum ErrorKind {
     Unsupported {
         message: String,
     },
+    /// `operation` is nix's wording of what failed ("opening file", "getting status of");
+    /// `message` is the system's (`No such file or directory`).
     Io {
+        operation: &'static str,
         path: String,
         message: String,
     },
     NoDefaultNix {
         path: String,
-    },
-    SearchPath {
-        name: String,
     },
     /// A parse error (in the main file or an imported one), with the parser's code.
     Syntax {
@@ -113,22 +145,47 @@ pub enum ErrorKind {
     NotAvailable {
         builtin: &'static str,
     },
+    /// A store operation (`derivation`, a path in a string, `toFile`) in an evaluator made
+    /// without a [`crate::StoreHost`].
+    NoStore {
+        what: &'static str,
+    },
+    /// The store host refused something (a derivation whose builder cannot read its
+    /// attributes, say), with the host's own diagnostic code and help.
+    Host {
+        code: String,
+        message: String,
+        help: Option<String>,
+    },
     Bug {
         message: String,
     },
 }
 
 impl ErrorKind {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
+            ErrorKind::Host { code, .. } => code,
             ErrorKind::Catchable(Catchable::Throw(_)) => "kiln::eval::throw",
-            ErrorKind::Catchable(Catchable::AssertionFailed) => "kiln::eval::assertion_failed",
+            ErrorKind::Catchable(Catchable::AssertionFailed { .. }) => {
+                "kiln::eval::assertion_failed"
+            }
+            ErrorKind::Catchable(Catchable::SearchPath { .. }) => "kiln::eval::search_path",
             ErrorKind::Abort(_) => "kiln::eval::abort",
             ErrorKind::Type { .. } => "kiln::eval::type_error",
-            ErrorKind::MissingAttr { .. } => "kiln::eval::missing_attr",
+            ErrorKind::MissingAttr { .. } | ErrorKind::BuiltinMissingAttr { .. } => {
+                "kiln::eval::missing_attr"
+            }
+            ErrorKind::SelectionPath { failure, .. } => match failure {
+                SelectionFailure::MissingAttr { .. } => "kiln::eval::missing_attr",
+                SelectionFailure::WrongType { .. } => "kiln::eval::type_error",
+                SelectionFailure::IndexOutOfRange { .. } => "kiln::eval::invalid_argument",
+            },
             ErrorKind::UndefinedVar { .. } => "kiln::eval::undefined_var",
             ErrorKind::NotAFunction { .. } => "kiln::eval::not_a_function",
-            ErrorKind::MissingArgument { .. } => "kiln::eval::missing_argument",
+            ErrorKind::MissingArgument { .. } | ErrorKind::AutoCallArgument { .. } => {
+                "kiln::eval::missing_argument"
+            }
             ErrorKind::UnexpectedArgument { .. } => "kiln::eval::unexpected_argument",
             ErrorKind::DuplicateAttr { .. } => "kiln::eval::duplicate_attr",
             ErrorKind::DivisionByZero => "kiln::eval::division_by_zero",
@@ -140,16 +197,22 @@ impl ErrorKind {
             ErrorKind::Unsupported { .. } => "kiln::eval::unsupported",
             ErrorKind::Io { .. } => "kiln::eval::io",
             ErrorKind::NoDefaultNix { .. } => "kiln::eval::no_default_nix",
-            ErrorKind::SearchPath { .. } => "kiln::eval::search_path",
             ErrorKind::Syntax { code, .. } => code,
             ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
+            ErrorKind::NoStore { .. } => "kiln::eval::no_store",
             ErrorKind::Bug { .. } => "kiln::bug",
         }
     }
 
     fn help(&self) -> Option<String> {
         match self {
+            ErrorKind::Host { help, .. } => help.clone(),
             ErrorKind::MissingAttr { suggestions, .. }
+            | ErrorKind::BuiltinMissingAttr { suggestions, .. }
+            | ErrorKind::SelectionPath {
+                failure: SelectionFailure::MissingAttr { suggestions, .. },
+                ..
+            }
             | ErrorKind::UnexpectedArgument { suggestions, .. }
                 if !suggestions.is_empty() =>
             {
@@ -159,9 +222,18 @@ impl ErrorKind {
             ErrorKind::NoDefaultNix { .. } => {
                 Some("importing a directory imports its `default.nix`".to_string())
             }
-            ErrorKind::NotAvailable { .. } => {
-                Some("store-dependent builtins come with kiln's build driver".to_string())
-            }
+            ErrorKind::NotAvailable { .. } => Some(
+                "kiln fetches only Debian's packages, pinned in kiln.lock; Nix's fetchers are not implemented"
+                    .to_string(),
+            ),
+            ErrorKind::NoStore { .. } => Some(
+                "kiln's commands give every evaluation a store; an evaluator made without one (a library use) has none"
+                    .to_string(),
+            ),
+            ErrorKind::AutoCallArgument { .. } => Some(
+                "a function evaluated as the top-level expression must have its arguments supplied by default values or with `--arg`/`--argstr`"
+                    .to_string(),
+            ),
             ErrorKind::StackOverflow => Some(
                 "the evaluation recursed too deeply; is there an unbounded recursion?".to_string(),
             ),
@@ -176,15 +248,22 @@ impl ErrorKind {
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn in_fn(function: &Option<String>) -> String {
-            match function {
-                Some(name) => format!("function `{name}`"),
+        // nix 2.8: "'f' at /f.nix:1:9 called …", "anonymous function at (string):1:2 called …".
+        fn in_fn(function: &Option<String>, at: &Option<String>) -> String {
+            let name = match function {
+                Some(name) => format!("'{name}'"),
                 None => "anonymous function".to_string(),
+            };
+            match at {
+                Some(at) => format!("{name} at {at}"),
+                None => name,
             }
         }
         match self {
             ErrorKind::Catchable(Catchable::Throw(msg)) => write!(f, "{msg}"),
-            ErrorKind::Catchable(Catchable::AssertionFailed) => f.write_str("assertion failed"),
+            ErrorKind::Catchable(Catchable::AssertionFailed { condition }) => {
+                write!(f, "assertion '{condition}' failed")
+            }
             ErrorKind::Abort(msg) => {
                 write!(
                     f,
@@ -194,52 +273,133 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Type { expected, got } => {
                 write!(f, "value is {got} while {expected} was expected")
             }
-            ErrorKind::MissingAttr { name, .. } => write!(f, "attribute `{name}` missing"),
-            ErrorKind::UndefinedVar { name } => write!(f, "undefined variable `{name}`"),
+            ErrorKind::MissingAttr { name, .. } => write!(f, "attribute '{name}' missing"),
+            ErrorKind::BuiltinMissingAttr { name, builtin, .. } => {
+                write!(f, "attribute '{name}' missing for call to '{builtin}'")
+            }
+            ErrorKind::SelectionPath { path, failure } => match failure {
+                SelectionFailure::MissingAttr { name, .. } => {
+                    write!(f, "attribute '{name}' in selection path '{path}' not found")
+                }
+                SelectionFailure::WrongType { expected, got } => write!(
+                    f,
+                    "the expression selected by the selection path '{path}' should be {expected} but is {got}"
+                ),
+                SelectionFailure::IndexOutOfRange { index } => {
+                    write!(f, "list index {index} in selection path '{path}' is out of range")
+                }
+            },
+            ErrorKind::UndefinedVar { name } => write!(f, "undefined variable '{name}'"),
             ErrorKind::NotAFunction { got } => {
                 write!(
                     f,
                     "attempt to call something which is not a function but {got}"
                 )
             }
-            ErrorKind::MissingArgument { name, function } => {
+            ErrorKind::MissingArgument { name, function, at } => {
                 write!(
                     f,
-                    "{} called without required argument `{name}`",
-                    in_fn(function)
+                    "{} called without required argument '{name}'",
+                    in_fn(function, at)
                 )
             }
-            ErrorKind::UnexpectedArgument { name, function, .. } => {
+            ErrorKind::UnexpectedArgument {
+                name, function, at, ..
+            } => {
                 write!(
                     f,
-                    "{} called with unexpected argument `{name}`",
-                    in_fn(function)
+                    "{} called with unexpected argument '{name}'",
+                    in_fn(function, at)
                 )
             }
-            ErrorKind::DuplicateAttr { name } => write!(f, "attribute `{name}` already defined"),
+            ErrorKind::AutoCallArgument { name } => write!(
+                f,
+                "cannot evaluate a function that has an argument without a value ('{name}')"
+            ),
+            ErrorKind::DuplicateAttr { name, first } => match first {
+                Some(first) => write!(f, "dynamic attribute '{name}' already defined at {first}"),
+                None => write!(f, "dynamic attribute '{name}' already defined"),
+            },
             ErrorKind::DivisionByZero => f.write_str("division by zero"),
             ErrorKind::InfiniteRecursion => f.write_str("infinite recursion encountered"),
-            ErrorKind::StackOverflow => f.write_str("stack overflow"),
+            ErrorKind::StackOverflow => f.write_str("stack overflow (possible infinite recursion)"),
             ErrorKind::Interrupted => f.write_str("evaluation interrupted"),
             ErrorKind::StepLimit => f.write_str("evaluation step limit reached"),
-            ErrorKind::InvalidArgument { builtin, message } => {
-                write!(f, "{message} (in `{builtin}`)")
-            }
+            // The builtin is named by the trace ("while calling `match`"), as in nix.
+            ErrorKind::InvalidArgument { message, .. } => f.write_str(message),
             ErrorKind::Unsupported { message } => f.write_str(message),
-            ErrorKind::Io { path, message } => write!(f, "cannot read `{path}`: {message}"),
-            ErrorKind::NoDefaultNix { path } => {
-                write!(f, "directory `{path}` has no `default.nix`")
-            }
-            ErrorKind::SearchPath { name } => write!(
+            ErrorKind::Io {
+                operation,
+                path,
+                message,
+            } => write!(f, "{operation} '{path}': {message}"),
+            ErrorKind::NoDefaultNix { path } => write!(
                 f,
-                "file `{name}` was not found in the Nix search path (add it using $NIX_PATH or -I)"
+                "opening file '{}/default.nix': No such file or directory",
+                path.trim_end_matches('/')
+            ),
+            ErrorKind::Catchable(Catchable::SearchPath { name }) => write!(
+                f,
+                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
             ErrorKind::Syntax { message, .. } => f.write_str(message),
             ErrorKind::NotAvailable { builtin } => {
-                write!(f, "`{builtin}` is not available in pure evaluation yet")
+                write!(f, "`{builtin}` is not supported by kiln")
+            }
+            ErrorKind::Host { message, .. } => f.write_str(message),
+            ErrorKind::NoStore { what } => {
+                write!(f, "{what} needs a store, and this evaluation has none")
             }
             ErrorKind::Bug { message } => write!(f, "internal error: {message}"),
         }
+    }
+}
+
+/// How one step of `-A PATH` failed.
+#[derive(Clone, Debug)]
+pub enum SelectionFailure {
+    MissingAttr {
+        name: String,
+        suggestions: Vec<String>,
+    },
+    /// `expected` is "a set" or "a list".
+    WrongType {
+        expected: &'static str,
+        got: &'static str,
+    },
+    IndexOutOfRange {
+        index: usize,
+    },
+}
+
+/// A position as nix shows it inside a message (see [`SourceMap::message_position`]).
+pub fn message_position(sources: &SourceMap, span: Span) -> String {
+    sources.message_position(span)
+}
+
+/// The condition of a failed `assert`, printed as nix prints it (`((1 == 2) && true)`): the text
+/// under `span` parsed again and printed, so that evaluation keeps no copy of it.
+pub fn assertion_condition(sources: &SourceMap, span: Span) -> String {
+    let file = sources.get(span.file);
+    let text = file
+        .text
+        .get(span.start as usize..span.end as usize)
+        .unwrap_or_default();
+    let mut scratch = SourceMap::new();
+    let id = scratch.add_virtual(&file.name, &file.base_dir, text);
+    match kiln_syntax::parse(&scratch, id) {
+        Ok(expr) => kiln_syntax::print_expr(&expr),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// The system's wording of an I/O error, as nix prints it (`strerror`): "No such file or
+/// directory", without Rust's " (os error 2)".
+pub fn system_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 
@@ -250,7 +410,15 @@ impl EvalError {
             span: None,
             trace: Vec::new(),
             dropped_frames: 0,
+            hint: None,
         }))
+    }
+
+    /// Adds a line of help that only the embedder can give (the driver knows why a package
+    /// name may be missing from `pkgs`, say).
+    pub fn hint(mut self, text: impl Into<String>) -> EvalError {
+        self.0.hint = Some(text.into());
+        self
     }
 
     pub fn type_error(expected: &'static str, got: &Value) -> EvalError {
@@ -281,7 +449,7 @@ impl EvalError {
         &self.0.kind
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         self.0.kind.code()
     }
 
@@ -349,8 +517,11 @@ impl EvalError {
         }
         Report {
             message: self.0.kind.to_string(),
-            code: self.0.kind.code(),
-            help: self.0.kind.help(),
+            code: self.0.kind.code().to_string(),
+            help: match (self.0.kind.help(), &self.0.hint) {
+                (Some(help), Some(hint)) => Some(format!("{help}\n{hint}")),
+                (help, hint) => help.or_else(|| hint.clone()),
+            },
             source: source(self.0.span),
             related,
         }
@@ -371,13 +542,13 @@ impl fmt::Display for EvalError {
 
 impl std::error::Error for EvalError {}
 
-type Located = Option<(Span, NamedSource<Arc<str>>)>;
+type Located = Option<(Span, SnippetSource)>;
 
 /// An [`EvalError`] joined with its sources, ready for miette.
 #[derive(Debug)]
 pub struct Report {
     message: String,
-    code: &'static str,
+    code: String,
     help: Option<String>,
     source: Located,
     related: Vec<FrameReport>,
@@ -417,7 +588,7 @@ fn label(source: &Located, text: &str) -> Option<Box<dyn Iterator<Item = Labeled
 
 impl Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        Some(Box::new(&self.code))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

@@ -644,10 +644,11 @@ impl Evaluator {
                 ExprKind::Assert { cond, body } => match self.eval_operand(cond, env)? {
                     Value::Bool(true) => expr = body,
                     Value::Bool(false) => {
+                        let condition = crate::assertion_condition(&self.sources, cond.span);
                         return Err(EvalError::new(ErrorKind::Catchable(
-                            Catchable::AssertionFailed,
+                            Catchable::AssertionFailed { condition },
                         ))
-                        .at(cond.span))
+                        .at(expr.span));
                     }
                     other => return Err(EvalError::type_error("a Boolean", &other).at(cond.span)),
                 },
@@ -1010,7 +1011,9 @@ impl Evaluator {
     }
 
     fn eval_attrs(&mut self, def: &ir::AttrsDef, env: &Rc<Env>, span: Span) -> EvalResult<Value> {
-        let (mut entries, value_env) = if def.rec {
+        let (mut entries, value_env) = if def.rec && crate::overrides::has_overrides(def) {
+            self.rec_with_overrides(def, env)?
+        } else if def.rec {
             let inner = Env::empty_slots(def.attrs.len(), env);
             for &i in def.fill_order.iter() {
                 let Some(attr) = def.attrs.get(i as usize) else {
@@ -1056,9 +1059,12 @@ impl Evaluator {
                 Value::String(s) => Symbol::intern(s.as_str()),
                 other => return Err(EvalError::type_error("a string", &other).at(name_expr.span)),
             };
-            if entries.iter().any(|e| e.name == name) {
+            if let Some(first) = entries.iter().find(|e| e.name == name) {
                 return Err(EvalError::new(ErrorKind::DuplicateAttr {
                     name: name.to_string(),
+                    first: first
+                        .pos
+                        .map(|pos| crate::message_position(&self.sources, pos)),
                 })
                 .at(name_expr.span));
             }

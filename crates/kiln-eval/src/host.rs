@@ -1,18 +1,57 @@
 //! The door through which a build driver gives the evaluator a store.
 //!
-//! Evaluation stays pure: kiln-eval never writes a store path. `derivationStrict` asks the
+//! Evaluation stays pure: kiln-eval never writes a store path itself. It asks the
 //! [`StoreHost`] set with [`Evaluator::set_store_host`] to record a derivation and name its
-//! outputs; without a host it is `not_available`, as before. `derivation` is Nix's own wrapper
-//! around `derivationStrict` (Nix 2.8's `corepkgs/derivation.nix`), evaluated once per
+//! outputs (`derivationStrict`), to add a file tree to the store by its content (a path
+//! interpolated into a string, `builtins.path`, `builtins.filterSource`), or to add a text
+//! (`builtins.toFile`). Without a host these are `not_available`. `derivation` is Nix's own
+//! wrapper around `derivationStrict` (Nix 2.8's `corepkgs/derivation.nix`), evaluated once per
 //! evaluator, so the attributes of a derivation value stay as lazy as Nix's.
 
-use crate::{Attrs, EvalResult, Evaluator, Value};
+use crate::{Attrs, EvalResult, Evaluator, NixString, Value};
 
 /// What a build driver provides (see the module comment).
 pub trait StoreHost {
     /// Records the derivation described by `attrs` (the argument of `derivationStrict`) and
     /// returns `{ drvPath; <output> = outPath; … }`, the strings carrying their context.
     fn derivation_strict(&self, ev: &mut Evaluator, attrs: &Attrs) -> EvalResult<Value>;
+
+    /// Adds the file tree at `request.path` to the store by content and returns its store
+    /// path, with the path itself as its context (Nix's `copyPathToStore`).
+    fn add_path(&self, ev: &mut Evaluator, request: &AddPath) -> EvalResult<NixString>;
+
+    /// `builtins.toFile name text`: a store file holding `text`; `text`'s context (store
+    /// paths only, no derivation outputs) becomes the file's references.
+    fn add_text(&self, ev: &mut Evaluator, name: &str, text: &NixString) -> EvalResult<NixString>;
+}
+
+/// What to add to the store (`builtins.path`'s arguments).
+#[derive(Clone, Debug)]
+pub struct AddPath {
+    /// The absolute path to read.
+    pub path: String,
+    /// The store name; the path's base name when `None`.
+    pub name: Option<String>,
+    /// `filter path type`, called for every entry below `path`; `false` leaves it out.
+    pub filter: Option<Value>,
+    /// `false`: `path` must be a regular file, hashed flat (`builtins.path`'s `recursive`).
+    pub recursive: bool,
+    /// The SHA-256 the content must have (its NAR hash when recursive, the file's otherwise),
+    /// in base 16, Nix's base 32, or SRI form.
+    pub sha256: Option<String>,
+}
+
+impl AddPath {
+    /// The plain case: the whole tree at `path`, named after it.
+    pub fn new(path: impl Into<String>) -> AddPath {
+        AddPath {
+            path: path.into(),
+            name: None,
+            filter: None,
+            recursive: true,
+            sha256: None,
+        }
+    }
 }
 
 /// Nix 2.8's `derivation`, written in terms of `derivationStrict`.
@@ -37,15 +76,39 @@ in (builtins.head outputsList).value
 "#;
 
 impl Evaluator {
-    /// Gives this evaluator a store: `derivation` and `derivationStrict` start working.
+    /// Gives this evaluator a store: `derivation`, `derivationStrict`, paths in strings and
+    /// the store builtins start working.
     pub fn set_store_host(&mut self, host: std::rc::Rc<dyn StoreHost>) {
         self.host = Some(host);
     }
 
+    /// Nix's `copyPathToStore` for a path value in a string context (`"${./x}"`, `toJSON`).
+    pub(crate) fn copy_path_to_store(&mut self, path: &str) -> EvalResult<NixString> {
+        self.add_path(&AddPath::new(path))
+    }
+
+    pub(crate) fn add_path(&mut self, request: &AddPath) -> EvalResult<NixString> {
+        let Some(host) = self.host.clone() else {
+            return Err(crate::EvalError::new(crate::ErrorKind::NoStore {
+                what: "copying a path to the store",
+            }));
+        };
+        host.add_path(self, request)
+    }
+
+    pub(crate) fn add_text(&mut self, name: &str, text: &NixString) -> EvalResult<NixString> {
+        let Some(host) = self.host.clone() else {
+            return Err(crate::EvalError::new(crate::ErrorKind::NoStore {
+                what: "`toFile`",
+            }));
+        };
+        host.add_text(self, name, text)
+    }
+
     pub(crate) fn derivation_strict(&mut self, arg: &Value) -> EvalResult<Value> {
         let Some(host) = self.host.clone() else {
-            return Err(crate::EvalError::new(crate::ErrorKind::NotAvailable {
-                builtin: "derivationStrict",
+            return Err(crate::EvalError::new(crate::ErrorKind::NoStore {
+                what: "`derivationStrict`",
             }));
         };
         let attrs = self.force_attrs(arg)?;
@@ -54,8 +117,8 @@ impl Evaluator {
 
     pub(crate) fn derivation(&mut self, arg: &Value) -> EvalResult<Value> {
         if self.host.is_none() {
-            return Err(crate::EvalError::new(crate::ErrorKind::NotAvailable {
-                builtin: "derivation",
+            return Err(crate::EvalError::new(crate::ErrorKind::NoStore {
+                what: "`derivation`",
             }));
         }
         let func = match &self.derivation_fn {

@@ -16,7 +16,7 @@ use std::path::Path;
 impl Evaluator {
     /// Coerces a value to an absolute path string (`coerceToPath`).
     pub fn coerce_to_path(&mut self, value: &Value) -> EvalResult<String> {
-        let s = self.coerce_to_string(value, Coerce::Interpolation)?;
+        let s = self.coerce_to_string(value, Coerce::KeepPaths)?;
         if !s.as_str().starts_with('/') {
             return Err(EvalError::new(ErrorKind::Unsupported {
                 message: format!("string '{}' doesn't represent an absolute path", s.as_str()),
@@ -28,6 +28,9 @@ impl Evaluator {
     /// The file an import of `path` reads: `path` itself, or its `default.nix`.
     fn resolve_import(&mut self, path: &str) -> EvalResult<String> {
         let path = canon_path(path);
+        if crate::corepkgs::file(&path).is_some() {
+            return Ok(path);
+        }
         match self.loader.file_type(Path::new(&path)) {
             Ok(FileType::Directory) => {
                 let default = format!("{}/default.nix", path.trim_end_matches('/'));
@@ -47,6 +50,7 @@ impl Evaluator {
             }
             Ok(_) => Ok(path),
             Err(e) => Err(EvalError::new(ErrorKind::Io {
+                operation: "getting status of",
                 path,
                 message: io_message(&e),
             })),
@@ -54,8 +58,13 @@ impl Evaluator {
     }
 
     fn load_file(&mut self, path: &str) -> EvalResult<kiln_syntax::ast::Expr> {
+        if let Some(text) = crate::corepkgs::file(path) {
+            let file = self.sources.add_file(Path::new(path), text);
+            return crate::parse_shim::parse(&self.sources, file);
+        }
         let bytes = self.loader.read_file(Path::new(path)).map_err(|e| {
             EvalError::new(ErrorKind::Io {
+                operation: "opening file",
                 path: path.to_string(),
                 message: io_message(&e),
             })
@@ -102,13 +111,14 @@ impl Evaluator {
                 None => String::new(),
             };
             let Some(path) = entry.get(path_sym).cloned() else {
-                return Err(EvalError::new(ErrorKind::MissingAttr {
+                return Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
                     name: "path".into(),
+                    builtin: "findFile",
                     suggestions: Vec::new(),
                 }));
             };
             let base = self
-                .coerce_to_string(&path, Coerce::Interpolation)?
+                .coerce_to_string(&path, Coerce::KeepPaths)?
                 .as_str()
                 .to_string();
             let candidate = if prefix.is_empty() {
@@ -124,16 +134,18 @@ impl Evaluator {
                 return Ok(Value::path(canon_path(&candidate)));
             }
         }
-        Err(EvalError::new(ErrorKind::SearchPath {
-            name: name.to_string(),
-        }))
+        // nix's last resort: `<nix/…>` names its built-in `corepkgs` (see `corepkgs.rs`).
+        if let Some(rest) = name.strip_prefix("nix/") {
+            return Ok(Value::path(format!("{}/{rest}", crate::corepkgs::DIR)));
+        }
+        Err(EvalError::new(ErrorKind::Catchable(
+            crate::error::Catchable::SearchPath {
+                name: name.to_string(),
+            },
+        )))
     }
 }
 
 fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
+    crate::error::system_message(e)
 }

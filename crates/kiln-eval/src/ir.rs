@@ -142,6 +142,8 @@ pub(crate) struct Formals {
 
 pub(crate) struct Formal {
     pub(crate) name: Symbol,
+    /// Where the formal is written: `functionArgs` gives it as the attribute's position.
+    pub(crate) span: Span,
     pub(crate) default: Option<Rc<Expr>>,
 }
 

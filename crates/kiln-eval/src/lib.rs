@@ -12,9 +12,11 @@
 //! assert_eq!(ev.print(&value, true).unwrap(), "[ 3 ]");
 //! ```
 
+mod attr_path;
 pub mod builtins;
 mod call;
 mod compile;
+mod corepkgs;
 mod error;
 mod eval;
 mod gc;
@@ -24,17 +26,22 @@ mod import;
 mod ir;
 mod loader;
 mod ops;
+mod overrides;
 mod parse_shim;
 pub mod print;
 mod symbol;
 mod value;
 
 pub use builtins::Builtin;
+pub use call::suggest;
 pub use compile::pos_value;
-pub use error::{Catchable, ErrorKind, EvalError, EvalResult, Frame, Report, DEFAULT_TRACE_FRAMES};
+pub use error::{
+    assertion_condition, message_position, system_message, Catchable, ErrorKind, EvalError,
+    EvalResult, Frame, Report, SelectionFailure, DEFAULT_TRACE_FRAMES,
+};
 pub use eval::Evaluator;
 pub use gc::CollectStats;
-pub use host::StoreHost;
+pub use host::{AddPath, StoreHost};
 pub use loader::{FileType, FsLoader, Loader};
 pub use ops::Coerce;
 pub use symbol::Symbol;
@@ -78,6 +85,8 @@ pub struct EvalOptions {
     /// this many recursive environments have been made; `None`, the default, only when asked.
     /// Small values are for tests: they check that collecting at any point is invisible.
     pub collect_cycles_every: Option<u64>,
+    /// `builtins.storeDir`: the store the [`StoreHost`] writes to (`/nix/store` without one).
+    pub store_dir: String,
 }
 
 impl Default for EvalOptions {
@@ -88,6 +97,7 @@ impl Default for EvalOptions {
             trace_to_stderr: true,
             max_steps: u64::MAX,
             collect_cycles_every: None,
+            store_dir: "/nix/store".to_string(),
         }
     }
 }

@@ -37,6 +37,10 @@ pub trait Loader {
     fn read_dir(&self, path: &Path) -> io::Result<Vec<(String, FileType)>>;
     /// An environment variable (`builtins.getEnv`); `None` if unset.
     fn get_env(&self, name: &str) -> Option<String>;
+    /// The target of the symlink at `path` (adding a tree to the store keeps links as links).
+    fn read_link(&self, path: &Path) -> io::Result<String>;
+    /// Whether the regular file at `path` is executable (the one mode bit the store keeps).
+    fn is_executable(&self, path: &Path) -> bool;
 }
 
 /// The real file system and process environment.
@@ -82,5 +86,15 @@ impl Loader for FsLoader {
 
     fn get_env(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        Ok(std::fs::read_link(path)?.to_string_lossy().into_owned())
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(path)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     }
 }

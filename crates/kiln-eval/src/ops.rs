@@ -19,9 +19,13 @@ use kiln_syntax::{canon_path, Span};
 /// How far `coerce_to_string` goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Coerce {
-    /// `"${x}"` and `+`: strings, paths, sets with `__toString` or `outPath`.
+    /// `"${x}"` and `+`: strings, paths, sets with `__toString` or `outPath`. A path is
+    /// added to the store and becomes its store path (Nix's `copyToStore`).
     Interpolation,
-    /// `toString x`: also null, Booleans, numbers and lists.
+    /// As `Interpolation`, but a path stays its own text (`baseNameOf`, `dirOf`, the rest of
+    /// `path + ...`).
+    KeepPaths,
+    /// `toString x`: also null, Booleans, numbers and lists; a path stays its own text.
     ToString,
 }
 
@@ -130,8 +134,9 @@ impl Evaluator {
                 a.type_phrase(),
                 b.type_phrase()
             ))),
+            // nix 2.8's wording; only numbers, strings, paths and lists compare.
             _ => Err(unsupported(format!(
-                "cannot compare {} with {}; values of that type are incomparable",
+                "cannot compare {} with {}",
                 a.type_phrase(),
                 b.type_phrase()
             ))),
@@ -256,6 +261,12 @@ impl Evaluator {
                 NixString::merge_context(context, s.context());
                 return Ok(());
             }
+            Value::Path(p) if mode == Coerce::Interpolation => {
+                let stored = self.copy_path_to_store(p)?;
+                out.push_str(stored.as_str());
+                NixString::merge_context(context, stored.context());
+                return Ok(());
+            }
             Value::Path(p) => {
                 out.push_str(p);
                 return Ok(());
@@ -367,7 +378,13 @@ impl Evaluator {
                     }
                 },
                 Some(Acc::Str(mut s, mut ctx, is_path)) => {
-                    self.coerce_into(value, Coerce::Interpolation, &mut s, &mut ctx)
+                    // Nix copies paths to the store only when the result is a string.
+                    let mode = if is_path {
+                        Coerce::KeepPaths
+                    } else {
+                        Coerce::Interpolation
+                    };
+                    self.coerce_into(value, mode, &mut s, &mut ctx)
                         .map_err(at)?;
                     Acc::Str(s, ctx, is_path)
                 }

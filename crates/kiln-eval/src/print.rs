@@ -56,7 +56,11 @@ impl Evaluator {
             }
             Value::Float(x) => out.push_str(&format_float(*x)),
             Value::String(s) => write_json_string(out, s.as_str()),
-            Value::Path(p) => write_json_string(out, p),
+            // As `printValueAsJSON`: a path is added to the store.
+            Value::Path(p) => {
+                let stored = self.copy_path_to_store(p)?;
+                write_json_string(out, stored.as_str());
+            }
             Value::List(list) => {
                 out.push('[');
                 for (i, item) in list.iter().enumerate() {

@@ -25,7 +25,7 @@ fn main() -> miette::Result<()> {
     let stats = cpio::write_initrd(
         &PathBuf::from(out),
         entries,
-        &CpioOptions::from_env()?,
+        &CpioOptions::from_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?,
         compressor,
     )?;
     let secs = start.elapsed().as_secs_f64();

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Instant;
 
-use kiln_image::iso::{source_date_epoch, write_iso, FileSource, IsoSpec, IsoTree, VolumeId};
+use kiln_image::iso::{write_iso, FileSource, IsoSpec, IsoTree, VolumeId};
 
 fn walk(tree: &mut IsoTree, dir: &Path, prefix: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
@@ -43,7 +43,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let mut tree = IsoTree::new();
     walk(&mut tree, Path::new(dir), "")?;
-    let mut spec = IsoSpec::new(VolumeId::new(volume_id)?, tree, source_date_epoch()?);
+    let timestamp = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| format!("SOURCE_DATE_EPOCH `{value}` is not an integer"))?,
+        Err(_) => 0,
+    };
+    let mut spec = IsoSpec::new(VolumeId::new(volume_id)?, tree, timestamp);
     spec.boot.bios_image = std::env::var("KILN_BIOS").ok();
     spec.boot.efi_image = std::env::var("KILN_EFI").ok();
     spec.boot.catalog_path = std::env::var("KILN_CATALOG").ok();

@@ -24,6 +24,7 @@ fn main() -> miette::Result<()> {
     let options = SquashfsOptions {
         compression: SquashfsCompression::from_config(compression)?,
         timestamp,
+        owners: kiln_image::squashfs::Owners::Root,
     };
     let start = Instant::now();
     let summary = write_squashfs(Path::new(tree), Path::new(out), &options)?;

@@ -191,14 +191,10 @@ pub struct CpioOptions {
 }
 
 impl CpioOptions {
-    /// The mtime from `SOURCE_DATE_EPOCH` (<https://reproducible-builds.org/specs/source-date-epoch/>),
-    /// or 0 when it is unset.
-    pub fn from_env() -> Result<CpioOptions, ImageError> {
-        CpioOptions::from_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
-    }
-
-    /// The same from a given value of `SOURCE_DATE_EPOCH`; an empty value counts as unset, as
-    /// the specification asks.
+    /// The mtime from a value of `SOURCE_DATE_EPOCH`
+    /// (<https://reproducible-builds.org/specs/source-date-epoch/>); an empty value counts as
+    /// unset (0), as the specification asks. The library never reads the environment itself:
+    /// kiln's builders take the time from their derivation.
     pub fn from_source_date_epoch(value: Option<&str>) -> Result<CpioOptions, ImageError> {
         match value.map(str::trim) {
             None | Some("") => Ok(CpioOptions::default()),

@@ -238,11 +238,6 @@ pub enum ImageError {
     #[diagnostic(code(kiln::image::iso_timestamp_range))]
     IsoTimestampRange { epoch: i64 },
 
-    /// `SOURCE_DATE_EPOCH` is set but is not an integer.
-    #[error("SOURCE_DATE_EPOCH `{value}` is not an integer number of seconds")]
-    #[diagnostic(code(kiln::image::iso_source_date_epoch))]
-    IsoSourceDateEpoch { value: String },
-
     /// A symlink target or a name needs more Rock Ridge bytes than one continuation area holds.
     #[error(
         "Rock Ridge data for `{path}` is {len} bytes, more than one 2048-byte continuation area"

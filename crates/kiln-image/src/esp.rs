@@ -46,7 +46,7 @@ pub struct EspSpec {
     /// The volume label (at most 11 characters); empty means `NO NAME`, the FAT spec's default.
     pub label: String,
     /// Seconds since the Unix epoch, used for every timestamp on the volume (`SOURCE_DATE_EPOCH`
-    /// semantics, see [`crate::iso::source_date_epoch`]). FAT dates run from 1980 to 2107;
+    /// semantics). FAT dates run from 1980 to 2107;
     /// times outside that range are clamped to it, as Linux's vfat driver does.
     pub timestamp: i64,
 }

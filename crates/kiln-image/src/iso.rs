@@ -281,17 +281,6 @@ impl IsoSpec {
     }
 }
 
-/// Reads `SOURCE_DATE_EPOCH`; unset means 0 (1970-01-01), so builds are reproducible by default.
-pub fn source_date_epoch() -> Result<i64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Err(_) => Ok(0),
-        Ok(value) => value
-            .trim()
-            .parse()
-            .map_err(|_| ImageError::IsoSourceDateEpoch { value }),
-    }
-}
-
 /// What [`write_iso`] reports about the image it wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IsoSummary {

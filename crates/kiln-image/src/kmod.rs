@@ -9,11 +9,13 @@ pub mod closure;
 pub mod depfile;
 pub mod index;
 pub mod modinfo;
+mod pattern;
 
 pub use closure::{resolve, Closure};
 pub use depfile::{modules_alias, modules_dep, modules_softdep};
 pub use index::{index_modules, open_index, Module, ModuleIndex, ModuleTree, INDEX_FILE};
 pub use modinfo::ModInfo;
+pub(crate) use pattern::fnmatch;
 
 /// Module names treat `-` and `_` alike; the kernel stores `_` (`scripts/Makefile.lib`).
 pub fn normalize_name(name: &str) -> String {

@@ -4,8 +4,9 @@
 //! Semantics of [`write_squashfs`]:
 //! - every directory, regular file and symlink under `root` goes in, walked in byte order of
 //!   names, so the same tree always gives the same bytes, whatever the thread count;
-//! - permission bits are kept, setuid, setgid and sticky included; owners are forced to root
-//!   (0:0), because the tree was unpacked by an unprivileged user;
+//! - permission bits are kept, setuid, setgid and sticky included; owners are the tree's
+//!   ([`Owners::FromTree`]: a root dpkg configured, as root) or forced to root (0:0,
+//!   [`Owners::Root`]: a tree an unprivileged user put together);
 //! - every inode and the superblock get `options.timestamp` as their time, except the root
 //!   directory's inode, which backhand 0.25 leaves at 0 (it has no setter for it);
 //! - symlink targets are stored verbatim, absolute ones too: they resolve inside the live root;
@@ -59,6 +60,16 @@ pub struct SquashfsOptions {
     /// Seconds since the epoch for every inode and the superblock (`SOURCE_DATE_EPOCH`).
     /// Squashfs stores 32 unsigned bits: 0 to 4294967295.
     pub timestamp: i64,
+    pub owners: Owners,
+}
+
+/// Whose files the image's are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owners {
+    /// Every inode belongs to root (0:0).
+    Root,
+    /// Each inode keeps its owner and group from the tree.
+    FromTree,
 }
 
 /// What went into the image.
@@ -154,14 +165,16 @@ pub fn write_squashfs(
     writer.set_time(mtime);
     writer.set_compressor(compressor);
     writer.set_root_mode(permissions(&root_meta));
-    writer.set_root_uid(0);
-    writer.set_root_gid(0);
+    let (root_uid, root_gid) = owner(&root_meta, options.owners);
+    writer.set_root_uid(root_uid);
+    writer.set_root_gid(root_gid);
 
     // The first error a file reader hits, with its path; backhand only passes an io::Error on.
     let read_failure = Rc::new(RefCell::new(None));
     let mut ctx = Ctx {
         writer,
         mtime,
+        owners: options.owners,
         read_failure: Rc::clone(&read_failure),
         prefetch: Vec::new(),
         summary: SquashfsSummary {
@@ -204,6 +217,7 @@ pub fn write_squashfs(
 struct Ctx<'w> {
     writer: FilesystemWriter<'w, 'w, 'w>,
     mtime: u32,
+    owners: Owners,
     read_failure: Rc<RefCell<Option<(PathBuf, std::io::Error)>>>,
     /// The regular files, in the order backhand writes their data.
     prefetch: Vec<PathBuf>,
@@ -225,7 +239,8 @@ impl Ctx<'_> {
             let image_path = image_dir.join(&name);
             let meta = std::fs::symlink_metadata(&path).map_err(read_error(&path))?;
             let file_type = meta.file_type();
-            let header = NodeHeader::new(permissions(&meta), 0, 0, self.mtime);
+            let (uid, gid) = owner(&meta, self.owners);
+            let header = NodeHeader::new(permissions(&meta), uid, gid, self.mtime);
             let pushed = if file_type.is_dir() {
                 self.summary.dirs += 1;
                 self.writer.push_dir(&image_path, header)
@@ -255,6 +270,14 @@ impl Ctx<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// An inode's owner and group in the image.
+fn owner(meta: &Metadata, owners: Owners) -> (u32, u32) {
+    match owners {
+        Owners::Root => (0, 0),
+        Owners::FromTree => (meta.uid(), meta.gid()),
     }
 }
 

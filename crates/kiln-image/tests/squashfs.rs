@@ -29,6 +29,7 @@ fn options(compression: SquashfsCompression) -> SquashfsOptions {
     SquashfsOptions {
         compression,
         timestamp: TIMESTAMP,
+        owners: kiln_image::squashfs::Owners::Root,
     }
 }
 

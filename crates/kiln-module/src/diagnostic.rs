@@ -12,7 +12,8 @@
 //! falls back to the evaluator's own report, so nothing is lost when a message changes.
 
 use kiln_eval::{ErrorKind, EvalError, Evaluator};
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use kiln_syntax::SnippetSource;
+use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -108,7 +109,7 @@ struct LocatedDefinition {
     /// `FILE:LINE`, the heading of the related report.
     location: String,
     text: String,
-    source: NamedSource<Arc<str>>,
+    source: SnippetSource,
     span: SourceSpan,
 }
 
@@ -205,7 +206,7 @@ impl ModuleError {
             self.located.push(LocatedDefinition {
                 location: location(def),
                 text: label,
-                source: NamedSource::new(def.file.clone(), Arc::from(text)),
+                source: SnippetSource::new(def.file.clone(), Arc::from(text)),
                 span,
             });
         }
@@ -218,7 +219,7 @@ pub(crate) fn closest(wanted: &str, names: &[String]) -> Vec<String> {
     let wanted_lower = wanted.to_lowercase();
     let mut scored: Vec<(usize, &String)> = names
         .iter()
-        .map(|n| (levenshtein(&wanted_lower, &n.to_lowercase()), n))
+        .map(|n| (strsim::levenshtein(&wanted_lower, &n.to_lowercase()), n))
         .filter(|(d, _)| *d <= 2 && *d < wanted.chars().count())
         .collect();
     scored.sort_by_key(|(d, _)| *d);
@@ -339,25 +340,6 @@ fn word_find(haystack: &str, name: &str) -> Option<usize> {
         from = at + name.len();
     }
     None
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 impl fmt::Display for ModuleError {

@@ -8,8 +8,7 @@
 //! file and line for every declaration because the texts are real files to the evaluator. The
 //! rejected alternative — searching upwards from the profile for `profiles/eval-config.nix` —
 //! fails for profiles outside a checkout and silently mixes library versions inside one.
-//! The cost is a rebuild after editing `profiles/`; the tests below check that every file on disk
-//! is embedded, so the list cannot fall behind.
+//! The cost is a rebuild after editing `profiles/` (build.rs lists the files, so none is missed).
 
 use kiln_eval::{FileType, Loader, SearchPathEntry};
 use std::io;
@@ -19,124 +18,14 @@ use std::path::Path;
 /// no file system path of a user's is likely to shadow, and that error messages show readably.
 pub const LIB_ROOT: &str = "/@kiln";
 
+/// `profiles/kiln.lock`: the pins of the embedded profile library's packages. A profile of
+/// the embedded library (`/@kiln/profiles/…`) is built with it, read-only, so `kiln build`
+/// works from any directory without writing a lock there.
+pub const EMBEDDED_LOCK: &str = include_str!("../../../profiles/kiln.lock");
+
 /// The embedded files, relative to [`LIB_ROOT`]: `lib/…` from this crate and `profiles/…` from the
-/// workspace root. The tests check this list against both directories.
-const FILES: &[(&str, &str)] = &[
-    ("lib/attrsets.nix", include_str!("../lib/attrsets.nix")),
-    ("lib/default.nix", include_str!("../lib/default.nix")),
-    ("lib/lists.nix", include_str!("../lib/lists.nix")),
-    ("lib/modules.nix", include_str!("../lib/modules.nix")),
-    ("lib/options.nix", include_str!("../lib/options.nix")),
-    ("lib/strings.nix", include_str!("../lib/strings.nix")),
-    ("lib/trivial.nix", include_str!("../lib/trivial.nix")),
-    ("lib/types.nix", include_str!("../lib/types.nix")),
-    (
-        "profiles/common/all-hardware.nix",
-        include_str!("../../../profiles/common/all-hardware.nix"),
-    ),
-    (
-        "profiles/common/base.nix",
-        include_str!("../../../profiles/common/base.nix"),
-    ),
-    (
-        "profiles/eval-config.nix",
-        include_str!("../../../profiles/eval-config.nix"),
-    ),
-    (
-        "profiles/installer/cd-dvd/installation-cd-base.nix",
-        include_str!("../../../profiles/installer/cd-dvd/installation-cd-base.nix"),
-    ),
-    (
-        "profiles/installer/cd-dvd/installation-cd-graphical-base.nix",
-        include_str!("../../../profiles/installer/cd-dvd/installation-cd-graphical-base.nix"),
-    ),
-    (
-        "profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix",
-        include_str!(
-            "../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome-macbook.nix"
-        ),
-    ),
-    (
-        "profiles/installer/cd-dvd/installation-cd-graphical-gnome.nix",
-        include_str!("../../../profiles/installer/cd-dvd/installation-cd-graphical-gnome.nix"),
-    ),
-    (
-        "profiles/installer/cd-dvd/installation-cd-minimal.nix",
-        include_str!("../../../profiles/installer/cd-dvd/installation-cd-minimal.nix"),
-    ),
-    (
-        "profiles/installer/cd-dvd/iso-image.nix",
-        include_str!("../../../profiles/installer/cd-dvd/iso-image.nix"),
-    ),
-    (
-        "profiles/modules/config/networking.nix",
-        include_str!("../../../profiles/modules/config/networking.nix"),
-    ),
-    (
-        "profiles/modules/config/system-path.nix",
-        include_str!("../../../profiles/modules/config/system-path.nix"),
-    ),
-    (
-        "profiles/modules/hardware/firmware.nix",
-        include_str!("../../../profiles/modules/hardware/firmware.nix"),
-    ),
-    (
-        "profiles/modules/installer/cd-dvd/iso-image.nix",
-        include_str!("../../../profiles/modules/installer/cd-dvd/iso-image.nix"),
-    ),
-    (
-        "profiles/modules/misc/assertions.nix",
-        include_str!("../../../profiles/modules/misc/assertions.nix"),
-    ),
-    (
-        "profiles/modules/module-list.nix",
-        include_str!("../../../profiles/modules/module-list.nix"),
-    ),
-    (
-        "profiles/modules/services/x11/gnome.nix",
-        include_str!("../../../profiles/modules/services/x11/gnome.nix"),
-    ),
-    (
-        "profiles/modules/services/x11/xserver.nix",
-        include_str!("../../../profiles/modules/services/x11/xserver.nix"),
-    ),
-    (
-        "profiles/modules/system/boot/initrd.nix",
-        include_str!("../../../profiles/modules/system/boot/initrd.nix"),
-    ),
-    (
-        "profiles/modules/system/boot/kernel.nix",
-        include_str!("../../../profiles/modules/system/boot/kernel.nix"),
-    ),
-    (
-        "profiles/modules/system/boot/loader.nix",
-        include_str!("../../../profiles/modules/system/boot/loader.nix"),
-    ),
-    (
-        "profiles/modules/system/boot/stage-1.nix",
-        include_str!("../../../profiles/modules/system/boot/stage-1.nix"),
-    ),
-    (
-        "profiles/modules/system/build.nix",
-        include_str!("../../../profiles/modules/system/build.nix"),
-    ),
-    (
-        "profiles/modules/system/live-root.nix",
-        include_str!("../../../profiles/modules/system/live-root.nix"),
-    ),
-    (
-        "profiles/modules/tasks/filesystems.nix",
-        include_str!("../../../profiles/modules/tasks/filesystems.nix"),
-    ),
-    (
-        "profiles/pkgs/default.nix",
-        include_str!("../../../profiles/pkgs/default.nix"),
-    ),
-    (
-        "profiles/pkgs/linux-packages.nix",
-        include_str!("../../../profiles/pkgs/linux-packages.nix"),
-    ),
-];
+/// workspace root, every `.nix` file of both (listed by `build.rs`).
+const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_files.rs"));
 
 /// The search path entry that makes `<kiln/lib>` resolve to the embedded library.
 pub fn search_path_entry() -> SearchPathEntry {
@@ -245,6 +134,21 @@ impl<L: Loader> Loader for LibLoader<L> {
 
     fn get_env(&self, name: &str) -> Option<String> {
         self.inner.get_env(name)
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<String> {
+        match embedded(path) {
+            // The embedded library has files and directories only.
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a symlink", path.display()),
+            )),
+            None => self.inner.read_link(path),
+        }
+    }
+
+    fn is_executable(&self, path: &Path) -> bool {
+        embedded(path).is_none() && self.inner.is_executable(path)
     }
 }
 

@@ -1,13 +1,13 @@
 //! Evaluating a profile: a module file joined with the profile library's option declarations
 //! (`profiles/eval-config.nix`), kiln's `lib` and a package set, giving nixpkgs' `evalModules`
-//! result `{ config; options; }`. Also the flat option listing behind `kiln options`.
+//! result with the `lib` and `pkgs` the modules saw: `{ config; options; lib; pkgs; … }`. Also
+//! the flat option listing behind `kiln options`.
 //!
 //! Everything here is a thin Rust door onto Nix code in `lib/` and `profiles/`: the semantics live
-//! there, where `nix-instantiate` can check them. The doors exist so the CLI and the REPL share one
-//! way in, with the embedded files and the placeholder package set already wired.
+//! there, where `nix-instantiate` can check them. The package set is the caller's: kiln-driver
+//! passes Debian's, from the lock; tests pass a stand-in.
 
 use crate::embedded::{LibLoader, LIB_ROOT};
-use crate::placeholder_pkgs::placeholder_pkgs;
 use kiln_eval::{AttrEntry, Attrs, EvalOptions, EvalResult, Evaluator, FsLoader, Symbol, Value};
 use std::path::{Path, PathBuf};
 
@@ -26,41 +26,29 @@ pub fn evaluator(mut options: EvalOptions) -> Evaluator {
 }
 
 /// Evaluates the profile (a module file; a relative path resolves against the current directory)
-/// with the profile library: `{ config; options; }` of `evalModules`, lazily — nothing is forced
-/// until read. `ev` must read the embedded files (see [`evaluator`]).
-pub fn eval_profile(ev: &mut Evaluator, profile: &Path) -> EvalResult<Value> {
-    eval_profile_with(ev, profile, placeholder_pkgs())
-}
-
-/// [`eval_profile`] with a given Debian package set (kiln-driver's, backed by the store).
-pub fn eval_profile_with(ev: &mut Evaluator, profile: &Path, pkgs: Value) -> EvalResult<Value> {
+/// with the profile library and `debian` as the package set: `{ config; options; lib; pkgs; }`
+/// (and the rest of `evalModules`' result), lazily — nothing is forced until read. `ev` must
+/// read the embedded files (see [`evaluator`]).
+pub fn eval_profile(ev: &mut Evaluator, profile: &Path, debian: Value) -> EvalResult<Value> {
     let path = kiln_syntax::canon_path(&absolute(profile).to_string_lossy());
     // Checked here so that a mistyped name is one line, not a trace through the lib's `import`.
     if !ev.loader().exists(Path::new(&path)) {
         return Err(kiln_eval::EvalError::new(kiln_eval::ErrorKind::Io {
+            operation: "opening profile",
             path,
-            message: "no such profile (file or directory)".to_string(),
+            message: "No such file or directory".to_string(),
         }));
     }
-    eval_modules_with(ev, vec![Value::path(path)], pkgs)
+    eval_modules(ev, vec![Value::path(path)], debian)
 }
 
-/// Like [`eval_profile`] with any list of modules (paths, sets or functions), e.g. from the REPL.
-pub fn eval_modules(ev: &mut Evaluator, modules: Vec<Value>) -> EvalResult<Value> {
-    eval_modules_with(ev, modules, placeholder_pkgs())
-}
-
-/// [`eval_modules`] with a given Debian package set.
-pub fn eval_modules_with(
-    ev: &mut Evaluator,
-    modules: Vec<Value>,
-    pkgs: Value,
-) -> EvalResult<Value> {
+/// Like [`eval_profile`] with any list of modules (paths, sets or functions).
+pub fn eval_modules(ev: &mut Evaluator, modules: Vec<Value>, debian: Value) -> EvalResult<Value> {
     let eval_config = ev.import(&Value::path(EVAL_CONFIG))?;
     let lib = lib(ev)?;
     let args = Attrs::from_entries(vec![
         entry("modules", Value::list(modules)),
-        entry("pkgs", pkgs),
+        entry("pkgs", debian),
         entry("lib", lib),
     ]);
     ev.call(&eval_config, Value::Attrs(args))

@@ -19,8 +19,6 @@ use std::path::Path;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest([u8; 32]);
 
-const NIX_BASE32: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
-
 /// Bytes of the hash that appear in store names (160 bits).
 const NAME_BYTES: usize = 20;
 
@@ -54,7 +52,7 @@ impl Digest {
 
     /// The 32-character base-32 spelling used in store entry names.
     pub fn to_store_base32(&self) -> String {
-        base32(&self.0[..NAME_BYTES])
+        nix_base32::to_nix_base32(&self.0[..NAME_BYTES])
     }
 }
 
@@ -68,23 +66,6 @@ impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "blake3:{}", self.to_hex())
     }
-}
-
-/// Base-32 with Nix's alphabet, most significant digit first, 5 bits per character.
-fn base32(bytes: &[u8]) -> String {
-    let n_bits = bytes.len() * 8;
-    let n_chars = n_bits.div_ceil(5);
-    let mut out = String::with_capacity(n_chars);
-    for char_idx in (0..n_chars).rev() {
-        let bit = char_idx * 5;
-        let (byte_idx, shift) = (bit / 8, bit % 8);
-        let low = u16::from(bytes[byte_idx]) >> shift;
-        let high = bytes
-            .get(byte_idx + 1)
-            .map_or(0, |b| u16::from(*b) << (8 - shift));
-        out.push(char::from(NIX_BASE32[usize::from((low | high) & 0x1f)]));
-    }
-    out
 }
 
 /// The canonical content hash of the file, directory or symlink at `path` (not followed).
@@ -154,6 +135,8 @@ fn hash_node(path: &Path, hasher: &mut blake3::Hasher) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    const NIX_BASE32: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
+
     #[test]
     fn base32_uses_nix_alphabet_and_length() {
         let s = Digest::of(b"hello").to_store_base32();
@@ -164,6 +147,7 @@ mod tests {
     #[test]
     fn base32_known_values() {
         // Nix spells the 1-byte value 0x1f as "0z" (two characters, last digit first in memory).
+        let base32 = nix_base32::to_nix_base32;
         assert_eq!(base32(&[0x1f]), "0z");
         assert_eq!(base32(&[0xff]), "7z");
         assert_eq!(base32(&[0, 0]), "0000");

@@ -37,9 +37,15 @@ pub enum StoreError {
         actual: String,
     },
 
-    #[error("building `{name}` failed: {message}")]
+    /// A builder failed; its own diagnostic (code, help) is kept as the source.
+    #[error("building `{name}` failed")]
     #[diagnostic(code(kiln::store::build_failed))]
-    BuildFailed { name: String, message: String },
+    BuildFailed {
+        name: String,
+        #[source]
+        #[diagnostic_source]
+        source: BuildError,
+    },
 
     #[error("no builder named `{builder}` (needed by `{name}`)")]
     #[diagnostic(code(kiln::store::unknown_builder))]
@@ -81,3 +87,76 @@ impl StoreError {
         }
     }
 }
+
+/// Why a builder failed. Builders live in other crates (kiln-debian, kiln-builders) with their
+/// own error enums; this keeps their codes and help text through realisation instead of
+/// flattening them into a string.
+#[derive(Debug)]
+pub struct BuildError(Box<dyn miette::Diagnostic + Send + Sync + 'static>);
+
+impl BuildError {
+    /// Wraps any diagnostic.
+    pub fn new(diagnostic: impl miette::Diagnostic + Send + Sync + 'static) -> BuildError {
+        BuildError(Box::new(diagnostic))
+    }
+
+    /// A failure without a code of its own (`kiln::store::builder`).
+    pub fn message(text: impl Into<String>) -> BuildError {
+        BuildError::new(Message(text.into()))
+    }
+
+    /// The underlying diagnostic.
+    pub fn diagnostic(&self) -> &(dyn miette::Diagnostic + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The underlying diagnostic, if it is a `T` (an [`crate::inputs::InputError`], say).
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        let error: &(dyn std::error::Error + 'static) = &*self.0;
+        error.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl miette::Diagnostic for BuildError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.code()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.help()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.url()
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        self.0.severity()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.0.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.0.labels()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        self.0.related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn miette::Diagnostic> {
+        self.0.diagnostic_source()
+    }
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{0}")]
+#[diagnostic(code(kiln::store::builder))]
+struct Message(String);

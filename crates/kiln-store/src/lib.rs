@@ -6,13 +6,16 @@
 //! knows neither the Nix language nor any image format: builders are registered by name.
 //!
 //! ```
-//! use kiln_store::{realise, Builder, Builders, Derivation, Events, Graph, Quiet, RealiseOptions, Store};
+//! use kiln_store::{realise, BuildError, Builder, Builders, Derivation, Events, Graph, Quiet, RealiseOptions, Store};
 //! use std::path::{Path, PathBuf};
 //!
 //! struct Write;
 //! impl Builder for Write {
-//!     fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, _: &dyn Events) -> Result<(), String> {
-//!         std::fs::write(out, &drv.args[0]).map_err(|e| e.to_string())
+//!     fn check(&self, _: &Derivation, _: &[PathBuf]) -> Result<(), BuildError> {
+//!         Ok(())
+//!     }
+//!     fn build(&self, drv: &Derivation, _: &[PathBuf], out: &Path, _: &dyn Events) -> Result<(), BuildError> {
+//!         std::fs::write(out, &drv.args[0]).map_err(|e| BuildError::message(e.to_string()))
 //!     }
 //! }
 //!
@@ -30,11 +33,12 @@
 mod derivation;
 mod digest;
 mod error;
+pub mod inputs;
 mod realise;
 mod store;
 
 pub use derivation::{Derivation, DrvId};
 pub use digest::{hash_tree, Digest};
-pub use error::{StoreError, StoreResult};
+pub use error::{BuildError, StoreError, StoreResult};
 pub use realise::{realise, Builder, Builders, Events, Graph, Quiet, RealiseOptions};
 pub use store::{Damage, EntryInfo, EntryName, GcReport, Store};

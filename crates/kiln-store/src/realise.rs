@@ -6,14 +6,19 @@
 //! and every failure is reported together.
 
 use crate::derivation::{Derivation, DrvId};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{BuildError, StoreError, StoreResult};
 use crate::store::{EntryName, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Knows how to build one kind of derivation.
+/// Knows how to build one kind of derivation. Builders read their derivation's attributes
+/// into a typed struct with [`crate::inputs`], which also keeps them to their inputs.
 pub trait Builder: Sync {
+    /// Checks `drv`'s attributes at evaluation time, before anything is built: `inputs` are
+    /// the out paths of the derivation's inputs, which need not exist yet.
+    fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError>;
+
     /// Fills `out` (a path that does not exist yet) from `inputs` (the input derivations'
     /// store paths, in the derivation's order).
     fn build(
@@ -22,7 +27,7 @@ pub trait Builder: Sync {
         inputs: &[PathBuf],
         out: &Path,
         events: &dyn Events,
-    ) -> Result<(), String>;
+    ) -> Result<(), BuildError>;
 }
 
 /// What realisation reports while it runs (a progress display, a log, or nothing).
@@ -30,7 +35,8 @@ pub trait Events: Sync {
     fn started(&self, _drv: &Derivation) {}
     /// Bytes moved by a running step (downloads), for progress bars.
     fn progress(&self, _drv: &Derivation, _done: u64, _total: Option<u64>) {}
-    fn finished(&self, _drv: &Derivation, _result: &Result<(), String>) {}
+    /// A step ended; `error` says why it failed.
+    fn finished(&self, _drv: &Derivation, _error: Option<&BuildError>) {}
     /// A line a running step wants the user to see (a warning, say).
     fn message(&self, _drv: &Derivation, _text: &str) {}
 }
@@ -63,6 +69,11 @@ impl Graph {
 
     pub fn len(&self) -> usize {
         self.drvs.len()
+    }
+
+    /// Every derivation, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (&DrvId, &Derivation)> {
+        self.drvs.iter()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -218,7 +229,7 @@ fn run_steps(
         .build()
         .map_err(|e| StoreError::BuildFailed {
             name: "scheduler".into(),
-            message: e.to_string(),
+            source: BuildError::message(e.to_string()),
         })?;
     let ctx = Ctx {
         store,
@@ -286,12 +297,13 @@ impl<'a> Ctx<'a> {
         let references: Vec<EntryName> =
             drv.inputs.iter().map(|i| self.entries[i].clone()).collect();
         self.events.started(drv);
-        let mut outcome = Ok(());
         let result = self.store.add(&id.0, &drv.name, &references, None, |out| {
-            outcome = builder.build(drv, &inputs, out, self.events);
-            outcome.clone()
+            builder.build(drv, &inputs, out, self.events)
         });
-        self.events.finished(drv, &outcome);
+        match &result {
+            Err(StoreError::BuildFailed { source, .. }) => self.events.finished(drv, Some(source)),
+            _ => self.events.finished(drv, None),
+        }
         result.map(|_| ())
     }
 }

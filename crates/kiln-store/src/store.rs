@@ -15,7 +15,7 @@
 //! the same entry, or `gc`, removes.
 
 use crate::digest::{hash_tree, Digest};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{BuildError, StoreError, StoreResult};
 use rayon::prelude::*;
 use std::fs;
 use std::io;
@@ -182,7 +182,7 @@ impl Store {
         name: &str,
         references: &[EntryName],
         expected: Option<&Digest>,
-        build: impl FnOnce(&Path) -> Result<(), String>,
+        build: impl FnOnce(&Path) -> Result<(), BuildError>,
     ) -> StoreResult<EntryName> {
         let entry = EntryName::new(key, name)?;
         if self.contains(&entry) {
@@ -207,16 +207,16 @@ impl Store {
         tmp: &Path,
         references: &[EntryName],
         expected: Option<&Digest>,
-        build: impl FnOnce(&Path) -> Result<(), String>,
+        build: impl FnOnce(&Path) -> Result<(), BuildError>,
     ) -> StoreResult<()> {
-        build(tmp).map_err(|message| StoreError::BuildFailed {
+        build(tmp).map_err(|source| StoreError::BuildFailed {
             name: entry.name().to_string(),
-            message,
+            source,
         })?;
         if fs::symlink_metadata(tmp).is_err() {
             return Err(StoreError::BuildFailed {
                 name: entry.name().to_string(),
-                message: "the builder produced no output".to_string(),
+                source: BuildError::message("the builder produced no output"),
             });
         }
         let content = hash_tree(tmp).map_err(StoreError::io("hash", tmp))?;

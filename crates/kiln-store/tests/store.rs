@@ -3,7 +3,7 @@
 //! and `realise` respects dependencies, runs independent steps in parallel and skips what is built.
 
 use kiln_store::{
-    hash_tree, realise, Builder, Builders, Derivation, Digest, Events, Graph, Quiet,
+    hash_tree, realise, BuildError, Builder, Builders, Derivation, Digest, Events, Graph, Quiet,
     RealiseOptions, Store, StoreError,
 };
 use proptest::prelude::*;
@@ -20,8 +20,8 @@ fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn write_file(contents: &'static str) -> impl FnOnce(&Path) -> Result<(), String> {
-    move |out| fs::write(out, contents).map_err(|e| e.to_string())
+fn write_file(contents: &'static str) -> impl FnOnce(&Path) -> Result<(), BuildError> {
+    move |out| fs::write(out, contents).map_err(|e| BuildError::message(e.to_string()))
 }
 
 #[test]
@@ -39,7 +39,9 @@ fn add_registers_once_and_is_read_only() {
         .readonly());
     // A second add of the same key does not rebuild.
     let again = store
-        .add(&key, "a.txt", &[], None, |_| Err("must not run".into()))
+        .add(&key, "a.txt", &[], None, |_| {
+            Err(BuildError::message("must not run"))
+        })
         .unwrap();
     assert_eq!(entry, again);
     let info = store.info(&entry).unwrap().unwrap();
@@ -53,7 +55,7 @@ fn failed_build_leaves_nothing() {
         .add(&Digest::of(b"k"), "x", &[], None, |out| {
             fs::create_dir(out).unwrap();
             fs::write(out.join("half"), "written").unwrap();
-            Err("compiler exploded".into())
+            Err(BuildError::message("compiler exploded"))
         })
         .unwrap_err();
     assert!(matches!(err, StoreError::BuildFailed { .. }), "{err}");
@@ -104,8 +106,8 @@ fn verify_finds_and_repairs_damage() {
         .unwrap();
     let bad = store
         .add(&Digest::of(b"2"), "bad", &[], None, |out| {
-            fs::create_dir(out).map_err(|e| e.to_string())?;
-            fs::write(out.join("file"), "original").map_err(|e| e.to_string())
+            fs::create_dir(out).map_err(|e| BuildError::message(e.to_string()))?;
+            fs::write(out.join("file"), "original").map_err(|e| BuildError::message(e.to_string()))
         })
         .unwrap();
     assert!(store.verify(false).unwrap().is_empty());
@@ -165,27 +167,33 @@ struct Concat {
 }
 
 impl Builder for Concat {
+    fn check(&self, _: &Derivation, _: &[PathBuf]) -> Result<(), BuildError> {
+        Ok(())
+    }
+
     fn build(
         &self,
         drv: &Derivation,
         inputs: &[PathBuf],
         out: &Path,
         _: &dyn Events,
-    ) -> Result<(), String> {
+    ) -> Result<(), BuildError> {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_running.fetch_max(now, Ordering::SeqCst);
         std::thread::sleep(Duration::from_millis(30));
         let mut text = String::new();
         for input in inputs {
-            text.push_str(&fs::read_to_string(input).map_err(|e| e.to_string())?);
+            text.push_str(
+                &fs::read_to_string(input).map_err(|e| BuildError::message(e.to_string()))?,
+            );
         }
         text.push_str(&drv.args.concat());
         self.log.lock().unwrap().push(drv.name.clone());
         self.running.fetch_sub(1, Ordering::SeqCst);
         if drv.args.iter().any(|a| a == "fail") {
-            return Err("asked to fail".into());
+            return Err(BuildError::message("asked to fail"));
         }
-        fs::write(out, text).map_err(|e| e.to_string())
+        fs::write(out, text).map_err(|e| BuildError::message(e.to_string()))
     }
 }
 

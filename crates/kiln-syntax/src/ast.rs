@@ -120,7 +120,10 @@ pub struct Attrs {
 #[derive(Clone, Debug)]
 pub struct AttrDef {
     pub name: Name,
-    /// The span of the name where it was (first) defined.
+    /// The span of the name where it was (first) defined. It starts where nix 2.8 positions
+    /// the attribute (`unsafeGetAttrPos`, "already defined at"): at the start of the whole
+    /// attribute path for `a.b = …;` (so `b` starts at `a`), and right after the `inherit`
+    /// keyword, or after `(e)`, for every name of an `inherit`.
     pub name_span: Span,
     pub value: Expr,
     /// `inherit x;`: `value` is `Var(x)` and is looked up in the scope *outside* the set or `let`.

@@ -137,7 +137,7 @@ impl AttrsBuilder {
                         let nested = AttrsBuilder::new(false, pos);
                         attrs.push(
                             name.clone(),
-                            elem.span,
+                            nix_pos_span(pos, elem.span),
                             Value::Nested(Box::new(nested)),
                             false,
                         );
@@ -203,7 +203,12 @@ impl AttrsBuilder {
             }
         };
         let Some(found) = self.index.get(&name).copied() else {
-            self.push(name, last.span, Value::Expr(value), false);
+            self.push(
+                name,
+                nix_pos_span(pos, last.span),
+                Value::Expr(value),
+                false,
+            );
             return Ok(());
         };
         // Both sides attribute sets: merge the new static bindings into the old set. Nix 2.8
@@ -246,10 +251,13 @@ impl AttrsBuilder {
     }
 
     /// `inherit x;` or `inherit (e) x;` (then `value` is `e.x` and `inherited` is false).
+    /// `pos` is where nix places every name of the `inherit`: right after the `inherit` keyword,
+    /// or after the `)` of `(e)` (see [`AttrDef::name_span`]).
     pub(crate) fn add_inherit(
         &mut self,
         name: Name,
         span: Span,
+        pos: u32,
         value: Expr,
         inherited: bool,
     ) -> Result<(), DupAttr> {
@@ -260,7 +268,12 @@ impl AttrsBuilder {
                 previous: self.entries[found].name_span,
             });
         }
-        self.push(name, span, Value::Expr(value), inherited);
+        self.push(
+            name,
+            Span::new(span.file, pos.min(span.start), span.end),
+            Value::Expr(value),
+            inherited,
+        );
         Ok(())
     }
 
@@ -315,6 +328,32 @@ impl AttrsBuilder {
         }
         builder.dynamic = attrs.dynamic;
         builder
+    }
+}
+
+/// A binding's name span as nix positions it: from the start of the whole attribute path (`a`
+/// of `a.b.c = …;`, for every name on it) to the end of the name.
+fn nix_pos_span(path: Span, name: Span) -> Span {
+    Span::new(name.file, path.start.min(name.start), name.end)
+}
+
+/// The offset just after the `)` that closes `inherit (e)`, given the end of `e`: only
+/// whitespace and comments can stand between them.
+pub(crate) fn after_close_paren(text: &str, from: usize) -> usize {
+    let mut at = from;
+    let bytes = text.as_bytes();
+    loop {
+        match bytes.get(at) {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => at += 1,
+            Some(b'#') => at = text[at..].find('\n').map_or(text.len(), |i| at + i),
+            Some(b'/') if bytes.get(at + 1) == Some(&b'*') => {
+                at = text[at + 2..]
+                    .find("*/")
+                    .map_or(text.len(), |i| at + 2 + i + 2);
+            }
+            Some(b')') => return at + 1,
+            _ => return at,
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! It is boxed so that `Result<Expr, SyntaxError>` stays small.
 
 use crate::span::{SourceMap, Span};
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+use crate::SnippetSource;
+use miette::{Diagnostic, LabeledSpan, SourceCode};
 use std::fmt;
 use std::sync::Arc;
 
@@ -78,7 +79,7 @@ struct Inner {
     /// Secondary labels ("first defined here").
     related: Vec<(Span, String)>,
     help: Option<String>,
-    source: NamedSource<Arc<str>>,
+    source: SnippetSource,
 }
 
 impl SyntaxError {
@@ -121,7 +122,7 @@ impl SyntaxError {
             label: label.to_string(),
             related: Vec::new(),
             help: None,
-            source: NamedSource::new(name, shown),
+            source: SnippetSource::new(name, shown),
         }))
     }
 

@@ -417,12 +417,15 @@ impl<'a> Parser<'a> {
         self.pos = kw_end;
         self.skip();
         let mut from = None;
+        // Where nix positions the inherited names (see `AttrDef::name_span`).
+        let mut pos = kw_end as u32;
         if self.at(self.pos) == b'(' {
             self.pos += 1;
             self.skip();
             from = Some(self.expr()?);
             self.skip();
             self.expect(b')')?;
+            pos = self.pos as u32;
         }
         self.skip();
         loop {
@@ -456,7 +459,7 @@ impl<'a> Parser<'a> {
                 ),
             };
             attrs
-                .add_inherit(name, elem.span, value, inherited)
+                .add_inherit(name, elem.span, pos, value, inherited)
                 .map_err(|_| Reject)?;
         }
     }

@@ -97,19 +97,21 @@ pub(crate) fn syntax_error(
     };
     let span = Span::new(file, start as u32, end as u32);
     let in_bind = in_bind || after_binding_equals(text, pos);
-    let (message, label) = if expected.contains("`;`") && in_bind {
+    // The first line is nix's (`syntax error, unexpected IN`); kiln's reading of the failure
+    // goes in the label and the help.
+    let message = format!("syntax error, unexpected {}", nix_token(text, pos));
+    let (label, help) = if expected.contains("`;`") && in_bind {
         (
-            format!("expected `;` after the attribute value, found {found}"),
             "expected `;` here".to_string(),
+            Some(format!(
+                "expected `;` after the attribute value, found {found}"
+            )),
         )
     } else if expected.is_empty() {
-        (format!("unexpected {found}"), "unexpected here".to_string())
+        ("unexpected here".to_string(), None)
     } else {
         let list: Vec<&str> = expected.into_iter().collect();
-        (
-            format!("unexpected {found}"),
-            format!("expected {}", join_or(&list)),
-        )
+        (format!("expected {}", join_or(&list)), None)
     };
     // Input that stops too early is its own kind: a REPL or editor continues on the next line.
     let kind = if pos >= text.len() {
@@ -117,11 +119,44 @@ pub(crate) fn syntax_error(
     } else {
         SyntaxErrorKind::Unexpected
     };
-    SyntaxError::new(sources, kind, span, message, label)
+    let err = SyntaxError::new(sources, kind, span, message, label);
+    match help {
+        Some(help) => err.with_help(help),
+        None => err,
+    }
+}
+
+/// The token nix's parser stops at when kiln's stops at `pos`. The grammars agree on where a
+/// text goes wrong except for `...`: nix accepts it as a formal wherever one may stand and then
+/// fails on the token after it (`{ ..., a }` is "unexpected ','").
+fn nix_token(text: &str, pos: usize) -> String {
+    let token = crate::bison::token_at(text, pos);
+    if token == "ELLIPSIS" {
+        let after = text[pos..].find("...").map_or(pos, |i| pos + i + 3);
+        return crate::bison::token_at(text, after);
+    }
+    token
 }
 
 fn unterminated_error(sources: &SourceMap, file: FileId, what: Unterminated) -> SyntaxError {
-    let (kind, message, label, width) = match what {
+    let text: &str = &sources.get(file).text;
+    let start = what.start();
+    // nix's lexer reads to the end of the file looking for the closing token, except for a
+    // comment, which no rule matches: there it reads `/` (a division after an operand) and `*`.
+    let nix_message = match what {
+        Unterminated::Comment(_) => {
+            let before = text[..start].trim_end();
+            let after_operand = before
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || "_')]}\"".contains(c));
+            let token = if after_operand { "'*'" } else { "'/'" };
+            format!("syntax error, unexpected {token}")
+        }
+        Unterminated::String(_) => "syntax error, unexpected end of file, expecting '\"'".into(),
+        _ => "syntax error, unexpected end of file".into(),
+    };
+    let (kind, help, label, width) = match what {
         Unterminated::String(_) => (
             SyntaxErrorKind::UnterminatedString,
             "unterminated string",
@@ -147,14 +182,15 @@ fn unterminated_error(sources: &SourceMap, file: FileId, what: Unterminated) -> 
             2,
         ),
     };
-    let start = what.start() as u32;
+    let start = start as u32;
     SyntaxError::new(
         sources,
         kind,
         Span::new(file, start, start + width),
-        message,
+        nix_message,
         label,
     )
+    .with_help(help)
 }
 
 /// What the user sees for a rule pest expected, or `None` for internal rules.

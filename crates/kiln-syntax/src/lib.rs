@@ -19,6 +19,7 @@
 
 pub mod ast;
 mod base_env;
+mod bison;
 mod desugar;
 mod error;
 mod fast;
@@ -27,6 +28,7 @@ mod lower;
 mod prescan;
 mod print;
 mod scope;
+mod snippet;
 mod span;
 
 pub use base_env::BASE_ENV_NAMES;
@@ -34,6 +36,7 @@ pub use desugar::canon_path;
 pub use error::{SyntaxError, SyntaxErrorKind};
 pub use print::{format_float, print_expr};
 pub use scope::check_scopes;
+pub use snippet::SnippetSource;
 pub use span::{FileId, SourceFile, SourceMap, Span};
 
 use pest::Parser;

@@ -91,6 +91,15 @@ impl<'a> Lowerer<'a> {
         SyntaxError::new(self.sources, kind, span, message, label)
     }
 
+    /// nix's first line for a token its grammar does not allow at `at`.
+    fn nix_unexpected(&self, at: Span) -> String {
+        let text = &self.sources.get(self.file).text;
+        format!(
+            "syntax error, unexpected {}",
+            crate::bison::token_at(text, at.start as usize)
+        )
+    }
+
     fn bug(&self, what: &str) -> SyntaxError {
         let span = Span::new(self.file, 0, 0);
         SyntaxError::new(
@@ -369,9 +378,11 @@ impl<'a> Lowerer<'a> {
 
     fn lower_inherit(&mut self, pair: Pair<'a, Rule>, attrs: &mut AttrsBuilder) -> Result<()> {
         let mut from: Option<Expr> = None;
+        // Where nix positions the inherited names (see `AttrDef::name_span`).
+        let mut pos = 0u32;
         for child in pair.into_inner() {
             match child.as_rule() {
-                Rule::kw_inherit => {}
+                Rule::kw_inherit => pos = self.span(&child).end,
                 Rule::identifier | Rule::attr_or | Rule::attr_str | Rule::attr_dyn => {
                     let elem = self.lower_attr_name(child)?;
                     let AttrName::Static(name) = elem.name else {
@@ -406,27 +417,26 @@ impl<'a> Lowerer<'a> {
                         ),
                     };
                     attrs
-                        .add_inherit(name, elem.span, value, inherited)
+                        .add_inherit(name, elem.span, pos, value, inherited)
                         .map_err(|dup| self.dup_error(dup))?;
                 }
-                _ => from = Some(self.lower_expr(child)?),
+                _ => {
+                    let expr = self.lower_expr(child)?;
+                    let text = &self.sources.get(self.file).text;
+                    pos = crate::desugar::after_close_paren(text, expr.span.end as usize) as u32;
+                    from = Some(expr);
+                }
             }
         }
         Ok(())
     }
 
     fn dup_error(&self, dup: DupAttr) -> SyntaxError {
-        let (file, line, col) = {
-            let (line, col) = self.sources.line_col(dup.previous.file, dup.previous.start);
-            (self.sources.get(dup.previous.file).name.clone(), line, col)
-        };
+        let previous = self.sources.message_position(dup.previous);
         self.error(
             SyntaxErrorKind::DuplicateAttr,
             dup.span,
-            format!(
-                "attribute '{}' already defined at {file}:{line}:{col}",
-                dup.path
-            ),
+            format!("attribute '{}' already defined at {previous}", dup.path),
             "defined again here",
         )
         .with_related(dup.previous, "first defined here")
@@ -631,12 +641,15 @@ impl<'a> Lowerer<'a> {
         let first_interp = rest.iter().position(|p| p.as_rule() == Rule::path_interp);
         if !matches!(first_interp, Some(0 | 1)) {
             let at = self.span(&rest[0]);
-            return Err(self.error(
-                SyntaxErrorKind::Unexpected,
-                at,
-                "unexpected path segment; expected `${` here".into(),
-                "Nix cannot continue a path here without an interpolation",
-            ));
+            // nix's lexer ends the path token here (`PATH_END`) and its parser wants `${`.
+            return Err(self
+                .error(
+                    SyntaxErrorKind::Unexpected,
+                    at,
+                    "syntax error, unexpected PATH_END, expecting DOLLAR_CURLY".into(),
+                    "expected `${` here",
+                )
+                .with_help("Nix cannot continue a path here without an interpolation"));
         }
         let mut parts = vec![head_expr];
         let mut last_piece: Option<Span> = None;
@@ -677,15 +690,14 @@ impl<'a> Lowerer<'a> {
         let (expr, _) = self.climb(&items, &mut pos, 0)?;
         if pos != items.len() {
             let at = self.span(&items[pos]);
-            return Err(self.error(
-                SyntaxErrorKind::Unexpected,
-                at,
-                format!(
-                    "unexpected `{}`; this operator does not chain",
-                    items[pos].as_str()
-                ),
-                "add parentheses",
-            ));
+            return Err(self
+                .error(
+                    SyntaxErrorKind::Unexpected,
+                    at,
+                    self.nix_unexpected(at),
+                    "add parentheses",
+                )
+                .with_help(format!("`{}` does not chain", items[pos].as_str())));
         }
         Ok(expr)
     }
@@ -771,12 +783,14 @@ impl<'a> Lowerer<'a> {
                     if let Some(next) = items.get(*pos) {
                         if infix_prec(next.as_rule()).is_some_and(|(p, _)| p == prec) {
                             let at = self.span(next);
-                            return Err(self.error(
-                                SyntaxErrorKind::Unexpected,
-                                at,
-                                format!("unexpected `{}`; comparisons do not chain", next.as_str()),
-                                "add parentheses",
-                            ));
+                            return Err(self
+                                .error(
+                                    SyntaxErrorKind::Unexpected,
+                                    at,
+                                    self.nix_unexpected(at),
+                                    "add parentheses",
+                                )
+                                .with_help("comparisons do not chain"));
                         }
                     }
                 }

@@ -114,10 +114,23 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
-    /// A stand-alone source for a miette report.
-    pub fn named_source(&self, id: FileId) -> miette::NamedSource<Arc<str>> {
+    /// A stand-alone source for a miette report (long lines clipped around the span).
+    pub fn named_source(&self, id: FileId) -> crate::SnippetSource {
         let file = self.get(id);
-        miette::NamedSource::new(file.name.clone(), file.text.clone())
+        crate::SnippetSource::new(file.name.clone(), file.text.clone())
+    }
+
+    /// A position as nix shows it inside a message: `FILE:LINE:COL`, with `(string)` for an
+    /// expression given on the command line (nix's spelling there; reports say `«string»`).
+    pub fn message_position(&self, span: Span) -> String {
+        let (line, col) = self.line_col(span.file, span.start);
+        let name = &self.get(span.file).name;
+        let name = if name == "«string»" {
+            "(string)"
+        } else {
+            name
+        };
+        format!("{name}:{line}:{col}")
     }
 
     /// 1-based line and column (in chars) of a byte offset, as Nix reports positions.

@@ -19,7 +19,7 @@ const VIRTUAL_DIR: &str = "/kiln/tests/syntax";
 const HOME: &str = "/home/kiln";
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    kiln_testkit::workspace()
 }
 
 fn options() -> ParseOptions {
@@ -66,16 +66,8 @@ fn corpus(kind: &str) -> Vec<PathBuf> {
 
 /// Compares `actual` with the expected file, or rewrites it under `UPDATE_EXPECT=1`.
 fn expect_file(path: &Path, actual: &str, failures: &mut Vec<String>) {
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
-        std::fs::write(path, actual).expect("writing expected file");
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_default();
-    if expected != actual {
-        failures.push(format!(
-            "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        ));
+    if let Err(difference) = kiln_testkit::expect(path, actual) {
+        failures.push(difference);
     }
 }
 
@@ -388,8 +380,7 @@ mod differential {
 
     #[test]
     fn kiln_parse_matches_nix_instantiate() {
-        if std::env::var("KILN_SLOW_TESTS").as_deref() != Ok("1") {
-            eprintln!("skipped: the differential test against nix-instantiate runs with KILN_SLOW_TESTS=1");
+        if !kiln_testkit::slow("kiln_parse_matches_nix_instantiate", &["nix-instantiate"]) {
             return;
         }
         let root = repo_root().canonicalize().expect("repository root");
@@ -417,7 +408,19 @@ mod differential {
             });
             let ours = kiln(path);
             match (nix, ours) {
-                (None, Err(_)) => {}
+                (None, Err(ours)) => {
+                    let nix = first_error_line(&String::from_utf8_lossy(&output.stderr));
+                    let ours = ours.lines().next().unwrap_or_default().to_string();
+                    let name = path.file_name().unwrap_or_default().to_string_lossy();
+                    if !same_first_line(&nix, &ours)
+                        && !KNOWN_WORDING.iter().any(|(n, _)| *n == name)
+                    {
+                        failures.push(format!(
+                            "{}: the first lines differ\n  nix:  {nix}\n  kiln: {ours}",
+                            path.display()
+                        ));
+                    }
+                }
                 (Some(nix), Ok(ours)) if normalize_lets(&nix) == normalize_lets(&ours) => {}
                 (nix, ours) => failures.push(format!(
                     "{}:\n  nix:  {nix:?}\n  kiln: {ours:?}",
@@ -433,6 +436,30 @@ mod differential {
             failures.join("\n")
         );
         eprintln!("{} files agree with nix-instantiate --parse", files.len());
+    }
+
+    /// Failing files whose first line cannot be nix's, and why.
+    const KNOWN_WORDING: &[(&str, &str)] = &[(
+        "missing-colon-formals.nix",
+        "`{ a, b }` at the end of the file: the PEG gives up at `a`, where neither a lambda nor a set fits, and Bison reads on to the end",
+    )];
+
+    /// nix's message without `error: `: its first line.
+    pub(super) fn first_error_line(stderr: &str) -> String {
+        stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("error: "))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// kiln's first line is nix's, or nix's up to the Bison's list of what it expected (`,
+    /// expecting ';'`), which comes from parser tables a PEG parser does not have.
+    pub(super) fn same_first_line(nix: &str, ours: &str) -> bool {
+        nix == ours
+            || nix
+                .strip_prefix(ours)
+                .is_some_and(|rest| rest.starts_with(", expecting "))
     }
 
     /// Sorts the bindings of every `(let ...; in` in printed output.

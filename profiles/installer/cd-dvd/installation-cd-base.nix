@@ -1,4 +1,5 @@
-# The common part of every installer ISO: the medium, all hardware, redistributable firmware, base tools.
+# The common part of every installer ISO: the medium, all hardware, redistributable firmware, base tools,
+# and the live user `kiln`.
 { config, lib, pkgs, ... }:
 {
   imports = [
@@ -14,4 +15,16 @@
   hardware.enableRedistributableFirmware = true;
 
   networking.hostName = lib.mkDefault "kiln-installer";
+
+  # The live user, as NixOS's installer has `nixos`: logged in on every console, no password,
+  # sudo without one.
+  users.users.kiln = {
+    isNormalUser = true;
+    description = "kiln live user";
+    extraGroups = [ "wheel" ];
+    initialHashedPassword = "";
+  };
+  users.users.root.initialHashedPassword = "";
+  security.sudo.wheelNeedsPassword = false;
+  services.getty.autologinUser = "kiln";
 }

@@ -16,7 +16,6 @@ in
     };
   };
 
-  boot.loader.grub.enable = mkImageMediaOverride false;
   boot.loader.timeout = mkImageMediaOverride 10;
 
   boot.initrd.availableKernelModules = [ "squashfs" "iso9660" "uas" "overlay" ];

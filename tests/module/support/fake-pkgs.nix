@@ -12,9 +12,13 @@ let
     "firmware-brcm80211" "firmware-amd-graphics"
     "xserver-xorg" "xinit" "firefox-esr" "gparted"
     "gnome-shell" "gnome-session" "gdm3" "nautilus" "gnome-terminal" "gnome-control-center"
+    "systemd-sysv" "systemd" "udev" "dbus" "libpam-systemd" "kmod" "iproute2" "iputils-ping" "procps"
+    "less" "nano" "ca-certificates" "sudo" "tzdata" "locales" "kbd" "console-data" "network-manager"
+    "systemd-resolved" "openssh-server"
   ];
 in
 builtins.listToAttrs (map (name: { inherit name; value = drv name; }) names) // {
+  requiredPackages = [ ];
   linuxPackages = {
     kernel = drv "linux-image-6.1.0-13-amd64";
     broadcom_sta = drv "broadcom-sta-6.30.223.271-linux-6.1.0-13-amd64";

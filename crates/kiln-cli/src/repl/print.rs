@@ -4,8 +4,8 @@
 //! - A plain expression prints one level deep: the value and its direct attributes or elements
 //!   are evaluated, anything deeper shows as `{ ... }` or `[ ... ]`. `:p` prints everything.
 //! - Functions print as `«lambda @ FILE:LINE:COL»`, builtins as `«primop»` and `«primop-app»`,
-//!   derivations as `«derivation DRVPATH»` (kiln has no store yet, so a derivation without a
-//!   `drvPath` shows its `name`), a set or list met before as `«repeated»`.
+//!   derivations as `«derivation DRVPATH»` (a derivation-shaped set without a `drvPath` shows
+//!   its `name`), a set or list met before as `«repeated»`.
 //! - An attribute or element whose evaluation fails prints as `«error: MESSAGE»` and the rest
 //!   is still shown, as in nix 2.8; an interrupt ends the printing.
 //! - With colour, numbers, Booleans and null are cyan, strings magenta, paths green, functions

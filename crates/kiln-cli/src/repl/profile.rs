@@ -1,82 +1,13 @@
-//! Profiles in the REPL: recognising one, evaluating it into `config`, `options`, `lib` and
-//! `pkgs` (through kiln-module's `eval_profile`, as `kiln explain` does), and reading its option
-//! tree for `:doc` and completion. `:explain` is kiln-module's `explain`, printed as
-//! `kiln explain` prints it.
-//!
-//! A file is taken for a profile when it is a module: a function whose argument set names
-//! `config`, `options`, `lib`, `pkgs` or `modulesPath` without a default, or a set with
-//! `imports`. Anything else is a plain file whose set's attributes come into scope, as in
-//! nix repl. Reading an option's type or description is done at the Nix level: an option is a
-//! set with `_type = "option"`.
+//! Profiles in the REPL: reading the option tree of a loaded profile for `:doc` and completion.
+//! Whether a file is a profile, and its `config`, `options`, `lib` and `pkgs`, come from
+//! `kiln_module::evaluate` (the way in every command shares); `:explain` is kiln-module's
+//! `explain`, printed as `kiln explain` prints it. Reading an option's type or description is
+//! done at the Nix level: an option is a set with `_type = "option"`.
 
 use super::print::{self, Depth};
 use kiln_eval::{Attrs, EvalResult, Evaluator, Symbol, Value};
 use std::fmt::Write;
 use std::path::Path;
-
-/// Names that only a module's function asks for.
-const MODULE_ARGUMENTS: &[&str] = &["config", "options", "lib", "pkgs", "modulesPath"];
-
-/// Whether the file at `path` is a module, judged by its value (which is evaluated, not called).
-pub(crate) fn is_profile(ev: &mut Evaluator, path: &Path) -> EvalResult<bool> {
-    let value = ev.import(&path_value(path))?;
-    match ev.force(&value)? {
-        Value::Lambda(closure) => Ok(closure.formal_names().is_some_and(|(formals, _)| {
-            formals.iter().any(|(name, has_default)| {
-                !has_default && MODULE_ARGUMENTS.contains(&name.as_str())
-            })
-        })),
-        Value::Attrs(attrs) => Ok(attrs.get(Symbol::intern("imports")).is_some()),
-        _ => Ok(false),
-    }
-}
-
-/// Evaluates the profile; the names and values to bring into scope.
-pub(crate) fn load(
-    ev: &mut Evaluator,
-    path: &Path,
-    debian: Value,
-) -> EvalResult<Vec<(String, Value)>> {
-    let result = kiln_module::eval_profile_with(ev, path, debian.clone())?;
-    let result = ev.force_attrs(&result)?;
-    let field = |name: &str| {
-        result
-            .get(Symbol::intern(name))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    let (config, options) = (field("config"), field("options"));
-    let lib = kiln_module::lib(ev)?;
-    // The `pkgs` modules see by default: the given Debian set with the profile library's
-    // additions (`linuxPackages`, `closureOf`), as `eval-config.nix` builds it.
-    let compose = ev.import(&Value::path(format!(
-        "{}/profiles/pkgs",
-        kiln_module::LIB_ROOT
-    )))?;
-    let args = Attrs::from_entries(vec![
-        kiln_eval::AttrEntry {
-            name: Symbol::intern("debian"),
-            value: debian,
-            pos: None,
-        },
-        kiln_eval::AttrEntry {
-            name: Symbol::intern("lib"),
-            value: lib.clone(),
-            pos: None,
-        },
-    ]);
-    let pkgs = ev.call(&compose, Value::Attrs(args))?;
-    Ok(vec![
-        ("config".to_string(), config),
-        ("lib".to_string(), lib),
-        ("options".to_string(), options),
-        ("pkgs".to_string(), pkgs),
-    ])
-}
-
-fn path_value(path: &Path) -> Value {
-    Value::path(path.to_string_lossy().into_owned())
-}
 
 /// The option set at `path` (`boot.kernelModules`; a leading `config.` or `options.` is
 /// ignored), `None` when there is no option there.

@@ -53,11 +53,33 @@ pub(crate) enum Item<'a> {
     HardLink(&'a str, &'a str),
     Device(&'a str),
     Fifo(&'a str),
+    /// A setuid file of group `shadow` (42).
+    Setuid(&'a str, &'a [u8]),
 }
 
 /// A `.deb` whose `data.tar.<compression>` holds `items`, written with the tar and ar crates.
 /// Paths are written raw (no sanitising), so tests can make hostile archives.
 pub(crate) fn make_deb(items: &[Item<'_>], compression: &str) -> Vec<u8> {
+    make_deb_with_control(items, &[], compression)
+}
+
+/// [`make_deb`] with a control area: `(name, mode, bytes)` files in `control.tar.xz`.
+pub(crate) fn make_deb_with_control(
+    items: &[Item<'_>],
+    control: &[(&str, u32, &[u8])],
+    compression: &str,
+) -> Vec<u8> {
+    let mut control_tar = tar::Builder::new(Vec::new());
+    for (name, mode, bytes) in control {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(*mode);
+        header.set_size(bytes.len() as u64);
+        header.set_path(format!("./{name}")).unwrap();
+        header.set_cksum();
+        control_tar.append(&header, *bytes).unwrap();
+    }
+    let control_tar = control_tar.into_inner().unwrap();
     let mut tar = tar::Builder::new(Vec::new());
     for item in items {
         let mut header = tar::Header::new_gnu();
@@ -70,6 +92,13 @@ pub(crate) fn make_deb(items: &[Item<'_>], compression: &str) -> Vec<u8> {
             Item::File(p, data) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(0o755);
+                (p, data)
+            }
+            Item::Setuid(p, data) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o4755);
+                header.set_gid(42);
+                header.set_groupname("shadow").unwrap();
                 (p, data)
             }
             Item::Symlink(p, target) | Item::HardLink(p, target) => {
@@ -106,10 +135,7 @@ pub(crate) fn make_deb(items: &[Item<'_>], compression: &str) -> Vec<u8> {
         ar.append(&header, bytes).unwrap();
     };
     add("debian-binary", b"2.0\n");
-    add(
-        "control.tar.xz",
-        &compress(&tar::Builder::new(Vec::new()).into_inner().unwrap(), "xz"),
-    );
+    add("control.tar.xz", &compress(&control_tar, "xz"));
     add(&format!("data.tar{compression}"), &compressed);
     ar.into_inner().unwrap()
 }
@@ -146,7 +172,7 @@ pub(crate) fn realise_package(
     mirror: &str,
 ) -> Result<PathBuf, StoreError> {
     let mut graph = Graph::new();
-    let tree = add_package(&mut graph, package, mirror);
+    let tree = add_package(&mut graph, store, package, mirror)?;
     let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
     let builders: Builders = [
         (FETCH_DEB, &fetch as &dyn Builder),
@@ -163,4 +189,17 @@ pub(crate) fn realise_package(
         &Quiet,
     )
     .map(|mut paths| paths.remove(&tree).expect("realise returns every target"))
+}
+
+/// An error and every error under it, as one line (a build failure keeps its builder's error
+/// as its source).
+pub(crate) fn error_text(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }

@@ -65,6 +65,50 @@ fn unpacks_every_compression() {
     }
 }
 
+/// What dpkg keeps of a package: the control area's files and a manifest of the data with the
+/// modes (setuid included) and owners the store does not keep.
+#[test]
+fn control_area_and_manifest_are_kept_beside_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let deb = dir.path().join("tool.deb");
+    let items = [
+        Item::Dir("./"),
+        Item::Dir("./usr/"),
+        Item::Dir("./usr/bin/"),
+        Item::Setuid("./usr/bin/tool", b"binary"),
+        Item::Symlink("./usr/bin/alias", "tool"),
+    ];
+    let control: [(&str, u32, &[u8]); 3] = [
+        ("control", 0o644, b"Package: tool\nVersion: 1.0\n"),
+        ("postinst", 0o755, b"#!/bin/sh\nexit 0\n"),
+        ("conffiles", 0o644, b"/etc/tool.conf\n"),
+    ];
+    std::fs::write(
+        &deb,
+        crate::common::make_deb_with_control(&items, &control, ".xz"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    unpack_deb(&deb, &out).unwrap();
+    let kept = out.join(kiln_debian::CONTROL_DIR);
+    let postinst = kept.join("control/postinst");
+    assert_eq!(std::fs::read(&postinst).unwrap(), b"#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&postinst).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "maintainer scripts stay executable");
+    let manifest = std::fs::read_to_string(kept.join(kiln_debian::FILES_MANIFEST)).unwrap();
+    assert_eq!(
+        manifest,
+        "d\t755\t0\t0\t-\t-\t/.\n\
+         d\t755\t0\t0\t-\t-\t/usr\n\
+         d\t755\t0\t0\t-\t-\t/usr/bin\n\
+         f\t4755\t0\t42\t-\tshadow\t/usr/bin/tool\n\
+         l\t777\t0\t0\t-\t-\t/usr/bin/alias\ttool\n"
+    );
+    // A data member may not use the name kiln keeps for the control area.
+    assert_hostile(&[Item::File("./.kiln-deb/files", b"x")], "control area");
+}
+
 fn assert_hostile(items: &[Item<'_>], why: &str) {
     let (dir, result) = unpack_items(items, ".xz");
     let err = result.expect_err(why);
@@ -172,9 +216,11 @@ fn fetch_and_unpack_through_the_store() {
     let mut graph = Graph::new();
     let tree = add_package(
         &mut graph,
+        &store,
         &package,
         &format!("file://{}", mirror.display()),
-    );
+    )
+    .unwrap();
     let (fetch, unpack) = (FetchDeb::default(), UnpackDeb);
     let builders: Builders = [
         (FETCH_DEB, &fetch as &dyn Builder),
@@ -232,7 +278,7 @@ fn tampered_deb_is_rejected_and_nothing_registered() {
     let err =
         crate::common::realise_package(&store, &package, &format!("file://{}", mirror.display()))
             .unwrap_err();
-    let message = err.to_string();
+    let message = crate::common::error_text(&err);
     assert!(message.contains("expected sha256:"), "{message}");
     assert!(message.contains("tool.deb"), "{message}");
     assert!(store.list().unwrap().is_empty());
@@ -265,7 +311,8 @@ fn hostile_deb_through_the_store_registers_nothing_for_it() {
     let err =
         crate::common::realise_package(&store, &package, &format!("file://{}", mirror.display()))
             .unwrap_err();
-    assert!(err.to_string().contains("escapes the tree"), "{err}");
+    let message = crate::common::error_text(&err);
+    assert!(message.contains("escapes the tree"), "{message}");
     // Only the (verified) download is registered, not the tree.
     let names: Vec<String> = store
         .list()

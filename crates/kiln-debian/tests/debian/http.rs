@@ -77,7 +77,8 @@ fn fetch_from(
     };
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
-    let result = crate::common::realise_package(&store, &package, url).map_err(|e| e.to_string());
+    let result = crate::common::realise_package(&store, &package, url)
+        .map_err(|e| crate::common::error_text(&e));
     (dir, result)
 }
 

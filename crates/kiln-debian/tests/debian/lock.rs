@@ -56,6 +56,20 @@ fn missing_require_add() {
     assert!(lock.requests.contains("old-user"));
 }
 
+/// A recorded package set (`set-required`) survives pinning more names from the same release;
+/// a lock moved to another release drops it, to be recomputed from that release.
+#[test]
+fn sets_survive_adding_from_the_same_release() {
+    let index = fixture_index();
+    let mut lock = Lock::resolve(&index, &names(&["app"])).unwrap();
+    lock.sets.insert("required".into(), names(&["libc6"]));
+    lock.add(&index, &names(&["tool"])).unwrap();
+    assert_eq!(lock.sets.get("required"), Some(&names(&["libc6"])));
+    lock.release = "cd".repeat(32);
+    lock.add(&index, &names(&["gawk"])).unwrap();
+    assert!(lock.sets.is_empty(), "{:?}", lock.sets);
+}
+
 #[test]
 fn add_keeps_pins_and_update_moves_them() {
     let index = fixture_index();

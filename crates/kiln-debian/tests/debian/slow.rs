@@ -6,13 +6,7 @@ use kiln_debian::{open_index, ArchiveOptions, Lock};
 use kiln_store::Store;
 
 fn slow(test: &str) -> bool {
-    let enabled = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1");
-    if !enabled {
-        eprintln!(
-            "skipping {test}: it needs Debian's archive over the network; set KILN_SLOW_TESTS=1"
-        );
-    }
-    enabled
+    kiln_testkit::slow(test, &[])
 }
 
 #[test]

@@ -83,8 +83,9 @@ fn get_attr(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let attrs = ev.force_attrs(&args[1])?;
     match attrs.get(name) {
         Some(v) => ev.force(v),
-        None => Err(EvalError::new(ErrorKind::MissingAttr {
+        None => Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
             name: name.to_string(),
+            builtin: "getAttr",
             suggestions: crate::call::suggest(name.as_str(), attrs.iter().map(|e| e.name.as_str())),
         })),
     }
@@ -121,15 +122,17 @@ fn list_to_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         let name = match item.get(name_sym) {
             Some(n) => name_arg(ev, &n.clone())?,
             None => {
-                return Err(EvalError::new(ErrorKind::MissingAttr {
+                return Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
                     name: "name".into(),
+                    builtin: "listToAttrs",
                     suggestions: Vec::new(),
                 }))
             }
         };
         let Some(entry) = item.entry(value_sym) else {
-            return Err(EvalError::new(ErrorKind::MissingAttr {
+            return Err(EvalError::new(ErrorKind::BuiltinMissingAttr {
                 name: "value".into(),
+                builtin: "listToAttrs",
                 suggestions: Vec::new(),
             }));
         };
@@ -178,7 +181,8 @@ fn map_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         .map(|(i, e)| AttrEntry {
             name: e.name,
             value: Thunk::mapped(&mapped, i),
-            pos: e.pos,
+            // nix 2.8's `mapAttrs` builds new attributes without positions.
+            pos: None,
         })
         .collect();
     Ok(Value::Attrs(Attrs::from_sorted(entries)))
@@ -196,12 +200,16 @@ fn function_args(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
                 .map(|f| AttrEntry {
                     name: f.name,
                     value: Value::Bool(f.default.is_some()),
-                    pos: None,
+                    // As nix: each argument's position is where the formal is written.
+                    pos: Some(f.span),
                 })
                 .collect();
             Ok(Value::Attrs(Attrs::from_entries(entries)))
         }
         Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(Value::Attrs(Attrs::empty())),
-        other => Err(EvalError::type_error("a function", &other)),
+        _ => Err(EvalError::invalid_argument(
+            "functionArgs",
+            "'functionArgs' requires a function",
+        )),
     }
 }

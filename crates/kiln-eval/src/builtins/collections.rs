@@ -108,8 +108,9 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let spec = ev.force_attrs(&args[0])?;
     let required = |name: &str| {
         spec.get_str(name).cloned().ok_or_else(|| {
-            EvalError::new(ErrorKind::MissingAttr {
+            EvalError::new(ErrorKind::BuiltinMissingAttr {
                 name: name.to_owned(),
+                builtin: "genericClosure",
                 suggestions: Vec::new(),
             })
         })
@@ -184,17 +185,20 @@ impl SeenKeys {
                 self.insert(ev, key)
             }
             (SeenKeys::Sorted(keys), _) => {
-                // The first index whose key is not less than `key`.
+                // The first index whose key is greater than `key`. Compared as libstdc++'s
+                // `std::set::insert` compares: `key < node` on the way down, then
+                // `previous < key`, so that keys of different types fail with nix's wording
+                // ("cannot compare a string with an integer", the new key first).
                 let (mut lo, mut hi) = (0, keys.len());
                 while lo < hi {
                     let mid = lo + (hi - lo) / 2;
-                    if ev.less_than(&keys[mid], &key)? {
-                        lo = mid + 1;
-                    } else {
+                    if ev.less_than(&key, &keys[mid])? {
                         hi = mid;
+                    } else {
+                        lo = mid + 1;
                     }
                 }
-                if lo < keys.len() && !ev.less_than(&key, &keys[lo])? {
+                if lo > 0 && !ev.less_than(&keys[lo - 1], &key)? {
                     return Ok(false);
                 }
                 keys.insert(lo, key);

@@ -62,7 +62,7 @@ fn hash_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let data = ev
         .loader()
         .read_file(std::path::Path::new(&path))
-        .map_err(|e| super::io::io_error(&path, &e))?;
+        .map_err(|e| super::io::io_error("opening file", &path, &e))?;
     hash_string(algo.as_str(), &data)
         .map(Value::string)
         .map_err(|e| {
@@ -74,24 +74,10 @@ fn hash_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 fn placeholder(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let output = force_string_no_context(ev, &args[0])?;
     let digest = Sha256::digest(format!("nix-output:{}", output.as_str()).as_bytes());
-    Ok(Value::string(format!("/{}", nix_base32(&digest))))
-}
-
-/// Nix's base-32 encoding (its own alphabet, least significant bits first).
-pub(crate) fn nix_base32(hash: &[u8]) -> String {
-    const CHARS: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
-    let len = (hash.len() * 8).saturating_sub(1) / 5 + 1;
-    let mut out = String::with_capacity(len);
-    for n in (0..len).rev() {
-        let bit = n * 5;
-        let (idx, shift) = (bit / 8, bit % 8);
-        let low = hash.get(idx).map_or(0, |b| u32::from(*b) >> shift);
-        let high = hash
-            .get(idx + 1)
-            .map_or(0, |b| u32::from(*b) << (8 - shift));
-        out.push(char::from(CHARS[((low | high) & 0x1f) as usize]));
-    }
-    out
+    Ok(Value::string(format!(
+        "/{}",
+        nix_base32::to_nix_base32(&digest)
+    )))
 }
 
 #[cfg(test)]

@@ -42,16 +42,13 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     },
 ];
 
-/// An I/O failure on `path`, worded as the evaluator words it for `import`.
-pub(crate) fn io_error(path: &str, e: &std::io::Error) -> EvalError {
-    let message = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
-    };
+/// An I/O failure on `path` during `operation`, in nix's words ("opening file '/x': No such
+/// file or directory").
+pub(crate) fn io_error(operation: &'static str, path: &str, e: &std::io::Error) -> EvalError {
     EvalError::new(ErrorKind::Io {
+        operation,
         path: path.to_owned(),
-        message,
+        message: crate::error::system_message(e),
     })
 }
 
@@ -60,7 +57,7 @@ fn read_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let bytes = ev
         .loader()
         .read_file(Path::new(&path))
-        .map_err(|e| io_error(&path, &e))?;
+        .map_err(|e| io_error("opening file", &path, &e))?;
     if bytes.contains(&0) {
         return Err(EvalError::invalid_argument(
             "readFile",
@@ -77,7 +74,7 @@ fn read_dir(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let entries = ev
         .loader()
         .read_dir(Path::new(&path))
-        .map_err(|e| io_error(&path, &e))?;
+        .map_err(|e| io_error("opening directory", &path, &e))?;
     let entries = entries
         .into_iter()
         .map(|(name, file_type)| AttrEntry {

@@ -2,7 +2,7 @@
 //!
 //! Nix 2.8 writes JSON with its own escaper and prints floats through a default C++ `ostream`,
 //! which is C's `%g` with six significant digits (`0.1` → `0.1`, `1/3` → `0.333333`,
-//! `1e20` → `1e+20`); [`format_float`] reproduces that.
+//! `1e20` → `1e+20`); `kiln_syntax::format_float` reproduces that.
 //! It reads JSON with nlohmann::json, whose number rules we copy: an integer that fits in `u64`
 //! is an integer (wrapped into `i64`, so `18446744073709551615` reads as `-1`), a larger one or
 //! any number with a fraction or exponent is a float, and a float that overflows is an error.
@@ -21,6 +21,7 @@ use crate::{
     AttrEntry, Attrs, Coerce, Context, ErrorKind, EvalError, EvalResult, Evaluator, NixString,
     Symbol, Value,
 };
+use kiln_syntax::format_float;
 
 /// The deepest nesting of arrays and objects that [`parse`] accepts.
 pub(crate) const MAX_DEPTH: usize = 4096;
@@ -54,69 +55,6 @@ impl std::fmt::Display for JsonError {
             self.line, self.column, self.message
         )
     }
-}
-
-/// Formats a float like C's `printf("%g")`, which is how Nix prints floats everywhere.
-pub(crate) fn format_float(x: f64) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.to_owned();
-    }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.to_owned();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.to_owned();
-    }
-    const PRECISION: i32 = 6;
-    // `%g` rounds to six significant digits, then writes them in fixed notation if the
-    // exponent of the rounded value is in [-4, 6), else in scientific notation; both from the
-    // same digits, so one formatting gives them.
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, x);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..PRECISION).contains(&exp) {
-        let (sign, digits) = match mantissa.strip_prefix('-') {
-            Some(m) => ("-", m),
-            None => ("", mantissa),
-        };
-        let digits: String = digits.chars().filter(|c| *c != '.').collect();
-        let mut res = String::with_capacity(digits.len() + 8);
-        res.push_str(sign);
-        if exp < 0 {
-            res.push_str("0.");
-            for _ in 0..(-exp - 1) {
-                res.push('0');
-            }
-            res.push_str(&digits);
-        } else {
-            let point = (exp + 1) as usize;
-            res.push_str(&digits[..point]);
-            res.push('.');
-            res.push_str(&digits[point..]);
-        }
-        strip_fraction_zeros(res)
-    } else {
-        let mut res = strip_fraction_zeros(mantissa.to_owned());
-        let _ = write!(
-            res,
-            "e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
-        res
-    }
-}
-
-fn strip_fraction_zeros(mut s: String) -> String {
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
-    }
-    s
 }
 
 /// Appends `s` as a JSON string literal, escaping as Nix's `toJSON` does.
@@ -587,9 +525,15 @@ fn toml_to_value(toml: toml::Value) -> Result<Value, ()> {
 fn to_json(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let mut out = String::new();
     let mut context = None;
-    write_json_value(ev, &args[0], &mut out, &mut context)?;
+    write_json_value(ev, &args[0], &mut out, &mut context, 0)?;
     Ok(Value::String(NixString::with_context(out, context)))
 }
+
+/// How deeply `toJSON` nests before it fails with nix's "stack overflow (possible infinite
+/// recursion)". nix 2.8 is bounded by its C stack: 40 000 nested lists print, 70 000 overflow.
+/// A limit in between makes a 100 000-deep or cyclic value (`let x = { a = x; }; in x`) the
+/// same controlled error, in memory bounded by the depth.
+const MAX_JSON_DEPTH: usize = 50_000;
 
 /// `printValueAsJSON` with `strict = true`, collecting the context of every string.
 fn write_json_value(
@@ -597,7 +541,11 @@ fn write_json_value(
     value: &Value,
     out: &mut String,
     context: &mut Context,
+    depth: usize,
 ) -> EvalResult<()> {
+    if depth > MAX_JSON_DEPTH {
+        return Err(EvalError::new(ErrorKind::StackOverflow));
+    }
     let value = ev.force(value)?;
     match &value {
         Value::Null => out.push_str("null"),
@@ -608,8 +556,12 @@ fn write_json_value(
             write_string(out, s.as_str());
             NixString::merge_context(context, s.context());
         }
-        // Deliberate difference: Nix copies the path to its store and prints the store path.
-        Value::Path(p) => write_string(out, p),
+        // A path is added to the store; the JSON holds the store path, the string its context.
+        Value::Path(p) => {
+            let stored = ev.copy_path_to_store(p)?;
+            write_string(out, stored.as_str());
+            NixString::merge_context(context, stored.context());
+        }
         Value::List(list) => {
             out.push('[');
             for (idx, item) in list.iter().enumerate() {
@@ -617,7 +569,7 @@ fn write_json_value(
                     out.push(',');
                 }
                 stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
-                    write_json_value(ev, item, out, context)
+                    write_json_value(ev, item, out, context, depth + 1)
                 })?;
             }
             out.push(']');
@@ -632,7 +584,7 @@ fn write_json_value(
             if let Some(out_path) = attrs.get(ev.syms.out_path) {
                 let out_path = out_path.clone();
                 return stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
-                    write_json_value(ev, &out_path, out, context)
+                    write_json_value(ev, &out_path, out, context, depth + 1)
                 });
             }
             out.push('{');
@@ -643,7 +595,7 @@ fn write_json_value(
                 write_string(out, entry.name.as_str());
                 out.push(':');
                 stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
-                    write_json_value(ev, &entry.value, out, context)
+                    write_json_value(ev, &entry.value, out, context, depth + 1)
                 })
                 .map_err(|e| {
                     e.frame(entry.pos, || {
@@ -667,8 +619,11 @@ fn write_json_value(
 
 fn from_json(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let text = force_string_no_context(ev, &args[0])?;
-    let json =
-        parse(text.as_str()).map_err(|e| EvalError::invalid_argument("fromJSON", e.to_string()))?;
+    let json = parse(text.as_str()).map_err(|e| {
+        // nix's wording (nlohmann's) where it has one; kiln's own for what only kiln rejects.
+        let message = super::json_error::nlohmann_error(text.as_str()).unwrap_or(e.to_string());
+        EvalError::invalid_argument("fromJSON", message)
+    })?;
     Ok(json_to_value(json))
 }
 
@@ -873,7 +828,8 @@ mod tests {
             ),
             r#"{ a = 3; b = 1; c = [ 1.5 null "x" ]; }"#
         );
-        assert!(call("fromJSON", &[string("[1,]")]).starts_with("error: parse error at line 1"));
+        assert!(call("fromJSON", &[string("[1,]")])
+            .starts_with("error: [json.exception.parse_error.101] parse error at line 1"));
     }
 
     fn json_strategy() -> impl Strategy<Value = Json> {
@@ -903,39 +859,7 @@ mod tests {
         })
     }
 
-    /// `%g` as two formattings (fixed notation formatted on its own), as `format_float` did
-    /// before it took both notations from one.
-    fn format_float_twice(x: f64) -> String {
-        let sci = format!("{x:.5e}");
-        let (mantissa, exp) = sci.split_once('e').unwrap();
-        let exp: i32 = exp.parse().unwrap();
-        if (-4..6).contains(&exp) {
-            let digits = usize::try_from(5 - exp).unwrap();
-            strip_fraction_zeros(format!("{x:.digits$}"))
-        } else {
-            let mut res = strip_fraction_zeros(mantissa.to_owned());
-            let _ = write!(
-                res,
-                "e{}{:02}",
-                if exp < 0 { '-' } else { '+' },
-                exp.unsigned_abs()
-            );
-            res
-        }
-    }
-
     proptest! {
-        #[test]
-        fn format_float_agrees_with_two_formattings(
-            m in -9_999_999i64..9_999_999,
-            e in -12i32..12,
-            bits in proptest::num::f64::NORMAL,
-        ) {
-            for x in [m as f64 * 10f64.powi(e), bits] {
-                prop_assert_eq!(format_float(x), format_float_twice(x));
-            }
-        }
-
         /// `fromJSON (toJSON x) == x` for every JSON-representable value.
         #[test]
         fn from_json_inverts_to_json(json in json_strategy()) {

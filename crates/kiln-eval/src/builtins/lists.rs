@@ -88,7 +88,11 @@ fn call_bool(ev: &mut Evaluator, f: &Value, x: &Value) -> EvalResult<bool> {
     ev.force_bool(&r)
 }
 
+// `filter`, `foldl'`, `all`, `any` and `concatMap` force their function first, even for an
+// empty list, as nix 2.8's do ("value is an integer while a function was expected").
+
 fn filter(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    ev.force_function(&args[0])?;
     let list = ev.force_list(&args[1])?;
     let mut out = Vec::new();
     for x in list.iter() {
@@ -103,6 +107,7 @@ fn filter(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 }
 
 fn foldl(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    ev.force_function(&args[0])?;
     let list = ev.force_list(&args[2])?;
     let mut acc = args[1].clone();
     for x in list.iter() {
@@ -153,7 +158,7 @@ fn head(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         Some(v) => ev.force(v),
         None => Err(EvalError::invalid_argument(
             "head",
-            "'builtins.head' called on an empty list",
+            "list index 0 is out of bounds",
         )),
     }
 }
@@ -163,7 +168,7 @@ fn tail(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     if list.is_empty() {
         return Err(EvalError::invalid_argument(
             "tail",
-            "'builtins.tail' called on an empty list",
+            "'tail' called on an empty list",
         ));
     }
     Ok(Value::list(list.items()[1..].to_vec()))
@@ -189,6 +194,7 @@ fn concat_lists(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 }
 
 fn concat_map(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    ev.force_function(&args[0])?;
     let list = ev.force_list(&args[1])?;
     let mut out = Vec::new();
     for x in list.iter() {
@@ -202,6 +208,7 @@ fn concat_map(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 }
 
 fn any_all(ev: &mut Evaluator, args: &[Value], any: bool) -> EvalResult<Value> {
+    ev.force_function(&args[0])?;
     let list = ev.force_list(&args[1])?;
     for x in list.iter() {
         if call_bool(ev, &args[0], x)? == any {

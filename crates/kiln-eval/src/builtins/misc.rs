@@ -1,11 +1,15 @@
 //! The rest of the core builtins: `toString`, `import`, `scopedImport`, paths (`baseNameOf`,
 //! `dirOf`, `toPath`), the search path (`__findFile`, `__nixPath`), the constants
 //! (`currentSystem`, `nixVersion`, `langVersion`, `storeDir`, `currentTime`) and the builtins
-//! that need a store, which report `not_available` until kiln's build driver provides them.
+//! that need a store (`derivation`, `path`, `filterSource`, `toFile`), which go through the
+//! evaluator's [`crate::StoreHost`] (`no_store` without one). Nix's fetchers are
+//! `not_available`: kiln fetches only Debian's packages.
 
 use super::Builtin;
 use crate::error::ErrorKind;
-use crate::{AttrEntry, Attrs, Coerce, EvalError, EvalResult, Evaluator, NixString, Symbol, Value};
+use crate::{
+    AddPath, AttrEntry, Attrs, Coerce, EvalError, EvalResult, Evaluator, NixString, Symbol, Value,
+};
 use kiln_syntax::canon_path;
 
 pub(crate) const BUILTINS: &[Builtin] = &[
@@ -67,7 +71,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "storeDir",
         arity: 0,
-        func: |_, _| Ok(Value::string("/nix/store")),
+        func: |ev, _| Ok(Value::string(ev.options().store_dir.clone())),
     },
     Builtin {
         name: "currentTime",
@@ -87,7 +91,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "path",
         arity: 1,
-        func: |_, _| not_available("path"),
+        func: path,
     },
     Builtin {
         name: "storePath",
@@ -97,12 +101,12 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "toFile",
         arity: 2,
-        func: |_, _| not_available("toFile"),
+        func: to_file,
     },
     Builtin {
         name: "filterSource",
         arity: 2,
-        func: |_, _| not_available("filterSource"),
+        func: filter_source,
     },
     Builtin {
         name: "fetchurl",
@@ -135,6 +139,60 @@ fn not_available(builtin: &'static str) -> EvalResult<Value> {
     Err(EvalError::new(ErrorKind::NotAvailable { builtin }))
 }
 
+/// `builtins.path { path; name ? <base name>; filter ? null; recursive ? true; sha256 ? null; }`.
+fn path(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let attrs = ev.force_attrs(&args[0])?;
+    let mut request = None;
+    let (mut name, mut filter, mut recursive, mut sha256) = (None, None, true, None);
+    for entry in attrs.iter() {
+        match entry.name.as_str() {
+            "path" => request = Some(ev.coerce_to_path(&entry.value)?),
+            "name" => name = Some(ev.force_string(&entry.value)?.as_str().to_string()),
+            "filter" => filter = Some(ev.force(&entry.value)?),
+            "recursive" => recursive = ev.force_bool(&entry.value)?,
+            "sha256" => sha256 = Some(ev.force_string(&entry.value)?.as_str().to_string()),
+            other => {
+                return Err(EvalError::invalid_argument(
+                    "path",
+                    format!("unsupported argument '{other}' to 'addPath'"),
+                ))
+            }
+        }
+    }
+    let Some(path) = request else {
+        return Err(EvalError::invalid_argument(
+            "path",
+            "'path' required".to_string(),
+        ));
+    };
+    let request = AddPath {
+        path,
+        name,
+        filter,
+        recursive,
+        sha256,
+    };
+    Ok(Value::String(ev.add_path(&request)?))
+}
+
+/// `builtins.filterSource filter path`: `builtins.path { inherit filter path; }`.
+fn filter_source(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let path = ev.coerce_to_path(&args[1])?;
+    let filter = ev.force(&args[0])?;
+    let request = AddPath {
+        filter: Some(filter),
+        ..AddPath::new(path)
+    };
+    Ok(Value::String(ev.add_path(&request)?))
+}
+
+/// `builtins.toFile name text`.
+fn to_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
+    let name = ev.force_string(&args[0])?;
+    let text = ev.force_string(&args[1])?;
+    Ok(Value::String(ev.add_text(name.as_str(), &text)?))
+}
+
 fn scoped_import(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let scope = ev.force_attrs(&args[0])?;
     ev.scoped_import(&scope, &args[1])
@@ -154,7 +212,7 @@ fn base_name(path: &str) -> &str {
 }
 
 fn base_name_of(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
-    let s = ev.coerce_to_string(&args[0], Coerce::Interpolation)?;
+    let s = ev.coerce_to_string(&args[0], Coerce::KeepPaths)?;
     let base = base_name(s.as_str()).to_string();
     Ok(Value::String(NixString::with_context(
         base,
@@ -164,7 +222,7 @@ fn base_name_of(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 
 fn dir_of(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let value = ev.force(&args[0])?;
-    let s = ev.coerce_to_string(&value, Coerce::Interpolation)?;
+    let s = ev.coerce_to_string(&value, Coerce::KeepPaths)?;
     let dir = match s.as_str().rfind('/') {
         None => ".".to_string(),
         Some(0) => "/".to_string(),

@@ -55,6 +55,7 @@ pub mod docs;
 mod hash;
 mod io;
 pub(crate) mod json;
+mod json_error;
 mod lists;
 mod misc;
 mod sort;

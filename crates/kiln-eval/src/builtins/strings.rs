@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(call("split", &[s(","), s("")]), r#"[ "" ]"#);
         assert_eq!(
             call("match", &[s("\\d"), s("1")]),
-            r"error: invalid regular expression '\d' (in `match`)"
+            r"error: invalid regular expression '\d'"
         );
         assert_eq!(
             call("match", &[s("a"), Value::Int(1)]),

@@ -145,12 +145,12 @@ fn fat32_volume_reads_back() {
     assert_eq!(&raw[efi_dir + 32..efi_dir + 43], b"..         ");
     assert_eq!(raw[efi_dir + 32 + 26..efi_dir + 32 + 28], [0, 0]);
     assert_eq!(raw[efi_dir + 32 + 20..efi_dir + 32 + 22], [0, 0]);
-    if std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1") {
+    if kiln_testkit::slow("esp_dots_are_first", &["fsck.vfat"]) {
         let out = std::process::Command::new("fsck.vfat")
             .arg("-n")
             .arg(&image)
             .output()
-            .expect("KILN_SLOW_TESTS=1 needs fsck.vfat (apt-get install dosfstools)");
+            .expect("run fsck.vfat");
         let report = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && report.lines().count() == 2,

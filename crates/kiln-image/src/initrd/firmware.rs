@@ -11,7 +11,7 @@
 //! missing, since such entries list optional board-specific files. Missing plain names are
 //! returned so the caller can warn, like mkinitcpio; they are not errors.
 
-use crate::kmod::closure::fnmatch;
+use crate::kmod::fnmatch;
 use crate::ImageError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! Layout planning: every block of the image gets its purpose and address before anything is
-//! written (the "layout first" rule of issue 6).
+//! written, so each write knows its offset and the writes can run in parallel.
 //!
 //! The image, in LBA order (2048-byte blocks):
 //!

@@ -84,7 +84,7 @@ impl ModuleIndex {
         }
         self.builtin_aliases
             .iter()
-            .find(|(pattern, _)| super::closure::fnmatch(pattern.as_bytes(), name.as_bytes()))
+            .find(|(pattern, _)| super::fnmatch(pattern.as_bytes(), name.as_bytes()))
             .map(|(_, module)| module.clone())
     }
 }

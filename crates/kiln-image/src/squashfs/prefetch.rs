@@ -281,6 +281,7 @@ mod tests {
         let options = SquashfsOptions {
             compression: SquashfsCompression::Zstd,
             timestamp: 0,
+            owners: super::super::Owners::Root,
         };
         let mut images = Vec::new();
         for (threads, expected_hits) in [(1, 0), (2, 4)] {

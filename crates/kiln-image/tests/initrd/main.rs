@@ -349,26 +349,9 @@ proptest! {
 
 // ---- GNU cpio and zstd as independent readers (KILN_SLOW_TESTS=1) ----
 
-/// Whether the slow oracle tests run: with `KILN_SLOW_TESTS=1` a missing tool fails the test;
-/// without it the test says why it skips.
+/// Whether the slow oracle tests run (`kiln_testkit::slow`).
 fn have_tools(test: &str, tools: &[&str]) -> bool {
-    let slow = std::env::var("KILN_SLOW_TESTS").is_ok_and(|v| v == "1");
-    if !slow {
-        eprintln!("{test}: skipped, set KILN_SLOW_TESTS=1 to compare with {tools:?}");
-        return false;
-    }
-    for tool in tools {
-        let found = Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        assert!(
-            found.is_ok(),
-            "{test}: `{tool}` is required with KILN_SLOW_TESTS=1 (apt-get install {tool})"
-        );
-    }
-    true
+    kiln_testkit::slow(test, tools)
 }
 
 fn pipe(cmd: &mut Command, input: &[u8]) -> Vec<u8> {

@@ -41,8 +41,7 @@ in
     system = "x86_64-linux";
     builder = "iso";
     inherit (cfg) isoName volumeID;
-    kernel = kernelPackages.kernel;
-    inherit (kernelPackages.kernel) kernelFile;
+    kernel = "${kernelPackages.kernel}/${kernelPackages.kernel.kernelFile}";
     initrd = config.system.build.initialRamdisk;
     bios = cfg.makeBiosBootable;
     efi = cfg.makeEfiBootable;
@@ -53,8 +52,11 @@ in
     menuLabel = "kiln${optionalString (cfg.edition != "") " ${cfg.edition}"}${cfg.appendToMenuLabel}";
     kernelParams = concatStringsSep " " (config.boot.kernelParams ++ [ "console=tty0" "console=ttyS0,115200" ]);
     timeout = if config.boot.loader.timeout == null then "" else toString config.boot.loader.timeout;
-    # The live root, at `/live/root.squashfs`.
-    squashfs = config.system.build.squashfs;
+    # The live root's layers, at `/live/<name>.squashfs`.
+    layers = builtins.toJSON config.system.build.liveLayers;
+    # Paths in `contents` are added to the store by content: `toJSON` of a path value is its
+    # store path, so the ISO's key covers the files' bytes.
     contents = builtins.toJSON cfg.contents;
+    SOURCE_DATE_EPOCH = config.system.sourceDateEpoch;
   };
 }

@@ -37,7 +37,19 @@ in
       example = lib.literalExpression "[ config.boot.kernelPackages.broadcom_sta ]";
       description = "Packages of out-of-tree kernel modules to install next to the kernel's own.";
     };
-    blacklistedKernelModules = moduleList "Kernel modules that are never loaded automatically.";
+    blacklistedKernelModules = moduleList "Kernel modules that are never loaded automatically (`blacklist` lines in `/etc/modprobe.d`, in the initrd and the live root).";
+    extraModprobeConfig = mkOption {
+      type = types.lines;
+      default = "";
+      example = "options snd_hda_intel power_save=1";
+      description = "Lines added to `/etc/modprobe.d/kiln.conf`, in the initrd and the live root.";
+    };
+    modprobeConfig = mkOption {
+      type = types.str;
+      internal = true;
+      readOnly = true;
+      description = "`/etc/modprobe.d/kiln.conf`, generated from `blacklistedKernelModules` and `extraModprobeConfig`.";
+    };
     initrd.kernelModules = moduleList "Kernel modules loaded by the initrd, unconditionally.";
     initrd.availableKernelModules = moduleList "Kernel modules put into the initrd, loaded only when hardware needs them.";
   };
@@ -51,6 +63,10 @@ in
     inherit (config.boot.kernelPackages) modDirVersion;
     moduleTrees = [ config.boot.kernelPackages.kernel ] ++ config.boot.extraModulePackages;
   };
+
+  config.boot.modprobeConfig = lib.concatStrings (
+    map (name: "blacklist ${name}\n") config.boot.blacklistedKernelModules
+  ) + config.boot.extraModprobeConfig;
 
   config.boot = {
     # What any machine needs to find its root file system and take keyboard input in the initrd.

@@ -3,14 +3,15 @@
 # The initrd holds busybox, the closure of the requested kernel modules (dependencies read from each
 # module's `.modinfo` by the `initrd` builder) with the firmware they name, and the script below.
 # Stage 1 mounts the pseudo file systems, loads `boot.initrd.kernelModules` and the drivers the
-# hardware asks for, finds the live medium by its volume label, mounts its squashfs root under a
-# tmpfs overlay and `switch_root`s into it; stage 2 is `/etc/kiln/stage-2` there (live-root.nix).
+# hardware asks for, finds the live medium by its volume label, stacks the live root's squashfs layers
+# (live-root.nix) under a tmpfs with overlayfs, and `switch_root`s into systemd (`/sbin/init`).
 { config, lib, pkgs, ... }:
 let
   inherit (lib) concatStringsSep escapeShellArg escapeShellArgs mkOption types;
   cfg = config.boot.initrd;
   kernelPackages = config.boot.kernelPackages;
   label = config.isoImage.volumeID;
+  layers = config.system.build.liveLayers;
 
   init = ''
     #!/bin/sh
@@ -61,19 +62,32 @@ let
 
     info "mounting the live root"
     for m in loop squashfs overlay; do load "$m"; done
-    mkdir -p /mnt/lower /mnt/rw /mnt/root
-    mount -t squashfs -o ro,loop /iso/live/root.squashfs /mnt/lower || fail "cannot mount /iso/live/root.squashfs"
+    # The layers, bottom first; overlayfs wants the top one first in `lowerdir`.
+    lower=
+    for layer in ${lib.concatMapStringsSep " " (l: l.name) layers}; do
+      mkdir -p /mnt/layers/$layer
+      mount -t squashfs -o ro,loop /iso/live/$layer.squashfs /mnt/layers/$layer \
+        || fail "cannot mount /iso/live/$layer.squashfs"
+      lower=/mnt/layers/$layer''${lower:+:$lower}
+    done
+    mkdir -p /mnt/rw /mnt/root
     mount -t tmpfs -o mode=0755 tmpfs /mnt/rw
     mkdir -p /mnt/rw/upper /mnt/rw/work
-    mount -t overlay overlay -o lowerdir=/mnt/lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work /mnt/root \
+    mount -t overlay overlay -o lowerdir=$lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work /mnt/root \
       || fail "cannot mount the overlay root"
-    mkdir -p /mnt/root/iso /mnt/root/run/kiln/squashfs /mnt/root/run/kiln/rw
+    chroot /mnt/root test -x /sbin/init || fail "the live root has no /sbin/init"
+    # /run is systemd's from here on; mounted now, it keeps what stage 1 leaves there.
+    mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /mnt/root/run
+    mkdir -p /mnt/root/iso /mnt/root/run/kiln/rw
     mount --move /iso /mnt/root/iso
-    mount --move /mnt/lower /mnt/root/run/kiln/squashfs
+    for layer in ${lib.concatMapStringsSep " " (l: l.name) layers}; do
+      mkdir -p /mnt/root/run/kiln/layers/$layer
+      mount --move /mnt/layers/$layer /mnt/root/run/kiln/layers/$layer
+    done
     mount --move /mnt/rw /mnt/root/run/kiln/rw
     for d in dev proc sys; do mount --move /$d /mnt/root/$d; done
-    info "switching to the live root"
-    exec switch_root /mnt/root /bin/busybox init
+    info "switching to the live root: systemd"
+    exec switch_root /mnt/root /sbin/init
   '';
 
 in
@@ -98,6 +112,8 @@ in
       busybox = pkgs.busybox-static;
       compressor = cfg.compressor;
       init = init;
+      modprobeConfig = config.boot.modprobeConfig;
+      SOURCE_DATE_EPOCH = config.system.sourceDateEpoch;
     };
   };
 }

@@ -1,0 +1,644 @@
+//! `debian-root`: a Debian root file system that dpkg has configured, as `mmdebstrap` makes
+//! one, from the unpacked packages in the store.
+//!
+//! The steps, in a scratch directory beside the output:
+//!
+//! 1. The packages are copied into one tree ([`tree::merge_packages`], merged-/usr), every
+//!    file with the mode and owner its package's manifest gives. kiln's parallel unpacking
+//!    already happened in the store, once per package: this is the step mmdebstrap spends most
+//!    of its time in (`dpkg --unpack` of each `.deb`, one after another).
+//! 2. dpkg's database is written as `dpkg --unpack` leaves it: `status` with every package
+//!    `install ok unpacked` (conffiles as `newconffile`, each at `<path>.dpkg-new`), the
+//!    maintainer scripts, `.list`, `.md5sums` and the other control files under `info/`, and
+//!    the trigger interests under `triggers/`.
+//! 3. In the sandbox, with the root's own programs: each package's `preinst install`, in
+//!    dependency order; `dpkg --configure -a`, which runs the `postinst`s in dependency order
+//!    with debconf non-interactive; then every trigger a package declared interest in is
+//!    activated and run (`ldconfig`, GLib schemas, icon and font caches, ...), as installing
+//!    the whole set at once would. `policy-rc.d` keeps services from starting, and
+//!    `start-stop-daemon` is replaced for the duration, as mmdebstrap does. A maintainer script
+//!    that fails fails the build, naming the package and showing dpkg's output.
+//! 4. What makes the result depend on when it was built is removed, as mmdebstrap and
+//!    reproducible-builds.org do: logs, `*-old` databases, the ldconfig cache, machine ids
+//!    (`/etc/machine-id` stays, empty, so systemd makes one at first boot), SSH host keys.
+//!    Every file's time is the derivation's `SOURCE_DATE_EPOCH` in the image.
+//! 5. The tree is written as `layer.squashfs`, owners and modes as dpkg left them.
+//!
+//! Output: `layer.squashfs`; `etc/` with the `passwd`, `group`, `shadow` and `gshadow` the
+//! packages made (the profile's users are added to these by a later layer, so their ids do
+//! not collide with the system users'), and `etc/skel`; `packages`, one `NAME VERSION` line
+//! per installed package, from dpkg's status.
+//!
+//! Privilege: dpkg and the scripts `chown` files to system users (`root:shadow`), so the step
+//! runs as root; without root it fails, saying so.
+
+use crate::error::{BuilderError, Result};
+use crate::layers::{scratch_beside, write_layer};
+use crate::sandbox::{privilege, Privilege, Sandbox};
+use crate::tree::{merge_packages, How};
+use kiln_image::squashfs::Owners;
+use kiln_store::inputs::{self, StorePath};
+use kiln_store::{BuildError, Builder, Derivation, Events};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+pub(crate) const DEBIAN_ROOT: &str = "debian-root";
+
+/// What `debian-root` reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DebianRootInputs {
+    /// The unpacked packages: the closure of what the system installs, each once.
+    packages: Vec<StorePath>,
+    /// Answers to debconf questions (`debconf-set-selections` lines), given once everything is
+    /// configured; the packages they name are reconfigured with them.
+    #[serde(default)]
+    debconf_selections: String,
+    /// The squashfs compression (`isoImage.squashfsCompression`).
+    compression: crate::layers::Compression,
+    /// The time scripts see as "now" (`SOURCE_DATE_EPOCH`, which shadow's tools and Python's
+    /// bytecode honour) and every inode's time in the image.
+    #[serde(rename = "SOURCE_DATE_EPOCH")]
+    source_date_epoch: u32,
+}
+
+pub(crate) struct DebianRoot;
+
+impl Builder for DebianRoot {
+    fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
+        let parsed: DebianRootInputs = inputs::check(drv, inputs).map_err(BuildError::new)?;
+        check_selections(&parsed.debconf_selections)?;
+        Ok(())
+    }
+
+    fn build(
+        &self,
+        drv: &Derivation,
+        inputs: &[PathBuf],
+        out: &Path,
+        events: &dyn Events,
+    ) -> Result<(), BuildError> {
+        let inputs: DebianRootInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
+        check_selections(&inputs.debconf_selections)?;
+        Ok(build(drv, &inputs, out, events)?)
+    }
+}
+
+/// Each selection line is `PACKAGE QUESTION TYPE [VALUE]`, with a Debian package name.
+fn check_selections(selections: &str) -> Result<()> {
+    for line in selections.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let package = words.next().unwrap_or_default();
+        let valid = package.len() >= 2
+            && package
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+        if !valid || words.count() < 2 || line.contains("KILN_SELECTIONS") {
+            return Err(BuilderError::invalid(format!(
+                "system.debconfSelections: `{line}` is not `PACKAGE QUESTION TYPE VALUE`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One package, as its control area describes it.
+struct Control {
+    name: String,
+    architecture: String,
+    multi_arch_same: bool,
+    /// The `control` file's text: the `status` stanza's fields.
+    text: String,
+    /// Names of the packages it `Pre-Depends` on and `Depends` on (any alternative).
+    depends: Vec<String>,
+    conffiles: Vec<String>,
+    /// The unpacked package.
+    tree: PathBuf,
+}
+
+impl Control {
+    /// The name of its files under `info/`: `libc6:amd64` for `Multi-Arch: same`.
+    fn info_name(&self) -> String {
+        if self.multi_arch_same {
+            format!("{}:{}", self.name, self.architecture)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+fn build(
+    drv: &Derivation,
+    inputs: &DebianRootInputs,
+    out: &Path,
+    events: &dyn Events,
+) -> Result<()> {
+    if privilege()? != Privilege::Root {
+        return Err(BuilderError::Sandbox {
+            message: "configuring a Debian root runs dpkg, whose scripts give files to system \
+                      users (`root:shadow`): kiln must run as root for this step"
+                .to_string(),
+        });
+    }
+    let scratch = scratch_beside(out)?;
+    let root = scratch.path().join("root");
+    let trees: Vec<&Path> = inputs.packages.iter().map(StorePath::path).collect();
+    let started = std::time::Instant::now();
+    let merged = merge_packages(&trees, &root, How::Copy)?;
+    if merged.conflicts > 0 {
+        events.message(
+            drv,
+            &format!(
+                "{} path(s) shipped by more than one package; the first package's kept",
+                merged.conflicts
+            ),
+        );
+    }
+    let controls = trees
+        .iter()
+        .map(|tree| read_control(tree))
+        .collect::<Result<Vec<_>>>()?;
+    write_database(&root, &controls)?;
+    let log = scratch.path().join("dpkg.log");
+    let script = scratch.path().join("configure.sh");
+    std::fs::write(
+        &script,
+        configure_script(&controls, &inputs.debconf_selections),
+    )
+    .map_err(BuilderError::io("write", &script))?;
+    disable_services(&root)?;
+    let copied = started.elapsed();
+    let epoch = inputs.source_date_epoch.to_string();
+    let sandbox = Sandbox::new(&root, true)?
+        .bind(&script, "/tmp/kiln-configure.sh")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .env("DEBCONF_NONINTERACTIVE_SEEN", "true")
+        .env("DEBIAN_PRIORITY", "critical")
+        .env("SOURCE_DATE_EPOCH", &epoch);
+    if let Err(err) = sandbox.run(
+        &["/bin/sh", "/tmp/kiln-configure.sh"],
+        "configuring the packages",
+        &log,
+    ) {
+        return Err(name_the_package(err, &log));
+    }
+    enable_services(&root)?;
+    let configured = started.elapsed();
+    normalise(&root)?;
+    std::fs::create_dir(out).map_err(BuilderError::io("create", out))?;
+    export(&root, out)?;
+    write_layer(
+        &root,
+        out,
+        inputs.compression,
+        inputs.source_date_epoch,
+        Owners::FromTree,
+    )?;
+    // The split the benchmarks report (tests/bench/liveroot.sh).
+    let secs = |d: std::time::Duration| d.as_secs_f64();
+    events.message(
+        drv,
+        &format!(
+            "{} packages: copied in {:.1} s, configured in {:.1} s, squashfs in {:.1} s",
+            controls.len(),
+            secs(copied),
+            secs(configured - copied),
+            secs(started.elapsed() - configured)
+        ),
+    );
+    Ok(())
+}
+
+/// A package's control area (`.kiln-deb/control/` of its unpacked tree).
+fn read_control(tree: &Path) -> Result<Control> {
+    let dir = tree.join(kiln_debian::CONTROL_DIR).join("control");
+    let path = dir.join("control");
+    let text = std::fs::read_to_string(&path).map_err(BuilderError::io("read", &path))?;
+    let paragraphs = kiln_debian::deb822::parse(&text, &path.display().to_string())
+        .map_err(|e| BuilderError::invalid(e.to_string()))?;
+    let paragraph = paragraphs
+        .first()
+        .ok_or_else(|| BuilderError::invalid(format!("{} is empty", path.display())))?;
+    let field = |name: &str| paragraph.get(name).map(str::to_string);
+    let name = field("Package")
+        .ok_or_else(|| BuilderError::invalid(format!("{} has no Package", path.display())))?;
+    let mut depends = Vec::new();
+    for relation in ["Pre-Depends", "Depends"] {
+        if let Some(value) = paragraph.get(relation) {
+            for group in value.split(',') {
+                for alternative in group.split('|') {
+                    let name = alternative.split_whitespace().next().unwrap_or("");
+                    let name = name.split(':').next().unwrap_or("");
+                    if !name.is_empty() {
+                        depends.push(name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let conffiles = std::fs::read_to_string(dir.join("conffiles"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('/'))
+        // `remove-on-upgrade` flags name files dpkg removes; a fresh install has none.
+        .filter_map(|l| {
+            l.split_whitespace()
+                .next_back()
+                .filter(|p| p.starts_with('/'))
+        })
+        .map(str::to_string)
+        .collect();
+    Ok(Control {
+        architecture: field("Architecture").unwrap_or_else(|| "all".into()),
+        multi_arch_same: field("Multi-Arch").as_deref() == Some("same"),
+        text: text.trim_end().to_string() + "\n",
+        depends,
+        conffiles,
+        tree: tree.to_path_buf(),
+        name,
+    })
+}
+
+/// dpkg's database as `dpkg --unpack` of every package would leave it.
+fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
+    let admin = root.join("var/lib/dpkg");
+    for dir in ["info", "updates", "triggers", "alternatives", "parts"] {
+        let path = admin.join(dir);
+        std::fs::create_dir_all(&path).map_err(BuilderError::io("create", &path))?;
+    }
+    let write = |rel: &str, text: &str| -> Result<()> {
+        let path = admin.join(rel);
+        std::fs::write(&path, text).map_err(BuilderError::io("write", &path))
+    };
+    write("arch", "amd64\n")?;
+    for empty in [
+        "available",
+        "diversions",
+        "statoverride",
+        "triggers/Unincorp",
+    ] {
+        write(empty, "")?;
+    }
+    let mut status = String::new();
+    let mut file_interests: Vec<String> = Vec::new();
+    let mut explicit: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut sorted: Vec<&Control> = controls.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    for control in &sorted {
+        // The stanza: the control file, with dpkg's status after `Package`.
+        let mut lines = control.text.lines();
+        let first = lines.next().unwrap_or_default();
+        let _ = writeln!(status, "{first}\nStatus: install ok unpacked");
+        for line in lines {
+            let _ = writeln!(status, "{line}");
+        }
+        if !control.conffiles.is_empty() {
+            status.push_str("Conffiles:\n");
+            for conffile in &control.conffiles {
+                let _ = writeln!(status, " {conffile} newconffile");
+                move_conffile(root, conffile)?;
+            }
+        }
+        status.push('\n');
+        let info = control.info_name();
+        let kept = control.tree.join(kiln_debian::CONTROL_DIR);
+        let manifest = std::fs::read_to_string(kept.join(kiln_debian::FILES_MANIFEST))
+            .map_err(BuilderError::io("read", &kept))?;
+        let list: String = manifest
+            .lines()
+            .filter_map(|line| line.split('\t').nth(6))
+            .flat_map(|path| [path, "\n"])
+            .collect();
+        write(&format!("info/{info}.list"), &list)?;
+        let control_dir = kept.join("control");
+        let entries =
+            std::fs::read_dir(&control_dir).map_err(BuilderError::io("list", &control_dir))?;
+        for entry in entries {
+            let entry = entry.map_err(BuilderError::io("list", &control_dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "control" {
+                continue;
+            }
+            let to = admin.join("info").join(format!("{info}.{name}"));
+            std::fs::copy(entry.path(), &to).map_err(BuilderError::io("copy to", &to))?;
+            let executable =
+                ["preinst", "postinst", "prerm", "postrm", "config"].contains(&name.as_str());
+            crate::set_mode(&to, if executable { 0o755 } else { 0o644 })?;
+            if name == "triggers" {
+                let text = std::fs::read_to_string(entry.path())
+                    .map_err(BuilderError::io("read", &entry.path()))?;
+                for line in text.lines().map(str::trim) {
+                    let mut words = line.split_whitespace();
+                    let (Some(kind), Some(trigger)) = (words.next(), words.next()) else {
+                        continue;
+                    };
+                    let suffix = match kind {
+                        "interest" | "interest-await" => "",
+                        "interest-noawait" => "/noawait",
+                        _ => continue,
+                    };
+                    let who = format!("{}{suffix}", control.name);
+                    if trigger.starts_with('/') {
+                        file_interests.push(format!("{trigger} {who}"));
+                    } else {
+                        explicit.entry(trigger.to_string()).or_default().push(who);
+                    }
+                }
+            }
+        }
+    }
+    write("status", &status)?;
+    file_interests.sort();
+    write(
+        "triggers/File",
+        &file_interests
+            .iter()
+            .flat_map(|l| [l.as_str(), "\n"])
+            .collect::<String>(),
+    )?;
+    for (trigger, packages) in &explicit {
+        let text: String = packages.iter().flat_map(|p| [p.as_str(), "\n"]).collect();
+        write(&format!("triggers/{trigger}"), &text)?;
+    }
+    Ok(())
+}
+
+/// A fresh conffile waits at `<path>.dpkg-new` for `dpkg --configure` to move it in place.
+fn move_conffile(root: &Path, conffile: &str) -> Result<()> {
+    let rel = conffile.trim_start_matches('/');
+    let path = root.join(rel);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(()); // merged-/usr or a conffile the package does not ship itself
+    }
+    let new = root.join(format!("{rel}.dpkg-new"));
+    std::fs::rename(&path, &new).map_err(BuilderError::io("move", &path))
+}
+
+/// The script the sandbox runs: preinsts in dependency order, `dpkg --configure -a`, then every
+/// declared trigger activated and processed.
+fn configure_script(controls: &[Control], selections: &str) -> String {
+    let mut script = String::from(
+        "#!/bin/sh\n# Generated by kiln's debian-root builder.\nset -e\n\
+         export DPKG_ADMINDIR=/var/lib/dpkg DPKG_ROOT= DPKG_MAINTSCRIPT_ARCH=amd64\n\
+         export DPKG_RUNNING_VERSION=\"$(dpkg-query -W -f='${Version}' dpkg)\"\n",
+    );
+    for control in dependency_order(controls) {
+        let info = control.info_name();
+        let _ = writeln!(
+            script,
+            "if [ -x /var/lib/dpkg/info/{info}.preinst ]; then echo 'kiln: preinst {name}'; \
+             DPKG_MAINTSCRIPT_PACKAGE={name} DPKG_MAINTSCRIPT_NAME=preinst \
+             DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1 /var/lib/dpkg/info/{info}.preinst install \
+             || {{ echo 'kiln: preinst of {name} failed'; exit 1; }}; fi",
+            name = control.name
+        );
+    }
+    let selections: String = selections
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    if !selections.is_empty() {
+        // The answers go in before any package that asks is configured (its `config` script
+        // would otherwise answer from defaults or from files a first run left): debconf and
+        // what it depends on are configured first, in dependency order, to read them.
+        let order = dependency_order(controls);
+        let needed = dependency_closure(controls, "debconf");
+        let first: Vec<&str> = order
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|n| needed.contains(n))
+            .collect();
+        if !first.is_empty() {
+            let _ = writeln!(script, "dpkg --configure {}", first.join(" "));
+            let _ = write!(
+                script,
+                "debconf-set-selections <<'KILN_SELECTIONS'\n{selections}KILN_SELECTIONS\n"
+            );
+        }
+    }
+    script.push_str("dpkg --configure -a\n");
+    // Everything was "unpacked" at once: every file trigger and every explicit trigger a
+    // package is interested in fires once, now that all packages are configured.
+    script.push_str(
+        "for t in $(cut -d' ' -f1 /var/lib/dpkg/triggers/File | sort -u) \
+         $(ls /var/lib/dpkg/triggers | grep -vx 'File\\|Unincorp\\|Lock'); do \
+         dpkg-trigger --no-await \"$t\"; done\n\
+         dpkg --triggers-only --pending\n",
+    );
+    script.push_str("dpkg --audit\n");
+    script
+}
+
+/// `name` and every package it depends on, directly or not, among `controls`.
+fn dependency_closure<'a>(controls: &'a [Control], name: &'a str) -> BTreeSet<&'a str> {
+    let by_name: BTreeMap<&str, &Control> = controls.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut seen = BTreeSet::new();
+    let mut queue = vec![name];
+    while let Some(next) = queue.pop() {
+        if let Some(control) = by_name.get(next) {
+            if seen.insert(control.name.as_str()) {
+                queue.extend(control.depends.iter().map(String::as_str));
+            }
+        }
+    }
+    seen
+}
+
+/// Packages before the packages that depend on them (Pre-Depends and Depends), then by name;
+/// a dependency cycle is broken at the package first by name.
+fn dependency_order(controls: &[Control]) -> Vec<&Control> {
+    let by_name: BTreeMap<&str, &Control> = controls.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut order = Vec::new();
+    fn visit<'a>(
+        name: &'a str,
+        by_name: &BTreeMap<&'a str, &'a Control>,
+        visiting: &mut BTreeSet<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+        order: &mut Vec<&'a Control>,
+    ) {
+        if done.contains(name) || !visiting.insert(name) {
+            return;
+        }
+        if let Some(control) = by_name.get(name) {
+            for dep in &control.depends {
+                if let Some((dep_name, _)) = by_name.get_key_value(dep.as_str()) {
+                    visit(dep_name, by_name, visiting, done, order);
+                }
+            }
+            done.insert(name);
+            order.push(control);
+        }
+        visiting.remove(name);
+    }
+    for name in by_name.keys() {
+        let mut visiting = BTreeSet::new();
+        visit(name, &by_name, &mut visiting, &mut done, &mut order);
+    }
+    order
+}
+
+/// `policy-rc.d` refusing every service, and a `start-stop-daemon` that starts nothing.
+fn disable_services(root: &Path) -> Result<()> {
+    let policy = root.join("usr/sbin/policy-rc.d");
+    std::fs::write(&policy, "#!/bin/sh\nexit 101\n").map_err(BuilderError::io("write", &policy))?;
+    crate::set_mode(&policy, 0o755)?;
+    let ssd = root.join("usr/sbin/start-stop-daemon");
+    if ssd.is_file() {
+        let real = root.join("usr/sbin/start-stop-daemon.REAL");
+        std::fs::rename(&ssd, &real).map_err(BuilderError::io("move", &ssd))?;
+        std::fs::write(
+            &ssd,
+            "#!/bin/sh\necho 'Warning: Fake start-stop-daemon called, doing nothing'\n",
+        )
+        .map_err(BuilderError::io("write", &ssd))?;
+        crate::set_mode(&ssd, 0o755)?;
+    }
+    Ok(())
+}
+
+/// Undoes [`disable_services`].
+fn enable_services(root: &Path) -> Result<()> {
+    let policy = root.join("usr/sbin/policy-rc.d");
+    let _ = std::fs::remove_file(&policy);
+    let real = root.join("usr/sbin/start-stop-daemon.REAL");
+    if real.is_file() {
+        let ssd = root.join("usr/sbin/start-stop-daemon");
+        std::fs::rename(&real, &ssd).map_err(BuilderError::io("move", &real))?;
+    }
+    Ok(())
+}
+
+/// Removes what depends on when and where the root was built (see the module comment).
+fn normalise(root: &Path) -> Result<()> {
+    let remove = [
+        "var/log/dpkg.log",
+        "var/log/alternatives.log",
+        "var/log/apt/history.log",
+        "var/log/apt/term.log",
+        "var/log/apt/eipp.log.xz",
+        "var/cache/ldconfig/aux-cache",
+        "var/lib/dbus/machine-id",
+        "var/lib/systemd/random-seed",
+        "var/lib/dpkg/status-old",
+        "var/lib/dpkg/diversions-old",
+        "var/lib/dpkg/statoverride-old",
+        "var/cache/debconf/config.dat-old",
+        "var/cache/debconf/passwords.dat-old",
+        "var/cache/debconf/templates.dat-old",
+        "etc/passwd-",
+        "etc/group-",
+        "etc/shadow-",
+        "etc/gshadow-",
+        "etc/subuid-",
+        "etc/subgid-",
+    ];
+    for rel in remove {
+        let path = root.join(rel);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            std::fs::remove_file(&path).map_err(BuilderError::io("remove", &path))?;
+        }
+    }
+    let ssh = root.join("etc/ssh");
+    if let Ok(entries) = std::fs::read_dir(&ssh) {
+        for entry in entries.filter_map(std::result::Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with("ssh_host_") {
+                std::fs::remove_file(entry.path())
+                    .map_err(BuilderError::io("remove", &entry.path()))?;
+            }
+        }
+    }
+    let machine_id = root.join("etc/machine-id");
+    if std::fs::symlink_metadata(&machine_id).is_ok() {
+        std::fs::write(&machine_id, "").map_err(BuilderError::io("write", &machine_id))?;
+    }
+    Ok(())
+}
+
+/// The accounts the packages made and `/etc/skel`, for the layer that adds the profile's
+/// users; and the installed packages.
+fn export(root: &Path, out: &Path) -> Result<()> {
+    let etc = out.join("etc");
+    std::fs::create_dir(&etc).map_err(BuilderError::io("create", &etc))?;
+    for file in ["passwd", "group", "shadow", "gshadow"] {
+        let from = root.join("etc").join(file);
+        if from.is_file() {
+            std::fs::copy(&from, etc.join(file)).map_err(BuilderError::io("copy", &from))?;
+        }
+    }
+    copy_plain_tree(&root.join("etc/skel"), &etc.join("skel"))?;
+    let status_path = root.join("var/lib/dpkg/status");
+    let status =
+        std::fs::read_to_string(&status_path).map_err(BuilderError::io("read", &status_path))?;
+    let paragraphs = kiln_debian::deb822::parse(&status, "status")
+        .map_err(|e| BuilderError::invalid(e.to_string()))?;
+    let mut packages = String::new();
+    for paragraph in &paragraphs {
+        if paragraph.get("Status") == Some("install ok installed") {
+            let _ = writeln!(
+                packages,
+                "{} {}",
+                paragraph.get("Package").unwrap_or_default(),
+                paragraph.get("Version").unwrap_or_default()
+            );
+        }
+    }
+    let path = out.join("packages");
+    std::fs::write(&path, packages).map_err(BuilderError::io("write", &path))
+}
+
+/// Files, directories and symlinks of `from` (missing: nothing) copied to `to`.
+fn copy_plain_tree(from: &Path, to: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(from) else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        std::fs::create_dir_all(to).map_err(BuilderError::io("create", to))?;
+        let entries = std::fs::read_dir(from).map_err(BuilderError::io("list", from))?;
+        for entry in entries.filter_map(std::result::Result::ok) {
+            copy_plain_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from).map_err(BuilderError::io("read", from))?;
+        std::os::unix::fs::symlink(target, to).map_err(BuilderError::io("create", to))?;
+    } else {
+        std::fs::copy(from, to).map_err(BuilderError::io("copy to", to))?;
+    }
+    Ok(())
+}
+
+/// A failed configuration names the package whose script failed, from dpkg's words (or
+/// kiln's own for a preinst).
+fn name_the_package(err: BuilderError, log: &Path) -> BuilderError {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let failed: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("kiln: preinst of ")
+                .and_then(|rest| rest.strip_suffix(" failed"))
+                .or_else(|| {
+                    line.strip_prefix("dpkg: error processing package ")
+                        .and_then(|rest| rest.split_whitespace().next())
+                })
+                .map(str::to_string)
+        })
+        .collect();
+    match err {
+        BuilderError::SandboxedProgram { log, status, .. } if !failed.is_empty() => {
+            BuilderError::MaintainerScript {
+                packages: failed.join(", "),
+                status,
+                log,
+            }
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,490 @@
+//! The image builders: `initrd` (busybox, module closure, firmware, `/init`) and `iso` (the
+//! bootable medium: isolinux for BIOS, a FAT ESP with systemd-boot for UEFI, isohybrid).
+
+use crate::error::{BuilderError, Result};
+use crate::modules::ModDirVersion;
+use kiln_image::cpio::{self, Compressor, CpioOptions, CpioPath, Entry};
+use kiln_image::initrd;
+use kiln_image::iso::{self, FileSource, IsoSpec, IsoTree, VolumeId};
+use kiln_image::kmod;
+use kiln_store::inputs::{self, StorePath};
+use kiln_store::{BuildError, Builder, Derivation, Events};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub(crate) const INITRD: &str = "initrd";
+pub(crate) const ISO: &str = "iso";
+
+/// What the `initrd` builder reads. Output: `$out/initrd`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitrdInputs {
+    mod_dir_version: ModDirVersion,
+    /// A package with `lib/modules/<version>`, normally an `aggregate-modules` output, whose
+    /// saved index it reads.
+    modules_tree: StorePath,
+    /// Module names or aliases; their closure is included.
+    #[serde(default)]
+    modules: Vec<String>,
+    /// Packages with `lib/firmware`.
+    #[serde(default)]
+    firmware: Vec<StorePath>,
+    /// busybox-static's package.
+    busybox: StorePath,
+    /// The `/init` script.
+    init: String,
+    /// `/etc/modprobe.d/kiln.conf` (blacklists, options), read by stage 1's `modprobe`.
+    #[serde(default)]
+    modprobe_config: String,
+    /// `boot.initrd.compressor`: `zstd`, `gzip`, `xz` (or a path to one), or `cat`.
+    compressor: String,
+    /// Every member's mtime.
+    #[serde(rename = "SOURCE_DATE_EPOCH")]
+    source_date_epoch: u32,
+}
+
+pub(crate) struct Initrd;
+
+impl Builder for Initrd {
+    fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
+        let parsed: InitrdInputs = inputs::check(drv, inputs).map_err(BuildError::new)?;
+        Compressor::from_config(&parsed.compressor, &[]).map_err(BuilderError::from)?;
+        Ok(())
+    }
+
+    fn build(
+        &self,
+        drv: &Derivation,
+        inputs: &[PathBuf],
+        out: &Path,
+        events: &dyn Events,
+    ) -> Result<(), BuildError> {
+        let inputs: InitrdInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
+        Ok(build_initrd(drv, &inputs, out, events)?)
+    }
+}
+
+fn path(p: &str) -> Result<CpioPath> {
+    Ok(CpioPath::new(p)?)
+}
+
+fn build_initrd(
+    drv: &Derivation,
+    inputs: &InitrdInputs,
+    out: &Path,
+    events: &dyn Events,
+) -> Result<()> {
+    let version = inputs.mod_dir_version.as_str();
+    let root = inputs
+        .modules_tree
+        .join(Path::new("lib/modules").join(version))?;
+    if !root.is_dir() {
+        return Err(BuilderError::invalid(format!(
+            "`modulesTree` has no lib/modules/{version}"
+        )));
+    }
+    let index = kmod::open_index(&root)?;
+    let closure = kmod::resolve(&index, &inputs.modules)?;
+    let mut entries = initrd::module_entries(&index, &closure, version)?;
+    // So /init can tell a built-in module (nothing to load) from a missing one.
+    let builtin = root.join("modules.builtin");
+    if builtin.is_file() {
+        entries.push(Entry::file(
+            path(&format!("lib/modules/{version}/modules.builtin"))?,
+            0o644,
+            builtin,
+        ));
+    }
+
+    // The module packages' modprobe.d files (aggregate-modules gathered them), then kiln's own.
+    let modprobe_d = inputs.modules_tree.join("etc/modprobe.d")?;
+    if let Ok(read) = std::fs::read_dir(&modprobe_d) {
+        let mut files: Vec<_> = read.filter_map(std::result::Result::ok).collect();
+        files.sort_by_key(std::fs::DirEntry::file_name);
+        for file in files {
+            let name = file.file_name().to_string_lossy().into_owned();
+            if file.file_type().is_ok_and(|t| t.is_file()) && name != "kiln.conf" {
+                let at = path(&format!("etc/modprobe.d/{name}"))?;
+                entries.push(Entry::file(at, 0o644, file.path()));
+            }
+        }
+    }
+
+    let mut firmware_trees = Vec::new();
+    for package in &inputs.firmware {
+        firmware_trees.push(package.join("lib/firmware")?);
+    }
+    let lookup = initrd::firmware::find_firmware(&closure.firmware, &firmware_trees)?;
+    if !lookup.missing.is_empty() {
+        events.message(
+            drv,
+            &format!(
+                "warning: firmware named by the initrd's modules is in no hardware.firmware package: {}",
+                lookup.missing.join(", ")
+            ),
+        );
+    }
+    entries.extend(initrd::firmware_entries(&lookup)?);
+
+    let busybox = inputs.busybox.join("bin/busybox")?;
+    entries.extend(busybox_entries(&busybox)?);
+    entries.push(Entry::bytes(
+        path("init")?,
+        0o755,
+        inputs.init.as_bytes().to_vec(),
+    ));
+    for (file, text) in [
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\n"),
+        (
+            "etc/profile",
+            "export PATH=/bin:/sbin:/usr/bin:/usr/sbin\nexport PS1='[\\u@\\h:\\w]# '\n",
+        ),
+        ("etc/modprobe.d/kiln.conf", inputs.modprobe_config.as_str()),
+    ] {
+        entries.push(Entry::bytes(path(file)?, 0o644, text.as_bytes().to_vec()));
+    }
+    // The kernel opens /dev/console before /init runs, so it must exist in the archive.
+    entries.push(Entry::char_device(path("dev/console")?, 0o600, 5, 1));
+    for dir in [
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "tmp",
+        "root",
+        "iso",
+        "mnt",
+        "lib/firmware",
+    ] {
+        entries.push(Entry::dir(path(dir)?, 0o755));
+    }
+    let compressor = Compressor::from_config(&inputs.compressor, &[])?;
+    let options = CpioOptions {
+        mtime: inputs.source_date_epoch,
+    };
+    std::fs::create_dir(out).map_err(BuilderError::io("create", out))?;
+    let file = out.join("initrd");
+    cpio::write_initrd(&file, dedup(entries), &options, compressor)?;
+    crate::set_mode(&file, 0o644)
+}
+
+/// Later entries for the same path lose (a module tree and firmware may both add a directory).
+fn dedup(entries: Vec<Entry>) -> Vec<Entry> {
+    let mut seen = std::collections::BTreeSet::new();
+    entries
+        .into_iter()
+        .filter(|e| seen.insert(e.path.as_str().to_string()))
+        .collect()
+}
+
+/// `bin/busybox` and a symlink per applet, where busybox itself says each belongs.
+fn busybox_entries(busybox: &Path) -> Result<Vec<Entry>> {
+    let applets = busybox_applets(busybox)?;
+    let mut entries = vec![Entry::file(path("bin/busybox")?, 0o755, busybox)];
+    for applet in applets {
+        if applet != "bin/busybox" {
+            entries.push(Entry::symlink(path(&applet)?, "/bin/busybox"));
+        }
+    }
+    Ok(entries)
+}
+
+/// What the `iso` builder reads. Output: `$out/iso/<isoName>`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IsoInputs {
+    iso_name: String,
+    #[serde(rename = "volumeID")]
+    volume_id: String,
+    /// The kernel image file.
+    kernel: StorePath,
+    /// An `initrd` output.
+    initrd: StorePath,
+    /// The live root's layers, bottom first: `[{ "name": "base", "layer": <a layer's output> }]`,
+    /// each put at `/live/<name>.squashfs`, where the initrd stacks them.
+    #[serde(deserialize_with = "inputs::json")]
+    layers: Vec<Layer>,
+    bios: bool,
+    efi: bool,
+    usb: bool,
+    /// isolinux's and syslinux-common's packages, for BIOS.
+    isolinux: Option<StorePath>,
+    syslinux: Option<StorePath>,
+    /// systemd-boot-efi's package, for UEFI.
+    systemd_boot: Option<StorePath>,
+    menu_label: String,
+    kernel_params: String,
+    /// Seconds the menu waits; none: wait for a choice.
+    timeout: Option<u32>,
+    /// Extra files: `[{ "source": <store path>, "target": "/on/the/iso" }]`.
+    #[serde(default, deserialize_with = "inputs::json")]
+    contents: Vec<Content>,
+    /// Every timestamp on the medium (ISO 9660 records and the FAT ESP).
+    #[serde(rename = "SOURCE_DATE_EPOCH")]
+    source_date_epoch: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    name: String,
+    layer: StorePath,
+}
+
+#[derive(Deserialize)]
+struct Content {
+    source: StorePath,
+    target: String,
+}
+
+pub(crate) struct Iso;
+
+const ISOLINUX_BIN: &str = "usr/lib/ISOLINUX/isolinux.bin";
+const ISOHDPFX_BIN: &str = "usr/lib/ISOLINUX/isohdpfx.bin";
+const SYSLINUX_BIOS: &str = "usr/lib/syslinux/modules/bios";
+const SYSTEMD_BOOT: &str = "usr/lib/systemd/boot/efi/systemd-bootx64.efi";
+
+impl IsoInputs {
+    /// What can be checked before anything is built.
+    fn validate(&self) -> Result<VolumeId> {
+        let volume_id = VolumeId::new(&self.volume_id)?;
+        if self.iso_name.contains('/') || self.iso_name.is_empty() || self.iso_name == ".." {
+            return Err(BuilderError::invalid(format!(
+                "isoImage.isoName `{}` must be a file name",
+                self.iso_name
+            )));
+        }
+        if !self.bios && !self.efi {
+            return Err(BuilderError::invalid(
+                "the ISO boots neither with BIOS nor with UEFI",
+            ));
+        }
+        let missing = |what: &str, when: &str| {
+            BuilderError::invalid(format!("`{what}` is needed for {when}"))
+        };
+        if self.bios && (self.isolinux.is_none() || self.syslinux.is_none()) {
+            return Err(missing("isolinux` and `syslinux", "BIOS boot"));
+        }
+        if self.efi && self.systemd_boot.is_none() {
+            return Err(missing("systemdBoot", "UEFI boot"));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for layer in &self.layers {
+            let plain = !layer.name.is_empty()
+                && layer
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !plain || !names.insert(layer.name.as_str()) {
+                return Err(BuilderError::invalid(format!(
+                    "layer name `{}` must be unique, of letters, digits, `-` and `_`",
+                    layer.name
+                )));
+            }
+        }
+        Ok(volume_id)
+    }
+}
+
+impl Builder for Iso {
+    fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
+        let parsed: IsoInputs = inputs::check(drv, inputs).map_err(BuildError::new)?;
+        parsed.validate()?;
+        Ok(())
+    }
+
+    fn build(
+        &self,
+        drv: &Derivation,
+        inputs: &[PathBuf],
+        out: &Path,
+        _: &dyn Events,
+    ) -> Result<(), BuildError> {
+        let inputs: IsoInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
+        Ok(build_iso(&inputs, out)?)
+    }
+}
+
+fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {
+    let volume_id = inputs.validate()?;
+    let kernel = inputs.kernel.path().to_path_buf();
+    let initrd = inputs.initrd.join("initrd")?;
+    for file in [&kernel, &initrd] {
+        if !file.is_file() {
+            return Err(BuilderError::invalid(format!(
+                "{} does not exist",
+                file.display()
+            )));
+        }
+    }
+    let params = inputs.kernel_params.as_str();
+    let label = inputs.menu_label.as_str();
+    let timestamp = i64::from(inputs.source_date_epoch);
+
+    let mut tree = IsoTree::new();
+    let add = |tree: &mut IsoTree, at: &str, source: FileSource| -> Result<()> {
+        Ok(tree.add_file(at, 0o644, source)?)
+    };
+    add(&mut tree, "boot/vmlinuz", FileSource::Path(kernel.clone()))?;
+    add(&mut tree, "boot/initrd", FileSource::Path(initrd.clone()))?;
+
+    let mut boot = iso::BootOptions {
+        catalog_path: Some("boot/boot.cat".into()),
+        ..iso::BootOptions::default()
+    };
+    if let (true, Some(isolinux), Some(syslinux)) =
+        (inputs.bios, &inputs.isolinux, &inputs.syslinux)
+    {
+        let modules = syslinux.join(SYSLINUX_BIOS)?;
+        add(
+            &mut tree,
+            "isolinux/isolinux.bin",
+            FileSource::Path(isolinux.join(ISOLINUX_BIN)?),
+        )?;
+        for module in ["ldlinux.c32", "menu.c32", "libutil.c32"] {
+            add(
+                &mut tree,
+                &format!("isolinux/{module}"),
+                FileSource::Path(modules.join(module)),
+            )?;
+        }
+        let cfg = isolinux_cfg(label, params, inputs.timeout);
+        add(
+            &mut tree,
+            "isolinux/isolinux.cfg",
+            FileSource::Bytes(cfg.into_bytes().into()),
+        )?;
+        boot.bios_image = Some("isolinux/isolinux.bin".into());
+        if inputs.usb {
+            let template = isolinux.join(ISOHDPFX_BIN)?;
+            let mbr = std::fs::read(&template).map_err(BuilderError::io("read", &template))?;
+            boot.hybrid_mbr = Some(Arc::from(mbr));
+        }
+    } else if inputs.usb {
+        // A UEFI-only stick still needs a protective MBR; zeros carry no boot code.
+        boot.hybrid_mbr = Some(Arc::from(vec![0u8; 432]));
+    }
+    if let (true, Some(systemd_boot)) = (inputs.efi, &inputs.systemd_boot) {
+        let loader = systemd_boot.join(SYSTEMD_BOOT)?;
+        let entry =
+            format!("title {label}\nlinux /boot/vmlinuz\ninitrd /boot/initrd\noptions {params}\n");
+        let files = vec![
+            ("EFI/BOOT/BOOTX64.EFI".to_string(), FileSource::Path(loader)),
+            ("boot/vmlinuz".to_string(), FileSource::Path(kernel.clone())),
+            ("boot/initrd".to_string(), FileSource::Path(initrd.clone())),
+            (
+                "loader/loader.conf".to_string(),
+                FileSource::Bytes(loader_conf(inputs.timeout).into_bytes().into()),
+            ),
+            (
+                "loader/entries/kiln.conf".to_string(),
+                FileSource::Bytes(entry.into_bytes().into()),
+            ),
+        ];
+        let mut spec = kiln_image::esp::EspSpec::new("EFIBOOT", timestamp);
+        spec.files = files;
+        // Built in memory and written once, as part of the ISO: `fatfs` updates the FAT
+        // with small reads and writes per cluster, which cost a system call each on a file.
+        let esp = kiln_image::esp::write_esp_to_vec(&spec)?;
+        add(&mut tree, "boot/efi.img", FileSource::Bytes(esp.into()))?;
+        boot.efi_image = Some("boot/efi.img".into());
+        boot.hybrid_gpt = inputs.usb;
+    }
+    for layer in &inputs.layers {
+        let file = layer.layer.join(crate::layers::LAYER_FILE)?;
+        add(
+            &mut tree,
+            &format!("live/{}.squashfs", layer.name),
+            FileSource::Path(file),
+        )?;
+    }
+    for item in &inputs.contents {
+        add_content(&mut tree, item)?;
+    }
+
+    let mut spec = IsoSpec::new(volume_id, tree, timestamp);
+    spec.boot = boot;
+    let dir = out.join("iso");
+    std::fs::create_dir_all(&dir).map_err(BuilderError::io("create", &dir))?;
+    let file = dir.join(&inputs.iso_name);
+    iso::write_iso(&spec, &file)?;
+    crate::set_mode(&file, 0o644)
+}
+
+fn isolinux_cfg(label: &str, params: &str, timeout: Option<u32>) -> String {
+    // isolinux counts in tenths of a second and reads 0 as "wait forever".
+    let timeout = timeout.map_or(0, |t| (t * 10).max(1));
+    format!(
+        "SERIAL 0 115200\nUI menu.c32\nPROMPT 0\nTIMEOUT {timeout}\nMENU TITLE {label}\nDEFAULT kiln\n\nLABEL kiln\n  MENU LABEL {label}\n  LINUX /boot/vmlinuz\n  APPEND initrd=/boot/initrd {params}\n"
+    )
+}
+
+fn loader_conf(timeout: Option<u32>) -> String {
+    let timeout = timeout.map_or_else(|| "menu-force".to_string(), |t| t.to_string());
+    format!("timeout {timeout}\ndefault kiln.conf\n")
+}
+
+/// One `isoImage.contents` item: a file, or a directory's files, directories and symlinks
+/// (symlinks are not followed; a path already on the medium wins).
+fn add_content(tree: &mut IsoTree, item: &Content) -> Result<()> {
+    let target = item.target.trim_start_matches('/');
+    let source = item.source.path();
+    let meta = std::fs::symlink_metadata(source).map_err(BuilderError::io("read", source))?;
+    if meta.is_dir() {
+        add_tree(tree, source, target)
+    } else if meta.file_type().is_symlink() {
+        let link = std::fs::read_link(source).map_err(BuilderError::io("read", source))?;
+        Ok(tree.add_symlink(target, &link.to_string_lossy())?)
+    } else {
+        Ok(tree.add_file(target, 0o644, FileSource::Path(source.to_path_buf()))?)
+    }
+}
+
+/// Adds the files, directories and symlinks under `root` at `at` (a path already there wins).
+fn add_tree(tree: &mut IsoTree, root: &Path, at: &str) -> Result<()> {
+    let read = std::fs::read_dir(root).map_err(BuilderError::io("list", root))?;
+    let mut items: Vec<_> = read.filter_map(std::result::Result::ok).collect();
+    items.sort_by_key(std::fs::DirEntry::file_name);
+    for item in items {
+        let name = item.file_name().to_string_lossy().into_owned();
+        let dest = format!("{at}/{name}");
+        let source = item.path();
+        let kind = item
+            .file_type()
+            .map_err(BuilderError::io("read", &source))?;
+        if kind.is_dir() {
+            add_tree(tree, &source, &dest)?;
+        } else if tree.get(&dest).is_some() {
+            continue;
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&source).map_err(BuilderError::io("read", &source))?;
+            tree.add_symlink(&dest, &target.to_string_lossy())?;
+        } else if kind.is_file() {
+            tree.add_file(&dest, 0o644, FileSource::Path(source))?;
+        }
+    }
+    Ok(())
+}
+
+/// Where each busybox applet belongs (`bin/ls`, `sbin/ip`, ...), as busybox itself says.
+fn busybox_applets(busybox: &Path) -> Result<Vec<String>> {
+    let output = std::process::Command::new(busybox)
+        .arg("--list-full")
+        .env_clear()
+        .output()
+        .map_err(|e| BuilderError::Program {
+            message: format!("cannot run {} --list-full: {e}", busybox.display()),
+        })?;
+    if !output.status.success() {
+        return Err(BuilderError::Program {
+            message: format!("{} --list-full failed", busybox.display()),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|applet| applet.trim().trim_start_matches('/').to_string())
+        .filter(|applet| !applet.is_empty())
+        .collect())
+}

@@ -1,0 +1,1 @@
+import <here/function.nix> { a = 40; }

@@ -1,0 +1,3 @@
+{ lib, ... }: {
+  options.free = lib.mkOption { type = lib.types.anything; };
+}

@@ -1,0 +1,3 @@
+{ lib, ... }: {
+  options.shallow = lib.mkOption { type = lib.types.attrs; };
+}

@@ -1,0 +1,3 @@
+{ lib, ... }: {
+  options.counts = lib.mkOption { type = lib.types.attrsOf lib.types.int; default = { }; };
+}

@@ -1,0 +1,3 @@
+{ lib, ... }: {
+  options.script = lib.mkOption { type = lib.types.lines; default = ""; };
+}

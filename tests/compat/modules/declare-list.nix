@@ -1,0 +1,3 @@
+{ lib, ... }: {
+  options.list = lib.mkOption { type = lib.types.listOf lib.types.int; default = [ ]; };
+}

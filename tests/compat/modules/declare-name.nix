@@ -1,0 +1,3 @@
+{ lib, ... }: {
+  options.name = lib.mkOption { type = lib.types.str; };
+}

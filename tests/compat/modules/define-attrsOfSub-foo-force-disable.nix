@@ -1,0 +1,1 @@
+{ lib, ... }: { attrsOfSub.foo.enable = lib.mkForce false; }

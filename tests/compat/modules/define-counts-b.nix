@@ -1,0 +1,1 @@
+{ lib, ... }: { counts = { b = 2; c = lib.mkIf false 3; }; }

@@ -1,0 +1,1 @@
+{ enable = abort "stop right there"; }

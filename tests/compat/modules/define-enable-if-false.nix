@@ -1,0 +1,1 @@
+{ lib, ... }: { enable = lib.mkIf false true; }

@@ -1,0 +1,1 @@
+{ lib, ... }: { enable = lib.mkOverride 10 false; }

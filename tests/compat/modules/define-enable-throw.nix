@@ -1,0 +1,1 @@
+{ enable = throw "the enable definition throws"; }

@@ -1,0 +1,1 @@
+{ imports = [ ./define-list-1.nix ./define-list-2.nix ]; list = [ 3 ]; }

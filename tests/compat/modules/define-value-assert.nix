@@ -1,0 +1,1 @@
+{ lib, ... }: assert 1 == 2; { value = 1; }

@@ -1,0 +1,1 @@
+{ custom, ... }: { value = custom * 2; }

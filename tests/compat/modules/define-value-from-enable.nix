@@ -1,0 +1,1 @@
+{ config, ... }: { value = if config.enable then 1 else 0; }

@@ -1,0 +1,1 @@
+{ config, ... }: { value = config.value + 1; }

@@ -1,0 +1,1 @@
+{ disabledModules = [ ./define-enable.nix ]; }
