@@ -10,6 +10,8 @@
 //! Recursion depth is bounded twice: `stacker` grows the Rust stack on the heap when it runs
 //! low, and `MAX_DEPTH` turns runaway recursion into a `stack_overflow` diagnostic.
 
+mod operators;
+
 use crate::call::suggest;
 use crate::compile::{self, Globals};
 use crate::error::{Catchable, ErrorKind, EvalError, EvalResult};
@@ -18,7 +20,6 @@ use crate::loader::Loader;
 use crate::symbol::Symbol;
 use crate::value::{AttrEntry, Attrs, Closure, List, Thunk, ThunkState, Value};
 use crate::EvalOptions;
-use kiln_syntax::ast::BinOp;
 use kiln_syntax::{FileId, SourceMap, Span};
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -98,44 +99,6 @@ impl Env {
         };
         if let Some(slot) = slot {
             let _ = slot.set(value);
-        }
-    }
-}
-
-/// An integer constant, or a variable whose value is an evaluated integer.
-#[inline(always)]
-fn evaluated_int(expr: &ir::Expr, env: &Rc<Env>) -> Option<i64> {
-    match &expr.kind {
-        ExprKind::Const(Value::Int(n)) => Some(*n),
-        ExprKind::Local { depth, index, .. } => match env.up(*depth).get(*index)? {
-            Value::Int(n) => Some(*n),
-            Value::Thunk(t) => match &*t.0.borrow() {
-                ThunkState::Done(Value::Int(n)) => Some(*n),
-                _ => None,
-            },
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// One part of an interpolation, coerced.
-#[derive(Clone, Default)]
-enum Piece {
-    #[default]
-    Empty,
-    Str(crate::NixString),
-    Int(i64),
-}
-
-impl Piece {
-    fn len(&self) -> usize {
-        match self {
-            Piece::Empty => 0,
-            Piece::Str(s) => s.as_str().len(),
-            Piece::Int(n) => {
-                n.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 1 + usize::from(*n < 0)
-            }
         }
     }
 }
@@ -608,25 +571,6 @@ impl Evaluator {
         }
     }
 
-    /// A strict arithmetic builtin on two operands, with integer fast paths.
-    fn eval_arith(
-        &mut self,
-        op: ir::ArithOp,
-        lhs: &Rc<ir::Expr>,
-        rhs: &Rc<ir::Expr>,
-        env: &Rc<Env>,
-        span: Span,
-    ) -> EvalResult<Value> {
-        let lhs = self.eval_leaf(lhs, env)?;
-        let rhs = self.eval_leaf(rhs, env)?;
-        match (op, &lhs, &rhs) {
-            (ir::ArithOp::Sub, Value::Int(a), Value::Int(b)) => Ok(Value::Int(a.wrapping_sub(*b))),
-            (ir::ArithOp::Mul, Value::Int(a), Value::Int(b)) => Ok(Value::Int(a.wrapping_mul(*b))),
-            (ir::ArithOp::LessThan, Value::Int(a), Value::Int(b)) => Ok(Value::Bool(a < b)),
-            _ => self.arith(op, &lhs, &rhs).map_err(|e| e.at(span)),
-        }
-    }
-
     /// Evaluates `expr`, following tail positions (`if` branches, `let`, `with` and `assert`
     /// bodies) in a loop rather than by recursion: fewer stack frames and depth checks.
     fn eval_inner(&mut self, expr: &Rc<ir::Expr>, env: &Rc<Env>) -> EvalResult<Value> {
@@ -770,150 +714,6 @@ impl Evaluator {
                 force_string,
                 parts,
             } => self.eval_concat(*force_string, parts, env, span),
-        }
-    }
-
-    /// `+` and interpolation. Sums of numbers, the common case in arithmetic code, are added
-    /// without collecting the operands first.
-    fn eval_concat(
-        &mut self,
-        force_string: bool,
-        parts: &[Rc<ir::Expr>],
-        env: &Rc<Env>,
-        span: Span,
-    ) -> EvalResult<Value> {
-        let Some(first_expr) = parts.first() else {
-            return Ok(Value::string(""));
-        };
-        let first = self.eval_leaf(first_expr, env)?;
-        if !force_string {
-            if let Value::Int(mut acc) = first {
-                let mut rest = parts[1..].iter();
-                for part in rest.by_ref() {
-                    match self.eval_leaf(part, env)? {
-                        Value::Int(n) => acc = acc.wrapping_add(n),
-                        other => {
-                            let mut values =
-                                vec![(Value::Int(acc), first_expr.span), (other, part.span)];
-                            for part in rest {
-                                values.push((self.eval_leaf(part, env)?, part.span));
-                            }
-                            return self.concat_strings(false, &values).map_err(|e| e.at(span));
-                        }
-                    }
-                }
-                return Ok(Value::Int(acc));
-            }
-        }
-        let is_string = match &first {
-            Value::String(_) | Value::Attrs(_) => true,
-            // `path + string` stays a path; `1.5 + 2` is a number.
-            Value::Path(_) | Value::Int(_) | Value::Float(_) => force_string,
-            _ => true,
-        };
-        if !is_string {
-            let mut values = Vec::with_capacity(parts.len());
-            values.push((first, first_expr.span));
-            for part in &parts[1..] {
-                values.push((self.eval_leaf(part, env)?, part.span));
-            }
-            return self
-                .concat_strings(force_string, &values)
-                .map_err(|e| e.at(span));
-        }
-        // `"${s}"` of a string is that string (strings have no identity to tell them apart).
-        if let (Value::String(_), 1) = (&first, parts.len()) {
-            return Ok(first);
-        }
-        // Each part is coerced as soon as it is evaluated, as Nix does (so a part that cannot be
-        // coerced fails before later parts are evaluated), to a string that shares the text of
-        // a string part; then the pieces are copied once into a buffer of their exact length.
-        let coerce = crate::Coerce::Interpolation;
-        let mut inline: [Piece; 4] = Default::default();
-        let mut spilled: Vec<Piece>;
-        let pieces: &mut [Piece] = if parts.len() <= inline.len() {
-            &mut inline[..parts.len()]
-        } else {
-            spilled = vec![Piece::Empty; parts.len()];
-            &mut spilled
-        };
-        pieces[0] = Piece::Str(
-            self.coerce_to_string(&first, coerce)
-                .map_err(|e| e.at(first_expr.span).at(span))?,
-        );
-        for (piece, part) in pieces[1..].iter_mut().zip(&parts[1..]) {
-            // `${toString n}` of an integer already evaluated: its digits, without making a
-            // string of them first (the most common interpolation of all).
-            if let Some(n) = self.to_string_of_evaluated_int(part, env) {
-                *piece = Piece::Int(n);
-                continue;
-            }
-            let value = self.eval_leaf(part, env)?;
-            *piece = Piece::Str(
-                self.coerce_to_string(&value, coerce)
-                    .map_err(|e| e.at(part.span).at(span))?,
-            );
-        }
-        let len = pieces.iter().map(Piece::len).sum();
-        let mut out = compact_str::CompactString::with_capacity(len);
-        let mut context = None;
-        for piece in pieces.iter() {
-            match piece {
-                Piece::Str(s) => {
-                    out.push_str(s.as_str());
-                    crate::NixString::merge_context(&mut context, s.context());
-                }
-                Piece::Int(n) => crate::ops::push_int(&mut out, *n),
-                Piece::Empty => {}
-            }
-        }
-        Ok(Value::String(crate::NixString::from_compact(out, context)))
-    }
-
-    /// `n` when `expr` is `toString x` (the builtin, not shadowed) and `x` a constant or a
-    /// variable that is an evaluated integer: then the call can do nothing but give `n`'s digits.
-    fn to_string_of_evaluated_int(&self, expr: &ir::Expr, env: &Rc<Env>) -> Option<i64> {
-        let ExprKind::Call { func, args } = &expr.kind else {
-            return None;
-        };
-        let (ExprKind::Const(Value::PrimOp(op)), [arg]) = (&func.kind, &**args) else {
-            return None;
-        };
-        if op.name != "toString" {
-            return None;
-        }
-        evaluated_int(arg, env)
-    }
-
-    /// The value of `expr` if it is integer arithmetic on integers already evaluated (`n - 1`):
-    /// computed now, because that can neither fail nor have an effect. `None` for anything
-    /// else. Only for the argument of a lambda that forces its argument first
-    /// (`ir::Lambda::strict_arg`), where a thunk could never be seen unevaluated.
-    pub(crate) fn eval_infallible(&self, expr: &ir::Expr, env: &Rc<Env>) -> Option<Value> {
-        let int = |e: &ir::Expr| evaluated_int(e, env);
-        match &expr.kind {
-            ExprKind::Arith { op, lhs, rhs } => {
-                let (a, b) = (int(lhs)?, int(rhs)?);
-                match op {
-                    ir::ArithOp::Sub => Some(Value::Int(a.wrapping_sub(b))),
-                    ir::ArithOp::Mul => Some(Value::Int(a.wrapping_mul(b))),
-                    ir::ArithOp::LessThan => Some(Value::Bool(a < b)),
-                    ir::ArithOp::Div => {
-                        (b != 0 && !(a == i64::MIN && b == -1)).then(|| Value::Int(a / b))
-                    }
-                }
-            }
-            ExprKind::ConcatStrings {
-                force_string: false,
-                parts,
-            } if !parts.is_empty() => {
-                let mut sum = 0i64;
-                for part in parts.iter() {
-                    sum = sum.wrapping_add(int(part)?);
-                }
-                Some(Value::Int(sum))
-            }
-            _ => None,
         }
     }
 
@@ -1078,161 +878,7 @@ impl Evaluator {
         let _ = span;
         Ok(Value::Attrs(Attrs::from_entries(entries)))
     }
-
-    fn eval_binary(
-        &mut self,
-        op: BinOp,
-        lhs: &Rc<ir::Expr>,
-        rhs: &Rc<ir::Expr>,
-        env: &Rc<Env>,
-        span: Span,
-    ) -> EvalResult<Value> {
-        let bool_of = |ev: &mut Evaluator, e: &Rc<ir::Expr>| -> EvalResult<bool> {
-            match ev.eval_leaf(e, env)? {
-                Value::Bool(b) => Ok(b),
-                other => Err(EvalError::type_error("a Boolean", &other).at(e.span)),
-            }
-        };
-        match op {
-            BinOp::Eq | BinOp::NEq => {
-                let a = self.eval_leaf(lhs, env)?;
-                let b = self.eval_leaf(rhs, env)?;
-                // Both are evaluated already; the comparisons with `null` that library code is
-                // full of need no further step.
-                let eq = match (&a, &b) {
-                    // A constant may be a thunk (a builtin that is not available): forced below.
-                    (Value::Thunk(_), _) | (_, Value::Thunk(_)) => {
-                        self.equal(&a, &b).map_err(|e| e.at(span))?
-                    }
-                    (Value::Null, other) | (other, Value::Null) => matches!(other, Value::Null),
-                    _ => self.equal_forced(a, b).map_err(|e| e.at(span))?,
-                };
-                Ok(Value::Bool(eq == (op == BinOp::Eq)))
-            }
-            BinOp::And => Ok(Value::Bool(bool_of(self, lhs)? && bool_of(self, rhs)?)),
-            BinOp::Or => Ok(Value::Bool(bool_of(self, lhs)? || bool_of(self, rhs)?)),
-            BinOp::Impl => Ok(Value::Bool(!bool_of(self, lhs)? || bool_of(self, rhs)?)),
-            BinOp::Update => {
-                let a = self.eval_leaf(lhs, env)?;
-                let a = match a {
-                    Value::Attrs(a) => a,
-                    other => return Err(EvalError::type_error("a set", &other).at(lhs.span)),
-                };
-                let b = match self.eval_leaf(rhs, env)? {
-                    Value::Attrs(b) => b,
-                    other => return Err(EvalError::type_error("a set", &other).at(rhs.span)),
-                };
-                Ok(Value::Attrs(a.update(&b)))
-            }
-            BinOp::ConcatLists => {
-                let a = match self.eval_leaf(lhs, env)? {
-                    Value::List(a) => a,
-                    other => return Err(EvalError::type_error("a list", &other).at(lhs.span)),
-                };
-                let b = match self.eval_leaf(rhs, env)? {
-                    Value::List(b) => b,
-                    other => return Err(EvalError::type_error("a list", &other).at(rhs.span)),
-                };
-                if a.is_empty() {
-                    return Ok(Value::List(b));
-                }
-                if b.is_empty() {
-                    return Ok(Value::List(a));
-                }
-                let mut items = Vec::with_capacity(a.len() + b.len());
-                items.extend_from_slice(a.items());
-                items.extend_from_slice(b.items());
-                Ok(Value::list(items))
-            }
-        }
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::{EvalOptions, Evaluator, FsLoader};
-
-    /// `nix-instantiate --eval` without `--strict`: unevaluated thunks print as `<CODE>`.
-    fn eval_lazy(source: &str) -> String {
-        let mut ev = Evaluator::new(EvalOptions::default(), Box::new(FsLoader));
-        let file = ev
-            .sources_mut()
-            .add_virtual("«string»", std::path::Path::new("/"), source);
-        let value = ev.eval_source(file).unwrap();
-        ev.print(&value, false).unwrap()
-    }
-
-    /// An argument is computed before the call only when the lambda forces it first, so a
-    /// thunk is never seen where Nix would show one. Expected outputs are nix-instantiate 2.8's.
-    #[test]
-    fn eager_arguments_are_invisible() {
-        let cases = [
-            ("(x: [ x ]) (2 - 1)", "[ <CODE> ]"),
-            ("let n = 3; in (x: [ x ]) (n - 1)", "[ <CODE> ]"),
-            ("let n = 3; in (x: [ (x + 1) ]) (n * 2)", "[ <CODE> ]"),
-            (
-                "let n = 3; in (x: if x < 0 then [ ] else [ x ]) (n - 1)",
-                "[ 2 ]",
-            ),
-            (
-                "let n = 3; in (x: let y = x; in if y < 0 then [ ] else [ x y ]) (n - 1)",
-                "[ 2 2 ]",
-            ),
-            (
-                "let n = 3; in (x: if x then [ x ] else [ ]) (n < 4)",
-                "[ true ]",
-            ),
-            (
-                "let n = 7; in (x: [ (x + 0) x ]) (n / 2)",
-                "[ <CODE> <CODE> ]",
-            ),
-            ("let n = 3; in (x: with { }; [ x ]) (n - 1)", "[ <CODE> ]"),
-            ("let n = 3; in (x: assert x > 0; [ x ]) (n - 1)", "[ 2 ]"),
-            (
-                "let n = 3; in (x: let y = 1; in if x < y then [ ] else [ x ]) (n - 1)",
-                "[ 2 ]",
-            ),
-            (
-                "let n = 3; in (x: if 0 < x then [ x ] else [ ]) (n - 1)",
-                "[ 2 ]",
-            ),
-            (
-                "let n = 3; in (x: if [ x ] == [ ] then [ ] else [ x ]) (n - 1)",
-                "[ <CODE> ]",
-            ),
-        ];
-        for (source, expected) in cases {
-            assert_eq!(eval_lazy(source), expected, "{source}");
-        }
-    }
-
-    /// The elements `map`, `mapAttrs` and `genList` make share their function and source, but
-    /// each is a thunk of its own: unevaluated ones print as `<CODE>`, evaluated ones as their
-    /// value. Expected outputs are nix-instantiate 2.8's.
-    #[test]
-    fn mapped_elements_print_as_nix_does() {
-        let cases = [
-            ("map (x: x) [ 1 2 ]", "[ <CODE> <CODE> ]"),
-            (
-                "builtins.mapAttrs (n: v: v) { a = 1; b = 2; }",
-                "{ a = <CODE>; b = <CODE>; }",
-            ),
-            ("builtins.genList (i: i) 3", "[ <CODE> <CODE> <CODE> ]"),
-            (
-                "let l = map (x: x + 1) [ 1 2 ]; in builtins.seq (builtins.elemAt l 0) l",
-                "[ 2 <CODE> ]",
-            ),
-            (
-                "let s = builtins.mapAttrs (n: v: n) { a = 1; b = 2; }; in builtins.seq s.b s",
-                "{ a = <CODE>; b = \"b\"; }",
-            ),
-            (
-                "let l = builtins.genList (i: i * 2) 3; in builtins.seq (builtins.elemAt l 2) l",
-                "[ <CODE> <CODE> 4 ]",
-            ),
-        ];
-        for (source, expected) in cases {
-            assert_eq!(eval_lazy(source), expected, "{source}");
-        }
-    }
-}
+mod tests;
