@@ -30,15 +30,24 @@
 //! assert_eq!(std::fs::read_to_string(&paths[&id]).unwrap(), "hello");
 //! ```
 
+mod compare;
 mod derivation;
 mod digest;
 mod error;
+mod gc;
 pub mod inputs;
+mod lock;
 mod realise;
 mod store;
+mod test_hook;
+mod verify;
 
+pub use compare::{compare_trees, Difference, DifferenceKind};
 pub use derivation::{Derivation, DrvId};
-pub use digest::{hash_tree, Digest};
+pub use digest::{hash_tree, hash_tree_as, Digest, TreeFormat};
 pub use error::{BuildError, StoreError, StoreResult};
+pub use gc::GcReport;
 pub use realise::{realise, Builder, Builders, Events, Graph, Quiet, RealiseOptions};
-pub use store::{Damage, EntryInfo, EntryName, GcReport, Store};
+pub use store::{Added, EntryInfo, EntryName, Store};
+pub use test_hook::set_rename_delay;
+pub use verify::{Damage, VerifyReport};
