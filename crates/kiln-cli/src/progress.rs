@@ -19,6 +19,8 @@ pub(crate) struct Progress {
 #[derive(Default)]
 struct Tally {
     built: usize,
+    /// Steps another kiln built while this one waited for them.
+    reused: usize,
     failed: usize,
     downloaded: u64,
     /// Bytes each running step has reported moving (downloads); added to `downloaded` when
@@ -57,6 +59,9 @@ impl Progress {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut text = format!("built {} step(s)", tally.built);
+        if tally.reused > 0 {
+            text.push_str(&format!(", reused {} built by another kiln", tally.reused));
+        }
         if tally.downloaded > 0 {
             text.push_str(&format!(", downloaded {}", human_bytes(tally.downloaded)));
         }
@@ -138,6 +143,20 @@ impl Events for Progress {
         if !self.fancy {
             let verb = if error.is_none() { "built" } else { "FAILED" };
             eprintln!("{verb} {}", drv.name);
+        }
+    }
+
+    fn reused(&self, drv: &Derivation) {
+        self.tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .reused += 1;
+        self.total.inc(1);
+        let line = format!("reused {} (built meanwhile by another kiln)", drv.name);
+        if self.fancy {
+            let _ = self.multi.println(line);
+        } else {
+            eprintln!("{line}");
         }
     }
 

@@ -263,6 +263,15 @@ impl Store {
         Ok(self.registration()?.temp_path(name))
     }
 
+    /// Removes a path [`Store::scratch`] gave, whatever the builder left in it.
+    pub fn remove_scratch(&self, path: &Path) -> StoreResult<()> {
+        match remove_tree(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("remove", path)(e)),
+        }
+    }
+
     /// Registers the entry `<key>-<name>`, calling `build` to fill a fresh temporary path
     /// (which `build` creates as a file, directory or symlink) unless it is already there.
     /// `expected` checks the content hash of what `build` produced (fixed outputs).
