@@ -412,7 +412,12 @@ impl Lock {
         }
         out.requests
             .extend(ours.requests.difference(&base.requests).cloned());
-        merge_map(&mut out.packages, &base.packages, &ours.packages, &theirs.packages);
+        merge_map(
+            &mut out.packages,
+            &base.packages,
+            &ours.packages,
+            &theirs.packages,
+        );
         merge_map(&mut out.sets, &base.sets, &ours.sets, &theirs.sets);
         out
     }

@@ -429,7 +429,12 @@ impl Session {
         let graph = self.graph();
         let mut entries = Vec::new();
         for id in graph.closure(targets)? {
-            entries.push(graph.get(&id).expect("closure ids are in the graph").entry()?);
+            entries.push(
+                graph
+                    .get(&id)
+                    .expect("closure ids are in the graph")
+                    .entry()?,
+            );
         }
         self.store.hold(&entries)?;
         Ok(self.store.verify_entries(&entries, true)?.damage)
@@ -484,7 +489,12 @@ impl Session {
             Ok(meta) => {
                 return Err(DriverError::OutLinkTaken {
                     path: link.to_path_buf(),
-                    what: if meta.is_dir() { "a directory" } else { "a file" }.into(),
+                    what: if meta.is_dir() {
+                        "a directory"
+                    } else {
+                        "a file"
+                    }
+                    .into(),
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
