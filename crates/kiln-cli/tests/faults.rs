@@ -643,3 +643,118 @@ fn a_bad_source_date_epoch_is_an_error_and_the_environment_is_ignored() {
     assert_ok(&out, "eval under SOURCE_DATE_EPOCH=garbage");
     assert_eq!(text(&out.stdout), "315532800\n");
 }
+
+/// The minimal installer with its own `system.sourceDateEpoch`, so every image step (initrd,
+/// root tree, squashfs, ESP, ISO) is cold while the packages' steps are shared.
+fn real_profile(dir: &Path, name: &str, epoch: u32) {
+    let minimal =
+        kiln_testkit::workspace().join("profiles/installer/cd-dvd/installation-cd-minimal.nix");
+    fs::write(
+        dir.join(format!("{name}.nix")),
+        format!(
+            "{{ ... }}: {{ imports = [ {} ]; system.sourceDateEpoch = {epoch}; }}\n",
+            minimal.display()
+        ),
+    )
+    .unwrap();
+}
+
+fn real_build(dir: &Path, store: &Path, profile: &str, link: &str) -> Command {
+    let mut command = Command::new(KILN);
+    command
+        .args(["build", "--locked", "--store"])
+        .arg(store)
+        .args(["-o", link, profile])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// With Debian's packages (slow; the network on first use): three concurrent cold builds on one
+/// fresh store, two of the same profile, fetch and build every step once; then a build killed
+/// at a random moment, `gc`, and a rebuild whose ISO `--check` finds byte-identical to a fresh
+/// build, with `verify` clean and nothing left behind.
+#[test]
+fn real_packages_concurrent_builds_and_a_kill() {
+    if !kiln_testkit::slow("concurrent builds with Debian's packages", &[]) {
+        return;
+    }
+    let dir = tempfile::tempdir_in(kiln_testkit::workspace().join("target")).unwrap();
+    let dir = dir.path();
+    fs::copy(
+        kiln_testkit::workspace().join("profiles/kiln.lock"),
+        dir.join("kiln.lock"),
+    )
+    .unwrap();
+    let store = dir.join("store");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    real_profile(dir, "p1", 400_000_000 + seed % 1_000_000);
+    real_profile(dir, "p2", 500_000_000 + seed % 1_000_000);
+    real_profile(dir, "p3", 600_000_000 + seed % 1_000_000);
+    let children: Vec<Child> = [("p1.nix", "r1"), ("p1.nix", "r2"), ("p2.nix", "r3")]
+        .iter()
+        .map(|(p, l)| real_build(dir, &store, p, l).spawn().unwrap())
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let mut built: Vec<String> = Vec::new();
+    for out in &outputs {
+        assert_ok(out, "a concurrent build");
+        built.extend(
+            text(&out.stderr)
+                .lines()
+                .filter_map(|l| l.strip_prefix("built "))
+                .filter(|l| !l.contains("step(s)"))
+                .map(String::from),
+        );
+    }
+    let total = built.len();
+    built.sort();
+    built.dedup();
+    assert_eq!(built.len(), total, "a step was built twice");
+    assert!(built.iter().any(|s| s.ends_with(".deb")), "{built:?}");
+    assert_eq!(outputs[0].stdout, outputs[1].stdout);
+    assert_ne!(outputs[0].stdout, outputs[2].stdout);
+    verify_clean(dir, &store);
+    assert!(leftovers(&store).is_empty(), "{:?}", leftovers(&store));
+    eprintln!("concurrent: {total} steps, each built once");
+
+    let mut child = real_build(dir, &store, "p3.nix", "r4").spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(2_000 + u64::from(seed % 30_000)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = kiln(dir, &["store", "gc", "--store", store.to_str().unwrap()]);
+    assert_ok(&out, "kiln store gc");
+    eprintln!(
+        "after kill -9: {}",
+        text(&out.stderr).lines().last().unwrap_or("")
+    );
+    assert!(leftovers(&store).is_empty(), "{:?}", leftovers(&store));
+    let out = real_build(dir, &store, "p3.nix", "r4").output().unwrap();
+    assert_ok(&out, "the rebuild");
+    verify_clean(dir, &store);
+    let out = kiln(
+        dir,
+        &[
+            "build",
+            "--locked",
+            "--check",
+            "--store",
+            store.to_str().unwrap(),
+            "p3.nix",
+        ],
+    );
+    assert_ok(&out, "--check of the rebuilt ISO");
+    assert!(
+        text(&out.stderr).contains("reproducible"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(leftovers(&store).is_empty(), "{:?}", leftovers(&store));
+}
