@@ -57,20 +57,22 @@ impl Store {
         }
         let mut report = GcReport::default();
         let mut freed = Freed::default();
-        for info in self.list()? {
-            if live.contains(&info.entry) {
+        for entry in self.registered()? {
+            // A record this kiln cannot read (damaged, or a newer kiln's) is kept: `verify`
+            // reports it, and `verify --repair` removes it.
+            if live.contains(&entry) || self.info(&entry).is_err() {
                 report.kept += 1;
                 continue;
             }
-            let Some(lock) = self.lock_entry(&info.entry, false)? else {
+            let Some(lock) = self.lock_entry(&entry, false)? else {
                 report.kept += 1;
                 continue;
             };
-            freed.account(&self.path(&info.entry));
-            let removed = self.remove_entry(&info.entry);
+            freed.account(&self.path(&entry));
+            let removed = self.remove_entry(&entry);
             lock.release();
             removed?;
-            report.removed.push(info.entry);
+            report.removed.push(entry);
         }
         self.remove_unregistered(&mut freed)?;
         report.temporaries = self.remove_temporaries(&processes, &mut freed)?;

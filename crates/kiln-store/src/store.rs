@@ -392,6 +392,14 @@ impl Store {
 
     /// Every registered entry, sorted by name.
     pub fn list(&self) -> StoreResult<Vec<EntryInfo>> {
+        self.registered()?
+            .iter()
+            .filter_map(|e| self.info(e).transpose())
+            .collect()
+    }
+
+    /// The names of the registered entries (whatever their records say), sorted.
+    pub(crate) fn registered(&self) -> StoreResult<Vec<EntryName>> {
         let dir = self.root.join(".meta");
         let mut names = Vec::new();
         let items = match fs::read_dir(&dir) {
@@ -412,10 +420,7 @@ impl Store {
             }
         }
         names.sort();
-        names
-            .iter()
-            .filter_map(|e| self.info(e).transpose())
-            .collect()
+        Ok(names)
     }
 
     /// Keeps the entry that `link` (a `result` symlink) points to alive across `gc`, for as

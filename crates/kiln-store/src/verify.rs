@@ -43,19 +43,43 @@ impl Store {
     /// Re-hashes every registered entry in parallel; with `repair`, removes damaged ones and
     /// upgrades outdated records.
     pub fn verify(&self, repair: bool) -> StoreResult<VerifyReport> {
-        let entries = self.list()?;
-        self.verify_infos(&entries, repair)
+        let entries = self.registered()?;
+        self.verify_entries(&entries, repair)
     }
 
-    /// As [`Store::verify`], for the named entries only (those not registered are skipped).
+    /// As [`Store::verify`], for the named entries only (those not registered are skipped). An
+    /// unreadable record is damage too.
     pub fn verify_entries(&self, entries: &[EntryName], repair: bool) -> StoreResult<VerifyReport> {
         let mut infos = Vec::new();
+        let mut bad_records = Vec::new();
         for entry in entries {
-            if let Some(info) = self.info(entry)? {
-                infos.push(info);
+            match self.info(entry) {
+                Ok(Some(info)) => infos.push(info),
+                Ok(None) => {}
+                Err(err) => bad_records.push(Damage {
+                    entry: entry.clone(),
+                    problem: err.to_string(),
+                    removed: repair && self.remove_locked(entry)?,
+                }),
             }
         }
-        self.verify_infos(&infos, repair)
+        let mut report = self.verify_infos(&infos, repair)?;
+        report.checked += bad_records.len();
+        report.damage.extend(bad_records);
+        report.damage.sort_by(|a, b| a.entry.cmp(&b.entry));
+        Ok(report)
+    }
+
+    /// Removes `entry` under its build lock; whether it did.
+    fn remove_locked(&self, entry: &EntryName) -> StoreResult<bool> {
+        match self.lock_entry(entry, true)? {
+            Some(lock) => {
+                let result = self.remove_entry(entry);
+                lock.release();
+                result.map(|()| true)
+            }
+            None => Ok(false),
+        }
     }
 
     fn verify_infos(&self, infos: &[EntryInfo], repair: bool) -> StoreResult<VerifyReport> {
@@ -125,15 +149,7 @@ impl Store {
             }
             return Ok(Verdict::Outdated { upgraded });
         };
-        let mut removed = false;
-        if repair {
-            if let Some(lock) = self.lock_entry(&info.entry, true)? {
-                let result = self.remove_entry(&info.entry);
-                lock.release();
-                result?;
-                removed = true;
-            }
-        }
+        let removed = repair && self.remove_locked(&info.entry)?;
         Ok(Verdict::Damaged(Damage {
             entry: info.entry.clone(),
             problem,

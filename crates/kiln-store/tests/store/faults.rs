@@ -389,12 +389,25 @@ fn records_of_the_older_format_are_reported_and_upgraded() {
         report.outdated.is_empty() && report.damage.is_empty(),
         "{report:?}"
     );
-    // A format it does not know is a damaged record, not a misread one.
+    // A format it does not know is a damaged record, not a misread one: `verify` reports it,
+    // `gc` keeps it, and repair removes it.
     fs::write(&record, "kiln-store-entry 9\ncontent x\n").unwrap();
     assert!(matches!(
         store.info(&entry),
         Err(StoreError::BadRecord { .. })
     ));
+    let report = store.verify(false).unwrap();
+    assert_eq!(report.damage.len(), 1, "{report:?}");
+    assert!(
+        report.damage[0].problem.contains("unknown format"),
+        "{report:?}"
+    );
+    let root = store.root().to_path_buf();
+    drop(store);
+    let store = Store::open(&root).unwrap();
+    assert_eq!(store.gc().unwrap().kept, 1);
+    assert!(store.verify(true).unwrap().damage[0].removed);
+    assert!(!store.path(&entry).exists());
 }
 
 #[test]
