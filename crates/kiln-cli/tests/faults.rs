@@ -758,3 +758,100 @@ fn real_packages_concurrent_builds_and_a_kill() {
     );
     assert!(leftovers(&store).is_empty(), "{:?}", leftovers(&store));
 }
+
+#[test]
+fn a_full_disk_names_enospc_and_the_step() {
+    let dir = profiles(3 << 20);
+    let dir = dir.path();
+    let mount = dir.join("small");
+    fs::create_dir(&mount).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&mount)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("disk full: skipped (mounting a small tmpfs needs root and CAP_SYS_ADMIN)");
+        return;
+    }
+    let store = mount.join("store");
+    let out = build_command(dir, &store, "a.nix", "result")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    let leftover = leftovers(&store);
+    let _ = Command::new("umount").arg(&mount).status();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ENOSPC") && stderr.contains("kiln::store::no_space"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("while building `"), "{stderr}");
+    assert!(leftover.is_empty(), "{leftover:?}");
+}
+
+/// `--dry-run` says what it would pin and pins nothing; concurrent `kiln lock`s of profiles
+/// that add different packages to one `kiln.lock` keep both (issue 20 lost one). Slow: it reads
+/// Debian's index over the network.
+#[test]
+fn dry_run_would_pin_and_concurrent_locks_keep_both_additions() {
+    if !kiln_testkit::slow("pins with Debian's index", &[]) {
+        return;
+    }
+    let dir = tempfile::tempdir_in(kiln_testkit::workspace().join("target")).unwrap();
+    let dir = dir.path();
+    let lock = dir.join("kiln.lock");
+    fs::copy(kiln_testkit::workspace().join("profiles/kiln.lock"), &lock).unwrap();
+    let minimal =
+        kiln_testkit::workspace().join("profiles/installer/cd-dvd/installation-cd-minimal.nix");
+    for (name, package) in [("one", "hello"), ("two", "cowsay")] {
+        fs::write(
+            dir.join(format!("{name}.nix")),
+            format!(
+                "{{ pkgs, ... }}: {{ imports = [ {} ]; environment.systemPackages = [ pkgs.{package} ]; }}\n",
+                minimal.display()
+            ),
+        )
+        .unwrap();
+    }
+    let before = fs::read(&lock).unwrap();
+    let fresh = dir.join("no-store");
+    let out = kiln(
+        dir,
+        &[
+            "build",
+            "--dry-run",
+            "--store",
+            fresh.to_str().unwrap(),
+            "one.nix",
+        ],
+    );
+    assert_ok(&out, "--dry-run");
+    assert!(
+        text(&out.stderr).contains("would pin") && text(&out.stderr).contains("hello"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(fs::read(&lock).unwrap(), before, "--dry-run wrote the lock");
+    assert!(!fresh.exists(), "--dry-run created the store");
+    let store = dir.join("store");
+    let children: Vec<Child> = ["one.nix", "two.nix"]
+        .iter()
+        .map(|p| {
+            Command::new(KILN)
+                .args(["lock", "--store", store.to_str().unwrap(), p])
+                .current_dir(dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_ok(&child.wait_with_output().unwrap(), "kiln lock");
+    }
+    let after = fs::read_to_string(&lock).unwrap();
+    assert!(after.contains("request = hello"), "hello was lost");
+    assert!(after.contains("request = cowsay"), "cowsay was lost");
+}
