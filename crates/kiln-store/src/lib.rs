@@ -5,6 +5,12 @@
 //! of them in dependency order, in parallel, skipping what the store already holds. The store
 //! knows neither the Nix language nor any image format: builders are registered by name.
 //!
+//! Any number of processes may share a store: an entry is built under its own `flock`, so a step
+//! two builds need is built once; `gc` and every crash leave it consistent (`store.rs`, `lock.rs`,
+//! `gc.rs`). [`Store::verify`] re-hashes entries (contents, modes, owners, symlink targets;
+//! `digest.rs` documents the versioned tree hash), and [`compare_trees`] finds the first byte
+//! two trees differ in, for `kiln build --check`.
+//!
 //! ```
 //! use kiln_store::{realise, BuildError, Builder, Builders, Derivation, Events, Graph, Quiet, RealiseOptions, Store};
 //! use std::path::{Path, PathBuf};
