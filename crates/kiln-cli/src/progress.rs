@@ -74,12 +74,19 @@ impl Progress {
     fn key(drv: &Derivation) -> String {
         format!("{}-{}", drv.builder, drv.name)
     }
+
+    /// A step in a plain line: its name and the start of its store hash, which tells apart
+    /// steps of one name (two profiles' `rootfs`, say).
+    fn step(drv: &Derivation) -> String {
+        let hash = drv.id().0.to_store_base32();
+        format!("{} [{}]", drv.name, &hash[..8])
+    }
 }
 
 impl Events for Progress {
     fn started(&self, drv: &Derivation) {
         if !self.fancy {
-            eprintln!("building {} ({})", drv.name, drv.builder);
+            eprintln!("building {} ({})", Self::step(drv), drv.builder);
             return;
         }
         let bar = self
@@ -142,7 +149,7 @@ impl Events for Progress {
         self.total.inc(1);
         if !self.fancy {
             let verb = if error.is_none() { "built" } else { "FAILED" };
-            eprintln!("{verb} {}", drv.name);
+            eprintln!("{verb} {}", Self::step(drv));
         }
     }
 
@@ -152,7 +159,10 @@ impl Events for Progress {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .reused += 1;
         self.total.inc(1);
-        let line = format!("reused {} (built meanwhile by another kiln)", drv.name);
+        let line = format!(
+            "reused {} (built meanwhile by another kiln)",
+            Self::step(drv)
+        );
         if self.fancy {
             let _ = self.multi.println(line);
         } else {
