@@ -55,7 +55,7 @@ pub(crate) struct Args {
     #[arg(long, conflicts_with = "repair")]
     check: bool,
     /// Re-hash every store entry the target needs, and build the damaged ones again.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     repair: bool,
     /// The store (default: `$KILN_STORE`, else `~/.cache/kiln/store`).
     #[arg(long, value_name = "DIR")]
