@@ -519,6 +519,15 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    /// The store's registration ends with the session, not with the last clone of its store:
+    /// the package set's thunks keep clones inside evaluator values, whose cycles are never
+    /// freed, and the registration's temporary directory would outlive the command.
+    fn drop(&mut self) {
+        self.store.end_registration();
+    }
+}
+
 /// What `--check` found for one target.
 #[derive(Clone, Debug)]
 pub struct CheckVerdict {

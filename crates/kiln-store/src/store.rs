@@ -239,6 +239,20 @@ impl Store {
         Ok(registration)
     }
 
+    /// Ends this handle's registration (shared by its clones): removes its temporary directory
+    /// and its temporary roots, as the last clone's drop would. For the end of a command, where
+    /// some clone may live on in a cycle of evaluator values that is never freed; a later use
+    /// registers afresh. A kiln that is killed instead leaves both for `gc`.
+    pub fn end_registration(&self) {
+        let ended = self
+            .shared
+            .registration
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(ended);
+    }
+
     pub(crate) fn gc_lock(&self) -> &GcLock {
         &self.shared.gc_lock
     }
