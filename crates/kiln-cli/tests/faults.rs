@@ -1,6 +1,6 @@
 //! The store and `kiln build` under concurrency, faults and hostile input, as a user meets them
-//! (issue 20), on small synthetic builds that need no network: local files added by content,
-//! `rootfs` trees of them and `squashfs` images of those. Each reproduction of the issue is a
+//! (issue 20), on small synthetic builds that need no network: local files added by content
+//! and `package-tree` trees of them (see `COMMON`). Each reproduction of the issue is a
 //! test here:
 //!
 //! - concurrent cold builds of the same and of different profiles on one store build every step
@@ -25,20 +25,22 @@ use std::time::Duration;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 
-/// `common.nix`: three squashfs images of rootfs trees holding a payload; two are shared by every
-/// variant, the third is the variant's own.
+/// `common.nix`: three trees (`top-*`), each over a tree of its own (`tree-*`, named in a
+/// symlink, so it is an input), all holding a payload of local files (`payload`, added to the
+/// store by content); two tops are shared by every variant, the third is the variant's own.
+/// `copy-path` and `package-tree` are the builders that need neither the network nor a sandbox.
 const COMMON: &str = r#"variant:
 let
   payload = builtins.path { path = ./payload; name = "payload"; };
-  root = n: derivation {
-    name = "root-${n}"; builder = "rootfs"; system = "x86_64-linux"; packages = [ payload ];
-    files = builtins.toJSON { "etc/hostname" = { text = "host-${n}\n"; }; };
+  tree = n: derivation {
+    name = "tree-${n}"; builder = "package-tree"; system = "x86_64-linux"; packages = [ payload ];
+    symlinks = builtins.toJSON { "etc/hostname-${n}" = "/blob-0"; };
   };
-  squash = n: derivation {
-    name = "squash-${n}"; builder = "squashfs"; system = "x86_64-linux"; tree = root n;
-    compression = "gzip"; SOURCE_DATE_EPOCH = 315532800;
+  top = n: derivation {
+    name = "top-${n}"; builder = "package-tree"; system = "x86_64-linux"; packages = [ payload ];
+    symlinks = builtins.toJSON { "etc/below" = "${tree n}"; };
   };
-in { all = [ (squash "shared1") (squash "shared2") (squash variant) ]; }
+in { all = [ (top "shared1") (top "shared2") (top variant) ]; inherit payload; }
 "#;
 
 /// A directory with `common.nix`, `a.nix`, `b.nix` and a payload of `payload_bytes` (random-looking
@@ -55,15 +57,20 @@ fn profiles(payload_bytes: usize) -> tempfile::TempDir {
     }
     fs::create_dir(dir.path().join("payload")).unwrap();
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let bytes: Vec<u8> = (0..payload_bytes)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    fs::write(dir.path().join("payload/blob"), bytes).unwrap();
+    // Several files, so copying the payload takes a while.
+    let files = payload_bytes.div_ceil(1 << 20).max(1);
+    for i in 0..files {
+        let size = (payload_bytes / files).max(1);
+        let bytes: Vec<u8> = (0..size)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        fs::write(dir.path().join(format!("payload/blob-{i}")), bytes).unwrap();
+    }
     dir
 }
 
@@ -199,8 +206,8 @@ fn concurrent_round(dir: &Path, variants: &[&str], strace: bool) -> Vec<String> 
     names.sort();
     names.dedup();
     for n in names {
-        expected.push(format!("root-{n}"));
-        expected.push(format!("squash-{n}"));
+        expected.push(format!("tree-{n}"));
+        expected.push(format!("top-{n}"));
     }
     expected.sort();
     assert_eq!(built, expected, "every step is built exactly once");
@@ -356,7 +363,13 @@ fn check_compares_bytes_and_repair_rebuilds() {
         .output()
         .unwrap();
     assert_ok(&out, "build");
-    let image = first_file(Path::new(text(&out.stdout).lines().next().unwrap()));
+    // The payload's files are the entry's own (the trees hard-link them).
+    let payload = fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-payload"))
+        .unwrap();
+    let image = first_file(&payload);
     let check = || {
         kiln(
             dir,
@@ -364,7 +377,7 @@ fn check_compares_bytes_and_repair_rebuilds() {
                 "build",
                 "--check",
                 "-A",
-                "all",
+                "payload",
                 "--store",
                 store.to_str().unwrap(),
                 "a.nix",
@@ -378,8 +391,8 @@ fn check_compares_bytes_and_repair_rebuilds() {
         "{}",
         text(&out.stderr)
     );
-    // Issue 20: a flipped byte of the image in the store passed `--check`, which compared
-    // hashes, and a plain build then linked the damaged image.
+    // Issue 20: a flipped byte of the ISO in the store passed `--check`, which compared
+    // hashes, and a plain build then linked the damaged file.
     tamper(&image, |path| {
         let mut bytes = fs::read(path).unwrap();
         bytes[100] ^= 0xff;
@@ -402,6 +415,7 @@ fn check_compares_bytes_and_repair_rebuilds() {
         &[
             "build",
             "--repair",
+            // The trees hard-link the payload's files: they were damaged with it.
             "-A",
             "all",
             "--store",
@@ -420,19 +434,21 @@ fn check_compares_bytes_and_repair_rebuilds() {
     assert_ok(&check(), "--check after the repair");
     verify_clean(dir, &store);
     // Issue 20: `chmod 4555` on a file of an entry passed `verify`, and reached the image.
-    let root = fs::read_dir(&store)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with("-root-a"))
-        .unwrap();
-    fs::set_permissions(root.join("blob"), fs::Permissions::from_mode(0o4555)).unwrap();
+    let image = first_file(
+        &fs::read_dir(&store)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with("-payload"))
+            .unwrap(),
+    );
+    fs::set_permissions(&image, fs::Permissions::from_mode(0o4555)).unwrap();
     let out = kiln(
         dir,
         &["store", "verify", "--store", store.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("root-a"),
+        text(&out.stderr).contains("-payload"),
         "{}",
         text(&out.stderr)
     );
@@ -489,11 +505,7 @@ fn dry_run_writes_nothing() {
         ],
     );
     assert_ok(&out, "--dry-run");
-    assert!(
-        text(&out.stdout).contains("squash-a"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert!(text(&out.stdout).contains("top-a"), "{}", text(&out.stdout));
     assert!(!store.exists(), "--dry-run created the store");
     assert!(!dir.join("result").exists() && !dir.join("kiln.lock").exists());
     // With a store: it is left as it was.
