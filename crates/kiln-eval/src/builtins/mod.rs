@@ -49,7 +49,7 @@ use crate::{error::EvalError, value::Thunk};
 mod arith;
 mod attrs;
 mod collections;
-mod context;
+pub(crate) mod context;
 mod control;
 pub mod docs;
 mod hash;
