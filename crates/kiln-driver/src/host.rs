@@ -20,14 +20,15 @@
 //!   derivation in contexts and messages but is not written to disk (kiln keeps derivations in
 //!   memory and realises them in the same run).
 
+use crate::error::HostError;
 use kiln_builders::{hash_source, Registry, SourceTree, Sources, COPY_PATH};
 use kiln_eval::{
-    AddPath, Attrs, Coerce, Context, ErrorKind, EvalError, EvalResult, Evaluator, FileType,
-    NixString, Value,
+    AddPath, Attrs, Coerce, Context, ErrorKind, EvalError, EvalResult, Evaluator, FetchGit,
+    FetchedGit, FileType, NixString, Value,
 };
-use kiln_store::{Derivation, DrvId, Graph};
+use kiln_store::{Derivation, DrvId, Graph, Quiet, RealiseOptions, Store};
 use sha2::Digest as _;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -45,19 +46,63 @@ pub(crate) struct Recorded {
 /// The [`kiln_eval::StoreHost`] of a session.
 pub struct Host {
     store_dir: PathBuf,
+    /// The session's store, where sources are written during evaluation (see
+    /// [`Host::write_sources`]) and where `realise_context` looks.
+    store: Store,
+    /// Whether the session may write to its store at all (not in `kiln build --dry-run`).
+    writable: bool,
+    /// nix-instantiate's `--read-write-mode`: `toFile`, `builtins.path`, `filterSource` and
+    /// paths in strings are written to the store as they are added, so that evaluation can read
+    /// them back (`readFile`, `import`). Without it they are only computed, as nix's are.
+    /// `fetchGit` writes its tree either way, as nix's fetchers do.
+    write_sources: Cell<bool>,
     registry: Rc<Registry>,
     pub(crate) recorded: RefCell<Recorded>,
     pub(crate) sources: Sources,
 }
 
 impl Host {
-    pub(crate) fn new(store_dir: PathBuf, registry: Rc<Registry>, sources: Sources) -> Host {
+    pub(crate) fn new(
+        store: Store,
+        writable: bool,
+        registry: Rc<Registry>,
+        sources: Sources,
+    ) -> Host {
         Host {
-            store_dir,
+            // Canonical already (or, for a dry run's missing store, absolute).
+            store_dir: store.root().to_path_buf(),
+            store,
+            writable,
+            write_sources: Cell::new(false),
             registry,
             recorded: RefCell::default(),
             sources,
         }
+    }
+
+    /// Turns nix-instantiate's `--read-write-mode` on or off (see the field).
+    pub(crate) fn set_write_sources(&self, on: bool) {
+        self.write_sources.set(on && self.writable);
+    }
+
+    /// Writes the entry of `id` (a source: its inputs are sources too) into the store now.
+    fn write_entry(&self, id: DrvId) -> Result<(), kiln_store::StoreError> {
+        let mut graph = Graph::new();
+        {
+            let recorded = self.recorded.borrow();
+            for input in recorded.graph.closure(&[id])? {
+                if let Some(drv) = recorded.graph.get(&input) {
+                    graph.add(drv.clone());
+                }
+            }
+        }
+        let builders = self.registry.builders();
+        let options = RealiseOptions {
+            jobs: 1,
+            offline: false,
+        };
+        kiln_store::realise(&self.store, &graph, &[id], &builders, &options, &Quiet)?;
+        Ok(())
     }
 
     /// The store directory, as store paths spell it.
@@ -130,13 +175,30 @@ impl Host {
             .collect()
     }
 
-    /// Records a source tree as a `copy-path` derivation; its store path with its context.
+    /// Records a source tree as a `copy-path` derivation (written to the store at once in
+    /// read-write mode); its store path with its context.
     fn add_source(
         &self,
         name: &str,
         tree: SourceTree,
         references: Vec<DrvId>,
-    ) -> Result<NixString, String> {
+    ) -> EvalResult<NixString> {
+        let (path, id) = self
+            .record_source(name, tree, references)
+            .map_err(|m| EvalError::invalid_argument("path", m))?;
+        if self.write_sources.get() {
+            self.write_entry(id).map_err(|e| host_error(&e))?;
+        }
+        Ok(path)
+    }
+
+    /// Records a source tree as a `copy-path` derivation; its store path and id.
+    fn record_source(
+        &self,
+        name: &str,
+        tree: SourceTree,
+        references: Vec<DrvId>,
+    ) -> Result<(NixString, DrvId), String> {
         let mut drv = Derivation::new(name, COPY_PATH);
         drv.fixed_output = Some(format!("blake3-tree:{}", hash_source(&tree).to_hex()));
         drv.inputs = references;
@@ -147,7 +209,10 @@ impl Host {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(id, tree);
         let context: BTreeSet<Box<str>> = [out_path.clone().into_boxed_str()].into_iter().collect();
-        Ok(NixString::with_context(out_path, Some(Box::new(context))))
+        Ok((
+            NixString::with_context(out_path, Some(Box::new(context))),
+            id,
+        ))
     }
 
     /// One attribute's environment string, as Nix converts it.
@@ -342,7 +407,6 @@ impl kiln_eval::StoreHost for Host {
             }
         }
         self.add_source(&name, tree, Vec::new())
-            .map_err(|m| EvalError::invalid_argument("path", m))
     }
 
     fn add_text(&self, _ev: &mut Evaluator, name: &str, text: &NixString) -> EvalResult<NixString> {
@@ -365,7 +429,84 @@ impl kiln_eval::StoreHost for Host {
             executable: false,
         };
         self.add_source(name, tree, references.into_iter().collect())
-            .map_err(bad)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidArgument { message, .. } => bad(message.clone()),
+                _ => e,
+            })
+    }
+
+    fn fetch_git(&self, ev: &mut Evaluator, request: &FetchGit) -> EvalResult<FetchedGit> {
+        let checkout = crate::git::fetch(ev, request)?;
+        let nar_hash = {
+            use base64::Engine as _;
+            let digest = nar_sha256(&checkout.tree);
+            format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        };
+        let (out_path, id) = self
+            .record_source(&request.name, checkout.tree, Vec::new())
+            .map_err(|m| EvalError::invalid_argument("fetchGit", m))?;
+        // nix adds a fetched tree to its store even in read-only mode, so evaluation can read it.
+        if self.writable {
+            self.write_entry(id).map_err(|e| host_error(&e))?;
+        }
+        Ok(FetchedGit {
+            out_path,
+            nar_hash,
+            git_ref: checkout.git_ref,
+            rev: checkout.rev,
+            rev_count: checkout.rev_count,
+            last_modified: checkout.last_modified,
+        })
+    }
+
+    fn realise_context(&self, _ev: &mut Evaluator, context: &Context) -> EvalResult<()> {
+        let Some(context) = context else {
+            return Ok(());
+        };
+        for element in context.iter() {
+            let drv_path = element.strip_prefix('=').or_else(|| {
+                element
+                    .strip_prefix('!')
+                    .and_then(|r| r.split_once('!'))
+                    .map(|(_, d)| d)
+            });
+            let present = match drv_path {
+                // A derivation's output: present if it was built (kiln builds nothing while
+                // evaluating; nix would build it here).
+                Some(drv_path) => {
+                    let id = self.recorded.borrow().by_drv_path.get(drv_path).copied();
+                    let entry = id.and_then(|id| {
+                        self.recorded
+                            .borrow()
+                            .graph
+                            .get(&id)
+                            .and_then(|d| d.entry().ok())
+                    });
+                    if !entry.is_some_and(|entry| self.store.contains(&entry)) {
+                        return Err(host_error(&HostError::InvalidPath {
+                            path: drv_path.to_string(),
+                            help: "kiln does not build derivations during evaluation (import from derivation); build it with `kiln build` first",
+                        }));
+                    }
+                    true
+                }
+                None => Path::new(&**element)
+                    .strip_prefix(&self.store_dir)
+                    .ok()
+                    .and_then(|entry| kiln_store::EntryName::parse(&entry.to_string_lossy()).ok())
+                    .is_some_and(|entry| self.store.contains(&entry)),
+            };
+            if !present {
+                return Err(host_error(&HostError::InvalidPath {
+                    path: element.to_string(),
+                    help: "a source (`toFile`, `builtins.path`, a path in a string) is written to the store during evaluation only with `--read-write-mode`, as nix-instantiate's; `kiln build` writes it",
+                }));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -436,6 +577,27 @@ fn type_name(kind: FileType) -> &'static str {
 /// Reads the tree at `path` through the evaluator's loader; `filter path type` decides for
 /// every entry below it (a directory it refuses is not entered), as in Nix.
 fn read_source(ev: &mut Evaluator, path: &Path, filter: Option<&Value>) -> EvalResult<SourceTree> {
+    let Some(filter) = filter else {
+        return read_tree(ev, path, &mut |_, _, _| Ok(true));
+    };
+    read_tree(ev, path, &mut |ev, child, kind| {
+        let full = Value::string(child.to_string_lossy().into_owned());
+        let applied = ev.call(filter, full)?;
+        let keep = ev.call(&applied, Value::string(type_name(kind)))?;
+        ev.force_bool(&keep)
+    })
+}
+
+/// What decides, for each entry below the root of a tree being read, whether it is kept.
+pub(crate) type Keep<'a> = dyn FnMut(&mut Evaluator, &Path, FileType) -> EvalResult<bool> + 'a;
+
+/// Reads the tree at `path` through the evaluator's loader, keeping the entries below it that
+/// `keep` accepts (a directory it refuses is not entered).
+pub(crate) fn read_tree(
+    ev: &mut Evaluator,
+    path: &Path,
+    keep: &mut Keep<'_>,
+) -> EvalResult<SourceTree> {
     let kind = ev
         .loader()
         .file_type(path)
@@ -447,15 +609,10 @@ fn read_source(ev: &mut Evaluator, path: &Path, filter: Option<&Value>) -> EvalR
             let mut entries = BTreeMap::new();
             for (name, kind) in listing {
                 let child = path.join(&name);
-                if let Some(filter) = filter {
-                    let full = Value::string(child.to_string_lossy().into_owned());
-                    let applied = ev.call(filter, full)?;
-                    let keep = ev.call(&applied, Value::string(type_name(kind)))?;
-                    if !ev.force_bool(&keep)? {
-                        continue;
-                    }
+                if !keep(ev, &child, kind)? {
+                    continue;
                 }
-                entries.insert(name, read_source(ev, &child, filter)?);
+                entries.insert(name, read_tree(ev, &child, keep)?);
             }
             SourceTree::Dir(entries)
         }

@@ -27,6 +27,7 @@
 //! ```
 
 mod error;
+mod git;
 mod host;
 mod pkgs;
 mod session;
