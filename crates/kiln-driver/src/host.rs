@@ -265,7 +265,7 @@ impl kiln_eval::StoreHost for Host {
         let name_value = attrs
             .get_str("name")
             .cloned()
-            .ok_or_else(|| bad("required attribute `name` missing".into()))?;
+            .ok_or_else(|| bad("attribute 'name' missing for call to 'derivationStrict'".into()))?;
         let name = ev.force_string(&name_value)?.as_str().to_string();
         let bad_here = |message: String| bad(format!("derivation `{name}`: {message}"));
         if let Some(outputs) = attrs.get_str("outputs") {
@@ -314,6 +314,9 @@ impl kiln_eval::StoreHost for Host {
             drv.env.insert(key.to_string(), text);
         }
         let builder = drv.env.get("builder").cloned().unwrap_or_default();
+        if builder.is_empty() {
+            return Err(bad("required attribute 'builder' missing".into()));
+        }
         let names = Registry::names();
         if !names.contains(builder.as_str()) {
             let known: Vec<&str> = names.iter().copied().collect();
