@@ -9,7 +9,13 @@
 //!   `builtins.filterSource` add the file tree to the store by content: it is read once,
 //!   through the evaluator's loader (so the embedded profile library works too), hashed, and
 //!   becomes a fixed-output `copy-path` derivation keyed by that hash (kiln-builders' `source`).
-//!   A changed byte is a new entry; an unchanged tree the same one;
+//!   A changed byte is a new entry; an unchanged tree the same one. `toFile` is the same with a
+//!   text, and `fetchGit` with the tree `git.rs` checks out. Such a source is written to the
+//!   store at once in read-write mode (nix-instantiate's `--read-write-mode`), and a
+//!   `fetchGit` tree always, as nix's fetchers write theirs; otherwise a build writes it;
+//! - before a builtin reads a path, the store paths in its context must be in the store
+//!   (`realise_context`, nix's `realiseContext`): nix's `path '…' is not valid` otherwise. kiln
+//!   builds nothing while evaluating, so a derivation output must have been built before;
 //! - a derivation's attributes are checked by its builder when it is recorded (types, and
 //!   that every path it will read is inside one of its inputs), so a bad derivation is an
 //!   evaluation error with a span, and nothing is registered;
