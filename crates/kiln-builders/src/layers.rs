@@ -53,7 +53,7 @@ pub(crate) fn write_layer(
     out: &Path,
     compression: Compression,
     epoch: u32,
-    owners: Owners,
+    owners: Owners<'_>,
 ) -> Result<()> {
     let file = out.join(LAYER_FILE);
     write_squashfs(
