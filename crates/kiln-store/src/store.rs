@@ -238,7 +238,20 @@ impl Store {
             }
             remove_tree(&dest).map_err(StoreError::io("remove the unregistered", &dest))?;
         }
-        fs::rename(tmp, &dest).map_err(StoreError::io("move into place", &dest))?;
+        // Moving a directory to another parent rewrites its `..`, which needs write permission
+        // on the directory itself unless the process is root: the sealed top gets it back for
+        // the move only. The entry is not registered until its record is written below.
+        let top = fs::symlink_metadata(tmp).map_err(StoreError::io("seal", tmp))?;
+        if top.is_dir() {
+            let mode = top.permissions().mode();
+            fs::set_permissions(tmp, fs::Permissions::from_mode(mode | 0o200))
+                .map_err(StoreError::io("seal", tmp))?;
+            fs::rename(tmp, &dest).map_err(StoreError::io("move into place", &dest))?;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(mode))
+                .map_err(StoreError::io("seal", &dest))?;
+        } else {
+            fs::rename(tmp, &dest).map_err(StoreError::io("move into place", &dest))?;
+        }
         let info = EntryInfo {
             entry: entry.clone(),
             content,

@@ -46,6 +46,20 @@ fn add_registers_once_and_is_read_only() {
     assert_eq!(entry, again);
     let info = store.info(&entry).unwrap().unwrap();
     assert_eq!(info.content, hash_tree(&store.path(&entry)).unwrap());
+
+    // A directory entry is sealed too, its top included (which stays writable for the move
+    // into place only: without root, moving a directory needs write permission on it).
+    let tree = store
+        .add(&Digest::of(b"t"), "tree", &[], None, |tmp: &Path| {
+            fs::create_dir_all(tmp.join("sub"))
+                .and_then(|()| fs::write(tmp.join("sub/f"), "x"))
+                .map_err(|e| BuildError::message(e.to_string()))
+        })
+        .unwrap();
+    for rel in ["", "sub", "sub/f"] {
+        let meta = fs::metadata(store.path(&tree).join(rel)).unwrap();
+        assert!(meta.permissions().readonly(), "{rel:?}");
+    }
 }
 
 #[test]
