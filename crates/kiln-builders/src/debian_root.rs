@@ -29,10 +29,18 @@
 //! not collide with the system users'), and `etc/skel`; `packages`, one `NAME VERSION` line
 //! per installed package, from dpkg's status.
 //!
-//! Privilege: dpkg and the scripts `chown` files to system users (`root:shadow`), so the step
-//! runs as root; without root it fails, saying so.
+//! Privilege: dpkg and the scripts `chown` files to system users (`root:shadow`). As root the
+//! sandbox shares root's user namespace, the merge sets the manifests' owners on the inodes,
+//! and the image takes owners from the tree. Without root, step 3 runs in the sandbox's user
+//! namespace under Debian's fakeroot (the `fakeroot` input; see `fakeroot.rs`): faked starts
+//! with the owners the merge could not set, dpkg and the scripts see and change owners
+//! through it, and the image takes each inode's owner and mode from what faked saved. Both
+//! ways give the same image (`crates/kiln-cli/tests/rootless.rs` compares them), as a store
+//! key that does not say who built it requires. Where neither root nor user namespaces work,
+//! the sandbox's diagnostic says so.
 
 use crate::error::{BuilderError, Result};
+use crate::fakeroot;
 use crate::layers::{scratch_beside, write_layer};
 use crate::sandbox::{privilege, Privilege, Sandbox};
 use crate::tree::{merge_packages, How};
@@ -42,6 +50,7 @@ use kiln_store::{BuildError, Builder, Derivation, Events};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 pub(crate) const DEBIAN_ROOT: &str = "debian-root";
@@ -52,6 +61,10 @@ pub(crate) const DEBIAN_ROOT: &str = "debian-root";
 struct DebianRootInputs {
     /// The unpacked packages: the closure of what the system installs, each once.
     packages: Vec<StorePath>,
+    /// Debian's fakeroot: a `package-tree` of `closureOf [ fakeroot ]`, bound read-only into
+    /// the sandbox when kiln is not root (see the module comment); unused as root, and never
+    /// part of the image.
+    fakeroot: StorePath,
     /// Answers to debconf questions (`debconf-set-selections` lines), given once everything is
     /// configured; the packages they name are reconfigured with them.
     #[serde(default)]
@@ -138,13 +151,8 @@ fn build(
     out: &Path,
     events: &dyn Events,
 ) -> Result<()> {
-    if privilege()? != Privilege::Root {
-        return Err(BuilderError::Sandbox {
-            message: "configuring a Debian root runs dpkg, whose scripts give files to system \
-                      users (`root:shadow`): kiln must run as root for this step"
-                .to_string(),
-        });
-    }
+    // Neither root nor a user namespace: the sandbox's own diagnostic.
+    let privilege = privilege()?;
     let scratch = scratch_beside(out)?;
     let root = scratch.path().join("root");
     let trees: Vec<&Path> = inputs.packages.iter().map(StorePath::path).collect();
@@ -174,40 +182,77 @@ fn build(
     disable_services(&root)?;
     let copied = started.elapsed();
     let epoch = inputs.source_date_epoch.to_string();
-    let sandbox = Sandbox::new(&root, true)?
+    let mut sandbox = Sandbox::new(&root, true)?
         .bind(&script, "/tmp/kiln-configure.sh")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .env("DEBCONF_NONINTERACTIVE_SEEN", "true")
         .env("DEBIAN_PRIORITY", "critical")
         .env("SOURCE_DATE_EPOCH", &epoch);
-    if let Err(err) = sandbox.run(
-        &["/bin/sh", "/tmp/kiln-configure.sh"],
-        "configuring the packages",
-        &log,
-    ) {
+    let configure = ["/bin/sh", "/tmp/kiln-configure.sh"];
+    let mut argv: Vec<String> = configure.iter().map(|a| (*a).to_string()).collect();
+    let session = match privilege {
+        Privilege::Root => None,
+        Privilege::UserNamespace => {
+            let session = fakeroot::Session::new(
+                inputs.fakeroot.path(),
+                &scratch.path().join("fakeroot"),
+                &merged.unowned,
+            )?;
+            sandbox = session.bind(sandbox);
+            argv = session.argv(&configure);
+            Some(session)
+        }
+    };
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    if let Err(err) = sandbox.run(&argv, "configuring the packages", &log) {
         return Err(name_the_package(err, &log));
     }
+    let faked = session.map(|session| session.saved()).transpose()?;
     enable_services(&root)?;
     let configured = started.elapsed();
     normalise(&root)?;
     std::fs::create_dir(out).map_err(BuilderError::io("create", out))?;
     export(&root, out)?;
+    let table;
+    let owners = match &faked {
+        None => Owners::FromTree,
+        Some(records) => {
+            let applied;
+            (table, applied) = fakeroot::owner_table(&root, records)?;
+            if applied.stale > 0 {
+                events.message(
+                    drv,
+                    &format!(
+                        "{} fakeroot record(s) left by files removed behind fakeroot's back \
+                         ignored",
+                        applied.stale
+                    ),
+                );
+            }
+            Owners::Table(&table)
+        }
+    };
     write_layer(
         &root,
         out,
         inputs.compression,
         inputs.source_date_epoch,
-        Owners::FromTree,
+        owners,
     )?;
     // The split the benchmarks report (tests/bench/liveroot.sh).
     let secs = |d: std::time::Duration| d.as_secs_f64();
     events.message(
         drv,
         &format!(
-            "{} packages: copied in {:.1} s, configured in {:.1} s, squashfs in {:.1} s",
+            "{} packages: copied in {:.1} s, configured in {:.1} s{}, squashfs in {:.1} s",
             controls.len(),
             secs(copied),
             secs(configured - copied),
+            if faked.is_some() {
+                " (under fakeroot)"
+            } else {
+                ""
+            },
             secs(started.elapsed() - configured)
         ),
     );
@@ -557,8 +602,12 @@ fn normalise(root: &Path) -> Result<()> {
         }
     }
     let machine_id = root.join("etc/machine-id");
-    if std::fs::symlink_metadata(&machine_id).is_ok() {
+    if let Ok(meta) = std::fs::symlink_metadata(&machine_id) {
+        // systemd makes it read-only (0444); without root, its owner must lift that to write.
+        let mode = meta.permissions().mode() & 0o7777;
+        crate::set_mode(&machine_id, mode | 0o200)?;
         std::fs::write(&machine_id, "").map_err(BuilderError::io("write", &machine_id))?;
+        crate::set_mode(&machine_id, mode)?;
     }
     Ok(())
 }

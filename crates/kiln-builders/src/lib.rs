@@ -29,6 +29,7 @@
 
 mod debian_root;
 mod error;
+mod fakeroot;
 mod image;
 mod kbuild;
 mod layers;
