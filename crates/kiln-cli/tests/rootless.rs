@@ -1,0 +1,231 @@
+//! kiln without root: the minimal profile's base layer (`config.system.build.debianRoot`, which
+//! dpkg configures in the sandbox) built by an unprivileged user, under Debian's fakeroot in a
+//! user namespace, is the image root builds.
+//!
+//! - Run as root (CI): the layer is built as root in the test store, and again as `nobody`
+//!   (uid and gid 65534, no supplementary groups, through `setpriv`) in a store of its own
+//!   (`target/kiln-test-rootless`, kept so packages are downloaded once). The two `unsquashfs
+//!   -lln` listings (every path with its mode, owner, group and size) must be equal, and so
+//!   must the images' bytes: a store key does not say who built an entry.
+//! - Run as another user: the layer is built as that user, and the owners that only root (or
+//!   fakeroot) can give are checked.
+//!
+//! Both check `/etc/shadow` (`root:shadow`, 0640), `/usr/bin/sudo` (setuid root),
+//! `/usr/bin/chage` (setgid `shadow`) and `/var/mail` (setgid `mail`) in the listing. The
+//! build times are printed (`--nocapture`).
+//!
+//! Slow (`KILN_SLOW_TESTS=1`): it needs the network once, bubblewrap, `unsquashfs` and, as
+//! root, `setpriv`; and unprivileged user namespaces, which it says when they are missing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use kiln_testkit::workspace;
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+const MINIMAL: &str = "profiles/installer/cd-dvd/installation-cd-minimal.nix";
+const ATTR: &str = "config.system.build.debianRoot";
+/// `nobody` and `nogroup` on Debian.
+const NOBODY: u32 = 65534;
+
+fn store() -> PathBuf {
+    std::env::var_os("KILN_STORE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
+}
+
+/// Whether this process runs as root (from `/proc`, as kiln's sandbox reads it).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+/// Builds the base layer with `command` (kiln, or kiln run through `setpriv`) and returns its
+/// store path and how long the build took.
+fn build(mut command: Command, who: &str) -> (PathBuf, f64) {
+    let started = Instant::now();
+    let out = command
+        .args(["build", "--locked", "--no-link", "-A", ATTR, MINIMAL])
+        .current_dir(workspace())
+        .output()
+        .expect("run kiln");
+    let secs = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "kiln build as {who} failed:\n{stderr}"
+    );
+    // The builder's own split (copy, dpkg, squashfs), for the log.
+    for line in stderr.lines().filter(|l| l.contains("packages: copied")) {
+        eprintln!("as {who}: {line}");
+    }
+    eprintln!("as {who}: kiln build took {secs:.1} s");
+    let path = String::from_utf8(out.stdout).expect("utf-8 output");
+    (PathBuf::from(path.trim()), secs)
+}
+
+/// `unsquashfs -lln` of a layer, by path: mode, `uid/gid` and size (dates are all the same).
+fn listing(layer: &Path) -> BTreeMap<String, String> {
+    let out = Command::new("unsquashfs")
+        .env("TZ", "UTC")
+        .arg("-lln")
+        .arg(layer.join("layer.squashfs"))
+        .output()
+        .expect("run unsquashfs");
+    assert!(out.status.success(), "unsquashfs -lln {}", layer.display());
+    String::from_utf8(out.stdout)
+        .expect("utf-8 listing")
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let path = fields.get(5)?.strip_prefix("squashfs-root")?;
+            let target = fields
+                .get(6..)
+                .map(|rest| rest.join(" "))
+                .unwrap_or_default();
+            let what = format!("{} {} {} {target}", fields[0], fields[1], fields[2]);
+            Some((
+                format!("/{}", path.trim_start_matches('/')),
+                what.trim_end().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The owners and modes only root, or fakeroot, can give.
+fn check_owners(listing: &BTreeMap<String, String>, who: &str) {
+    for (path, mode, owner) in [
+        ("/etc/shadow", "-rw-r-----", "0/42"),
+        ("/etc/gshadow", "-rw-r-----", "0/42"),
+        ("/usr/bin/sudo", "-rwsr-xr-x", "0/0"),
+        ("/usr/bin/chage", "-rwxr-sr-x", "0/42"),
+        ("/var/mail", "drwxrwsr-x", "0/8"),
+    ] {
+        let line = listing
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} missing from the layer built as {who}"));
+        assert!(
+            line.starts_with(&format!("{mode} {owner} ")),
+            "{path} built as {who}: `{line}`, expected {mode} {owner}"
+        );
+    }
+}
+
+#[test]
+fn the_base_layer_built_without_root_is_roots() {
+    let mut tools = vec!["unsquashfs", "bwrap"];
+    if is_root() {
+        tools.push("setpriv");
+    }
+    if !kiln_testkit::slow("rootless build", &tools) {
+        return;
+    }
+    if !is_root() {
+        let mut kiln = Command::new(KILN);
+        kiln.env("KILN_STORE", store());
+        let (layer, _) = build(kiln, "this user");
+        check_owners(&listing(&layer), "this user");
+        return;
+    }
+
+    // nobody's store and home, kept between runs; nobody must be able to reach the checkout
+    // and the kiln binary (as in a checkout under /home or /work with the usual modes).
+    let base = workspace().join("target/kiln-test-rootless");
+    for dir in [base.join("store"), base.join("home")] {
+        std::fs::create_dir_all(&dir).expect("create nobody's directories");
+        std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).expect("give them to nobody");
+    }
+    let as_nobody = |program: &str| {
+        let mut command = Command::new("setpriv");
+        command
+            .args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+                "--",
+                program,
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", base.join("home"))
+            .env("KILN_STORE", base.join("store"));
+        command
+    };
+    let userns = as_nobody("bwrap")
+        .args(["--unshare-user", "--ro-bind", "/", "/", "--", "true"])
+        .status()
+        .expect("run bwrap as nobody");
+    assert!(
+        userns.success(),
+        "unprivileged user namespaces are off here, so kiln cannot build without root \
+         (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces)"
+    );
+
+    let mut kiln = Command::new(KILN);
+    kiln.env("KILN_STORE", store());
+    let (as_root, root_secs) = build(kiln, "root");
+    let (as_user, user_secs) = build(as_nobody(KILN), "nobody");
+    eprintln!(
+        "base layer: {root_secs:.1} s as root, {user_secs:.1} s as nobody under fakeroot (whole \
+         `kiln build`s: a store that lacks the packages fetches and unpacks them too)"
+    );
+
+    let by_root = listing(&as_root);
+    let by_user = listing(&as_user);
+    check_owners(&by_root, "root");
+    check_owners(&by_user, "nobody");
+    let differences: Vec<String> = by_root
+        .keys()
+        .chain(by_user.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|path| by_root.get(*path) != by_user.get(*path))
+        .map(|path| {
+            format!(
+                "{path}: as root `{}`, as nobody `{}`",
+                by_root.get(path).map_or("missing", String::as_str),
+                by_user.get(path).map_or("missing", String::as_str)
+            )
+        })
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "{} path(s) differ:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+    assert!(
+        same_bytes(
+            &as_root.join("layer.squashfs"),
+            &as_user.join("layer.squashfs")
+        ),
+        "the listings agree but the images' bytes differ: {} and {}",
+        as_root.display(),
+        as_user.display()
+    );
+}
+
+/// Whether two files have the same bytes, read a block at a time (layers are hundreds of MB).
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let open =
+        |path: &Path| std::io::BufReader::new(std::fs::File::open(path).expect("open layer"));
+    let (mut a, mut b) = (open(a), open(b));
+    let (mut block_a, mut block_b) = (vec![0; 1 << 20], vec![0; 1 << 20]);
+    loop {
+        let n = a.read(&mut block_a).expect("read layer");
+        if n == 0 {
+            return b.read(&mut block_b[..1]).expect("read layer") == 0;
+        }
+        if b.read_exact(&mut block_b[..n]).is_err() || block_a[..n] != block_b[..n] {
+            return false;
+        }
+    }
+}
