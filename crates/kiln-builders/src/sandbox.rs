@@ -7,7 +7,8 @@
 //! Privileges: as root, the sandbox shares root's user namespace, so a program inside may
 //! `chown` to any user (dpkg's maintainer scripts do). As another user it gets a user namespace
 //! of its own where it is root over its own files only, which is what compiling needs; this
-//! needs unprivileged user namespaces (on by default since Debian 11). Where neither is
+//! needs unprivileged user namespaces (on by default since Debian 11). A step that gives files
+//! to other users runs its program under fakeroot there (`fakeroot.rs`). Where neither is
 //! available the step fails with a diagnostic that says what is missing.
 //!
 //! Design: bwrap rather than namespace code of kiln's own. It is a small setuid-free program
@@ -96,7 +97,6 @@ impl Sandbox {
     }
 
     /// Binds `host` read-only at `inside`.
-    #[cfg_attr(not(test), allow(dead_code))] // kept for read-only inputs (the live root binds them)
     pub(crate) fn ro_bind(mut self, host: &Path, inside: &str) -> Sandbox {
         self.push("--ro-bind");
         self.push(host);

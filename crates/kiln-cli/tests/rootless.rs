@@ -158,6 +158,16 @@ fn the_base_layer_built_without_root_is_roots() {
             .env("KILN_STORE", base.join("store"));
         command
     };
+    let reachable = as_nobody("test")
+        .args(["-r", MINIMAL, "-a", "-x", KILN])
+        .current_dir(workspace())
+        .status()
+        .expect("run test as nobody");
+    assert!(
+        reachable.success(),
+        "nobody cannot read {MINIMAL} or run {KILN}: the checkout must be readable by other \
+         users for this test"
+    );
     let userns = as_nobody("bwrap")
         .args(["--unshare-user", "--ro-bind", "/", "/", "--", "true"])
         .status()
