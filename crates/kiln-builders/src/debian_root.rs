@@ -50,7 +50,7 @@ use kiln_store::{BuildError, Builder, Derivation, Events};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub(crate) const DEBIAN_ROOT: &str = "debian-root";
@@ -157,7 +157,7 @@ fn build(
     let root = scratch.path().join("root");
     let trees: Vec<&Path> = inputs.packages.iter().map(StorePath::path).collect();
     let started = std::time::Instant::now();
-    let merged = merge_packages(&trees, &root, How::Copy)?;
+    let mut merged = merge_packages(&trees, &root, How::Copy)?;
     if merged.conflicts > 0 {
         events.message(
             drv,
@@ -171,7 +171,12 @@ fn build(
         .iter()
         .map(|tree| read_control(tree))
         .collect::<Result<Vec<_>>>()?;
-    write_database(&root, &controls)?;
+    // Without root, the owners and modes the merge could not set are faked's to present.
+    let faked_owners = match privilege {
+        Privilege::Root => None,
+        Privilege::UserNamespace => Some(&mut merged.unowned),
+    };
+    write_database(&root, &controls, faked_owners)?;
     let log = scratch.path().join("dpkg.log");
     let script = scratch.path().join("configure.sh");
     std::fs::write(
@@ -310,8 +315,14 @@ fn read_control(tree: &Path) -> Result<Control> {
     })
 }
 
-/// dpkg's database as `dpkg --unpack` of every package would leave it.
-fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
+/// dpkg's database as `dpkg --unpack` of every package would leave it. `faked_owners` (without
+/// root) are the records of what the merge could not give its owner or mode; the copies of
+/// conffiles get theirs.
+fn write_database(
+    root: &Path,
+    controls: &[Control],
+    mut faked_owners: Option<&mut Vec<fakeroot::Record>>,
+) -> Result<()> {
     let admin = root.join("var/lib/dpkg");
     for dir in ["info", "updates", "triggers", "alternatives", "parts"] {
         let path = admin.join(dir);
@@ -322,16 +333,12 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
         std::fs::write(&path, text).map_err(BuilderError::io("write", &path))
     };
     write("arch", "amd64\n")?;
-    for empty in [
-        "available",
-        "diversions",
-        "statoverride",
-        "triggers/Unincorp",
-    ] {
+    for empty in ["diversions", "statoverride", "triggers/Unincorp"] {
         write(empty, "")?;
     }
     let mut status = String::new();
-    let mut file_interests: Vec<String> = Vec::new();
+    // By package, written in the order dpkg would have unpacked them (as it appends).
+    let mut file_interests: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut explicit: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut sorted: Vec<&Control> = controls.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -347,7 +354,7 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
             status.push_str("Conffiles:\n");
             for conffile in &control.conffiles {
                 let _ = writeln!(status, " {conffile} newconffile");
-                move_conffile(root, conffile)?;
+                move_conffile(root, conffile, faked_owners.as_deref_mut())?;
             }
         }
         status.push('\n');
@@ -390,7 +397,10 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
                     };
                     let who = format!("{}{suffix}", control.name);
                     if trigger.starts_with('/') {
-                        file_interests.push(format!("{trigger} {who}"));
+                        file_interests
+                            .entry(control.name.as_str())
+                            .or_default()
+                            .push(format!("{trigger} {who}"));
                     } else {
                         explicit.entry(trigger.to_string()).or_default().push(who);
                     }
@@ -399,14 +409,13 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
         }
     }
     write("status", &status)?;
-    file_interests.sort();
-    write(
-        "triggers/File",
-        &file_interests
-            .iter()
-            .flat_map(|l| [l.as_str(), "\n"])
-            .collect::<String>(),
-    )?;
+    let file: String = dependency_order(controls)
+        .iter()
+        .filter_map(|c| file_interests.get(c.name.as_str()))
+        .flatten()
+        .flat_map(|l| [l.as_str(), "\n"])
+        .collect();
+    write("triggers/File", &file)?;
     for (trigger, packages) in &explicit {
         let text: String = packages.iter().flat_map(|p| [p.as_str(), "\n"]).collect();
         write(&format!("triggers/{trigger}"), &text)?;
@@ -414,15 +423,53 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
     Ok(())
 }
 
-/// A fresh conffile waits at `<path>.dpkg-new` for `dpkg --configure` to move it in place.
-fn move_conffile(root: &Path, conffile: &str) -> Result<()> {
+/// A fresh conffile waits at `<path>.dpkg-new` for `dpkg --configure` to install it. A copy
+/// also stays at `<path>`, as mmdebstrap's extraction of the Essential packages leaves them
+/// before dpkg runs: scripts configured earlier read them (`pwconv` reads `login.defs`), and
+/// dpkg, finding the same bytes there, installs the new file without a question.
+///
+/// The copy gets the original's owner and mode: as root on the inode; without root (where the
+/// original's may be a fakeroot record, `/etc/sudoers`' 0440 say) as a record of its own, since
+/// dpkg renames the copy over the original and the image takes the copy's.
+fn move_conffile(
+    root: &Path,
+    conffile: &str,
+    faked_owners: Option<&mut Vec<fakeroot::Record>>,
+) -> Result<()> {
     let rel = conffile.trim_start_matches('/');
     let path = root.join(rel);
-    if std::fs::symlink_metadata(&path).is_err() {
-        return Ok(()); // merged-/usr or a conffile the package does not ship itself
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_file() => {}
+        _ => return Ok(()), // merged-/usr, a link, or a conffile the package does not ship
     }
     let new = root.join(format!("{rel}.dpkg-new"));
-    std::fs::rename(&path, &new).map_err(BuilderError::io("move", &path))
+    // `copy` keeps the mode; an owner other than root (rare for a conffile) is kept too.
+    std::fs::copy(&path, &new).map_err(BuilderError::io("copy", &path))?;
+    let meta = std::fs::symlink_metadata(&path).map_err(BuilderError::io("read", &path))?;
+    match faked_owners {
+        None => {
+            let (uid, gid) = (meta.uid(), meta.gid());
+            if (uid, gid) != (0, 0) {
+                std::os::unix::fs::lchown(&new, Some(uid), Some(gid))
+                    .map_err(BuilderError::io("set the owner of", &new))?;
+            }
+        }
+        Some(records) => {
+            let original = records
+                .iter()
+                .find(|r| (r.dev, r.ino) == (meta.dev(), meta.ino()))
+                .copied();
+            if let Some(original) = original {
+                records.push(fakeroot::Record::of(
+                    &new,
+                    original.uid,
+                    original.gid,
+                    original.mode,
+                )?);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The script the sandbox runs: preinsts in dependency order, `dpkg --configure -a`, then every
@@ -665,27 +712,48 @@ fn copy_plain_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// A failed configuration names the package whose script failed, from dpkg's words (or
-/// kiln's own for a preinst).
+/// kiln's own for a preinst), and shows that script's part of the log: from dpkg's "Setting up
+/// PACKAGE" (or kiln's "preinst PACKAGE") to its error report. dpkg goes on configuring what
+/// does not depend on the failure, so the log's tail would show other packages.
 fn name_the_package(err: BuilderError, log: &Path) -> BuilderError {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let failed: Vec<String> = text
-        .lines()
-        .filter_map(|line| {
-            line.strip_prefix("kiln: preinst of ")
-                .and_then(|rest| rest.strip_suffix(" failed"))
-                .or_else(|| {
-                    line.strip_prefix("dpkg: error processing package ")
-                        .and_then(|rest| rest.split_whitespace().next())
-                })
-                .map(str::to_string)
-        })
-        .collect();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut failed: Vec<String> = Vec::new();
+    let mut excerpts: Vec<String> = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let name = line
+            .strip_prefix("kiln: preinst of ")
+            .and_then(|rest| rest.strip_suffix(" failed"))
+            .or_else(|| {
+                line.strip_prefix("dpkg: error processing package ")
+                    .and_then(|rest| rest.split_whitespace().next())
+            });
+        let Some(name) = name else { continue };
+        if failed.iter().any(|f| f == name) {
+            continue;
+        }
+        failed.push(name.to_string());
+        let starts = [
+            format!("Setting up {name} "),
+            format!("Setting up {name}:"),
+            format!("kiln: preinst {name}"),
+        ];
+        let start = lines[..at]
+            .iter()
+            .rposition(|l| starts.iter().any(|s| l.starts_with(s.as_str())))
+            .unwrap_or(at);
+        // dpkg's report is the error line and the indented lines after it.
+        let end = lines[at + 1..]
+            .iter()
+            .position(|l| !l.starts_with(' '))
+            .map_or(lines.len(), |n| at + 1 + n);
+        excerpts.push(lines[start..end].join("\n"));
+    }
     match err {
-        BuilderError::SandboxedProgram { log, status, .. } if !failed.is_empty() => {
+        BuilderError::SandboxedProgram { .. } if !failed.is_empty() => {
             BuilderError::MaintainerScript {
                 packages: failed.join(", "),
-                status,
-                log,
+                log: excerpts.join("\n...\n"),
             }
         }
         other => other,

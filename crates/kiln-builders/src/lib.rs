@@ -55,7 +55,9 @@ const NAMES: &[(&str, u32)] = &[
     (FETCH_DEB, 1),
     (UNPACK_DEB, 1),
     (COPY_PATH, 1),
-    (debian_root::DEBIAN_ROOT, 1),
+    // 2: conffiles stay in place beside their `.dpkg-new` (as mmdebstrap extracts them).
+    // 3: runs without root, dpkg under fakeroot (the `fakeroot` input), the same bytes.
+    (debian_root::DEBIAN_ROOT, 3),
     (KBUILD_MODULE, 1),
     (modules::AGGREGATE_MODULES, 1),
     (image::INITRD, 1),

@@ -66,10 +66,16 @@ fn kiln_in(store: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
         .envs(env.iter().copied())
         .output()
         .expect("run kiln");
+    // Progress lines are left out: CI shows the start of a failure, and the diagnostic comes last.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let diagnostic: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("building ") && !l.starts_with("built "))
+        .collect();
     assert!(
         out.status.success(),
         "kiln {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        diagnostic.join("\n")
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }

@@ -28,6 +28,8 @@ let
   });
 
   compression = config.isoImage.squashfsCompression;
+  basePackages = pkgs.closureOf (pkgs.requiredPackages ++ cfg.corePackages ++ cfg.systemPackages
+    ++ config.hardware.firmware);
   epoch = config.system.sourceDateEpoch;
 
   # `toJSON` of a path value is its store path: the source's bytes are in the layer's key.
@@ -79,8 +81,7 @@ in
       name = "debian-root-${config.networking.hostName}";
       system = "x86_64-linux";
       builder = "debian-root";
-      packages = pkgs.closureOf (pkgs.requiredPackages ++ cfg.corePackages ++ cfg.systemPackages
-        ++ config.hardware.firmware);
+      packages = basePackages;
       # Debian's fakeroot, which presents owners to dpkg when kiln is not root; bound read-only
       # into the sandbox then, never installed in the root.
       fakeroot = derivation {
@@ -94,6 +95,10 @@ in
       inherit compression;
       SOURCE_DATE_EPOCH = epoch;
     };
+
+    # The base layer's `.deb` files: for a local mirror (tests/bench/liveroot.sh) or a bill of
+    # materials.
+    system.build.baseDebs = map (p: p.src) basePackages;
 
     # The kernel's modules with Debian's depmod indexes, for udev's coldplug and modprobe.
     system.build.kernelLayer = derivation {
@@ -149,6 +154,12 @@ in
       # `/` is stage 1's overlay, mounted before systemd starts; listed, systemd-remount-fs would
       # remount it with a tmpfs's options.
       ) (removeAttrs config.fileSystems [ "/" ])) + "\n";
+      # apt in the live system reads the archive the lock pins from.
+      "etc/apt/sources.list".text = ''
+        deb http://deb.debian.org/debian bookworm main contrib non-free non-free-firmware
+        deb http://deb.debian.org/debian bookworm-updates main contrib non-free non-free-firmware
+        deb http://security.debian.org/debian-security bookworm-security main contrib non-free non-free-firmware
+      '';
       "etc/modprobe.d/kiln.conf".text = config.boot.modprobeConfig;
       "etc/modules-load.d/kiln.conf".text = lib.concatMapStrings (m: "${m}\n") config.boot.kernelModules;
     };
