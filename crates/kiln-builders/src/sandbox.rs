@@ -194,21 +194,24 @@ pub(crate) fn privilege() -> Result<Privilege> {
             return Ok(Privilege::Root);
         }
         let bwrap = bwrap().map_err(|e| e.to_string())?;
-        let status = Command::new(bwrap)
+        let probe = Command::new(bwrap)
             .args(["--unshare-user", "--ro-bind", "/", "/", "--", "true"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        match status {
-            Ok(status) if status.success() => Ok(Privilege::UserNamespace),
-            _ => Err(
-                "the build sandbox needs root or unprivileged user namespaces, and neither is \
-                 available here (enable them with `sysctl kernel.unprivileged_userns_clone=1` \
-                 and `user.max_user_namespaces`, or run kiln as root)"
-                    .to_string(),
-            ),
-        }
+            .stderr(Stdio::piped())
+            .output();
+        let why = match probe {
+            Ok(out) if out.status.success() => return Ok(Privilege::UserNamespace),
+            Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            Err(e) => format!("cannot start bwrap: {e}"),
+        };
+        Err(format!(
+            "the build sandbox needs root or unprivileged user namespaces, and neither is \
+             available here: kiln does not run as root, and bwrap cannot make a user namespace \
+             ({why}); enable them (`sysctl kernel.unprivileged_userns_clone=1` on Debian, \
+             `user.max_user_namespaces` above 0, no container forbidding them) or run kiln as \
+             root"
+        ))
     });
     probed
         .clone()

@@ -16,13 +16,17 @@
 //!
 //! Slow (`KILN_SLOW_TESTS=1`): it needs the network once, bubblewrap, `unsquashfs` and, as
 //! root, `setpriv`; and unprivileged user namespaces, which it says when they are missing.
+//!
+//! Where kiln is neither root nor able to make a user namespace, a step that runs programs
+//! fails saying so: bwrap's `--disable-userns` takes them away from a kiln run inside it, as a
+//! sysctl or a container would (slow too: it needs bubblewrap 0.8).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use kiln_testkit::workspace;
+use kiln_testkit::{is_root, workspace};
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 const MINIMAL: &str = "profiles/installer/cd-dvd/installation-cd-minimal.nix";
@@ -34,17 +38,6 @@ fn store() -> PathBuf {
     std::env::var_os("KILN_STORE")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
-
-/// Whether this process runs as root (from `/proc`, as kiln's sandbox reads it).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Uid:"))
-            .and_then(|ids| ids.split_whitespace().nth(1))
-            == Some("0")
-    })
 }
 
 /// Builds the base layer with `command` (kiln, or kiln run through `setpriv`) and returns its
@@ -238,4 +231,59 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
             return false;
         }
     }
+}
+
+/// A `debian-root` step with no packages: its builder asks for the sandbox before anything else,
+/// and its `fakeroot` input, an empty `package-tree`, needs neither the network nor a sandbox.
+const NO_PACKAGES: &str = r#"{ root = derivation {
+  name = "debian-root-empty";
+  system = "x86_64-linux";
+  builder = "debian-root";
+  packages = [ ];
+  fakeroot = derivation {
+    name = "fakeroot-empty"; system = "x86_64-linux"; builder = "package-tree"; packages = [ ];
+  };
+  compression = "gzip";
+  SOURCE_DATE_EPOCH = 315532800;
+}; }
+"#;
+
+#[test]
+fn without_root_or_user_namespaces_a_step_says_what_is_missing() {
+    if !kiln_testkit::slow("no user namespaces", &["bwrap"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("root.nix"), NO_PACKAGES).expect("write root.nix");
+    // uid 1000 inside, whoever runs the test: not root there, and no user namespace below.
+    let out = Command::new("bwrap")
+        .args([
+            "--unshare-user",
+            "--disable-userns",
+            "--uid",
+            "1000",
+            "--gid",
+            "1000",
+        ])
+        .args(["--dev-bind", "/", "/", "--"])
+        .arg(KILN)
+        .args(["build", "--offline", "--no-link", "-A", "root", "--store"])
+        .arg(dir.path().join("store"))
+        .arg(dir.path().join("root.nix"))
+        .env_remove("KILN_STORE")
+        .output()
+        .expect("run kiln in bwrap");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "built without a sandbox:\n{stderr}");
+    for says in [
+        "code: kiln::builders::sandbox",
+        "needs root or unprivileged user namespaces",
+        "kiln does not run as root, and bwrap cannot make a user namespace",
+    ] {
+        assert!(stderr.contains(says), "no `{says}` in:\n{stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The step's input was built; the step itself left nothing.
+    assert!(stderr.contains("built fakeroot-empty"), "{stderr}");
+    assert!(!stderr.contains("built debian-root-empty"), "{stderr}");
 }

@@ -7,6 +7,8 @@
 //! - [`expect`]: golden files. `UPDATE_EXPECT=1` rewrites them instead of comparing.
 //! - [`redact`]: the checkout's path as `$ROOT`, so expected files do not depend on where the
 //!   repository lives.
+//! - [`is_root`]: whether the tests run as root, for the tests whose tools need another way
+//!   without it (kiln itself needs no root).
 //!
 //! ```
 //! if kiln_testkit::slow("compares with xorriso", &["xorriso"]) {
@@ -48,6 +50,18 @@ pub fn slow(test: &str, tools: &[&str]) -> bool {
     false
 }
 
+/// Whether this process runs as root, read from `/proc` as kiln's sandbox reads it (the
+/// workspace denies `unsafe`, so no `geteuid`).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
 /// Whether `program` is on `PATH` (or is a path to an executable file).
 pub fn on_path(program: &str) -> bool {
     if program.contains('/') {
@@ -68,6 +82,8 @@ fn debian_package(tool: &str) -> &str {
         "mdir" | "mcopy" => "mtools",
         "modinfo" | "depmod" => "kmod",
         "bwrap" => "bubblewrap",
+        "newuidmap" | "newgidmap" => "uidmap",
+        "apt-ftparchive" => "apt-utils",
         other => other,
     }
 }
