@@ -1,12 +1,13 @@
-//! kiln without root: the minimal profile's base layer (`config.system.build.debianRoot`, which
-//! dpkg configures in the sandbox) built by an unprivileged user, under Debian's fakeroot in a
-//! user namespace, is the image root builds.
+//! kiln without root: the minimal profile's ISO, and its base layer
+//! (`config.system.build.debianRoot`, which dpkg configures in the sandbox) above all, built by
+//! an unprivileged user, under Debian's fakeroot in a user namespace, is the image root builds.
 //!
-//! - Run as root (CI): the layer is built as root in the test store, and again as `nobody`
-//!   (uid and gid 65534, no supplementary groups, through `setpriv`) in a store of its own
-//!   (`target/kiln-test-rootless`, kept so packages are downloaded once). The two `unsquashfs
-//!   -lln` listings (every path with its mode, owner, group and size) must be equal, and so
-//!   must the images' bytes: a store key does not say who built an entry.
+//! - Run as root: the ISO is built as root in the test store, and again as `nobody` (uid and
+//!   gid 65534, no supplementary groups, through `setpriv`) in a store of its own
+//!   (`target/kiln-test-rootless`, kept so packages are downloaded once). The two ISOs must
+//!   have the same bytes: a store key does not say who built an entry.
+//!   Before that, so that a difference is named, the base layers' `unsquashfs -lln` listings
+//!   (every path with its mode, owner, group and size) must be equal, and their bytes too.
 //! - Run as another user: the layer is built as that user, and the owners that only root (or
 //!   fakeroot) can give are checked.
 //!
@@ -40,12 +41,14 @@ fn store() -> PathBuf {
         .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
 }
 
-/// Builds the base layer with `command` (kiln, or kiln run through `setpriv`) and returns its
-/// store path and how long the build took.
-fn build(mut command: Command, who: &str) -> (PathBuf, f64) {
+/// Builds the minimal profile's `attr` (its ISO without one) with `command` (kiln, or kiln run
+/// through `setpriv`) and returns its store path and how long the build took.
+fn build(mut command: Command, who: &str, attr: Option<&str>) -> (PathBuf, f64) {
     let started = Instant::now();
     let out = command
-        .args(["build", "--locked", "--no-link", "-A", ATTR, MINIMAL])
+        .args(["build", "--locked", "--no-link"])
+        .args(attr.map(|attr| ["-A", attr]).into_iter().flatten())
+        .arg(MINIMAL)
         .current_dir(workspace())
         .output()
         .expect("run kiln");
@@ -123,7 +126,7 @@ fn the_base_layer_built_without_root_is_roots() {
     if !is_root() {
         let mut kiln = Command::new(KILN);
         kiln.env("KILN_STORE", store());
-        let (layer, _) = build(kiln, "this user");
+        let (layer, _) = build(kiln, "this user", Some(ATTR));
         check_owners(&listing(&layer), "this user");
         return;
     }
@@ -171,14 +174,20 @@ fn the_base_layer_built_without_root_is_roots() {
          (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces)"
     );
 
-    let mut kiln = Command::new(KILN);
-    kiln.env("KILN_STORE", store());
-    let (as_root, root_secs) = build(kiln, "root");
-    let (as_user, user_secs) = build(as_nobody(KILN), "nobody");
+    let as_root = || {
+        let mut kiln = Command::new(KILN);
+        kiln.env("KILN_STORE", store());
+        kiln
+    };
+    let (iso_by_root, root_secs) = build(as_root(), "root", None);
+    let (iso_by_user, user_secs) = build(as_nobody(KILN), "nobody", None);
     eprintln!(
-        "base layer: {root_secs:.1} s as root, {user_secs:.1} s as nobody under fakeroot (whole \
+        "minimal ISO: {root_secs:.1} s as root, {user_secs:.1} s as nobody under fakeroot (whole \
          `kiln build`s: a store that lacks the packages fetches and unpacks them too)"
     );
+    // Built with the ISO: these only find them.
+    let (as_root, _) = build(as_root(), "root", Some(ATTR));
+    let (as_user, _) = build(as_nobody(KILN), "nobody", Some(ATTR));
 
     let by_root = listing(&as_root);
     let by_user = listing(&as_user);
@@ -213,17 +222,36 @@ fn the_base_layer_built_without_root_is_roots() {
         as_root.display(),
         as_user.display()
     );
+
+    // The whole image, with the same bytes. (Not the same entry name: the stores lie in
+    // different directories, and inputs are named by their paths, as in Nix.)
+    let iso_file = |entry: &Path| {
+        let dir = entry.join("iso");
+        let mut isos: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|item| item.expect("dir entry").path())
+            .collect();
+        assert_eq!(isos.len(), 1, "{}: {isos:?}", dir.display());
+        isos.remove(0)
+    };
+    let (root_iso, user_iso) = (iso_file(&iso_by_root), iso_file(&iso_by_user));
+    assert!(
+        same_bytes(&root_iso, &user_iso),
+        "the base layers agree but the ISOs' bytes differ: {} and {}",
+        root_iso.display(),
+        user_iso.display()
+    );
 }
 
-/// Whether two files have the same bytes, read a block at a time (layers are hundreds of MB).
+/// Whether two files have the same bytes, read a block at a time (images are hundreds of MB).
 fn same_bytes(a: &Path, b: &Path) -> bool {
     use std::io::Read;
     let open =
-        |path: &Path| std::io::BufReader::new(std::fs::File::open(path).expect("open layer"));
+        |path: &Path| std::io::BufReader::new(std::fs::File::open(path).expect("open an image"));
     let (mut a, mut b) = (open(a), open(b));
     let (mut block_a, mut block_b) = (vec![0; 1 << 20], vec![0; 1 << 20]);
     loop {
-        let n = a.read(&mut block_a).expect("read layer");
+        let n = a.read(&mut block_a).expect("read an image");
         if n == 0 {
             return b.read(&mut block_b[..1]).expect("read layer") == 0;
         }
