@@ -194,8 +194,12 @@ pub(crate) fn privilege() -> Result<Privilege> {
             return Ok(Privilege::Root);
         }
         let bwrap = bwrap().map_err(|e| e.to_string())?;
-        let probe = Command::new(bwrap)
-            .args(["--unshare-user", "--ro-bind", "/", "/", "--", "true"])
+        // The program inside is bwrap itself, by its path: a `PATH` that holds bwrap alone must
+        // not read as "no user namespaces".
+        let probe = Command::new(&bwrap)
+            .args(["--unshare-user", "--ro-bind", "/", "/", "--"])
+            .arg(&bwrap)
+            .arg("--version")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
