@@ -9,6 +9,8 @@
 //!   repository lives.
 //! - [`is_root`]: whether the tests run as root, for the tests whose tools need another way
 //!   without it (kiln itself needs no root).
+//! - [`nix_instantiate`]: the language oracle with a state directory of its own
+//!   ([`nix_state_dir`]), so that it runs as any user.
 //!
 //! ```
 //! if kiln_testkit::slow("compares with xorriso", &["xorriso"]) {
@@ -60,6 +62,20 @@ pub fn is_root() -> bool {
             .and_then(|ids| ids.split_whitespace().nth(1))
             == Some("0")
     })
+}
+
+/// `nix-instantiate`, the language oracle, with its state directory ([`nix_state_dir`]) set.
+pub fn nix_instantiate() -> std::process::Command {
+    let mut command = std::process::Command::new("nix-instantiate");
+    command.env("NIX_STATE_DIR", nix_state_dir());
+    command
+}
+
+/// The oracle's state directory (`NIX_STATE_DIR`), in the checkout's `target/`: nix makes its
+/// profile directories there on first use, even to evaluate. Under the machine's `/nix/var/nix`
+/// only root may, and a directory shared in `/tmp` belongs to whichever user ran first.
+pub fn nix_state_dir() -> PathBuf {
+    workspace().join("target/kiln-nix-state")
 }
 
 /// Whether `program` is on `PATH` (or is a path to an executable file).
