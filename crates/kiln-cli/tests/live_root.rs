@@ -45,7 +45,7 @@ fn out_path(profile: &str, attr: &str) -> PathBuf {
 /// Builds a bad profile: it must fail with `code`, say every one of `says`, link no result,
 /// and leave `attr`'s store path unregistered.
 fn fails(profile: &str, attr: &str, code: &str, says: &[&str]) {
-    let link = tempfile::tempdir().expect("temp dir");
+    let link = kiln_testkit::tempdir().expect("temp dir");
     let result = link.path().join("result");
     let (ok, _, stderr) = kiln(&["build", "--locked", "-o", result.to_str().unwrap(), profile]);
     assert!(!ok, "{profile} built:\n{stderr}");
@@ -332,7 +332,7 @@ fn the_configured_root_is_what_mmdebstrap_installs() {
         profile,
     ]);
     assert!(ok, "{stderr}");
-    let work = tempfile::tempdir_in("/var/tmp").expect("scratch in /var/tmp");
+    let work = kiln_testkit::tempdir_in("/var/tmp").expect("scratch in /var/tmp");
     // mmdebstrap's user namespace (without root) reads the mirror inside as another user.
     std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755))
         .expect("open the scratch directory");

@@ -281,7 +281,7 @@ fn without_root_or_user_namespaces_a_step_says_what_is_missing() {
     if !kiln_testkit::slow("no user namespaces", &["bwrap"]) {
         return;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = kiln_testkit::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("root.nix"), NO_PACKAGES).expect("write root.nix");
     // uid 1000 inside, whoever runs the test: not root there, and no user namespace below.
     let out = Command::new("bwrap")

@@ -10,7 +10,7 @@ use kiln_store::{Quiet, RealiseOptions};
 use std::path::Path;
 
 struct Fixture {
-    dir: tempfile::TempDir,
+    dir: kiln_testkit::TempDir,
     session: Session,
     ev: kiln_eval::Evaluator,
 }
@@ -42,7 +42,7 @@ sha256 = 0000000000000000000000000000000000000000000000000000000000000002
 ";
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     std::fs::write(dir.path().join("kiln.lock"), PIN).unwrap();
     let mut options = SessionOptions::for_build(&Source::File(dir.path().join("profile.nix")));
     options.store = dir.path().join("store");

@@ -394,7 +394,16 @@ fn unsquashfs_extracts_the_same_tree_with_each_compression() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     sample_tree(&root);
-    let expected = tree_on_disk(&root);
+    let mut expected = tree_on_disk(&root);
+    if !kiln_testkit::is_root() {
+        // Without root, unsquashfs leaves setuid and setgid off what it extracts (they would be
+        // the extracting user's); the listing shows them (`unsquashfs_lists_root_owners_…`).
+        for node in expected.values_mut() {
+            if let Node::File { mode, .. } = node {
+                *mode &= !0o6000;
+            }
+        }
+    }
     for compression in ALL {
         let image = dir.path().join(format!("{}.sqfs", compression.name()));
         write_squashfs(&root, &image, &options(compression)).unwrap();

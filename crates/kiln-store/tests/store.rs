@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
+fn store() -> (kiln_testkit::TempDir, Store) {
+    let dir = kiln_testkit::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
     (dir, store)
 }
@@ -98,7 +98,7 @@ fn failed_build_leaves_nothing() {
 #[test]
 fn fixed_output_checks_content() {
     let (_dir, store) = store();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = kiln_testkit::tempdir().unwrap();
     fs::write(tmp.path().join("f"), "right").unwrap();
     let right = hash_tree(&tmp.path().join("f")).unwrap();
     let err = store
