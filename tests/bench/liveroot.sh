@@ -7,15 +7,17 @@
 #   reference: mmdebstrap --variant=essential with every package named, from a local mirror of
 #              the very same .debs (tests/liveroot/mmdebstrap-root.sh), then
 #              `mksquashfs -comp zstd -Xcompression-level 3` of its tree
-# Prints both times, debian-root's own split (copy / configure / squashfs), the image sizes and
-# the ratio. Needs root (mmdebstrap --mode=root), mmdebstrap, apt-utils, squashfs-tools, python3.
+# Prints both times, debian-root's own split (copy / configure / squashfs), the ratio kiln /
+# reference (the issue's goal: at most 0.5), the squashfs sizes, and the size of kiln's ISO against
+# an ISO that xorriso makes of the same files with mmdebstrap's layer in place of kiln's.
+# Needs root (mmdebstrap --mode=root), mmdebstrap, apt-utils, squashfs-tools, xorriso, python3.
 #
 #   tests/bench/liveroot.sh [PROFILE]   (default: the minimal installer; try the GNOME one)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 profile=${1:-$root/profiles/installer/cd-dvd/installation-cd-minimal.nix}
-for tool in mmdebstrap apt-ftparchive mksquashfs python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "$tool missing (apt-get install mmdebstrap apt-utils squashfs-tools python3 time)" >&2; exit 1; }
+for tool in mmdebstrap apt-ftparchive mksquashfs xorriso python3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$tool missing (apt-get install mmdebstrap apt-utils squashfs-tools xorriso python3 time)" >&2; exit 1; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "run as root: mmdebstrap --mode=root installs the reference" >&2; exit 1; }
 (cd "$root" && cargo build --release -q -p kiln-cli)
@@ -47,17 +49,31 @@ start=$(date +%s%N)
   mksquashfs "$ref/root" "$work/ref.squashfs" -comp zstd -Xcompression-level 3 -noappend -quiet >/dev/null
 sq_ms=$((($(date +%s%N) - start) / 1000000))
 
+# Not timed: the rest of the ISO (kernel, initrd, the other layers), then the same files with
+# mmdebstrap's layer as the base, put in an ISO by xorriso (Rock Ridge, as kiln's).
+"$kiln" build --locked -o "$work/result" "$profile" >/dev/null 2>"$work/iso.err" \
+  || { cat "$work/iso.err" >&2; exit 1; }
+kiln_iso=$(find "$work/result/iso/" -name '*.iso' | head -1)
+xorriso -osirrox on -indev "$kiln_iso" -extract / "$work/isotree" >/dev/null 2>&1
+chmod -R u+w "$work/isotree"
+cp "$work/ref.squashfs" "$work/isotree/live/base.squashfs"
+xorriso -as mkisofs -quiet -R -V REF -o "$work/ref.iso" "$work/isotree" 2>/dev/null
+
 read -r ke ku ks <"$work/kiln.time"
 read -r se su ss <"$work/sq.time"
 python3 - "$ke" "$ku" "$ks" "$mm_ms" "$sq_ms" "$se" "$su" "$ss" "$(stat -c %s "$kiln_img")" \
-  "$(stat -c %s "$work/ref.squashfs")" "$split" <<'EOF'
-import sys
+  "$(stat -c %s "$work/ref.squashfs")" "$split" "$(stat -c %s "$kiln_iso")" "$(stat -c %s "$work/ref.iso")" <<'EOF'
+import re, sys
 ke, ku, ks = map(float, sys.argv[1:4])
 mm, sq = int(sys.argv[4]) / 1000, int(sys.argv[5]) / 1000
 se, su, ss = map(float, sys.argv[6:9])
 kb, rb = int(sys.argv[9]), int(sys.argv[10])
 print(f"kiln unpack + debian-root:        {ke:7.1f} s wall ({ku + ks:.1f} s CPU)   [{sys.argv[11]}]")
 print(f"mmdebstrap + mksquashfs (zstd 3): {mm + sq:7.1f} s wall (mmdebstrap {mm:.1f} s, mksquashfs {sq:.1f} s, {su + ss:.1f} s CPU)")
-print(f"ratio (reference / kiln):         {(mm + sq) / ke:7.2f}x")
-print(f"image: kiln {kb / 1e6:.1f} MB, mksquashfs {rb / 1e6:.1f} MB")
+print(f"ratio kiln / reference:           {ke / (mm + sq):7.2f}  (goal <= 0.5)")
+step = sum(map(float, re.findall(r"in ([0-9.]+) s", sys.argv[11])))
+print(f"  debian-root step alone:         {step:7.1f} s, {step / (mm + sq):.2f} of the reference")
+print(f"layer: kiln {kb / 1e6:.1f} MB, mksquashfs {rb / 1e6:.1f} MB")
+ki, ri = int(sys.argv[12]), int(sys.argv[13])
+print(f"ISO: kiln {ki / 1e6:.1f} MB, xorriso with mmdebstrap's layer {ri / 1e6:.1f} MB")
 EOF

@@ -1,13 +1,19 @@
 #!/bin/sh
 # Installs the package set of a profile's base layer with Debian's mmdebstrap, from a local file
 # mirror made of the very `.deb` files kiln's store holds, so both sides install the same bytes
-# and neither touches the network. Used by tests/bench/liveroot.sh (speed) and by
-# crates/kiln-cli/tests/live_root.rs (the two trees compared).
+# and neither touches the network. Used by crates/kiln-cli/tests/live_root.rs (the two trees
+# compared).
 #
-#   tests/liveroot/mmdebstrap-root.sh PROFILE DEST     (as root; KILN, KILN_STORE as for kiln)
+#   tests/liveroot/mmdebstrap-root.sh PROFILE DEST     (KILN, KILN_STORE as for kiln)
 #
-# DEST gets `mirror/` (the .debs, Packages, Release), `root/` (mmdebstrap's tree), `packages`
-# (the names installed) and `mmdebstrap.ms` (its wall time).
+# DEST gets `mirror/` (the .debs, Packages, Release), `root.tar` (mmdebstrap's tree, owners
+# included), `packages` (the names installed) and `mmdebstrap.ms` (its wall time).
+#
+# As root mmdebstrap runs in its `root` mode; otherwise in its `unshare` mode, a user namespace
+# with the user's subordinate ids (newuidmap and newgidmap from `uidmap`, and ranges in
+# /etc/subuid and /etc/subgid), where the mirror must be readable by others. Either way the
+# tree comes out as a tarball, which mmdebstrap makes bit for bit the same in both modes; a
+# directory made in `unshare` mode would be owned by ids that mean nothing outside it.
 set -eu
 profile=$1
 dest=$2
@@ -42,14 +48,16 @@ hook=true
 if [ -s "$dest/selections" ]; then
   hook="cp $dest/mirror/pool/debconf_*.deb \"\$1/tmp/\" && chroot \"\$1\" sh -c 'dpkg -i /tmp/debconf_*.deb && rm /tmp/debconf_*.deb' && chroot \"\$1\" debconf-set-selections < $dest/selections"
 fi
-rm -rf "$dest/root"
+mode=root
+[ "$(id -u)" -eq 0 ] || mode=unshare
+rm -f "$dest/root.tar"
 start=$(date +%s%N)
 # variant essential + every name: apt installs exactly the mirror's packages (it holds nothing
 # else), Essential first, as kiln's closure has them.
-mmdebstrap --quiet --mode=root --variant=essential \
+mmdebstrap --quiet --mode=$mode --variant=essential \
   --include="$(paste -sd, "$dest/packages")" \
   --essential-hook="$hook" \
   --aptopt='Acquire::Languages "none"' \
-  bookworm "$dest/root" "deb [trusted=yes] copy://$dest/mirror bookworm main"
+  bookworm "$dest/root.tar" "deb [trusted=yes] copy://$dest/mirror bookworm main"
 end=$(date +%s%N)
 echo $(((end - start) / 1000000)) >"$dest/mmdebstrap.ms"

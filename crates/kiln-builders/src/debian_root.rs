@@ -29,10 +29,18 @@
 //! not collide with the system users'), and `etc/skel`; `packages`, one `NAME VERSION` line
 //! per installed package, from dpkg's status.
 //!
-//! Privilege: dpkg and the scripts `chown` files to system users (`root:shadow`), so the step
-//! runs as root; without root it fails, saying so.
+//! Privilege: dpkg and the scripts `chown` files to system users (`root:shadow`). As root the
+//! sandbox shares root's user namespace, the merge sets the manifests' owners on the inodes,
+//! and the image takes owners from the tree. Without root, step 3 runs in the sandbox's user
+//! namespace under Debian's fakeroot (the `fakeroot` input; see `fakeroot.rs`): faked starts
+//! with the owners the merge could not set, dpkg and the scripts see and change owners
+//! through it, and the image takes each inode's owner and mode from what faked saved. Both
+//! ways give the same image (`crates/kiln-cli/tests/rootless.rs` compares them), as a store
+//! key that does not say who built it requires. Where neither root nor user namespaces work,
+//! the sandbox's diagnostic says so.
 
 use crate::error::{BuilderError, Result};
+use crate::fakeroot;
 use crate::layers::{scratch_beside, write_layer};
 use crate::sandbox::{privilege, Privilege, Sandbox};
 use crate::tree::{merge_packages, How};
@@ -42,7 +50,7 @@ use kiln_store::{BuildError, Builder, Derivation, Events};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub(crate) const DEBIAN_ROOT: &str = "debian-root";
@@ -53,6 +61,10 @@ pub(crate) const DEBIAN_ROOT: &str = "debian-root";
 struct DebianRootInputs {
     /// The unpacked packages: the closure of what the system installs, each once.
     packages: Vec<StorePath>,
+    /// Debian's fakeroot: a `package-tree` of `closureOf [ fakeroot ]`, bound read-only into
+    /// the sandbox when kiln is not root (see the module comment); unused as root, and never
+    /// part of the image.
+    fakeroot: StorePath,
     /// Answers to debconf questions (`debconf-set-selections` lines), given once everything is
     /// configured; the packages they name are reconfigured with them.
     #[serde(default)]
@@ -139,18 +151,13 @@ fn build(
     out: &Path,
     events: &dyn Events,
 ) -> Result<()> {
-    if privilege()? != Privilege::Root {
-        return Err(BuilderError::Sandbox {
-            message: "configuring a Debian root runs dpkg, whose scripts give files to system \
-                      users (`root:shadow`): kiln must run as root for this step"
-                .to_string(),
-        });
-    }
+    // Neither root nor a user namespace: the sandbox's own diagnostic.
+    let privilege = privilege()?;
     let scratch = scratch_beside(out)?;
     let root = scratch.path().join("root");
     let trees: Vec<&Path> = inputs.packages.iter().map(StorePath::path).collect();
     let started = std::time::Instant::now();
-    let merged = merge_packages(&trees, &root, How::Copy)?;
+    let mut merged = merge_packages(&trees, &root, How::Copy)?;
     if merged.conflicts > 0 {
         events.message(
             drv,
@@ -164,7 +171,12 @@ fn build(
         .iter()
         .map(|tree| read_control(tree))
         .collect::<Result<Vec<_>>>()?;
-    write_database(&root, &controls)?;
+    // Without root, the owners and modes the merge could not set are faked's to present.
+    let faked_owners = match privilege {
+        Privilege::Root => None,
+        Privilege::UserNamespace => Some(&mut merged.unowned),
+    };
+    write_database(&root, &controls, faked_owners)?;
     let log = scratch.path().join("dpkg.log");
     let script = scratch.path().join("configure.sh");
     std::fs::write(
@@ -175,40 +187,77 @@ fn build(
     disable_services(&root)?;
     let copied = started.elapsed();
     let epoch = inputs.source_date_epoch.to_string();
-    let sandbox = Sandbox::new(&root, true)?
+    let mut sandbox = Sandbox::new(&root, true)?
         .bind(&script, "/tmp/kiln-configure.sh")
         .env("DEBIAN_FRONTEND", "noninteractive")
         .env("DEBCONF_NONINTERACTIVE_SEEN", "true")
         .env("DEBIAN_PRIORITY", "critical")
         .env("SOURCE_DATE_EPOCH", &epoch);
-    if let Err(err) = sandbox.run(
-        &["/bin/sh", "/tmp/kiln-configure.sh"],
-        "configuring the packages",
-        &log,
-    ) {
+    let configure = ["/bin/sh", "/tmp/kiln-configure.sh"];
+    let mut argv: Vec<String> = configure.iter().map(|a| (*a).to_string()).collect();
+    let session = match privilege {
+        Privilege::Root => None,
+        Privilege::UserNamespace => {
+            let session = fakeroot::Session::new(
+                inputs.fakeroot.path(),
+                &scratch.path().join("fakeroot"),
+                &merged.unowned,
+            )?;
+            sandbox = session.bind(sandbox);
+            argv = session.argv(&configure);
+            Some(session)
+        }
+    };
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    if let Err(err) = sandbox.run(&argv, "configuring the packages", &log) {
         return Err(name_the_package(err, &log));
     }
+    let faked = session.map(|session| session.saved()).transpose()?;
     enable_services(&root)?;
     let configured = started.elapsed();
     normalise(&root)?;
     std::fs::create_dir(out).map_err(BuilderError::io("create", out))?;
     export(&root, out)?;
+    let table;
+    let owners = match &faked {
+        None => Owners::FromTree,
+        Some(records) => {
+            let applied;
+            (table, applied) = fakeroot::owner_table(&root, records)?;
+            if applied.stale > 0 {
+                events.message(
+                    drv,
+                    &format!(
+                        "{} fakeroot record(s) left by files removed behind fakeroot's back \
+                         ignored",
+                        applied.stale
+                    ),
+                );
+            }
+            Owners::Table(&table)
+        }
+    };
     write_layer(
         &root,
         out,
         inputs.compression,
         inputs.source_date_epoch,
-        Owners::FromTree,
+        owners,
     )?;
     // The split the benchmarks report (tests/bench/liveroot.sh).
     let secs = |d: std::time::Duration| d.as_secs_f64();
     events.message(
         drv,
         &format!(
-            "{} packages: copied in {:.1} s, configured in {:.1} s, squashfs in {:.1} s",
+            "{} packages: copied in {:.1} s, configured in {:.1} s{}, squashfs in {:.1} s",
             controls.len(),
             secs(copied),
             secs(configured - copied),
+            if faked.is_some() {
+                " (under fakeroot)"
+            } else {
+                ""
+            },
             secs(started.elapsed() - configured)
         ),
     );
@@ -266,8 +315,14 @@ fn read_control(tree: &Path) -> Result<Control> {
     })
 }
 
-/// dpkg's database as `dpkg --unpack` of every package would leave it.
-fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
+/// dpkg's database as `dpkg --unpack` of every package would leave it. `faked_owners` (without
+/// root) are the records of what the merge could not give its owner or mode; the copies of
+/// conffiles get theirs.
+fn write_database(
+    root: &Path,
+    controls: &[Control],
+    mut faked_owners: Option<&mut Vec<fakeroot::Record>>,
+) -> Result<()> {
     let admin = root.join("var/lib/dpkg");
     for dir in ["info", "updates", "triggers", "alternatives", "parts"] {
         let path = admin.join(dir);
@@ -299,7 +354,7 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
             status.push_str("Conffiles:\n");
             for conffile in &control.conffiles {
                 let _ = writeln!(status, " {conffile} newconffile");
-                move_conffile(root, conffile)?;
+                move_conffile(root, conffile, faked_owners.as_deref_mut())?;
             }
         }
         status.push('\n');
@@ -372,7 +427,15 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
 /// also stays at `<path>`, as mmdebstrap's extraction of the Essential packages leaves them
 /// before dpkg runs: scripts configured earlier read them (`pwconv` reads `login.defs`), and
 /// dpkg, finding the same bytes there, installs the new file without a question.
-fn move_conffile(root: &Path, conffile: &str) -> Result<()> {
+///
+/// The copy gets the original's owner and mode: as root on the inode; without root (where the
+/// original's may be a fakeroot record, `/etc/sudoers`' 0440 say) as a record of its own, since
+/// dpkg renames the copy over the original and the image takes the copy's.
+fn move_conffile(
+    root: &Path,
+    conffile: &str,
+    faked_owners: Option<&mut Vec<fakeroot::Record>>,
+) -> Result<()> {
     let rel = conffile.trim_start_matches('/');
     let path = root.join(rel);
     match std::fs::symlink_metadata(&path) {
@@ -383,10 +446,28 @@ fn move_conffile(root: &Path, conffile: &str) -> Result<()> {
     // `copy` keeps the mode; an owner other than root (rare for a conffile) is kept too.
     std::fs::copy(&path, &new).map_err(BuilderError::io("copy", &path))?;
     let meta = std::fs::symlink_metadata(&path).map_err(BuilderError::io("read", &path))?;
-    let (uid, gid) = (meta.uid(), meta.gid());
-    if (uid, gid) != (0, 0) {
-        std::os::unix::fs::lchown(&new, Some(uid), Some(gid))
-            .map_err(BuilderError::io("set the owner of", &new))?;
+    match faked_owners {
+        None => {
+            let (uid, gid) = (meta.uid(), meta.gid());
+            if (uid, gid) != (0, 0) {
+                std::os::unix::fs::lchown(&new, Some(uid), Some(gid))
+                    .map_err(BuilderError::io("set the owner of", &new))?;
+            }
+        }
+        Some(records) => {
+            let original = records
+                .iter()
+                .find(|r| (r.dev, r.ino) == (meta.dev(), meta.ino()))
+                .copied();
+            if let Some(original) = original {
+                records.push(fakeroot::Record::of(
+                    &new,
+                    original.uid,
+                    original.gid,
+                    original.mode,
+                )?);
+            }
+        }
     }
     Ok(())
 }
@@ -568,8 +649,12 @@ fn normalise(root: &Path) -> Result<()> {
         }
     }
     let machine_id = root.join("etc/machine-id");
-    if std::fs::symlink_metadata(&machine_id).is_ok() {
+    if let Ok(meta) = std::fs::symlink_metadata(&machine_id) {
+        // systemd makes it read-only (0444); without root, its owner must lift that to write.
+        let mode = meta.permissions().mode() & 0o7777;
+        crate::set_mode(&machine_id, mode | 0o200)?;
         std::fs::write(&machine_id, "").map_err(BuilderError::io("write", &machine_id))?;
+        crate::set_mode(&machine_id, mode)?;
     }
     Ok(())
 }

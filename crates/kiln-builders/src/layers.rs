@@ -8,14 +8,20 @@
 //!   `users.groups`) merged into those the packages made, home directories from `/etc/skel`,
 //!   and every file of `system.files` (`environment.etc`, systemd units, ...).
 //!
+//! Neither needs root: the kernel layer is root's throughout, and the system layer records
+//! each path's owner in a table that the squashfs writer reads (`LayerTree`), instead of
+//! `chown`ing its files, so it is the same whoever builds it.
+//!
 //! Layers keep a change small: editing a user rebuilds a layer of a few kilobytes, not the
 //! dpkg-configured root. Their paths follow merged-/usr (`usr/lib`, never `lib`): a directory
 //! in an upper layer would hide the lower layer's `/lib -> usr/lib` symlink.
 
 use crate::error::{BuilderError, Result};
-use crate::sandbox::{privilege, Privilege, Sandbox};
+use crate::sandbox::Sandbox;
 use crate::{link_or_copy, set_mode};
-use kiln_image::squashfs::{write_squashfs, Owners, SquashfsCompression, SquashfsOptions};
+use kiln_image::squashfs::{
+    write_squashfs, Owner, OwnerTable, Owners, SquashfsCompression, SquashfsOptions,
+};
 use kiln_store::inputs::{self, StorePath};
 use kiln_store::{BuildError, Builder, Derivation, Events};
 use serde::Deserialize;
@@ -53,7 +59,7 @@ pub(crate) fn write_layer(
     out: &Path,
     compression: Compression,
     epoch: u32,
-    owners: Owners,
+    owners: Owners<'_>,
 ) -> Result<()> {
     let file = out.join(LAYER_FILE);
     write_squashfs(
@@ -328,21 +334,18 @@ fn check_relative(name: &str) -> Result<()> {
 }
 
 fn build_system_layer(inputs: &SystemLayerInputs, out: &Path) -> Result<()> {
-    if privilege()? != Privilege::Root {
-        return Err(BuilderError::Sandbox {
-            message: "the system layer gives home directories to their users: kiln must run as \
-                      root for this step"
-                .to_string(),
-        });
-    }
     let etc = inputs.base.join("etc")?;
     let mut db = accounts::Database::read(&etc)?;
     let day = inputs.source_date_epoch / 86_400;
     let resolved = db.apply(&inputs.groups, &inputs.users, day)?;
     let scratch = scratch_beside(out)?;
-    let layer = scratch.path().join("layer");
-    make_dir(&layer, 0o755, (0, 0))?;
-    make_dir(&layer.join("etc"), 0o755, (0, 0))?;
+    let mut layer = LayerTree {
+        root: scratch.path().join("layer"),
+        owners: OwnerTable::default(),
+    };
+    let root = layer.root.clone();
+    layer.dir(&root, 0o755, (0, 0))?;
+    layer.dir(&root.join("etc"), 0o755, (0, 0))?;
     let shadow_gid = db.gid("shadow").unwrap_or(0);
     for (name, text, mode, gid) in [
         ("passwd", db.passwd(), 0o644, 0),
@@ -350,15 +353,15 @@ fn build_system_layer(inputs: &SystemLayerInputs, out: &Path) -> Result<()> {
         ("shadow", db.shadow(), 0o640, shadow_gid),
         ("gshadow", db.gshadow(), 0o640, shadow_gid),
     ] {
-        write_owned(
-            &layer.join("etc").join(name),
+        layer.write(
+            &root.join("etc").join(name),
             text.as_bytes(),
             mode,
             (0, gid),
         )?;
     }
     for home in &resolved.homes {
-        make_home(&layer, &etc.join("skel"), home)?;
+        layer.home(&etc.join("skel"), home)?;
     }
     for (name, file) in &inputs.files {
         let mode = check_file(name, file)?;
@@ -370,58 +373,149 @@ fn build_system_layer(inputs: &SystemLayerInputs, out: &Path) -> Result<()> {
                 BuilderError::invalid(format!("`{name}`: no group `{}`", file.group))
             })?,
         );
-        let path = layer.join(name);
-        make_parents(&layer, name)?;
+        let path = root.join(name);
+        layer.parents(name)?;
         if let Some(text) = &file.text {
-            write_owned(&path, text.as_bytes(), mode, owner)?;
+            layer.write(&path, text.as_bytes(), mode, owner)?;
         } else if let Some(target) = &file.symlink {
-            remove_existing(&path)?;
-            std::os::unix::fs::symlink(target, &path).map_err(BuilderError::io("create", &path))?;
+            layer.symlink(Path::new(target), &path)?;
         } else if let Some(source) = &file.source {
-            copy_owned(source.path(), &path, Some(mode), owner)?;
+            layer.copy(source.path(), &path, Some(mode), owner)?;
         }
     }
     std::fs::create_dir(out).map_err(BuilderError::io("create", out))?;
     write_layer(
-        &layer,
+        &root,
         out,
         inputs.compression,
         inputs.source_date_epoch,
-        Owners::FromTree,
+        Owners::Table(&layer.owners),
     )
 }
 
-/// A directory with its mode and owner (made if missing).
-fn make_dir(path: &Path, mode: u32, (uid, gid): (u32, u32)) -> Result<()> {
-    if std::fs::symlink_metadata(path).is_err() {
-        std::fs::create_dir(path).map_err(BuilderError::io("create", path))?;
-    }
-    set_mode(path, mode)?;
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-        .map_err(BuilderError::io("set the owner of", path))
+/// The system layer being made: its tree, and the owner and mode of every path made in it,
+/// which the squashfs writer gives the inodes. Nothing is `chown`ed, so the builder needs no
+/// privilege, and the image is the same whoever builds it. The real modes keep the builder's
+/// own access (owner read and write, search for directories), so that it can fill a directory
+/// whose mode would forbid that (a home whose `homeMode` is `500`, say).
+struct LayerTree {
+    root: PathBuf,
+    /// Every path made in `root`, the symlinks included, so that a path made again (a
+    /// generated file over a file of `/etc/skel`) has its newest owner.
+    owners: OwnerTable,
 }
 
-/// `name`'s parent directories inside `root`, root's and 0755 where they are new.
-fn make_parents(root: &Path, name: &str) -> Result<()> {
-    let mut dir = root.to_path_buf();
-    for part in Path::new(name)
-        .parent()
-        .into_iter()
-        .flat_map(Path::components)
-    {
-        dir.push(part);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Err(BuilderError::invalid(format!(
-                    "cannot write `{name}`: `{}` is another generated file",
-                    dir.strip_prefix(root).unwrap_or(&dir).display()
-                )))
+impl LayerTree {
+    /// Records `path`'s owner and, for anything but a symlink, its mode.
+    fn record(&mut self, path: &Path, mode: Option<u32>, (uid, gid): (u32, u32)) {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        self.owners.insert(
+            rel,
+            Owner {
+                uid,
+                gid,
+                // Modes are checked to fit 0o7777 (`parse_mode`) or come from the file system.
+                mode: mode.map(|mode| u16::try_from(mode & 0o7777).unwrap_or(0)),
+            },
+        );
+    }
+
+    /// A directory with its mode and owner (made if missing).
+    fn dir(&mut self, path: &Path, mode: u32, owner: (u32, u32)) -> Result<()> {
+        if std::fs::symlink_metadata(path).is_err() {
+            std::fs::create_dir(path).map_err(BuilderError::io("create", path))?;
+        }
+        set_mode(path, crate::fakeroot::workable_mode(mode, true))?;
+        self.record(path, Some(mode), owner);
+        Ok(())
+    }
+
+    /// `name`'s parent directories inside the root, root's and 0755 where they are new.
+    fn parents(&mut self, name: &str) -> Result<()> {
+        let mut dir = self.root.clone();
+        for part in Path::new(name)
+            .parent()
+            .into_iter()
+            .flat_map(Path::components)
+        {
+            dir.push(part);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    return Err(BuilderError::invalid(format!(
+                        "cannot write `{name}`: `{}` is another generated file",
+                        dir.strip_prefix(&self.root).unwrap_or(&dir).display()
+                    )))
+                }
+                Err(_) => self.dir(&dir.clone(), 0o755, (0, 0))?,
             }
-            Err(_) => make_dir(&dir, 0o755, (0, 0))?,
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, path: &Path, bytes: &[u8], mode: u32, owner: (u32, u32)) -> Result<()> {
+        remove_existing(path)?;
+        std::fs::write(path, bytes).map_err(BuilderError::io("write", path))?;
+        set_mode(path, crate::fakeroot::workable_mode(mode, false))?;
+        self.record(path, Some(mode), owner);
+        Ok(())
+    }
+
+    /// A symlink, root's (as every symlink a package ships).
+    fn symlink(&mut self, target: &Path, path: &Path) -> Result<()> {
+        remove_existing(path)?;
+        std::os::unix::fs::symlink(target, path).map_err(BuilderError::io("create", path))?;
+        self.record(path, None, (0, 0));
+        Ok(())
+    }
+
+    /// Copies a file or tree from the store, every entry given to `owner`; `mode` (if any) for
+    /// a file. Otherwise modes are what a package would have shipped: the store keeps only
+    /// whether a file is executable (its entries are read-only), so files become 0755 or 0644,
+    /// directories 0755.
+    fn copy(&mut self, from: &Path, to: &Path, mode: Option<u32>, owner: (u32, u32)) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::symlink_metadata(from).map_err(BuilderError::io("read", from))?;
+        let executable = meta.permissions().mode() & 0o111 != 0;
+        if meta.is_dir() {
+            self.dir(to, 0o755, owner)?;
+            let mut items: Vec<_> = std::fs::read_dir(from)
+                .map_err(BuilderError::io("list", from))?
+                .filter_map(std::result::Result::ok)
+                .collect();
+            items.sort_by_key(std::fs::DirEntry::file_name);
+            for item in items {
+                self.copy(&item.path(), &to.join(item.file_name()), None, owner)?;
+            }
+            Ok(())
+        } else if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(from).map_err(BuilderError::io("read", from))?;
+            self.symlink(&target, to)?;
+            self.record(to, None, owner);
+            Ok(())
+        } else {
+            let bytes = std::fs::read(from).map_err(BuilderError::io("read", from))?;
+            let usual = if executable { 0o755 } else { 0o644 };
+            self.write(to, &bytes, mode.unwrap_or(usual), owner)
         }
     }
-    Ok(())
+
+    /// A new home: `/etc/skel`'s files, everything the user's.
+    fn home(&mut self, skel: &Path, home: &accounts::Home) -> Result<()> {
+        let rel = home.path.trim_start_matches('/');
+        check_relative(rel).map_err(|_| {
+            BuilderError::invalid(format!(
+                "users.users.{}.home `{}` must be an absolute path without `.` or `..`",
+                home.user, home.path
+            ))
+        })?;
+        self.parents(rel)?;
+        let path = self.root.join(rel);
+        if skel.is_dir() {
+            self.copy(skel, &path, None, home.owner)?;
+        }
+        self.dir(&path, home.mode, home.owner)
+    }
 }
 
 fn remove_existing(path: &Path) -> Result<()> {
@@ -432,63 +526,6 @@ fn remove_existing(path: &Path) -> Result<()> {
         Ok(_) => std::fs::remove_file(path).map_err(BuilderError::io("replace", path)),
         Err(_) => Ok(()),
     }
-}
-
-fn write_owned(path: &Path, bytes: &[u8], mode: u32, (uid, gid): (u32, u32)) -> Result<()> {
-    remove_existing(path)?;
-    std::fs::write(path, bytes).map_err(BuilderError::io("write", path))?;
-    set_mode(path, mode)?;
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
-        .map_err(BuilderError::io("set the owner of", path))
-}
-
-/// Copies a file or tree from the store, every entry given to `owner`; `mode` (if any) for a
-/// file. Otherwise modes are what a package would have shipped: the store keeps only whether a
-/// file is executable (its entries are read-only), so files become 0755 or 0644, directories
-/// 0755.
-fn copy_owned(from: &Path, to: &Path, mode: Option<u32>, owner: (u32, u32)) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::symlink_metadata(from).map_err(BuilderError::io("read", from))?;
-    let executable = meta.permissions().mode() & 0o111 != 0;
-    if meta.is_dir() {
-        make_dir(to, 0o755, owner)?;
-        let mut items: Vec<_> = std::fs::read_dir(from)
-            .map_err(BuilderError::io("list", from))?
-            .filter_map(std::result::Result::ok)
-            .collect();
-        items.sort_by_key(std::fs::DirEntry::file_name);
-        for item in items {
-            copy_owned(&item.path(), &to.join(item.file_name()), None, owner)?;
-        }
-        Ok(())
-    } else if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(from).map_err(BuilderError::io("read", from))?;
-        remove_existing(to)?;
-        std::os::unix::fs::symlink(target, to).map_err(BuilderError::io("create", to))?;
-        std::os::unix::fs::lchown(to, Some(owner.0), Some(owner.1))
-            .map_err(BuilderError::io("set the owner of", to))
-    } else {
-        let bytes = std::fs::read(from).map_err(BuilderError::io("read", from))?;
-        let usual = if executable { 0o755 } else { 0o644 };
-        write_owned(to, &bytes, mode.unwrap_or(usual), owner)
-    }
-}
-
-/// A new home: `/etc/skel`'s files, everything the user's.
-fn make_home(layer: &Path, skel: &Path, home: &accounts::Home) -> Result<()> {
-    let rel = home.path.trim_start_matches('/');
-    check_relative(rel).map_err(|_| {
-        BuilderError::invalid(format!(
-            "users.users.{}.home `{}` must be an absolute path without `.` or `..`",
-            home.user, home.path
-        ))
-    })?;
-    make_parents(layer, rel)?;
-    let path = layer.join(rel);
-    if skel.is_dir() {
-        copy_owned(skel, &path, None, home.owner)?;
-    }
-    make_dir(&path, home.mode, home.owner)
 }
 
 /// `/etc/passwd`, `group`, `shadow` and `gshadow`: the packages' accounts with the profile's.

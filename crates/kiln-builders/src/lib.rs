@@ -29,6 +29,7 @@
 
 mod debian_root;
 mod error;
+mod fakeroot;
 mod image;
 mod kbuild;
 mod layers;
@@ -55,7 +56,8 @@ const NAMES: &[(&str, u32)] = &[
     (UNPACK_DEB, 1),
     (COPY_PATH, 1),
     // 2: conffiles stay in place beside their `.dpkg-new` (as mmdebstrap extracts them).
-    (debian_root::DEBIAN_ROOT, 2),
+    // 3: runs without root, dpkg under fakeroot (the `fakeroot` input), the same bytes.
+    (debian_root::DEBIAN_ROOT, 3),
     (KBUILD_MODULE, 1),
     (modules::AGGREGATE_MODULES, 1),
     (image::INITRD, 1),

@@ -7,7 +7,8 @@
 //! Privileges: as root, the sandbox shares root's user namespace, so a program inside may
 //! `chown` to any user (dpkg's maintainer scripts do). As another user it gets a user namespace
 //! of its own where it is root over its own files only, which is what compiling needs; this
-//! needs unprivileged user namespaces (on by default since Debian 11). Where neither is
+//! needs unprivileged user namespaces (on by default since Debian 11). A step that gives files
+//! to other users runs its program under fakeroot there (`fakeroot.rs`). Where neither is
 //! available the step fails with a diagnostic that says what is missing.
 //!
 //! Design: bwrap rather than namespace code of kiln's own. It is a small setuid-free program
@@ -96,7 +97,6 @@ impl Sandbox {
     }
 
     /// Binds `host` read-only at `inside`.
-    #[cfg_attr(not(test), allow(dead_code))] // kept for read-only inputs (the live root binds them)
     pub(crate) fn ro_bind(mut self, host: &Path, inside: &str) -> Sandbox {
         self.push("--ro-bind");
         self.push(host);
@@ -194,21 +194,28 @@ pub(crate) fn privilege() -> Result<Privilege> {
             return Ok(Privilege::Root);
         }
         let bwrap = bwrap().map_err(|e| e.to_string())?;
-        let status = Command::new(bwrap)
-            .args(["--unshare-user", "--ro-bind", "/", "/", "--", "true"])
+        // The program inside is bwrap itself, by its path: a `PATH` that holds bwrap alone must
+        // not read as "no user namespaces".
+        let probe = Command::new(&bwrap)
+            .args(["--unshare-user", "--ro-bind", "/", "/", "--"])
+            .arg(&bwrap)
+            .arg("--version")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        match status {
-            Ok(status) if status.success() => Ok(Privilege::UserNamespace),
-            _ => Err(
-                "the build sandbox needs root or unprivileged user namespaces, and neither is \
-                 available here (enable them with `sysctl kernel.unprivileged_userns_clone=1` \
-                 and `user.max_user_namespaces`, or run kiln as root)"
-                    .to_string(),
-            ),
-        }
+            .stderr(Stdio::piped())
+            .output();
+        let why = match probe {
+            Ok(out) if out.status.success() => return Ok(Privilege::UserNamespace),
+            Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            Err(e) => format!("cannot start bwrap: {e}"),
+        };
+        Err(format!(
+            "the build sandbox needs root or unprivileged user namespaces, and neither is \
+             available here: kiln does not run as root, and bwrap cannot make a user namespace \
+             ({why}); enable them (`sysctl kernel.unprivileged_userns_clone=1` on Debian, \
+             `user.max_user_namespaces` above 0, no container forbidding them) or run kiln as \
+             root"
+        ))
     });
     probed
         .clone()

@@ -7,18 +7,21 @@
 //!   in). Nothing may write to such a tree: its files are the store's.
 //! - `Copy`: real files with the modes (setuid included) and owners the packages' manifests
 //!   give (`.kiln-deb/files`, see kiln-debian), for a root that dpkg and maintainer scripts
-//!   then change. Copies, not links, so no script can write through to the store. Owners are
-//!   set only where the process may (as root); names resolve through `base-passwd`'s master
-//!   files, as dpkg resolves them on a fresh system.
+//!   then change. Copies, not links, so no script can write through to the store. Names
+//!   resolve through `base-passwd`'s master files, as dpkg resolves them on a fresh system.
+//!   As root, owners are set on the inodes. Otherwise they cannot be: each inode owned by
+//!   someone other than root, or whose mode would lock its owner out (no owner read or write,
+//!   no search for a directory), is returned as a [`fakeroot::Record`] with the owner and mode
+//!   it should have, for fakeroot to present, and its real mode keeps the owner's access.
 //!
 //! A path that two packages ship goes to the first (dpkg would refuse the second without
 //! `Replaces`); the count is reported. Files are placed in parallel; the result does not
 //! depend on the order they land in.
 
 use crate::error::{BuilderError, Result};
+use crate::fakeroot;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 /// The top-level directories that are symlinks into `/usr` on a merged-/usr system (amd64).
@@ -40,6 +43,9 @@ pub(crate) struct Merged {
     pub(crate) conflicts: usize,
     /// Regular files placed.
     pub(crate) files: usize,
+    /// `Copy` without root: the inodes whose owner or mode the merge could not set (see the
+    /// module comment), sorted by path.
+    pub(crate) unowned: Vec<fakeroot::Record>,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +76,13 @@ struct Meta {
 
 /// Merges `packages` (unpacked package trees, in order) into `dest`, which must not exist.
 pub(crate) fn merge_packages(packages: &[&Path], dest: &Path, how: How) -> Result<Merged> {
+    let as_root =
+        how == How::Copy && crate::sandbox::privilege()? == crate::sandbox::Privilege::Root;
+    merge(packages, dest, how, as_root)
+}
+
+/// [`merge_packages`], setting owners on the inodes (`as_root`) or recording them.
+fn merge(packages: &[&Path], dest: &Path, how: How, as_root: bool) -> Result<Merged> {
     let mut plan: BTreeMap<PathBuf, Node> = BTreeMap::new();
     let mut merged = Merged::default();
     for (index, package) in packages.iter().enumerate() {
@@ -116,7 +129,7 @@ pub(crate) fn merge_packages(packages: &[&Path], dest: &Path, how: How) -> Resul
         .filter(|n| matches!(n.kind, Kind::File(_)))
         .count();
     if how == How::Copy {
-        apply_metadata(packages, dest, &plan)?;
+        merged.unowned = apply_metadata(packages, dest, &plan, as_root)?;
     }
     Ok(merged)
 }
@@ -189,36 +202,51 @@ fn merged_path(rel: &Path) -> PathBuf {
     }
 }
 
-/// Sets each copied path's mode and (as root) owner from its package's manifest.
-fn apply_metadata(packages: &[&Path], dest: &Path, plan: &BTreeMap<PathBuf, Node>) -> Result<()> {
+/// Sets each copied path's mode and (as root) owner from its package's manifest; without root,
+/// returns the records of what it could not set.
+fn apply_metadata(
+    packages: &[&Path],
+    dest: &Path,
+    plan: &BTreeMap<PathBuf, Node>,
+    as_root: bool,
+) -> Result<Vec<fakeroot::Record>> {
     let manifests: Vec<HashMap<String, Meta>> = packages
         .par_iter()
         .map(|p| read_manifest(p))
         .collect::<Result<_>>()?;
     let names = Names::from_packages(packages);
-    let as_root = crate::sandbox::privilege()? == crate::sandbox::Privilege::Root;
-    plan.par_iter().try_for_each(|(rel, node)| -> Result<()> {
-        if matches!(node.kind, Kind::Symlink(_)) {
-            // Symlinks carry no mode; their owner is root's in every Debian package.
-            return Ok(());
-        }
-        let Some(meta) = manifests
-            .get(node.package)
-            .and_then(|m| m.get(&node.original))
-        else {
-            return Ok(());
-        };
-        let path = dest.join(rel);
-        if as_root {
+    let unowned: Vec<Option<fakeroot::Record>> = plan
+        .par_iter()
+        .map(|(rel, node)| -> Result<Option<fakeroot::Record>> {
+            if matches!(node.kind, Kind::Symlink(_)) {
+                // Symlinks carry no mode; their owner is root's in every Debian package.
+                return Ok(None);
+            }
+            let Some(meta) = manifests
+                .get(node.package)
+                .and_then(|m| m.get(&node.original))
+            else {
+                return Ok(None);
+            };
+            let path = dest.join(rel);
             let uid = names.uid(&meta.user).unwrap_or(meta.uid);
             let gid = names.gid(&meta.group).unwrap_or(meta.gid);
-            std::os::unix::fs::lchown(&path, Some(uid), Some(gid))
-                .map_err(BuilderError::io("set the owner of", &path))?;
-        }
-        // After chown, which clears setuid and setgid.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(meta.mode))
-            .map_err(BuilderError::io("set the mode of", &path))
-    })
+            if as_root {
+                std::os::unix::fs::lchown(&path, Some(uid), Some(gid))
+                    .map_err(BuilderError::io("set the owner of", &path))?;
+                // After chown, which clears setuid and setgid.
+                return crate::set_mode(&path, meta.mode).map(|()| None);
+            }
+            let workable = fakeroot::workable_mode(meta.mode, matches!(node.kind, Kind::Dir));
+            crate::set_mode(&path, workable)?;
+            if (uid, gid) == (0, 0) && workable == meta.mode {
+                return Ok(None);
+            }
+            fakeroot::Record::of(&path, uid, gid, meta.mode).map(Some)
+        })
+        .collect::<Result<_>>()?;
+    // `plan` is ordered by path, and the parallel map keeps that order.
+    Ok(unowned.into_iter().flatten().collect())
 }
 
 /// A package's `.kiln-deb/files`, by path.
@@ -305,6 +333,7 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn top_level_directories_merge_into_usr() {
@@ -351,6 +380,50 @@ mod tests {
             Path::new("tool")
         );
         assert!(!out.join(CONTROL_DIR).exists());
+    }
+
+    #[test]
+    fn without_root_owners_and_locking_modes_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("pkg");
+        std::fs::create_dir_all(pkg.join("usr/bin")).unwrap();
+        std::fs::create_dir_all(pkg.join("var/mail")).unwrap();
+        std::fs::create_dir_all(pkg.join("etc/closed")).unwrap();
+        std::fs::write(pkg.join("usr/bin/chage"), "elf").unwrap();
+        std::fs::write(pkg.join("usr/bin/sudo"), "elf").unwrap();
+        std::fs::create_dir_all(pkg.join(CONTROL_DIR)).unwrap();
+        std::fs::write(
+            pkg.join(CONTROL_DIR).join("files"),
+            "d\t755\t0\t0\troot\troot\t/.\n\
+             f\t2755\t0\t42\troot\tshadow\t/usr/bin/chage\n\
+             f\t4755\t0\t0\troot\troot\t/usr/bin/sudo\n\
+             d\t2775\t0\t8\troot\tmail\t/var/mail\n\
+             d\t555\t0\t0\troot\troot\t/etc/closed\n",
+        )
+        .unwrap();
+        let out = dir.path().join("out");
+        let merged = merge(&[&pkg], &out, How::Copy, false).unwrap();
+        let mode = |rel: &str| {
+            std::fs::symlink_metadata(out.join(rel))
+                .unwrap()
+                .permissions()
+                .mode()
+        };
+        let of = |rel: &str, uid, gid, mode| fakeroot::Record::of(&out.join(rel), uid, gid, mode);
+        // In path order; sudo is root's with a mode its owner can use: nothing to record.
+        assert_eq!(
+            merged.unowned,
+            [
+                of("etc/closed", 0, 0, 0o555).unwrap(),
+                of("usr/bin/chage", 0, 42, 0o2755).unwrap(),
+                of("var/mail", 0, 8, 0o2775).unwrap(),
+            ]
+        );
+        assert_eq!(merged.unowned[0].mode, 0o040_555);
+        // The real modes keep the owner's access.
+        assert_eq!(mode("etc/closed") & 0o7777, 0o755);
+        assert_eq!(mode("usr/bin/chage") & 0o7777, 0o2755);
+        assert_eq!(mode("usr/bin/sudo") & 0o7777, 0o4755);
     }
 }
 

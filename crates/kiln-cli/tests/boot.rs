@@ -691,7 +691,7 @@ fn minimal_iso_is_the_same_from_two_stores_and_thread_counts() {
         return;
     }
     let first = iso(MINIMAL);
-    let other = tempfile::tempdir_in(workspace().join("target")).expect("temp store");
+    let other = kiln_testkit::tempdir_in(workspace().join("target")).expect("temp store");
     let link = other.path().join("result");
     let link = link.to_str().expect("utf-8 path");
     kiln_in(
@@ -771,7 +771,7 @@ fn broadcom_sta_builds_without_a_host_compiler_and_the_store_verifies() {
     assert!(wl.is_file(), "{} missing", wl.display());
 
     // A PATH with bwrap and nothing else: no gcc, no make, no shell tools.
-    let bin = tempfile::tempdir().expect("temp dir");
+    let bin = kiln_testkit::tempdir().expect("temp dir");
     let bwrap = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
         .map(|d| d.join("bwrap"))
         .find(|p| p.is_file())

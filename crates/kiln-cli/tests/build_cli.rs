@@ -28,7 +28,7 @@ fn build(dir: &Path, args: &[&str]) -> (String, String, bool) {
 
 #[test]
 fn dry_run_shows_the_closure_and_the_steps() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let (stdout, stderr, ok) = build(dir.path(), &["--dry-run", "tests/image/macbook-test.nix"]);
     assert!(ok, "{stderr}");
     assert!(stdout.starts_with("closure: "), "{stdout}");
@@ -56,7 +56,7 @@ fn dry_run_shows_the_closure_and_the_steps() {
 
 #[test]
 fn a_failed_assertion_stops_the_build() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let (_, stderr, ok) = build(dir.path(), &["tests/image/bad/no-boot-loader.nix"]);
     assert!(!ok);
     assert!(stderr.contains("kiln::driver::assertions"), "{stderr}");
@@ -67,7 +67,7 @@ fn a_failed_assertion_stops_the_build() {
 
 #[test]
 fn an_etc_name_outside_etc_is_refused_before_anything_is_built() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let (_, stderr, ok) = build(dir.path(), &["tests/image/bad/etc-dotdot.nix"]);
     assert!(!ok);
     assert!(stderr.contains("kiln::driver::assertions"), "{stderr}");
@@ -81,7 +81,7 @@ fn an_etc_name_outside_etc_is_refused_before_anything_is_built() {
 
 #[test]
 fn an_illegal_volume_id_is_a_type_error_naming_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let (_, stderr, ok) = build(dir.path(), &["tests/image/bad/long-volume-id.nix"]);
     assert!(!ok);
     assert!(
@@ -96,7 +96,7 @@ fn an_illegal_volume_id_is_a_type_error_naming_the_file() {
 /// nixos-config=PATH`, in kiln's form: `nixos-config` names the profile.
 #[test]
 fn nixos_config_names_the_profile() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let (stdout, stderr, ok) = build(
         dir.path(),
         &[

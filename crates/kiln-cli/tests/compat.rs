@@ -37,7 +37,7 @@ fn run_suite(args: &[&str]) -> (bool, String) {
     let out = Command::new("bash")
         .arg(root().join("tests/compat/run.sh"))
         .args(args)
-        .env("NIX_STATE_DIR", std::env::temp_dir().join("kiln-nix-state"))
+        .env("NIX_STATE_DIR", kiln_testkit::nix_state_dir())
         .output()
         .expect("running tests/compat/run.sh");
     let text = format!(

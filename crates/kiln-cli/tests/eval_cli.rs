@@ -85,15 +85,15 @@ fn run(program: &str, args: &[&str], file: &str) -> (String, bool) {
         .iter()
         .map(|a| if *a == "FILE" { file } else { a })
         .collect();
-    let mut cmd = Command::new(program);
-    if program.ends_with("kiln") {
-        cmd.arg("eval");
+    let mut cmd = if program.ends_with("kiln") {
+        let mut kiln = Command::new(program);
+        kiln.arg("eval");
+        kiln
     } else {
-        // As in kiln-eval's differential tests: a private state directory, so the oracle
-        // needs nothing from the machine's /nix.
-        cmd.arg("--eval")
-            .env("NIX_STATE_DIR", std::env::temp_dir().join("kiln-nix-state"));
-    }
+        let mut nix = kiln_testkit::nix_instantiate();
+        nix.arg("--eval");
+        nix
+    };
     let out = cmd.args(&args).output().expect("running the evaluator");
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),

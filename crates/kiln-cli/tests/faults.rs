@@ -45,8 +45,8 @@ in { all = [ (top "shared1") (top "shared2") (top variant) ]; inherit payload; }
 
 /// A directory with `common.nix`, `a.nix`, `b.nix` and a payload of `payload_bytes` (random-looking
 /// bytes, so compressing them takes a while).
-fn profiles(payload_bytes: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+fn profiles(payload_bytes: usize) -> kiln_testkit::TempDir {
+    let dir = kiln_testkit::tempdir().unwrap();
     fs::write(dir.path().join("common.nix"), COMMON).unwrap();
     for v in ["a", "b", "c"] {
         fs::write(
@@ -149,7 +149,7 @@ fn verify_clean(dir: &Path, store: &Path) {
 /// checks that every step was built exactly once across them.
 fn concurrent_round(dir: &Path, variants: &[&str], strace: bool) -> Vec<String> {
     let store = dir.join(format!("store-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&store);
+    let _ = kiln_testkit::remove_dir_all(&store);
     let children: Vec<Child> = variants
         .iter()
         .enumerate()
@@ -221,7 +221,7 @@ fn concurrent_round(dir: &Path, variants: &[&str], strace: bool) -> Vec<String> 
             }
         }
     }
-    fs::remove_dir_all(&store).unwrap();
+    kiln_testkit::remove_dir_all(&store).unwrap();
     stdouts
 }
 
@@ -259,7 +259,7 @@ fn kill_rounds(rounds: usize, payload: usize) {
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     let mut collected = 0;
     for round in 0..rounds {
-        let _ = fs::remove_dir_all(&store);
+        let _ = kiln_testkit::remove_dir_all(&store);
         let mut child = build_command(dir, &store, "a.nix", "result")
             .spawn()
             .unwrap();
@@ -559,7 +559,7 @@ fn fails_cleanly(args: &[&str]) -> String {
 
 #[test]
 fn no_exit_101_on_hostile_input() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let wide = dir.path().join("wide.nix");
     fs::write(&wide, format!("{})\n", " ".repeat(70_000))).unwrap();
     for command in ["parse", "eval"] {
@@ -599,7 +599,7 @@ fn no_exit_101_on_hostile_input() {
 
 #[test]
 fn parse_and_eval_read_invalid_utf8_alike() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let file = dir.path().join("latin1.nix");
     // nix accepts this file in both modes; kiln reads the bad bytes as U+FFFD in both.
     fs::write(&file, b"# caf\xe9\n\"a\xff\xfeb\"\n").unwrap();
@@ -613,7 +613,7 @@ fn parse_and_eval_read_invalid_utf8_alike() {
 
 #[test]
 fn a_bad_source_date_epoch_is_an_error_and_the_environment_is_ignored() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let minimal =
         kiln_testkit::workspace().join("profiles/installer/cd-dvd/installation-cd-minimal.nix");
     let profile = dir.path().join("profile.nix");
@@ -693,7 +693,7 @@ fn real_packages_concurrent_builds_and_a_kill() {
     if !kiln_testkit::slow("concurrent builds with Debian's packages", &[]) {
         return;
     }
-    let dir = tempfile::tempdir_in(kiln_testkit::workspace().join("target")).unwrap();
+    let dir = kiln_testkit::tempdir_in(kiln_testkit::workspace().join("target")).unwrap();
     let dir = dir.path();
     fs::copy(
         kiln_testkit::workspace().join("profiles/kiln.lock"),
@@ -812,7 +812,7 @@ fn dry_run_would_pin_and_concurrent_locks_keep_both_additions() {
     if !kiln_testkit::slow("pins with Debian's index", &[]) {
         return;
     }
-    let dir = tempfile::tempdir_in(kiln_testkit::workspace().join("target")).unwrap();
+    let dir = kiln_testkit::tempdir_in(kiln_testkit::workspace().join("target")).unwrap();
     let dir = dir.path();
     let lock = dir.join("kiln.lock");
     fs::copy(kiln_testkit::workspace().join("profiles/kiln.lock"), &lock).unwrap();

@@ -7,6 +7,8 @@
 //!   group, and registers nothing.
 
 use kiln_testkit::workspace;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -43,7 +45,7 @@ fn out_path(profile: &str, attr: &str) -> PathBuf {
 /// Builds a bad profile: it must fail with `code`, say every one of `says`, link no result,
 /// and leave `attr`'s store path unregistered.
 fn fails(profile: &str, attr: &str, code: &str, says: &[&str]) {
-    let link = tempfile::tempdir().expect("temp dir");
+    let link = kiln_testkit::tempdir().expect("temp dir");
     let result = link.path().join("result");
     let (ok, _, stderr) = kiln(&["build", "--locked", "-o", result.to_str().unwrap(), profile]);
     assert!(!ok, "{profile} built:\n{stderr}");
@@ -100,8 +102,8 @@ fn a_user_in_an_unknown_group_is_refused() {
     );
 }
 
-/// One entry of a root tree: its kind, mode, owner, link target, and the contents' digest for
-/// regular files under `/etc` and `/var/lib/dpkg`.
+/// One entry of a root tree: its kind, mode, owner, link target, and the contents of regular
+/// files under `/etc` and `/var/lib/dpkg`.
 #[derive(Debug, PartialEq)]
 struct Entry {
     kind: char,
@@ -112,44 +114,165 @@ struct Entry {
     contents: Option<Vec<u8>>,
 }
 
-fn tree(root: &Path) -> std::collections::BTreeMap<String, Entry> {
-    use std::os::unix::fs::MetadataExt;
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.expect("dir entry").path();
-            let meta = std::fs::symlink_metadata(&path).expect("metadata");
-            let rel = format!("/{}", path.strip_prefix(root).unwrap().display());
-            let kind = if meta.file_type().is_symlink() {
-                'l'
-            } else if meta.is_dir() {
-                stack.push(path.clone());
-                'd'
-            } else if meta.is_file() {
-                'f'
-            } else {
-                'o'
-            };
-            let watched = rel.starts_with("/etc/") || rel.starts_with("/var/lib/dpkg/");
-            out.insert(
-                rel,
-                Entry {
-                    kind,
-                    mode: meta.mode() & 0o7777,
-                    uid: meta.uid(),
-                    gid: meta.gid(),
-                    target: if kind == 'l' {
-                        std::fs::read_link(&path).unwrap().display().to_string()
-                    } else {
-                        String::new()
-                    },
-                    contents: (kind == 'f' && watched).then(|| std::fs::read(&path).unwrap()),
-                },
-            );
+/// Whether a path's contents are compared, not only its metadata.
+fn watched(path: &str) -> bool {
+    path.starts_with("/etc/") || path.starts_with("/var/lib/dpkg/")
+}
+
+/// A `ls -l` mode (`drwxr-sr-x`) as a kind (`d`, `f`, `l`, or `o` for anything else) and the
+/// permission bits, setuid, setgid and sticky included.
+fn parse_ls_mode(text: &str) -> (char, u32) {
+    let chars: Vec<char> = text.chars().collect();
+    assert_eq!(chars.len(), 10, "`{text}` is not an ls mode");
+    let kind = match chars[0] {
+        '-' => 'f',
+        'd' => 'd',
+        'l' => 'l',
+        _ => 'o',
+    };
+    // A letter but `-`, `S` or `T` grants the bit: `s`/`t` are setuid/setgid/sticky with
+    // execute, `S`/`T` without.
+    let mut mode = 0;
+    for (at, bit) in (1..10).zip([
+        0o400, 0o200, 0o100, 0o040, 0o020, 0o010, 0o004, 0o002, 0o001,
+    ]) {
+        if !matches!(chars[at], '-' | 'S' | 'T') {
+            mode |= bit;
         }
     }
-    out
+    for (at, special) in [(3, 0o4000), (6, 0o2000), (9, 0o1000)] {
+        if matches!(chars[at], 's' | 'S' | 't' | 'T') {
+            mode |= special;
+        }
+    }
+    (kind, mode)
+}
+
+/// kiln's layer as `unsquashfs -lln` lists it (kinds, modes, numeric owners, link targets), with
+/// the contents of the watched files from an extraction into `scratch`. The listing, not the
+/// extracted tree, gives the owners: without root, unsquashfs cannot set them.
+fn layer_tree(layer: &Path, scratch: &Path) -> BTreeMap<String, Entry> {
+    let status = Command::new("unsquashfs")
+        .args(["-q", "-n", "-d"])
+        .arg(scratch)
+        .arg(layer)
+        .status()
+        .expect("unsquashfs");
+    assert!(status.success(), "unsquashfs -d {}", scratch.display());
+    let out = Command::new("unsquashfs")
+        .env("TZ", "UTC")
+        .arg("-lln")
+        .arg(layer)
+        .output()
+        .expect("unsquashfs -lln");
+    assert!(out.status.success(), "unsquashfs -lln {}", layer.display());
+    let mut tree = BTreeMap::new();
+    for line in String::from_utf8(out.stdout)
+        .expect("utf-8 listing")
+        .lines()
+    {
+        // MODE UID/GID SIZE DATE TIME PATH[ -> TARGET]; the path may hold spaces.
+        let mut rest = line;
+        let mut fields = Vec::new();
+        for _ in 0..5 {
+            let trimmed = rest.trim_start();
+            let end = trimmed.find(' ').unwrap_or(trimmed.len());
+            fields.push(&trimmed[..end]);
+            rest = &trimmed[end..];
+        }
+        let Some(path) = rest.trim_start().strip_prefix("squashfs-root") else {
+            continue;
+        };
+        if path.is_empty() {
+            continue; // the root itself
+        }
+        let (kind, mode) = parse_ls_mode(fields[0]);
+        let (path, target) = match kind {
+            'l' => path.split_once(" -> ").expect("a symlink's target"),
+            _ => (path, ""),
+        };
+        let (uid, gid) = fields[1].split_once('/').expect("UID/GID");
+        let contents = (kind == 'f' && watched(path)).then(|| {
+            let file = scratch.join(path.trim_start_matches('/'));
+            std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        });
+        tree.insert(
+            path.to_string(),
+            Entry {
+                kind,
+                mode,
+                uid: uid.parse().expect("numeric uid"),
+                gid: gid.parse().expect("numeric gid"),
+                target: target.to_string(),
+                contents,
+            },
+        );
+    }
+    tree
+}
+
+/// mmdebstrap's tree, from its tarball (a hard link is the file it links to).
+fn tar_tree(tarball: &Path) -> BTreeMap<String, Entry> {
+    use std::io::Read;
+    let file = std::fs::File::open(tarball).expect("open mmdebstrap's tarball");
+    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    let mut tree: BTreeMap<String, Entry> = BTreeMap::new();
+    let name = |raw: &[u8]| {
+        let text = String::from_utf8_lossy(raw);
+        format!("/{}", text.trim_start_matches("./").trim_end_matches('/'))
+    };
+    for entry in archive.entries().expect("read the tarball") {
+        let mut entry = entry.expect("a tarball entry");
+        let path = name(&entry.path_bytes());
+        if path == "/" {
+            continue;
+        }
+        let header = entry.header();
+        let kind = match header.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Link => 'f',
+            tar::EntryType::Directory => 'd',
+            tar::EntryType::Symlink => 'l',
+            _ => 'o',
+        };
+        let link = entry
+            .link_name_bytes()
+            .map(|raw| String::from_utf8_lossy(&raw).into_owned());
+        let (mode, uid, gid) = (
+            header.mode().expect("mode") & 0o7777,
+            u32::try_from(header.uid().expect("uid")).expect("a 32-bit uid"),
+            u32::try_from(header.gid().expect("gid")).expect("a 32-bit gid"),
+        );
+        let is_hard_link = header.entry_type() == tar::EntryType::Link;
+        let contents = if kind == 'f' && watched(&path) {
+            if is_hard_link {
+                let linked = name(link.as_deref().unwrap_or_default().as_bytes());
+                tree.get(&linked).and_then(|e| e.contents.clone())
+            } else {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).expect("read a tarball entry");
+                Some(bytes)
+            }
+        } else {
+            None
+        };
+        let target = if kind == 'l' {
+            link.unwrap_or_default()
+        } else {
+            String::new()
+        };
+        tree.insert(
+            path,
+            Entry {
+                kind,
+                mode,
+                uid,
+                gid,
+                target,
+                contents,
+            },
+        );
+    }
+    tree
 }
 
 /// Every difference between kiln's configured root and mmdebstrap's for the same packages that
@@ -182,18 +305,21 @@ const EXPLAINED: &[(&str, &str)] = &[
 /// issue 14: kiln's configured base layer is what mmdebstrap installs for the same packages,
 /// from the same `.deb` files (a local mirror of kiln's store): the same paths, kinds, modes,
 /// owners and link targets, the same `/etc` and dpkg database, but for the differences above.
+/// Neither needs root: kiln configures the layer under fakeroot then, and mmdebstrap installs
+/// in its `unshare` mode (subordinate ids from /etc/subuid; see the script).
 #[test]
 fn the_configured_root_is_what_mmdebstrap_installs() {
-    if !kiln_testkit::slow(
-        "mmdebstrap comparison",
-        &[
-            "bwrap",
-            "mmdebstrap",
-            "apt-ftparchive",
-            "unsquashfs",
-            "python3",
-        ],
-    ) {
+    let mut tools = vec![
+        "bwrap",
+        "mmdebstrap",
+        "apt-ftparchive",
+        "unsquashfs",
+        "python3",
+    ];
+    if !kiln_testkit::is_root() {
+        tools.extend(["newuidmap", "newgidmap"]);
+    }
+    if !kiln_testkit::slow("mmdebstrap comparison", &tools) {
         return;
     }
     let profile = "profiles/installer/cd-dvd/installation-cd-minimal.nix";
@@ -206,15 +332,14 @@ fn the_configured_root_is_what_mmdebstrap_installs() {
         profile,
     ]);
     assert!(ok, "{stderr}");
-    let work = tempfile::tempdir_in("/var/tmp").expect("scratch in /var/tmp");
-    let ours = work.path().join("kiln");
-    let status = Command::new("unsquashfs")
-        .args(["-q", "-n", "-d"])
-        .arg(&ours)
-        .arg(Path::new(stdout.trim()).join("layer.squashfs"))
-        .status()
-        .expect("unsquashfs");
-    assert!(status.success());
+    let work = kiln_testkit::tempdir_in("/var/tmp").expect("scratch in /var/tmp");
+    // mmdebstrap's user namespace (without root) reads the mirror inside as another user.
+    std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("open the scratch directory");
+    let a = layer_tree(
+        &Path::new(stdout.trim()).join("layer.squashfs"),
+        &work.path().join("kiln"),
+    );
     let theirs = work.path().join("mmdebstrap");
     let out = Command::new(workspace().join("tests/liveroot/mmdebstrap-root.sh"))
         .arg(profile)
@@ -229,8 +354,7 @@ fn the_configured_root_is_what_mmdebstrap_installs() {
         "mmdebstrap failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let a = tree(&ours);
-    let b = tree(&theirs.join("root"));
+    let b = tar_tree(&theirs.join("root.tar"));
     let mut found = Vec::new();
     for path in a.keys().filter(|p| !b.contains_key(*p)) {
         found.push(format!("only kiln: {path}"));
@@ -265,4 +389,20 @@ fn the_configured_root_is_what_mmdebstrap_installs() {
         unexplained.join("\n")
     );
     assert!(a.len() > 10_000, "kiln's root has only {} entries", a.len());
+}
+
+#[test]
+fn ls_modes_read_as_their_bits() {
+    for (text, kind, mode) in [
+        ("-rw-r-----", 'f', 0o640),
+        ("-rwsr-xr-x", 'f', 0o4755),
+        ("-rwSr--r--", 'f', 0o4644),
+        ("drwxrwsr-x", 'd', 0o2775),
+        ("drwxrwxrwt", 'd', 0o1777),
+        ("drwxr-xr-T", 'd', 0o1754),
+        ("lrwxrwxrwx", 'l', 0o777),
+        ("crw-rw-rw-", 'o', 0o666),
+    ] {
+        assert_eq!(parse_ls_mode(text), (kind, mode), "{text}");
+    }
 }

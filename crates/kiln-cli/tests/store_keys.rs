@@ -40,8 +40,8 @@ fn kiln(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, String) {
 
 /// A profile in a directory of its own: the minimal installer with `payload.txt` on the ISO,
 /// and a copy of the profile library's lock (so `--locked` builds need no resolution).
-fn profile_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+fn profile_dir() -> kiln_testkit::TempDir {
+    let dir = kiln_testkit::tempdir().unwrap();
     std::fs::copy(
         workspace().join("profiles/kiln.lock"),
         dir.path().join("kiln.lock"),

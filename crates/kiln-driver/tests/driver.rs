@@ -11,7 +11,7 @@ use kiln_store::{Quiet, RealiseOptions};
 use std::path::Path;
 
 struct Fixture {
-    dir: tempfile::TempDir,
+    dir: kiln_testkit::TempDir,
     session: Session,
     ev: kiln_eval::Evaluator,
 }
@@ -47,7 +47,7 @@ fn fixture() -> Fixture {
 }
 
 fn fixture_with(adjust: impl FnOnce(&mut SessionOptions)) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     std::fs::write(dir.path().join("kiln.lock"), PIN).unwrap();
     let mut options = SessionOptions::for_build(&Source::File(dir.path().join("profile.nix")));
     options.store = dir.path().join("store");

@@ -12,7 +12,6 @@ mod random_expr;
 use kiln_eval::{EvalOptions, Evaluator, FsLoader, SearchPathEntry, Value};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn root() -> PathBuf {
     kiln_testkit::workspace()
@@ -164,14 +163,13 @@ fn slow(test: &str) -> bool {
 }
 
 fn nix_eval(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("nix-instantiate")
+    let out = kiln_testkit::nix_instantiate()
         .args(["--eval", "--strict"])
         .args(args)
         .env(
             "NIX_PATH",
             format!("corpus={}", root().join("tests/eval/ok/lib").display()),
         )
-        .env("NIX_STATE_DIR", std::env::temp_dir().join("kiln-nix-state"))
         .output()
         .expect("running nix-instantiate");
     if out.status.success() {

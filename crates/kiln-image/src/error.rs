@@ -139,6 +139,15 @@ pub enum ImageError {
     )]
     SquashfsRootNotDir { path: PathBuf },
 
+    /// backhand records only the ids of the inodes it is given, and the root directory is not
+    /// one of them: an owner no other inode has cannot be written for it.
+    #[error("the root directory's owner {uid}:{gid} belongs to no other inode of the image, and the squashfs writer cannot record it")]
+    #[diagnostic(
+        code(kiln::image::squashfs_root_owner),
+        help("give the root directory to root (0:0), or to an owner another inode has")
+    )]
+    SquashfsRootOwner { uid: u32, gid: u32 },
+
     /// A fifo, socket or device node in the tree.
     #[error("`{}` is a {kind}, which kiln does not put in a squashfs image", path.display())]
     #[diagnostic(

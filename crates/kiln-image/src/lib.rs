@@ -21,7 +21,7 @@
 //! ```
 //!
 //! The live root is one function too, [`squashfs::write_squashfs`], which writes a directory tree
-//! as a squashfs image (owners 0:0, one timestamp, zstd/xz/gzip) to a path atomically.
+//! as a squashfs image (owners root's, the tree's or a table's, one timestamp, zstd/xz/gzip) to a path atomically.
 //!
 //! The ISO half is one function, [`iso::write_iso`], which takes an [`iso::IsoSpec`] and writes the
 //! whole image to a path atomically (temp file, then rename):

@@ -5,8 +5,11 @@
 //! - every directory, regular file and symlink under `root` goes in, walked in byte order of
 //!   names, so the same tree always gives the same bytes, whatever the thread count;
 //! - permission bits are kept, setuid, setgid and sticky included; owners are the tree's
-//!   ([`Owners::FromTree`]: a root dpkg configured, as root) or forced to root (0:0,
-//!   [`Owners::Root`]: a tree an unprivileged user put together);
+//!   ([`Owners::FromTree`]: a root dpkg configured, as root), forced to root (0:0,
+//!   [`Owners::Root`]: a tree an unprivileged user put together), or looked up by path in an
+//!   [`OwnerTable`] ([`Owners::Table`]: a tree whose owners could not be set on the inodes
+//!   because its builder is not root, such as one configured under fakeroot); a table entry may
+//!   also give the permission bits, which then replace the inode's;
 //! - every inode and the superblock get `options.timestamp` as their time, except the root
 //!   directory's inode, which backhand 0.25 leaves at 0 (it has no setter for it);
 //! - symlink targets are stored verbatim, absolute ones too: they resolve inside the live root;
@@ -26,6 +29,7 @@
 //! changing a byte.
 
 use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fs::{File, Metadata};
 use std::io::{BufWriter, Read};
@@ -55,21 +59,77 @@ pub enum SquashfsCompression {
 
 /// What [`write_squashfs`] needs besides the tree.
 #[derive(Debug, Clone)]
-pub struct SquashfsOptions {
+pub struct SquashfsOptions<'a> {
     pub compression: SquashfsCompression,
     /// Seconds since the epoch for every inode and the superblock (`SOURCE_DATE_EPOCH`).
     /// Squashfs stores 32 unsigned bits: 0 to 4294967295.
     pub timestamp: i64,
-    pub owners: Owners,
+    pub owners: Owners<'a>,
 }
 
 /// Whose files the image's are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Owners {
+#[derive(Debug, Clone, Copy)]
+pub enum Owners<'a> {
     /// Every inode belongs to root (0:0).
     Root,
     /// Each inode keeps its owner and group from the tree.
     FromTree,
+    /// Each inode's owner, group and (if given) permission bits come from the table, by its path
+    /// in the image; an inode the table does not name belongs to root (0:0) and keeps its own
+    /// permission bits. This is how fakeroot presents a tree, and how a builder that may not
+    /// `chown` records what it would have set.
+    Table(&'a OwnerTable),
+}
+
+/// Owners (and, where they differ from the inode's, permission bits) by path, for
+/// [`Owners::Table`].
+///
+/// Paths are relative to the tree's root, as the image names them without the leading `/`
+/// (`usr/bin/sudo`); the root directory itself is the empty path. A path is looked up as it is
+/// in the tree: the table does not follow symlinks.
+///
+/// ```
+/// use kiln_image::squashfs::{Owner, OwnerTable};
+/// let mut table = OwnerTable::default();
+/// table.insert("etc/shadow", Owner { uid: 0, gid: 42, mode: None });
+/// assert_eq!(table.get("etc/shadow".as_ref()).map(|o| o.gid), Some(42));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerTable {
+    // A BTreeMap, though only looked up, so that a table prints and compares in path order.
+    entries: BTreeMap<PathBuf, Owner>,
+}
+
+/// One inode's owner and group in an [`OwnerTable`], and its permission bits when the inode's
+/// own are not the ones the image should have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits (`0o7777`: setuid, setgid and sticky included) that replace the inode's;
+    /// `None` keeps the inode's.
+    pub mode: Option<u16>,
+}
+
+impl OwnerTable {
+    /// Records `path`'s owner, replacing what was recorded for it before.
+    pub fn insert(&mut self, path: impl Into<PathBuf>, owner: Owner) {
+        self.entries.insert(path.into(), owner);
+    }
+
+    /// What was recorded for `path`.
+    pub fn get(&self, path: &Path) -> Option<&Owner> {
+        self.entries.get(path)
+    }
+
+    /// How many paths are recorded.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 /// What went into the image.
@@ -164,8 +224,8 @@ pub fn write_squashfs(
     writer.set_block_size(DEFAULT_BLOCK_SIZE);
     writer.set_time(mtime);
     writer.set_compressor(compressor);
-    writer.set_root_mode(permissions(&root_meta));
-    let (root_uid, root_gid) = owner(&root_meta, options.owners);
+    let (root_uid, root_gid, root_mode) = owner(&root_meta, Path::new(""), options.owners);
+    writer.set_root_mode(root_mode);
     writer.set_root_uid(root_uid);
     writer.set_root_gid(root_gid);
 
@@ -177,6 +237,7 @@ pub fn write_squashfs(
         owners: options.owners,
         read_failure: Rc::clone(&read_failure),
         prefetch: Vec::new(),
+        ids: BTreeSet::from([0]),
         summary: SquashfsSummary {
             size: 0,
             dirs: 1,
@@ -190,8 +251,15 @@ pub fn write_squashfs(
         mut writer,
         mut summary,
         prefetch,
+        ids,
         ..
     } = ctx;
+    if !(ids.contains(&root_uid) && ids.contains(&root_gid)) {
+        return Err(ImageError::SquashfsRootOwner {
+            uid: root_uid,
+            gid: root_gid,
+        });
+    }
 
     let file_name = dest
         .file_name()
@@ -214,17 +282,20 @@ pub fn write_squashfs(
 }
 
 /// The walk's state: the image being assembled and what went into it.
-struct Ctx<'w> {
+struct Ctx<'w, 'o> {
     writer: FilesystemWriter<'w, 'w, 'w>,
     mtime: u32,
-    owners: Owners,
+    owners: Owners<'o>,
     read_failure: Rc<RefCell<Option<(PathBuf, std::io::Error)>>>,
     /// The regular files, in the order backhand writes their data.
     prefetch: Vec<PathBuf>,
+    /// The owner and group ids of the inodes given to backhand, and 0, which its id table
+    /// always holds.
+    ids: BTreeSet<u32>,
     summary: SquashfsSummary,
 }
 
-impl Ctx<'_> {
+impl Ctx<'_, '_> {
     /// Adds the children of the directory `dir` (at `image_dir` in the image), depth first in
     /// byte order of names. That order is also backhand's node order, so each insertion appends.
     fn add_dir(&mut self, dir: &Path, image_dir: &Path) -> Result<()> {
@@ -239,8 +310,11 @@ impl Ctx<'_> {
             let image_path = image_dir.join(&name);
             let meta = std::fs::symlink_metadata(&path).map_err(read_error(&path))?;
             let file_type = meta.file_type();
-            let (uid, gid) = owner(&meta, self.owners);
-            let header = NodeHeader::new(permissions(&meta), uid, gid, self.mtime);
+            // The image path without its leading `/`: the table's key.
+            let rel = image_path.strip_prefix("/").unwrap_or(&image_path);
+            let (uid, gid, mode) = owner(&meta, rel, self.owners);
+            self.ids.extend([uid, gid]);
+            let header = NodeHeader::new(mode, uid, gid, self.mtime);
             let pushed = if file_type.is_dir() {
                 self.summary.dirs += 1;
                 self.writer.push_dir(&image_path, header)
@@ -273,11 +347,22 @@ impl Ctx<'_> {
     }
 }
 
-/// An inode's owner and group in the image.
-fn owner(meta: &Metadata, owners: Owners) -> (u32, u32) {
+/// An inode's owner, group and permission bits in the image; `rel` is its path in the image,
+/// without the leading `/`.
+fn owner(meta: &Metadata, rel: &Path, owners: Owners) -> (u32, u32, u16) {
     match owners {
-        Owners::Root => (0, 0),
-        Owners::FromTree => (meta.uid(), meta.gid()),
+        Owners::Root => (0, 0, permissions(meta)),
+        Owners::FromTree => (meta.uid(), meta.gid(), permissions(meta)),
+        Owners::Table(table) => match table.get(rel) {
+            Some(owner) => (
+                owner.uid,
+                owner.gid,
+                owner
+                    .mode
+                    .map_or_else(|| permissions(meta), |mode| mode & 0o7777),
+            ),
+            None => (0, 0, permissions(meta)),
+        },
     }
 }
 

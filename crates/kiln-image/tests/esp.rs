@@ -308,6 +308,9 @@ fn fsck_and_mtools_read_what_kiln_writes() {
 
     let mtools = |program: &str, target: &str| {
         let mut cmd = Command::new(program);
+        // mtools reads a non-ASCII name in the locale's charset: UTF-8, whatever the caller's
+        // locale is (a new user's login shell has POSIX).
+        cmd.env("LC_ALL", "C.UTF-8");
         cmd.arg("-i").arg(&image).arg(format!("::/{target}"));
         run(cmd)
     };

@@ -323,7 +323,7 @@ fn installer_profiles_match_nix() {
     let mut failures = Vec::new();
     for profile in cases(&root().join("profiles/installer/cd-dvd")) {
         let profile_arg = profile.to_string_lossy().into_owned();
-        let nix = std::process::Command::new("nix-instantiate")
+        let nix = kiln_testkit::nix_instantiate()
             .args(["--eval", "--strict", "--json"])
             .arg(&entry)
             .args(["--arg", "profile", &profile_arg])

@@ -389,7 +389,7 @@ impl Store {
             remove_tree(&dest).map_err(StoreError::io("remove the unregistered", &dest))?;
         }
         crate::test_hook::before_rename(&dest);
-        fs::rename(tmp, &dest).map_err(StoreError::io_in(name, "move into place", &dest))?;
+        move_into_place(tmp, &dest).map_err(StoreError::io_in(name, "move into place", &dest))?;
         let record = self.record_path(entry);
         fs::rename(&record_tmp, &record).map_err(StoreError::io_in(name, "register", &record))
     }
@@ -559,6 +559,21 @@ fn make_read_only(path: &Path) -> io::Result<()> {
         fs::set_permissions(path, fs::Permissions::from_mode(mode & !0o222))?;
     }
     Ok(())
+}
+
+/// Renames a sealed `tmp` to `dest`. Moving a directory to another parent rewrites its `..`,
+/// which needs write permission on the directory itself unless the process is root (rename(2),
+/// `EACCES`): a sealed top gets it back for the move only, so kiln can register directories
+/// without root. The entry is not registered until its record is renamed in after this.
+fn move_into_place(tmp: &Path, dest: &Path) -> io::Result<()> {
+    let top = fs::symlink_metadata(tmp)?;
+    if !top.is_dir() {
+        return fs::rename(tmp, dest);
+    }
+    let mode = top.permissions().mode();
+    fs::set_permissions(tmp, fs::Permissions::from_mode(mode | 0o200))?;
+    fs::rename(tmp, dest)?;
+    fs::set_permissions(dest, fs::Permissions::from_mode(mode))
 }
 
 /// Removes a tree that may be read-only.

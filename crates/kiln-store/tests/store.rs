@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
+fn store() -> (kiln_testkit::TempDir, Store) {
+    let dir = kiln_testkit::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
     (dir, store)
 }
@@ -49,6 +49,23 @@ fn add_registers_once_and_is_read_only() {
     assert_eq!(entry, again);
     let info = store.info(&entry).unwrap().unwrap();
     assert_eq!(info.content, hash_tree(&store.path(&entry)).unwrap());
+
+    // A directory entry is sealed too, its top included (which stays writable for the move
+    // into place only: without root, moving a directory needs write permission on it).
+    let tree = store
+        .add(&Digest::of(b"t"), "tree", &[], None, |tmp: &Path| {
+            fs::create_dir_all(tmp.join("sub"))
+                .and_then(|()| fs::write(tmp.join("sub/f"), "x"))
+                .map_err(|e| BuildError::message(e.to_string()))
+        })
+        .unwrap();
+    for rel in ["", "sub", "sub/f"] {
+        let meta = fs::metadata(store.path(&tree).join(rel)).unwrap();
+        assert!(meta.permissions().readonly(), "{rel:?}");
+    }
+    // The hash (which covers modes) was taken sealed, and the top was sealed again after.
+    let info = store.info(&tree).unwrap().unwrap();
+    assert_eq!(info.content, hash_tree(&store.path(&tree)).unwrap());
 }
 
 #[test]
@@ -81,7 +98,7 @@ fn failed_build_leaves_nothing() {
 #[test]
 fn fixed_output_checks_content() {
     let (_dir, store) = store();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = kiln_testkit::tempdir().unwrap();
     fs::write(tmp.path().join("f"), "right").unwrap();
     let right = hash_tree(&tmp.path().join("f")).unwrap();
     let err = store

@@ -348,7 +348,6 @@ mod differential {
     //! symbol-table address order). Where Nix fails, kiln must fail too.
     use super::repo_root;
     use std::path::{Path, PathBuf};
-    use std::process::Command;
 
     pub(super) fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -394,7 +393,7 @@ mod differential {
         assert!(!files.is_empty(), "no .nix files found");
         let mut failures = Vec::new();
         for path in &files {
-            let output = Command::new("nix-instantiate")
+            let output = kiln_testkit::nix_instantiate()
                 .arg("--parse")
                 .arg(path)
                 .output()

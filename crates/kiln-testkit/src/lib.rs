@@ -7,6 +7,12 @@
 //! - [`expect`]: golden files. `UPDATE_EXPECT=1` rewrites them instead of comparing.
 //! - [`redact`]: the checkout's path as `$ROOT`, so expected files do not depend on where the
 //!   repository lives.
+//! - [`is_root`]: whether the tests run as root, for the tests whose tools need another way
+//!   without it (kiln itself needs no root).
+//! - [`nix_instantiate`]: the language oracle with a state directory of its own
+//!   ([`nix_state_dir`]), so that it runs as any user.
+//! - [`tempdir`]: a scratch directory that is removed even when it holds a kiln store, which
+//!   without root only [`remove_dir_all`] can do.
 //!
 //! ```
 //! if kiln_testkit::slow("compares with xorriso", &["xorriso"]) {
@@ -48,6 +54,95 @@ pub fn slow(test: &str, tools: &[&str]) -> bool {
     false
 }
 
+/// Whether this process runs as root, read from `/proc` as kiln's sandbox reads it (the
+/// workspace denies `unsafe`, so no `geteuid`).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+/// `nix-instantiate`, the language oracle, with its state directory ([`nix_state_dir`]) set.
+pub fn nix_instantiate() -> std::process::Command {
+    let mut command = std::process::Command::new("nix-instantiate");
+    command.env("NIX_STATE_DIR", nix_state_dir());
+    command
+}
+
+/// The oracle's state directory (`NIX_STATE_DIR`), in the checkout's `target/`: nix makes its
+/// profile directories there on first use, even to evaluate. Under the machine's `/nix/var/nix`
+/// only root may, and a directory shared in `/tmp` belongs to whichever user ran first.
+pub fn nix_state_dir() -> PathBuf {
+    workspace().join("target/kiln-nix-state")
+}
+
+/// A temporary directory that is removed when dropped even if it holds a kiln store, whose
+/// sealed entries are read-only: without root, `tempfile::TempDir` cannot empty a directory
+/// without write permission, and leaves the whole store behind (gigabytes, for a test that
+/// builds an ISO).
+pub struct TempDir(Option<tempfile::TempDir>);
+
+impl TempDir {
+    pub fn path(&self) -> &Path {
+        self.0
+            .as_ref()
+            .map_or(Path::new(""), tempfile::TempDir::path)
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = make_removable(dir.path());
+            let _ = dir.close();
+        }
+    }
+}
+
+/// A fresh [`TempDir`] in the system's temporary directory.
+pub fn tempdir() -> std::io::Result<TempDir> {
+    tempfile::tempdir().map(|dir| TempDir(Some(dir)))
+}
+
+/// A fresh [`TempDir`] in `parent`.
+pub fn tempdir_in(parent: impl AsRef<Path>) -> std::io::Result<TempDir> {
+    tempfile::tempdir_in(parent).map(|dir| TempDir(Some(dir)))
+}
+
+/// Removes a directory tree that may hold a kiln store (see [`TempDir`]).
+pub fn remove_dir_all(path: &Path) -> std::io::Result<()> {
+    make_removable(path)?;
+    std::fs::remove_dir_all(path)
+}
+
+/// Gives the owner write and search permission on every directory under `path` (symlinks are
+/// not followed), so that its entries can be removed.
+fn make_removable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    let mode = meta.permissions().mode();
+    if mode & 0o700 != 0o700 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode | 0o700))?;
+    }
+    for entry in std::fs::read_dir(path)? {
+        make_removable(&entry?.path())?;
+    }
+    Ok(())
+}
+
 /// Whether `program` is on `PATH` (or is a path to an executable file).
 pub fn on_path(program: &str) -> bool {
     if program.contains('/') {
@@ -68,6 +163,8 @@ fn debian_package(tool: &str) -> &str {
         "mdir" | "mcopy" => "mtools",
         "modinfo" | "depmod" => "kmod",
         "bwrap" => "bubblewrap",
+        "newuidmap" | "newgidmap" => "uidmap",
+        "apt-ftparchive" => "apt-utils",
         other => other,
     }
 }

@@ -82,6 +82,14 @@ in
       system = "x86_64-linux";
       builder = "debian-root";
       packages = basePackages;
+      # Debian's fakeroot, which presents owners to dpkg when kiln is not root; bound read-only
+      # into the sandbox then, never installed in the root.
+      fakeroot = derivation {
+        name = "fakeroot-root";
+        system = "x86_64-linux";
+        builder = "package-tree";
+        packages = pkgs.closureOf [ pkgs.fakeroot ];
+      };
       # Answers to the packages' debconf questions (the locales to generate, the keyboard, ...).
       debconfSelections = config.system.debconfSelections;
       inherit compression;

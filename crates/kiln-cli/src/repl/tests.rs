@@ -197,7 +197,7 @@ fn add_load_and_reload() {
 
 #[test]
 fn build_realises_a_derivation_in_the_store() {
-    let store = tempfile::tempdir().unwrap();
+    let store = kiln_testkit::tempdir().unwrap();
     let options = SessionOptions {
         store: Some(store.path().to_path_buf()),
         ..SessionOptions::default()

@@ -20,8 +20,8 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// A private copy of the fixture archive, a store, and options pointing at both.
-fn setup() -> (tempfile::TempDir, Store, ArchiveOptions) {
-    let dir = tempfile::tempdir().unwrap();
+fn setup() -> (kiln_testkit::TempDir, Store, ArchiveOptions) {
+    let dir = kiln_testkit::tempdir().unwrap();
     let archive = dir.path().join("archive");
     copy_tree(&fixtures().join("archive"), &archive);
     let store = Store::open(dir.path().join("store")).unwrap();
@@ -29,7 +29,7 @@ fn setup() -> (tempfile::TempDir, Store, ArchiveOptions) {
     (dir, store, options)
 }
 
-fn dists(dir: &tempfile::TempDir) -> std::path::PathBuf {
+fn dists(dir: &kiln_testkit::TempDir) -> std::path::PathBuf {
     dir.path().join("archive/dists/bookworm")
 }
 

@@ -13,8 +13,8 @@ use std::sync::Mutex;
 fn unpack_items(
     items: &[Item<'_>],
     compression: &str,
-) -> (tempfile::TempDir, Result<(), kiln_debian::DebianError>) {
-    let dir = tempfile::tempdir().unwrap();
+) -> (kiln_testkit::TempDir, Result<(), kiln_debian::DebianError>) {
+    let dir = kiln_testkit::tempdir().unwrap();
     let deb = dir.path().join("test.deb");
     std::fs::write(&deb, make_deb(items, compression)).unwrap();
     let result = unpack_deb(&deb, &dir.path().join("out"));
@@ -69,7 +69,7 @@ fn unpacks_every_compression() {
 /// modes (setuid included) and owners the store does not keep.
 #[test]
 fn control_area_and_manifest_are_kept_beside_the_tree() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let deb = dir.path().join("tool.deb");
     let items = [
         Item::Dir("./"),
@@ -164,7 +164,7 @@ fn hostile_archives_are_refused() {
 
 #[test]
 fn malformed_debs_are_bad_deb() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let deb = dir.path().join("x.deb");
     std::fs::write(&deb, b"this is not an ar archive").unwrap();
     let err = unpack_deb(&deb, &dir.path().join("out")).unwrap_err();
@@ -205,7 +205,7 @@ fn locked(name: &str, filename: &str, deb: &Path) -> LockedPackage {
 
 #[test]
 fn fetch_and_unpack_through_the_store() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let mirror = dir.path().join("mirror");
     let pool = mirror.join("pool/main/t/tool");
     std::fs::create_dir_all(&pool).unwrap();
@@ -263,7 +263,7 @@ fn fetch_and_unpack_through_the_store() {
 
 #[test]
 fn tampered_deb_is_rejected_and_nothing_registered() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let mirror = dir.path().join("mirror");
     std::fs::create_dir_all(&mirror).unwrap();
     let deb = mirror.join("tool.deb");
@@ -297,7 +297,7 @@ fn tampered_deb_is_rejected_and_nothing_registered() {
 
 #[test]
 fn hostile_deb_through_the_store_registers_nothing_for_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let mirror = dir.path().join("mirror");
     std::fs::create_dir_all(&mirror).unwrap();
     let deb = mirror.join("evil.deb");

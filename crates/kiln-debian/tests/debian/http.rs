@@ -64,7 +64,7 @@ fn flaky_server(body: Vec<u8>, status_404: bool) -> (String, Arc<Mutex<Vec<Optio
 fn fetch_from(
     url: &str,
     deb: &std::path::Path,
-) -> (tempfile::TempDir, Result<std::path::PathBuf, String>) {
+) -> (kiln_testkit::TempDir, Result<std::path::PathBuf, String>) {
     let package = LockedPackage {
         name: "tool".into(),
         version: Version::parse("1.0").unwrap(),
@@ -75,7 +75,7 @@ fn fetch_from(
         depends: Vec::new(),
         installed_size: None,
     };
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
     let result = crate::common::realise_package(&store, &package, url)
         .map_err(|e| crate::common::error_text(&e));
@@ -86,7 +86,7 @@ fn fetch_from(
 fn cut_connection_is_resumed_with_range() {
     let payload: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
     let bytes = make_deb(&[Item::File("./big", &payload)], "");
-    let src = tempfile::tempdir().unwrap();
+    let src = kiln_testkit::tempdir().unwrap();
     let deb = src.path().join("tool.deb");
     std::fs::write(&deb, &bytes).unwrap();
     let (url, ranges) = flaky_server(bytes.clone(), false);
@@ -104,7 +104,7 @@ fn cut_connection_is_resumed_with_range() {
 
 #[test]
 fn not_found_fails_without_retrying() {
-    let src = tempfile::tempdir().unwrap();
+    let src = kiln_testkit::tempdir().unwrap();
     let deb = src.path().join("tool.deb");
     std::fs::write(&deb, make_deb(&[Item::File("./x", b"x")], ".gz")).unwrap();
     let (url, ranges) = flaky_server(Vec::new(), true);

@@ -14,7 +14,7 @@ fn real_archive_lock_fetch_unpack_busybox() {
     if !slow("real_archive_lock_fetch_unpack_busybox") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
     let mut options = ArchiveOptions::default();
     let index = open_index(&store, &options, None).unwrap();

@@ -183,7 +183,7 @@ fn leftovers(root: &Path) -> Vec<String> {
 #[test]
 fn concurrent_realisations_build_each_step_once() {
     for round in 0..20 {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = kiln_testkit::tempdir().unwrap();
         let root = dir.path().join("store");
         Store::open(&root).unwrap();
         let log = dir.path().join("log");
@@ -222,7 +222,7 @@ fn kill_at_random_moments_leaves_nothing_that_blocks() {
     let mut seed = 0x9e37_79b9_u64;
     let mut freed_total = 0;
     for round in 0..20 {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = kiln_testkit::tempdir().unwrap();
         let root = dir.path().join("store");
         Store::open(&root).unwrap();
         let log = dir.path().join("log");
@@ -258,7 +258,7 @@ fn kill_at_random_moments_leaves_nothing_that_blocks() {
 
 #[test]
 fn gc_removes_temporaries_of_dead_builders_only_and_says_how_much_it_freed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let root = dir.path().join("store");
     let running = Store::open(&root).unwrap();
     // A running kiln's scratch space is kept.
@@ -314,7 +314,7 @@ fn tamper(dir: &Path, change: impl FnOnce()) {
 
 #[test]
 fn verify_sees_modes_owners_and_symlink_targets() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
     // Issue 20: `chmod 4555` on a file of an entry passed `verify`, and reached the image.
     let setuid = tree_entry(&store, "setuid");
@@ -367,7 +367,7 @@ fn verify_sees_modes_owners_and_symlink_targets() {
 
 #[test]
 fn records_of_the_older_format_are_reported_and_upgraded() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let store = Store::open(dir.path().join("store")).unwrap();
     let entry = tree_entry(&store, "old");
     // What an older kiln wrote: format 1, whose hash covers no modes or owners.
@@ -412,7 +412,7 @@ fn records_of_the_older_format_are_reported_and_upgraded() {
 
 #[test]
 fn a_full_disk_names_enospc_and_the_step_and_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = kiln_testkit::tempdir().unwrap();
     let mount = dir.path().join("small");
     fs::create_dir(&mount).unwrap();
     let mounted = Command::new("mount")
