@@ -11,6 +11,9 @@
 //!    `install ok unpacked` (conffiles as `newconffile`, each at `<path>.dpkg-new`), the
 //!    maintainer scripts, `.list`, `.md5sums` and the other control files under `info/`, and
 //!    the trigger interests under `triggers/`.
+//!    The profile's `system.debianRootFiles` are written into the tree now, so that the
+//!    packages' scripts and triggers see them (a GSettings override that glib's trigger
+//!    compiles into the schema cache).
 //! 3. In the sandbox, with the root's own programs: each package's `preinst install`, in
 //!    dependency order; `dpkg --configure -a`, which runs the `postinst`s in dependency order
 //!    with debconf non-interactive; then every trigger a package declared interest in is
@@ -56,6 +59,10 @@ struct DebianRootInputs {
     /// configured; the packages they name are reconfigured with them.
     #[serde(default)]
     debconf_selections: String,
+    /// Text files to write into the root before it is configured: `{ "usr/share/x": "text" }`,
+    /// paths relative to `/`.
+    #[serde(default, deserialize_with = "inputs::json")]
+    files: BTreeMap<String, String>,
     /// The squashfs compression (`isoImage.squashfsCompression`).
     compression: crate::layers::Compression,
     /// The time scripts see as "now" (`SOURCE_DATE_EPOCH`, which shadow's tools and Python's
@@ -70,6 +77,7 @@ impl Builder for DebianRoot {
     fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
         let parsed: DebianRootInputs = inputs::check(drv, inputs).map_err(BuildError::new)?;
         check_selections(&parsed.debconf_selections)?;
+        check_files(&parsed.files)?;
         Ok(())
     }
 
@@ -82,6 +90,7 @@ impl Builder for DebianRoot {
     ) -> Result<(), BuildError> {
         let inputs: DebianRootInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
         check_selections(&inputs.debconf_selections)?;
+        check_files(&inputs.files)?;
         Ok(build(drv, &inputs, out, events)?)
     }
 }
@@ -103,6 +112,41 @@ fn check_selections(selections: &str) -> Result<()> {
                 "system.debconfSelections: `{line}` is not `PACKAGE QUESTION TYPE VALUE`"
             )));
         }
+    }
+    Ok(())
+}
+
+/// Each file's path is relative, of plain components (no `.`, `..` or empty one).
+fn check_files(files: &BTreeMap<String, String>) -> Result<()> {
+    for name in files.keys() {
+        let plain = !name.is_empty()
+            && name
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..");
+        if !plain {
+            return Err(BuilderError::invalid(format!(
+                "system.debianRootFiles: `{name}` must be a relative path of plain names"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the profile's files into the root (owner root, mode 0644, parents 0755), replacing a
+/// package's file of the same path.
+fn write_files(root: &Path, files: &BTreeMap<String, String>) -> Result<()> {
+    for (name, text) in files {
+        let path = root.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(BuilderError::io("create", parent))?;
+        }
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(BuilderError::invalid(format!(
+                "system.debianRootFiles: `{name}` is a directory or symlink in the packages"
+            )));
+        }
+        std::fs::write(&path, text).map_err(BuilderError::io("write", &path))?;
+        crate::set_mode(&path, 0o644)?;
     }
     Ok(())
 }
@@ -164,6 +208,7 @@ fn build(
         .map(|tree| read_control(tree))
         .collect::<Result<Vec<_>>>()?;
     write_database(&root, &controls)?;
+    write_files(&root, &inputs.files)?;
     let log = scratch.path().join("dpkg.log");
     let script = scratch.path().join("configure.sh");
     std::fs::write(

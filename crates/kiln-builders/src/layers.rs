@@ -119,9 +119,7 @@ fn build_kernel_layer(inputs: &KernelLayerInputs, out: &Path) -> Result<()> {
     let layer = scratch.path().join("layer");
     let modules = layer.join("usr/lib/modules").join(version);
     link_tree(
-        &inputs
-            .modules_tree
-            .join(format!("lib/modules/{version}"))?,
+        &inputs.modules_tree.join(format!("lib/modules/{version}"))?,
         &modules,
     )?;
     link_tree(
