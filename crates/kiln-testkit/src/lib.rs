@@ -65,7 +65,7 @@ fn debian_package(tool: &str) -> &str {
         "isoinfo" => "genisoimage",
         "unsquashfs" | "mksquashfs" => "squashfs-tools",
         "fsck.vfat" | "mkfs.vfat" => "dosfstools",
-        "mdir" | "mcopy" => "mtools",
+        "mdir" | "mcopy" | "mtype" => "mtools",
         "modinfo" | "depmod" => "kmod",
         "bwrap" => "bubblewrap",
         other => other,

@@ -27,6 +27,9 @@
     '';
   };
 
+  # A live system's home directory is empty: indexing it only costs CPU while the session starts.
+  services.gnome.tracker-miners.enable = false;
+
   # GNOME turns GDM on; the live user is logged in as soon as it starts.
   services.xserver.displayManager.autoLogin = {
     enable = true;
