@@ -6,7 +6,8 @@
 //!   is empty; then a QMP `screendump` must show GNOME (a dark top bar with light text over a
 //!   picture, not a blank or text screen). The PNG is kept under `target/gnome-test/`, its path
 //!   printed, and the time from power-on to the session too.
-//! - The macbook profile: the same, plus `wl` and `cfg80211` loaded, the drivers broadcom-sta
+//! - The macbook profile: the same (but for `kvm-intel`, which cannot load on a CPU without VMX:
+//!   see [`Failed`]), plus `wl` and `cfg80211` loaded, the drivers broadcom-sta
 //!   blacklists (`b43`, `bcma`, `ssb`, `brcmsmac`) blacklisted, and `modinfo wl` naming the module
 //!   kiln built (QEMU has no Broadcom card for NetworkManager to list); and its ISO reaching at
 //!   least the GDM greeter on BIOS and UEFI, from CD and from USB.
@@ -529,9 +530,21 @@ impl Screen {
     }
 }
 
-/// Waits for `kiln`'s GNOME session and checks it: `gnome-shell` runs as `kiln`, no unit failed,
-/// and the screen shows GNOME (the screenshot is kept).
-fn check_gnome_session(vm: &mut Vm, name: &str) {
+/// Which failed units a test accepts.
+#[derive(Clone, Copy, PartialEq)]
+enum Failed {
+    /// None.
+    None,
+    /// `systemd-modules-load.service`, only for `kvm_intel` on a CPU without VMX (QEMU's TCG
+    /// emulates none, nor does an AMD machine have it): the macbook profile loads `kvm-intel`
+    /// for Intel MacBooks, as NixOS's manual has it, and on other CPUs the module refuses to load
+    /// with EOPNOTSUPP, which systemd-modules-load counts as a failure.
+    KvmIntelWithoutVmx,
+}
+
+/// Waits for `kiln`'s GNOME session and checks it: `gnome-shell` runs as `kiln`, no unit failed
+/// (but those `accepted`), and the screen shows GNOME (the screenshot is kept).
+fn check_gnome_session(vm: &mut Vm, name: &str, accepted: Failed) {
     vm.wait_for_shell();
     let (session, after) = vm.wait_for_graphical_session(&["user"]);
     eprintln!(
@@ -592,13 +605,41 @@ fn check_gnome_session(vm: &mut Vm, name: &str) {
     }
     // Every unit has had its chance once the Shell draws.
     let failed = vm.run("systemctl --failed --no-legend --plain | cat");
-    if !failed.trim().is_empty() {
+    let units: Vec<&str> = failed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let accepted = accepted == Failed::KvmIntelWithoutVmx
+        && units == ["systemd-modules-load.service"]
+        && kvm_intel_is_the_only_module_that_failed(vm);
+    if accepted {
+        eprintln!(
+            "{}: systemd-modules-load.service failed, only for kvm_intel on a CPU without VMX",
+            vm.label
+        );
+    } else if !units.is_empty() {
         let status = vm.run("systemctl status --failed --no-pager -n 20 2>&1 | head -n 80");
         panic!("{}: failed units:\n{failed}\n{status}", vm.label);
     }
     // The session is still there (a Shell that fails to start ends it).
     let shell = vm.run("pgrep -u kiln -x gnome-shell >/dev/null && echo running || echo missing");
     assert_eq!(shell.trim(), "running", "{}: gnome-shell exited", vm.label);
+}
+
+/// Whether the CPU has no VMX and `kvm_intel` is the only module systemd-modules-load could not
+/// load, for that reason (EOPNOTSUPP).
+fn kvm_intel_is_the_only_module_that_failed(vm: &mut Vm) -> bool {
+    let vmx = vm.run("grep -cw vmx /proc/cpuinfo");
+    let errors = vm.run(
+        "journalctl -b --no-pager -q -o cat -u systemd-modules-load.service | grep 'Failed to insert'",
+    );
+    eprintln!("{}: CPUs with vmx: {vmx}; modules-load: {errors}", vm.label);
+    vmx.trim() == "0"
+        && !errors.trim().is_empty()
+        && errors.lines().all(|l| {
+            l.contains("Failed to insert module 'kvm_intel'")
+                && l.contains("Operation not supported")
+        })
 }
 
 /// Issue 15's first test: GNOME on UEFI from a USB stick.
@@ -612,7 +653,7 @@ fn gnome_installer_reaches_the_desktop_on_uefi_usb() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut vm = Vm::boot(&iso, "gnome-usb-uefi", true, true);
-    check_gnome_session(&mut vm, "gnome-usb-uefi");
+    check_gnome_session(&mut vm, "gnome-usb-uefi", Failed::None);
 }
 
 /// The macbook installer: GNOME, with Broadcom's `wl` loaded and its rivals blacklisted.
@@ -626,7 +667,7 @@ fn macbook_installer_reaches_the_desktop_with_wl() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut vm = Vm::boot(&iso, "macbook-usb-uefi", true, true);
-    check_gnome_session(&mut vm, "macbook-usb-uefi");
+    check_gnome_session(&mut vm, "macbook-usb-uefi", Failed::KvmIntelWithoutVmx);
 
     let modules = vm.run("cut -d' ' -f1 /proc/modules | sort | tr '\\n' ' '");
     let loaded: Vec<&str> = modules.split_whitespace().collect();
