@@ -285,7 +285,7 @@ impl Vm {
             if Instant::now() >= deadline {
                 let failed = self.run("systemctl --failed --no-legend --plain | cat");
                 let journal = self.run(
-                    "journalctl -b --no-pager -q -o short-monotonic -u gdm.service -t gnome-shell \
+                    "sudo -n journalctl -b --no-pager -q -o short-monotonic -u gdm.service -t gnome-shell \
                      -t gnome-session-binary -t gdm-autologin | tail -n 60",
                 );
                 panic!(
@@ -631,7 +631,7 @@ fn check_gnome_session(vm: &mut Vm, name: &str, accepted: Failed) {
 fn kvm_intel_is_the_only_module_that_failed(vm: &mut Vm) -> bool {
     let vmx = vm.run("grep -cw vmx /proc/cpuinfo");
     let errors = vm.run(
-        "journalctl -b --no-pager -q -o cat -u systemd-modules-load.service | grep 'Failed to insert'",
+        "sudo -n journalctl -b --no-pager -q -o cat -u systemd-modules-load.service | grep 'Failed to insert'",
     );
     eprintln!("{}: CPUs with vmx: {vmx}; modules-load: {errors}", vm.label);
     vmx.trim() == "0"
