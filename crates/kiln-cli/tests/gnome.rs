@@ -12,7 +12,8 @@
 //!   kiln built (QEMU has no Broadcom card for NetworkManager to list); and its ISO reaching at
 //!   least the GDM greeter on BIOS and UEFI, from CD and from USB.
 //! - The GNOME ISO's boot menus (isolinux and systemd-boot) offer the default, `nomodeset` and
-//!   serial-console entries, read back with xorriso and mtools.
+//!   serial-console entries, read back with xorriso and mtools; the `nomodeset` entry gives an X11
+//!   session (GDM's fallback without kernel mode setting).
 //! - The GNOME ISO built again in a second store, on one thread, has the same bytes.
 //!
 //! They run under `KILN_SLOW_TESTS=1`, one QEMU at a time; the store is `$KILN_STORE` when set,
@@ -740,6 +741,67 @@ fn macbook_reaches_gdm_from_cd_on_uefi() {
 #[test]
 fn macbook_reaches_gdm_from_usb_on_bios() {
     macbook_reaches_gdm("macbook-usb-bios", false, true);
+}
+
+/// The `nomodeset` entry, as a user picks it for a screen that stays black: no kernel mode
+/// setting, so GDM does without Wayland (its udev rule reads `nomodeset`) and runs GNOME on Xorg,
+/// over the firmware's framebuffer. The test's profile, in a scratch directory beside a copy of
+/// the library's lock (the same pins, so only the ISO is new), makes it the only entry.
+#[test]
+fn gnome_nomodeset_entry_reaches_an_x11_session() {
+    if !slow("GNOME nomodeset boot test", &[]) {
+        return;
+    }
+    let dir = artifacts().join("nomodeset-profile");
+    std::fs::create_dir_all(&dir).expect("create the profile's directory");
+    std::fs::copy(
+        workspace().join("profiles/kiln.lock"),
+        dir.join("kiln.lock"),
+    )
+    .expect("copy the lock");
+    let profile = dir.join("gnome-nomodeset.nix");
+    std::fs::write(
+        &profile,
+        format!(
+            "{{ lib, ... }}: {{\n  imports = [ {}/{GNOME} ];\n  isoImage.edition = lib.mkForce \"gnome-nomodeset\";\n  \
+             isoImage.bootEntries = lib.mkForce [ {{ name = \"nomodeset\"; label = \"nomodeset\"; \
+             kernelParams = [ \"console=ttyS0,115200\" \"console=tty0\" \"nomodeset\" ]; }} ];\n}}\n",
+            workspace().display()
+        ),
+    )
+    .expect("write the profile");
+    let link = artifacts().join("gnome-nomodeset-result");
+    let link = link.to_str().expect("utf-8 path");
+    kiln(
+        &[
+            "build",
+            "--locked",
+            "-o",
+            link,
+            profile.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    let iso = Path::new(link).join("iso/kiln-installer-gnome-nomodeset.iso");
+    let _one = QEMU
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut vm = Vm::boot(&iso, "gnome-nomodeset-usb-uefi", true, true);
+    vm.wait_for_shell();
+    let cmdline = vm.run("cat /proc/cmdline");
+    assert!(cmdline.contains("nomodeset"), "{cmdline}");
+    let (session, after) = vm.wait_for_graphical_session(&["user"]);
+    eprintln!(
+        "{}: graphical session {session:?} {:.1} s after power-on",
+        vm.label,
+        after.as_secs_f64()
+    );
+    assert_eq!(
+        (session.user.as_str(), session.kind.as_str()),
+        ("kiln", "x11"),
+        "{}: GDM's Xorg fallback",
+        vm.label
+    );
 }
 
 /// Both boot loaders of the GNOME ISO offer the default, `nomodeset` and serial-console entries,
