@@ -17,9 +17,12 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Fuzz a target under tests/fuzz (needs nightly and cargo-fuzz).
+# Fuzz a target under tests/fuzz: parse, eval or deb (needs nightly and cargo-fuzz). Inputs over
+# a second or 2 GiB of RSS are failures. `cargo test -p kiln-cli --test fuzz_smoke` runs the same
+# bodies, bounded, on stable (KILN_FUZZ_EXECS=N inputs each). Leak detection is off: interned
+# symbols and the evaluator's reference cycles live until exit by design (RSS is bounded instead).
 fuzz target="parse" time="600":
-    cargo +nightly fuzz run --fuzz-dir tests/fuzz {{target}} -- -max_total_time={{time}}
+    cargo +nightly fuzz run --fuzz-dir tests/fuzz {{target}} tests/fuzz/corpus/{{target}} tests/fuzz/seeds/{{target}} -- -max_total_time={{time}} -timeout=1 -rss_limit_mb=2048 -detect_leaks=0
 
 # Side-by-side benchmarks against the peers (nix-instantiate, apt + dpkg-deb, cpio + zstd,
 # xorriso, mksquashfs).

@@ -45,6 +45,7 @@ use kiln_store::{BuildError, Builder, Derivation, Events};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 pub(crate) const DEBIAN_ROOT: &str = "debian-root";
@@ -331,16 +332,12 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
         std::fs::write(&path, text).map_err(BuilderError::io("write", &path))
     };
     write("arch", "amd64\n")?;
-    for empty in [
-        "available",
-        "diversions",
-        "statoverride",
-        "triggers/Unincorp",
-    ] {
+    for empty in ["diversions", "statoverride", "triggers/Unincorp"] {
         write(empty, "")?;
     }
     let mut status = String::new();
-    let mut file_interests: Vec<String> = Vec::new();
+    // By package, written in the order dpkg would have unpacked them (as it appends).
+    let mut file_interests: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut explicit: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut sorted: Vec<&Control> = controls.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -399,7 +396,10 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
                     };
                     let who = format!("{}{suffix}", control.name);
                     if trigger.starts_with('/') {
-                        file_interests.push(format!("{trigger} {who}"));
+                        file_interests
+                            .entry(control.name.as_str())
+                            .or_default()
+                            .push(format!("{trigger} {who}"));
                     } else {
                         explicit.entry(trigger.to_string()).or_default().push(who);
                     }
@@ -408,14 +408,13 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
         }
     }
     write("status", &status)?;
-    file_interests.sort();
-    write(
-        "triggers/File",
-        &file_interests
-            .iter()
-            .flat_map(|l| [l.as_str(), "\n"])
-            .collect::<String>(),
-    )?;
+    let file: String = dependency_order(controls)
+        .iter()
+        .filter_map(|c| file_interests.get(c.name.as_str()))
+        .flatten()
+        .flat_map(|l| [l.as_str(), "\n"])
+        .collect();
+    write("triggers/File", &file)?;
     for (trigger, packages) in &explicit {
         let text: String = packages.iter().flat_map(|p| [p.as_str(), "\n"]).collect();
         write(&format!("triggers/{trigger}"), &text)?;
@@ -423,15 +422,27 @@ fn write_database(root: &Path, controls: &[Control]) -> Result<()> {
     Ok(())
 }
 
-/// A fresh conffile waits at `<path>.dpkg-new` for `dpkg --configure` to move it in place.
+/// A fresh conffile waits at `<path>.dpkg-new` for `dpkg --configure` to install it. A copy
+/// also stays at `<path>`, as mmdebstrap's extraction of the Essential packages leaves them
+/// before dpkg runs: scripts configured earlier read them (`pwconv` reads `login.defs`), and
+/// dpkg, finding the same bytes there, installs the new file without a question.
 fn move_conffile(root: &Path, conffile: &str) -> Result<()> {
     let rel = conffile.trim_start_matches('/');
     let path = root.join(rel);
-    if std::fs::symlink_metadata(&path).is_err() {
-        return Ok(()); // merged-/usr or a conffile the package does not ship itself
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_file() => {}
+        _ => return Ok(()), // merged-/usr, a link, or a conffile the package does not ship
     }
     let new = root.join(format!("{rel}.dpkg-new"));
-    std::fs::rename(&path, &new).map_err(BuilderError::io("move", &path))
+    // `copy` keeps the mode; an owner other than root (rare for a conffile) is kept too.
+    std::fs::copy(&path, &new).map_err(BuilderError::io("copy", &path))?;
+    let meta = std::fs::symlink_metadata(&path).map_err(BuilderError::io("read", &path))?;
+    let (uid, gid) = (meta.uid(), meta.gid());
+    if (uid, gid) != (0, 0) {
+        std::os::unix::fs::lchown(&new, Some(uid), Some(gid))
+            .map_err(BuilderError::io("set the owner of", &new))?;
+    }
+    Ok(())
 }
 
 /// The script the sandbox runs: preinsts in dependency order, `dpkg --configure -a`, then every
@@ -670,27 +681,48 @@ fn copy_plain_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// A failed configuration names the package whose script failed, from dpkg's words (or
-/// kiln's own for a preinst).
+/// kiln's own for a preinst), and shows that script's part of the log: from dpkg's "Setting up
+/// PACKAGE" (or kiln's "preinst PACKAGE") to its error report. dpkg goes on configuring what
+/// does not depend on the failure, so the log's tail would show other packages.
 fn name_the_package(err: BuilderError, log: &Path) -> BuilderError {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let failed: Vec<String> = text
-        .lines()
-        .filter_map(|line| {
-            line.strip_prefix("kiln: preinst of ")
-                .and_then(|rest| rest.strip_suffix(" failed"))
-                .or_else(|| {
-                    line.strip_prefix("dpkg: error processing package ")
-                        .and_then(|rest| rest.split_whitespace().next())
-                })
-                .map(str::to_string)
-        })
-        .collect();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut failed: Vec<String> = Vec::new();
+    let mut excerpts: Vec<String> = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let name = line
+            .strip_prefix("kiln: preinst of ")
+            .and_then(|rest| rest.strip_suffix(" failed"))
+            .or_else(|| {
+                line.strip_prefix("dpkg: error processing package ")
+                    .and_then(|rest| rest.split_whitespace().next())
+            });
+        let Some(name) = name else { continue };
+        if failed.iter().any(|f| f == name) {
+            continue;
+        }
+        failed.push(name.to_string());
+        let starts = [
+            format!("Setting up {name} "),
+            format!("Setting up {name}:"),
+            format!("kiln: preinst {name}"),
+        ];
+        let start = lines[..at]
+            .iter()
+            .rposition(|l| starts.iter().any(|s| l.starts_with(s.as_str())))
+            .unwrap_or(at);
+        // dpkg's report is the error line and the indented lines after it.
+        let end = lines[at + 1..]
+            .iter()
+            .position(|l| !l.starts_with(' '))
+            .map_or(lines.len(), |n| at + 1 + n);
+        excerpts.push(lines[start..end].join("\n"));
+    }
     match err {
-        BuilderError::SandboxedProgram { log, status, .. } if !failed.is_empty() => {
+        BuilderError::SandboxedProgram { .. } if !failed.is_empty() => {
             BuilderError::MaintainerScript {
                 packages: failed.join(", "),
-                status,
-                log,
+                log: excerpts.join("\n...\n"),
             }
         }
         other => other,

@@ -56,18 +56,16 @@ pub enum BuilderError {
     #[diagnostic(code(kiln::builders::kbuild))]
     Kbuild { name: String, message: String },
 
-    /// A Debian maintainer script failed while dpkg configured a root; `log` is the tail of
-    /// dpkg's output, the script's own included.
-    #[error("configuring the Debian root failed: the maintainer script of {packages} failed ({status}):\n{log}")]
+    /// A Debian maintainer script failed while dpkg configured a root; `log` is that script's
+    /// part of dpkg's output.
+    #[error(
+        "configuring the Debian root failed: the maintainer script of {packages} failed:\n{log}"
+    )]
     #[diagnostic(
         code(kiln::builders::maintainer_script),
         help("the package's script failed inside kiln's sandbox, where services do not start and there is no network; drop the package from the profile, or report the failure with the output above")
     )]
-    MaintainerScript {
-        packages: String,
-        status: String,
-        log: String,
-    },
+    MaintainerScript { packages: String, log: String },
 
     /// A user names a group that neither `users.groups` nor Debian's packages define.
     #[error("users.users.{user}.{what} names the group `{group}`, which neither `users.groups` nor a Debian package of the system defines")]

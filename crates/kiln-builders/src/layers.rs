@@ -442,13 +442,16 @@ fn write_owned(path: &Path, bytes: &[u8], mode: u32, (uid, gid): (u32, u32)) -> 
         .map_err(BuilderError::io("set the owner of", path))
 }
 
-/// Copies a file or tree, every entry given to `owner`; `mode` (if any) for a file, else the
-/// source's modes.
+/// Copies a file or tree from the store, every entry given to `owner`; `mode` (if any) for a
+/// file. Otherwise modes are what a package would have shipped: the store keeps only whether a
+/// file is executable (its entries are read-only), so files become 0755 or 0644, directories
+/// 0755.
 fn copy_owned(from: &Path, to: &Path, mode: Option<u32>, owner: (u32, u32)) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::symlink_metadata(from).map_err(BuilderError::io("read", from))?;
+    let executable = meta.permissions().mode() & 0o111 != 0;
     if meta.is_dir() {
-        make_dir(to, meta.permissions().mode() & 0o7777, owner)?;
+        make_dir(to, 0o755, owner)?;
         let mut items: Vec<_> = std::fs::read_dir(from)
             .map_err(BuilderError::io("list", from))?
             .filter_map(std::result::Result::ok)
@@ -466,12 +469,8 @@ fn copy_owned(from: &Path, to: &Path, mode: Option<u32>, owner: (u32, u32)) -> R
             .map_err(BuilderError::io("set the owner of", to))
     } else {
         let bytes = std::fs::read(from).map_err(BuilderError::io("read", from))?;
-        write_owned(
-            to,
-            &bytes,
-            mode.unwrap_or(meta.permissions().mode() & 0o7777),
-            owner,
-        )
+        let usual = if executable { 0o755 } else { 0o644 };
+        write_owned(to, &bytes, mode.unwrap_or(usual), owner)
     }
 }
 

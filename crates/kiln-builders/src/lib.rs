@@ -46,19 +46,26 @@ use kiln_store::{BuildError, Builder, Builders, Derivation};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Every builder name a derivation may use.
-const NAMES: &[&str] = &[
-    FETCH_DEB,
-    UNPACK_DEB,
-    COPY_PATH,
-    debian_root::DEBIAN_ROOT,
-    KBUILD_MODULE,
-    modules::AGGREGATE_MODULES,
-    image::INITRD,
-    image::ISO,
-    layers::KERNEL_LAYER,
-    layers::SYSTEM_LAYER,
-    tree::PACKAGE_TREE,
+/// Every builder name a derivation may use, with the version of its code. A change to a
+/// builder that makes different bytes from the same attributes bumps its version, which is
+/// part of every key it builds (`Derivation::builder_version`): entries an older kiln built
+/// are not reused as if they were the new builder's.
+const NAMES: &[(&str, u32)] = &[
+    (FETCH_DEB, 1),
+    (UNPACK_DEB, 1),
+    (COPY_PATH, 1),
+    // 2: conffiles stay in place beside their `.dpkg-new` (as mmdebstrap extracts them).
+    (debian_root::DEBIAN_ROOT, 2),
+    (KBUILD_MODULE, 1),
+    (modules::AGGREGATE_MODULES, 1),
+    (image::INITRD, 1),
+    // 2: the menu is `isoImage.bootEntries`: an isolinux `LABEL` and a systemd-boot entry
+    // (`kiln-<name>.conf`, with a `sort-key`) per entry.
+    (image::ISO, 2),
+    (layers::KERNEL_LAYER, 1),
+    // 2: files copied from the store get 0644/0755 (skel's were 0444).
+    (layers::SYSTEM_LAYER, 2),
+    (tree::PACKAGE_TREE, 1),
 ];
 
 /// The builders of one session. `sources` holds what `copy-path` writes: the trees the
@@ -95,7 +102,15 @@ impl Registry {
     }
 
     pub fn names() -> BTreeSet<&'static str> {
-        NAMES.iter().copied().collect()
+        NAMES.iter().map(|(name, _)| *name).collect()
+    }
+
+    /// The version of a builder's code (0 for a name that is not a builder).
+    pub fn version(name: &str) -> u32 {
+        NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, version)| *version)
     }
 
     pub fn builders(&self) -> Builders<'_> {

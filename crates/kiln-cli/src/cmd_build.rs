@@ -37,7 +37,8 @@ pub(crate) struct Args {
     /// Do not create a result link.
     #[arg(long)]
     no_link: bool,
-    /// Show what would be fetched and built, with sizes, and stop.
+    /// Show what would be fetched, built and pinned, with sizes, and stop; writes nothing
+    /// (no lock, no link, nothing in the store).
     #[arg(long)]
     dry_run: bool,
     /// Steps to run at once (default: one per core).
@@ -49,9 +50,13 @@ pub(crate) struct Args {
     /// Fail instead of adding packages the lock lacks.
     #[arg(long)]
     locked: bool,
-    /// Build the target again and check that the bytes equal the store's (reproducibility).
-    #[arg(long)]
+    /// Build the target again and compare its bytes with the store's entry (reproducibility);
+    /// the first differing file and offset are reported.
+    #[arg(long, conflicts_with = "repair")]
     check: bool,
+    /// Re-hash every store entry the target needs, and build the damaged ones again.
+    #[arg(long, conflicts_with = "dry_run")]
+    repair: bool,
     /// The store (default: `$KILN_STORE`, else `~/.cache/kiln/store`).
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
@@ -89,13 +94,19 @@ struct Opened {
     request: Request,
 }
 
+/// How to open a session: the flags `build` and `lock` share.
+struct OpenFlags {
+    offline: bool,
+    locked: bool,
+    dry_run: bool,
+}
+
 fn open(
     profile: Option<&Path>,
     attr: &str,
     store: Option<PathBuf>,
     include: &[String],
-    offline: bool,
-    locked: bool,
+    flags: OpenFlags,
 ) -> miette::Result<Opened> {
     let search_path = crate::search_path(include);
     let (source, kind) = Source::profile(profile, &search_path, &default_profile())
@@ -104,8 +115,9 @@ fn open(
     if let Some(store) = store {
         options.store = store;
     }
-    options.archive.offline = offline;
-    options.locked |= locked;
+    options.archive.offline = flags.offline;
+    options.locked |= flags.locked;
+    options.dry_run = flags.dry_run;
     let session = Session::open(options)?;
     let ev = session.evaluator(EvalOptions {
         search_path,
@@ -158,7 +170,7 @@ fn evaluate(opened: &mut Opened) -> Result<Vec<kiln_store::DrvId>, DriverError> 
     Ok(targets)
 }
 
-fn say_lock_changes(session: &Session) -> miette::Result<()> {
+fn say_lock_changes(session: &Session, dry_run: bool) -> miette::Result<()> {
     let changes = session.save_lock()?;
     if !changes.is_empty() {
         const SHOWN: usize = 8;
@@ -170,8 +182,9 @@ fn say_lock_changes(session: &Session) -> miette::Result<()> {
         if changes.len() > SHOWN {
             names.push(format!("and {} more", changes.len() - SHOWN));
         }
+        let verb = if dry_run { "would pin" } else { "pinned" };
         eprintln!(
-            "kiln.lock: pinned {} package(s): {}",
+            "kiln.lock: {verb} {} package(s): {}",
             changes.len(),
             names.join(", ")
         );
@@ -186,39 +199,33 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
         &args.attr,
         args.store,
         &args.include,
-        args.offline,
-        args.locked,
+        OpenFlags {
+            offline: args.offline,
+            locked: args.locked,
+            dry_run: args.dry_run,
+        },
     )?;
     let targets = match evaluate(&mut opened) {
         Ok(targets) => targets,
         Err(err) => return Err(report(&opened, err)),
     };
     let session = &opened.session;
-    say_lock_changes(session)?;
+    say_lock_changes(session, args.dry_run)?;
+    if args.repair {
+        for damage in session.repair(&targets)? {
+            eprintln!(
+                "damaged: {}: {} (removed; building it again)",
+                damage.entry, damage.problem
+            );
+        }
+    }
     let plan = session.plan(&targets)?;
     if args.dry_run {
         print_plan(&plan);
         return Ok(ExitCode::SUCCESS);
     }
     if args.check {
-        let progress = Progress::new(targets.len());
-        let verdicts = session.check(&targets, &progress);
-        progress.finish();
-        let mut same = true;
-        for (name, equal, took) in verdicts? {
-            let took = took.as_secs_f64();
-            if equal {
-                eprintln!("{name}: reproducible (rebuilt in {took:.3} s, the same bytes)");
-            } else {
-                eprintln!("{name}: NOT reproducible (rebuilt in {took:.3} s, the bytes differ from the store's entry)");
-                same = false;
-            }
-        }
-        return Ok(if same {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        });
+        return check(session, &targets);
     }
     let options = RealiseOptions {
         jobs: args.jobs.unwrap_or(0),
@@ -252,6 +259,41 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--check`: rebuild and compare; exit 1 if any target's bytes differ.
+fn check(session: &Session, targets: &[kiln_store::DrvId]) -> miette::Result<ExitCode> {
+    let progress = Progress::new(targets.len());
+    let verdicts = session.check(targets, &progress);
+    progress.finish();
+    let mut same = true;
+    for verdict in verdicts? {
+        let took = verdict.took.as_secs_f64();
+        let name = &verdict.name;
+        match verdict.difference {
+            None => eprintln!("{name}: reproducible (rebuilt in {took:.3} s, the same bytes)"),
+            Some(found) if found.entry_damaged => {
+                same = false;
+                eprintln!(
+                    "{name}: the store's entry is DAMAGED (rebuilt in {took:.3} s; the rebuild matches its record, the entry on disk does not): {}",
+                    found.difference
+                );
+                eprintln!("  `kiln build --repair` replaces it");
+            }
+            Some(found) => {
+                same = false;
+                eprintln!(
+                    "{name}: NOT reproducible (rebuilt in {took:.3} s): {}",
+                    found.difference
+                );
+            }
+        }
+    }
+    Ok(if same {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn print_plan(plan: &kiln_driver::Plan) {
     let download: u64 = plan.missing.iter().filter_map(|s| s.download).sum();
     let fetches = plan.missing.iter().filter(|s| s.download.is_some()).count();
@@ -282,8 +324,11 @@ pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
         &args.attr,
         args.store,
         &[],
-        false,
-        false,
+        OpenFlags {
+            offline: false,
+            locked: false,
+            dry_run: false,
+        },
     )?;
     let session = &opened.session;
     if args.update {
@@ -303,6 +348,6 @@ pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
     if let Err(err) = evaluate(&mut opened) {
         return Err(report(&opened, err));
     }
-    say_lock_changes(&opened.session)?;
+    say_lock_changes(&opened.session, false)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -55,7 +55,7 @@ fn parse_one(sources: &mut SourceMap, cwd: &Path, input: Input) -> miette::Resul
         Input::File(path) if path.as_os_str() == "-" => {
             let mut bytes = Vec::new();
             std::io::stdin().read_to_end(&mut bytes).into_diagnostic()?;
-            let text = decode("(stdin)", bytes)?;
+            let text = decode(bytes);
             sources.add_virtual("(stdin)", cwd, text)
         }
         Input::File(path) => {
@@ -63,7 +63,7 @@ fn parse_one(sources: &mut SourceMap, cwd: &Path, input: Input) -> miette::Resul
             let bytes = std::fs::read(&resolved)
                 .into_diagnostic()
                 .map_err(|err| err.wrap_err(format!("cannot read `{}`", path.display())))?;
-            let text = decode(&path.display().to_string(), bytes)?;
+            let text = decode(bytes);
             sources.add_file(&resolved, text)
         }
     };
@@ -72,8 +72,15 @@ fn parse_one(sources: &mut SourceMap, cwd: &Path, input: Input) -> miette::Resul
     Ok(kiln_syntax::print_expr(&expr))
 }
 
-fn decode(name: &str, bytes: Vec<u8>) -> miette::Result<String> {
-    kiln_syntax::decode_source(name, bytes).map_err(report)
+/// A file's bytes as text. nix reads a file with invalid UTF-8 without complaint (its strings
+/// are bytes), and so does `kiln eval`; `kiln parse` does the same. kiln's strings are UTF-8,
+/// so an invalid byte becomes U+FFFD in both, where nix keeps the byte (a documented
+/// difference).
+fn decode(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    }
 }
 
 fn report(err: SyntaxError) -> miette::Report {

@@ -16,13 +16,16 @@ pub(crate) struct Args {
 enum StoreCommand {
     /// List registered entries with their content hash and references.
     Ls,
-    /// Re-hash every entry and report those whose contents changed.
+    /// Re-hash every entry and report those whose contents, modes, owners or symlink targets
+    /// changed.
     Verify {
-        /// Remove damaged entries, so the next build re-creates them.
+        /// Remove damaged entries, so the next build (or `kiln build --repair`) re-creates
+        /// them, and re-record entries whose records an older kiln wrote.
         #[arg(long)]
         repair: bool,
     },
-    /// Remove entries that no `result` link (and nothing they reference) keeps alive.
+    /// Remove entries that no `result` link (and nothing they reference) keeps alive, and the
+    /// temporaries of builds that are no longer running; says how much it freed.
     Gc,
 }
 
@@ -39,18 +42,32 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreCommand::Verify { repair } => {
-            let damage = store.verify(repair)?;
-            for item in &damage {
+            let report = store.verify(repair)?;
+            for item in &report.damage {
                 let action = if item.removed { " (removed)" } else { "" };
                 eprintln!("damaged: {}: {}{action}", item.entry, item.problem);
             }
-            let total = store.list()?.len();
-            if damage.is_empty() {
-                eprintln!("{total} entries verified, no damage");
+            if !report.outdated.is_empty() {
+                let done = if repair {
+                    format!("; {} re-recorded in format 2", report.upgraded)
+                } else {
+                    "; `--repair` re-records them".to_string()
+                };
+                eprintln!(
+                    "{} entries have records from an older kiln (tree format 1: contents, the executable bit and symlink targets, but no modes or owners), checked as such{done}",
+                    report.outdated.len()
+                );
+            }
+            if report.damage.is_empty() {
+                eprintln!("{} entries verified, no damage", report.checked);
                 Ok(ExitCode::SUCCESS)
             } else {
-                eprintln!("{} damaged entries", damage.len());
-                Ok(if repair && damage.iter().all(|d| d.removed) {
+                eprintln!(
+                    "{} of {} entries damaged",
+                    report.damage.len(),
+                    report.checked
+                );
+                Ok(if repair && report.damage.iter().all(|d| d.removed) {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::FAILURE
@@ -63,9 +80,11 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
                 eprintln!("removed {entry}");
             }
             eprintln!(
-                "{} entries removed, {} kept",
+                "{} entries removed, {} kept; {} temporaries of builds no longer running removed; {} freed",
                 report.removed.len(),
-                report.kept
+                report.kept,
+                report.temporaries,
+                crate::progress::human_bytes(report.freed)
             );
             Ok(ExitCode::SUCCESS)
         }

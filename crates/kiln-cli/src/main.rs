@@ -96,7 +96,27 @@ pub(crate) fn open_profile(
     Ok((session, ev, request))
 }
 
+/// A closed stdout or stderr (`kiln eval … | head`) makes `println!` panic, which would exit
+/// with 101 as if kiln had a bug. Exit quietly with 141 instead, as a process killed by
+/// `SIGPIPE` reports itself to a shell (Rust ignores the signal, so the write fails instead).
+fn exit_quietly_on_a_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_a_closed_pipe();
     let cli = Cli::parse_from(nix_args::translate(std::env::args_os().collect()));
     report::install(cli.log_format);
     let result = match cli.command {

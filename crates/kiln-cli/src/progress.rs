@@ -19,6 +19,8 @@ pub(crate) struct Progress {
 #[derive(Default)]
 struct Tally {
     built: usize,
+    /// Steps another kiln built while this one waited for them.
+    reused: usize,
     failed: usize,
     downloaded: u64,
     /// Bytes each running step has reported moving (downloads); added to `downloaded` when
@@ -57,6 +59,9 @@ impl Progress {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut text = format!("built {} step(s)", tally.built);
+        if tally.reused > 0 {
+            text.push_str(&format!(", reused {} built by another kiln", tally.reused));
+        }
         if tally.downloaded > 0 {
             text.push_str(&format!(", downloaded {}", human_bytes(tally.downloaded)));
         }
@@ -69,12 +74,19 @@ impl Progress {
     fn key(drv: &Derivation) -> String {
         format!("{}-{}", drv.builder, drv.name)
     }
+
+    /// A step in a plain line: its name and the start of its store hash, which tells apart
+    /// steps of one name (two profiles' `rootfs`, say).
+    fn step(drv: &Derivation) -> String {
+        let hash = drv.id().0.to_store_base32();
+        format!("{} [{}]", drv.name, &hash[..8])
+    }
 }
 
 impl Events for Progress {
     fn started(&self, drv: &Derivation) {
         if !self.fancy {
-            eprintln!("building {} ({})", drv.name, drv.builder);
+            eprintln!("building {} ({})", Self::step(drv), drv.builder);
             return;
         }
         let bar = self
@@ -137,7 +149,24 @@ impl Events for Progress {
         self.total.inc(1);
         if !self.fancy {
             let verb = if error.is_none() { "built" } else { "FAILED" };
-            eprintln!("{verb} {}", drv.name);
+            eprintln!("{verb} {}", Self::step(drv));
+        }
+    }
+
+    fn reused(&self, drv: &Derivation) {
+        self.tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .reused += 1;
+        self.total.inc(1);
+        let line = format!(
+            "reused {} (built meanwhile by another kiln)",
+            Self::step(drv)
+        );
+        if self.fancy {
+            let _ = self.multi.println(line);
+        } else {
+            eprintln!("{line}");
         }
     }
 

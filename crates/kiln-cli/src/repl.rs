@@ -363,6 +363,9 @@ impl Session {
     fn reload(&mut self, out: &mut String) -> Result<(), miette::Report> {
         self.ev = new_evaluator(&self.driver, &self.options, &self.interrupt);
         self.scope.clear();
+        // The previous evaluation's values are unreachable now, but its `let` and `rec`
+        // environments form reference cycles that only the cycle collector frees.
+        self.ev.collect_cycles();
         for loaded in self.loaded.clone() {
             self.load_again(&loaded.path, out)?;
         }

@@ -100,6 +100,27 @@ pub(crate) fn render(out: &mut String, diagnostic: &dyn Diagnostic) -> fmt::Resu
             }
         }
     }
+    // A diagnostic cause keeps its code and help (a builder's error inside the store's "building
+    // X failed"); a plain error chain shows its messages.
+    if let Some(mut inner) = diagnostic.diagnostic_source() {
+        loop {
+            write!(out, "{INDENT}caused by: ")?;
+            write_indented(out, &inner.to_string(), INDENT)?;
+            write_labels(out, inner, INDENT)?;
+            if let Some(code) = inner.code() {
+                writeln!(out, "{INDENT}code: {code}")?;
+            }
+            if let Some(help) = inner.help() {
+                write!(out, "{INDENT}help: ")?;
+                write_indented(out, &help.to_string(), INDENT)?;
+            }
+            match inner.diagnostic_source() {
+                Some(next) => inner = next,
+                None => break,
+            }
+        }
+        return Ok(());
+    }
     let mut cause = diagnostic.source();
     while let Some(err) = cause {
         write!(out, "{INDENT}caused by: ")?;

@@ -66,6 +66,20 @@ fn a_failed_assertion_stops_the_build() {
 }
 
 #[test]
+fn an_etc_name_outside_etc_is_refused_before_anything_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stderr, ok) = build(dir.path(), &["tests/image/bad/etc-dotdot.nix"]);
+    assert!(!ok);
+    assert!(stderr.contains("kiln::driver::assertions"), "{stderr}");
+    assert!(
+        stderr.contains("environment.etc.\"../shadow\": the path must stay inside /etc"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("building "), "{stderr}");
+    assert!(!dir.path().join("result").exists());
+}
+
+#[test]
 fn an_illegal_volume_id_is_a_type_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (_, stderr, ok) = build(dir.path(), &["tests/image/bad/long-volume-id.nix"]);

@@ -76,7 +76,12 @@ fn a_changed_local_file_rebuilds_the_iso_and_an_unchanged_one_does_not() {
     let iso = dir.path().join("result/iso/kiln-installer-minimal.iso");
     let build = || kiln(dir.path(), &[], &["build", "--locked", "profile.nix"]);
 
-    std::fs::write(&payload, "kiln-payload-first-version\n").unwrap();
+    // A nonce, so the store (which persists between runs) has neither ISO yet.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::fs::write(&payload, format!("kiln-payload-first-version {nonce}\n")).unwrap();
     let (first_path, _) = build();
     assert!(contains(
         &std::fs::read(&iso).unwrap(),
@@ -87,7 +92,7 @@ fn a_changed_local_file_rebuilds_the_iso_and_an_unchanged_one_does_not() {
     assert_eq!(again, first_path);
     assert!(stderr.contains("nothing to build"), "{stderr}");
 
-    std::fs::write(&payload, "kiln-payload-second-version\n").unwrap();
+    std::fs::write(&payload, format!("kiln-payload-second-version {nonce}\n")).unwrap();
     let (second_path, stderr) = build();
     assert_ne!(second_path, first_path, "a changed input is a new ISO");
     assert!(!stderr.contains("nothing to build"), "{stderr}");

@@ -237,9 +237,12 @@ fn load_release(
     }
     let release = verify_inrelease(&bytes, &options.keyring, &what)?;
     let drv = fixed(&inrelease_name(options), &release.inrelease_sha256);
-    store.add(&drv.id().0, &drv.name, &[], None, |out| {
-        std::fs::write(out, &bytes).map_err(|e| kiln_store::BuildError::message(e.to_string()))
-    })?;
+    // A dry run's store is read-only: the index serves it from memory, uncached.
+    if !store.is_read_only() {
+        store.add(&drv.id().0, &drv.name, &[], None, |out| {
+            std::fs::write(out, &bytes).map_err(|e| kiln_store::BuildError::message(e.to_string()))
+        })?;
+    }
     Ok(release)
 }
 
@@ -312,9 +315,12 @@ fn load_packages(
                 message: format!("cannot decompress: {e}"),
             })?;
         check(&what, &text, plain.size, &plain.sha256)?;
-        store.add(&drv.id().0, &drv.name, &[], None, |out| {
-            std::fs::write(out, &text).map_err(|e| kiln_store::BuildError::message(e.to_string()))
-        })?;
+        if !store.is_read_only() {
+            store.add(&drv.id().0, &drv.name, &[], None, |out| {
+                std::fs::write(out, &text)
+                    .map_err(|e| kiln_store::BuildError::message(e.to_string()))
+            })?;
+        }
         text
     };
     let text = String::from_utf8(text).map_err(|_| DebianError::Parse {

@@ -33,6 +33,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod ar;
 mod archive;
 mod builders;
 pub mod deb822;

@@ -382,14 +382,98 @@ impl Lock {
         }
     }
 
-    /// Writes `path` atomically (a temporary file renamed over it).
+    /// Writes `path` atomically (a temporary file renamed over it), replacing whatever is
+    /// there: `kiln lock --update`. Under the lock of `path`'s directory, as every write is.
     pub fn write(&self, path: &Path) -> DebianResult<()> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        let tmp = std::path::PathBuf::from(tmp);
-        std::fs::write(&tmp, self.to_text()).map_err(DebianError::io("write", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(DebianError::io("write", path))
+        update_locked(path, |_| Ok(self.clone())).map(|_| ())
     }
+
+    /// Writes what this lock changed relative to `base` (the lock as it was read) into `path`:
+    /// under the lock of `path`'s directory, it re-reads `path`, merges (see [`Lock::merge`])
+    /// and renames the result into place, so two kilns adding different packages to one lock
+    /// both keep their additions. Returns the lock written.
+    pub fn write_merged(&self, path: &Path, base: &Lock) -> DebianResult<Lock> {
+        update_locked(path, |current| {
+            Ok(match current {
+                Some(theirs) => Lock::merge(base, self, &theirs),
+                None => self.clone(),
+            })
+        })
+    }
+
+    /// A three-way merge: `theirs` (the file now) with what `ours` changed relative to `base`.
+    /// Requests and pins ours added are added; a pin or set ours changed is taken where theirs
+    /// still has base's; where both changed one, theirs (written first) wins. The release and
+    /// archive fields are ours only if theirs kept base's.
+    pub fn merge(base: &Lock, ours: &Lock, theirs: &Lock) -> Lock {
+        let mut out = theirs.clone();
+        if theirs.release == base.release && ours.release != base.release {
+            out.release = ours.release.clone();
+            out.suite = ours.suite.clone();
+            out.components = ours.components.clone();
+            out.architecture = ours.architecture.clone();
+        }
+        out.requests
+            .extend(ours.requests.difference(&base.requests).cloned());
+        merge_map(
+            &mut out.packages,
+            &base.packages,
+            &ours.packages,
+            &theirs.packages,
+        );
+        merge_map(&mut out.sets, &base.sets, &ours.sets, &theirs.sets);
+        out
+    }
+}
+
+/// Per key of a map: ours where ours changed it and theirs did not.
+fn merge_map<V: Clone + PartialEq>(
+    out: &mut BTreeMap<String, V>,
+    base: &BTreeMap<String, V>,
+    ours: &BTreeMap<String, V>,
+    theirs: &BTreeMap<String, V>,
+) {
+    let keys: BTreeSet<&String> = base.keys().chain(ours.keys()).collect();
+    for key in keys {
+        let (b, o, t) = (base.get(key), ours.get(key), theirs.get(key));
+        if o == b || t != b {
+            continue;
+        }
+        match o {
+            Some(value) => out.insert(key.clone(), value.clone()),
+            None => out.remove(key),
+        };
+    }
+}
+
+/// Replaces the lock file at `path` with what `update` makes of its current contents, holding
+/// an exclusive `flock` on its directory meanwhile. The directory, not the file: the file is
+/// replaced by a rename, and a lock on a replaced inode protects nothing. The temporary file has
+/// a fixed name, safe under the lock, so a killed writer leaves one file for the next to reuse.
+fn update_locked(
+    path: &Path,
+    update: impl FnOnce(Option<Lock>) -> DebianResult<Lock>,
+) -> DebianResult<Lock> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let handle = std::fs::File::open(dir).map_err(DebianError::io("open", dir))?;
+    loop {
+        match rustix::fs::flock(&handle, rustix::fs::FlockOperation::LockExclusive) {
+            Ok(()) => break,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(DebianError::io("lock", dir)(e.into())),
+        }
+    }
+    let lock = update(Lock::read(path)?)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, lock.to_text()).map_err(DebianError::io("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(DebianError::io("write", path))?;
+    drop(handle);
+    Ok(lock)
 }
 
 fn is_sha256(hex: &str) -> bool {

@@ -65,14 +65,15 @@ pub fn unpack_deb(deb: &Path, out: &Path) -> DebianResult<()> {
         reason,
     };
     let file = fs::File::open(deb).map_err(DebianError::io("open", deb))?;
-    let mut archive = ar::Archive::new(io::BufReader::new(file));
+    let mut archive = crate::ar::ArReader::new(io::BufReader::new(file))
+        .map_err(|e| bad(format!("bad ar archive: {e}")))?;
     let mut seen_version = false;
     let mut control: Option<Vec<(String, u32, Vec<u8>)>> = None;
-    while let Some(member) = archive.next_entry() {
-        let mut member = member.map_err(|e| bad(format!("bad ar archive: {e}")))?;
-        let id = String::from_utf8_lossy(member.header().identifier())
-            .trim_end_matches('/')
-            .to_string();
+    while let Some(id) = archive
+        .next_member()
+        .map_err(|e| bad(format!("bad ar archive: {e}")))?
+    {
+        let mut member = archive.member();
         if !seen_version {
             if id != "debian-binary" {
                 return Err(bad(format!(

@@ -32,6 +32,12 @@ pub enum DriverError {
     #[error("cannot check `{name}`: it is not in the store yet")]
     #[diagnostic(code(kiln::driver::not_built), help("build it first, then check it"))]
     NotBuilt { name: String },
+    #[error("refusing to replace `{}`: it is {what}, not a result link kiln made", path.display())]
+    #[diagnostic(
+        code(kiln::driver::out_link_taken),
+        help("remove it, or name another link with `-o`")
+    )]
+    OutLinkTaken { path: PathBuf, what: String },
     #[error("the embedded profile library's lock is read-only")]
     #[diagnostic(
         code(kiln::driver::embedded_lock),

@@ -255,6 +255,7 @@ impl kiln_eval::StoreHost for Host {
                 known.join(", ")
             )));
         }
+        drv.builder_version = Registry::version(&builder);
         drv.builder = builder;
         if let Some(hash) = drv.env.get("outputHash") {
             let algo = drv

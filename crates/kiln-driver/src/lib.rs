@@ -33,7 +33,9 @@ mod session;
 
 pub use error::DriverError;
 pub use host::Host;
-pub use session::{lock_path_for, LockFile, Plan, PlanStep, Session, SessionOptions};
+pub use session::{
+    lock_path_for, CheckDifference, CheckVerdict, LockFile, Plan, PlanStep, Session, SessionOptions,
+};
 
 use kiln_eval::{AttrEntry, Symbol, Value};
 

@@ -9,8 +9,9 @@
 //! A Nix attribute set has a fixed key set, so `pkgs` needs every package name before any is
 //! forced. Parsing the whole index for that would cost most of a no-op build, so the names are
 //! kept in the store as a small sorted list per signed release (`debian-names`), written the
-//! first time that release's index is opened. Each package value also carries `version` and
-//! `depends` (the lock's dependency edges), from which the profile library finds the kernel ABI.
+//! first time that release's index is opened. Each package value also carries `version`,
+//! `depends` (the lock's dependency edges, from which the profile library finds the kernel ABI)
+//! and `src` (the fetched `.deb`).
 
 use crate::host::Host;
 use kiln_debian::{
@@ -209,7 +210,7 @@ impl Packages {
         let pin = self.pin(name).map_err(|e| crate::host::host_error(&e))?;
         let fetch = fetch_derivation(&pin, &self.archive.mirror);
         let fetch_id = fetch.id();
-        let (_, deb) = self.host.record(fetch).map_err(EvalError::throw)?;
+        let (fetch_path, deb) = self.host.record(fetch).map_err(EvalError::throw)?;
         let unpack = unpack_derivation(&pin, fetch_id, &deb);
         let drv_name = unpack.name.clone();
         let (drv_path, out_path) = self.host.record(unpack).map_err(EvalError::throw)?;
@@ -226,6 +227,11 @@ impl Packages {
             crate::attr("depends", Value::list(depends)),
             crate::attr("system", Value::string("x86_64-linux")),
             crate::attr("outputName", Value::string("out")),
+            // The `.deb` itself, as nixpkgs' `src` (local mirrors, bills of materials).
+            crate::attr(
+                "src",
+                Value::String(crate::host::out_path_string(&fetch_path, &deb)),
+            ),
             crate::attr(
                 "drvPath",
                 Value::String(crate::host::drv_path_string(&drv_path)),

@@ -47,6 +47,9 @@ pub struct SessionOptions {
     /// A package the lock lacks is an error instead of an addition (`--locked`, and every
     /// command that only evaluates).
     pub locked: bool,
+    /// `kiln build --dry-run`: the store is opened read-only and the lock is never written, so
+    /// the session writes nothing at all; [`Session::save_lock`] only says what it would pin.
+    pub dry_run: bool,
 }
 
 impl SessionOptions {
@@ -59,6 +62,7 @@ impl SessionOptions {
             archive: ArchiveOptions::default(),
             locked: lock == LockFile::Embedded,
             lock,
+            dry_run: false,
         }
     }
 
@@ -81,14 +85,21 @@ pub struct Session {
     store: Store,
     lock: LockFile,
     lock_was_present: bool,
+    /// The lock as read at open: what `save_lock` merges this session's additions against.
+    base_lock: Lock,
+    dry_run: bool,
     registry: Rc<Registry>,
 }
 
 impl Session {
     pub fn open(options: SessionOptions) -> Result<Session, DriverError> {
-        let store = Store::open(&options.store)?;
-        let store_dir = std::fs::canonicalize(store.root())
-            .map_err(|e| DriverError::io("open the store", store.root(), e))?;
+        let store = if options.dry_run {
+            Store::open_read_only(&options.store)?
+        } else {
+            Store::open(&options.store)?
+        };
+        // Canonical already (or, for a dry run's missing store, absolute).
+        let store_dir = store.root().to_path_buf();
         let sources = kiln_builders::Sources::default();
         let registry = Rc::new(Registry::new(sources.clone()));
         let host = Rc::new(Host::new(store_dir, registry.clone(), sources));
@@ -106,6 +117,7 @@ impl Session {
             architecture: options.archive.architecture.clone(),
             ..Lock::default()
         });
+        let base_lock = lock.clone();
         let packages = Rc::new(Packages::new(
             store.clone(),
             options.archive.clone(),
@@ -119,6 +131,8 @@ impl Session {
             store,
             lock: options.lock,
             lock_was_present,
+            base_lock,
+            dry_run: options.dry_run,
             registry,
         })
     }
@@ -326,14 +340,14 @@ impl Session {
     }
 
     /// `kiln build --check`: builds each target again (its inputs must be in the store) in a
-    /// scratch directory and compares the result with the registered entry's content hash.
-    /// Returns, per target, its name, whether the bytes were the same, and how long the
-    /// builder took (without the hashing).
+    /// scratch directory and compares the rebuilt bytes with the bytes on disk, file by file, up
+    /// to the first difference. Comparing with the entry itself, not with its record's hash, is
+    /// what catches an entry damaged after it was registered.
     pub fn check(
         &self,
         targets: &[DrvId],
         events: &dyn Events,
-    ) -> Result<Vec<(String, bool, std::time::Duration)>, DriverError> {
+    ) -> Result<Vec<CheckVerdict>, DriverError> {
         let graph = self.graph();
         let builders = self.registry.builders();
         let mut verdicts = Vec::new();
@@ -344,53 +358,101 @@ impl Session {
                     name: format!("{:?}", id.0),
                 })?;
             let entry = drv.entry()?;
+            let mut held = vec![entry.clone()];
+            for input in &drv.inputs {
+                held.push(graph.get(input).expect("inputs are in the graph").entry()?);
+            }
+            // Held, so `gc` cannot take the entry or its inputs while they are read.
+            let present = self.store.hold(&held)?;
             let info = self
                 .store
                 .info(&entry)?
+                .filter(|_| present.iter().all(|p| *p))
                 .ok_or_else(|| DriverError::NotBuilt {
                     name: drv.name.clone(),
                 })?;
-            let mut inputs = Vec::new();
-            for input in &drv.inputs {
-                let input = graph.get(input).expect("inputs are in the graph").entry()?;
-                inputs.push(self.store.path(&input));
-            }
+            let inputs: Vec<PathBuf> = held[1..].iter().map(|e| self.store.path(e)).collect();
             let builder = builders.get(drv.builder.as_str()).ok_or_else(|| {
                 kiln_store::StoreError::UnknownBuilder {
                     builder: drv.builder.clone(),
                     name: drv.name.clone(),
                 }
             })?;
-            let scratch = tempfile::Builder::new()
-                .prefix(".check-")
-                .tempdir_in(self.store.root())
-                .map_err(|e| {
-                    DriverError::io("create a scratch directory in", self.store.root(), e)
-                })?;
-            let out = scratch.path().join(entry.as_str());
+            let out = self.store.scratch(entry.as_str())?;
             events.started(drv);
             let start = std::time::Instant::now();
             let built = builder.build(drv, &inputs, &out, events);
             let took = start.elapsed();
             events.finished(drv, built.as_ref().err());
-            built.map_err(|source| DriverError::Check {
+            let verdict = built
+                .map_err(|source| DriverError::Check {
+                    name: drv.name.clone(),
+                    source,
+                })
+                .and_then(|()| self.compare(&info, &out));
+            let removed = self.store.remove_scratch(&out);
+            let difference = verdict?;
+            removed?;
+            verdicts.push(CheckVerdict {
                 name: drv.name.clone(),
-                source,
-            })?;
-            let digest =
-                kiln_store::hash_tree(&out).map_err(|e| DriverError::io("hash", &out, e))?;
-            verdicts.push((drv.name.clone(), digest == info.content, took));
+                took,
+                difference,
+            });
         }
         Ok(verdicts)
     }
 
-    /// Writes the lock back if evaluation added pins; returns what changed.
+    /// How a rebuilt tree differs from the registered entry, if it does.
+    fn compare(
+        &self,
+        info: &kiln_store::EntryInfo,
+        rebuilt: &Path,
+    ) -> Result<Option<CheckDifference>, DriverError> {
+        let registered = self.store.path(&info.entry);
+        let found = kiln_store::compare_trees(&registered, rebuilt)
+            .map_err(|e| DriverError::io("compare with", &registered, e))?;
+        let Some(difference) = found else {
+            return Ok(None);
+        };
+        // Which side is wrong: a rebuild matching the record means the entry changed on disk.
+        let rebuilt_hash = kiln_store::hash_tree_as(rebuilt, info.format)
+            .map_err(|e| DriverError::io("hash", rebuilt, e))?;
+        Ok(Some(CheckDifference {
+            difference,
+            entry_damaged: rebuilt_hash == info.content,
+        }))
+    }
+
+    /// `kiln build --repair`: re-hashes every entry `targets` need that the store has, and
+    /// removes the damaged ones so that realising builds them again. Returns what it found.
+    pub fn repair(&self, targets: &[DrvId]) -> Result<Vec<kiln_store::Damage>, DriverError> {
+        let graph = self.graph();
+        let mut entries = Vec::new();
+        for id in graph.closure(targets)? {
+            entries.push(
+                graph
+                    .get(&id)
+                    .expect("closure ids are in the graph")
+                    .entry()?,
+            );
+        }
+        self.store.hold(&entries)?;
+        Ok(self.store.verify_entries(&entries, true)?.damage)
+    }
+
+    /// Writes the lock back if evaluation added pins, and returns what changed. The write
+    /// merges with the file as it is now, under a lock (see `Lock::write_merged`), so
+    /// concurrent kilns adding to one lock keep each other's additions. A dry run writes
+    /// nothing and only returns what it would pin.
     pub fn save_lock(&self) -> Result<Vec<Change>, DriverError> {
         let changes = self.packages.changes.borrow().clone();
         let new_lock = !self.lock_was_present && !self.packages.lock.borrow().packages.is_empty();
         let changed = !changes.is_empty() || new_lock || self.packages.sets_changed.get();
-        if let (LockFile::Path(path), true) = (&self.lock, changed) {
-            self.packages.lock.borrow().write(path)?;
+        if let (LockFile::Path(path), true, false) = (&self.lock, changed, self.dry_run) {
+            self.packages
+                .lock
+                .borrow()
+                .write_merged(path, &self.base_lock)?;
         }
         Ok(changes)
     }
@@ -406,16 +468,84 @@ impl Session {
     }
 
     /// Points `link` at `path` (atomically) and registers it as a garbage-collection root.
+    /// Only a result link (a symlink to a store entry) is replaced: anything else at `link` is
+    /// an error, and on every error path the temporary link is removed again.
     pub fn link_result(&self, path: &Path, link: &Path) -> Result<(), DriverError> {
-        let mut tmp = link.as_os_str().to_owned();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        let tmp = PathBuf::from(tmp);
+        match std::fs::symlink_metadata(link) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target =
+                    std::fs::read_link(link).map_err(|e| DriverError::io("read", link, e))?;
+                let ours = target
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| kiln_store::EntryName::parse(name).is_ok());
+                if !ours {
+                    return Err(DriverError::OutLinkTaken {
+                        path: link.to_path_buf(),
+                        what: format!("a symlink to `{}`", target.display()),
+                    });
+                }
+            }
+            Ok(meta) => {
+                return Err(DriverError::OutLinkTaken {
+                    path: link.to_path_buf(),
+                    what: if meta.is_dir() {
+                        "a directory"
+                    } else {
+                        "a file"
+                    }
+                    .into(),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(DriverError::io("inspect", link, e)),
+        }
+        let name = link
+            .file_name()
+            .ok_or_else(|| DriverError::OutLinkTaken {
+                path: link.to_path_buf(),
+                what: "not a file name".into(),
+            })?
+            .to_string_lossy();
+        let tmp = link.with_file_name(format!(".{name}.kiln-tmp-{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(path, &tmp).map_err(|e| DriverError::io("link", &tmp, e))?;
-        std::fs::rename(&tmp, link).map_err(|e| DriverError::io("link", link, e))?;
+        if let Err(e) = std::fs::rename(&tmp, link) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(DriverError::io("link", link, e));
+        }
         self.store.add_root(link)?;
         Ok(())
     }
+}
+
+impl Drop for Session {
+    /// The store's registration ends with the session, not with the last clone of its store:
+    /// the package set's thunks keep clones inside evaluator values, whose cycles are never
+    /// freed, and the registration's temporary directory would outlive the command.
+    fn drop(&mut self) {
+        self.store.end_registration();
+    }
+}
+
+/// What `--check` found for one target.
+#[derive(Clone, Debug)]
+pub struct CheckVerdict {
+    pub name: String,
+    /// How long the builder took (without the comparison).
+    pub took: std::time::Duration,
+    /// `None`: the same bytes.
+    pub difference: Option<CheckDifference>,
+}
+
+/// How a rebuild differs from the store's entry.
+#[derive(Clone, Debug)]
+pub struct CheckDifference {
+    /// The first difference, as found walking both trees.
+    pub difference: kiln_store::Difference,
+    /// The rebuild matches the entry's record, so the entry changed after it was registered
+    /// (the store is damaged, not the build irreproducible); `--repair` replaces it.
+    pub entry_damaged: bool,
 }
 
 /// What a build would do.

@@ -74,11 +74,23 @@ impl Compiler<'_> {
                 expr,
                 path,
                 default,
-            } => ExprKind::Select {
-                expr: self.expr(expr, None)?,
-                path: self.path(path)?,
-                default: default.as_ref().map(|d| self.expr(d, None)).transpose()?,
-            },
+            } => {
+                let target = self.expr(expr, None)?;
+                let path = self.path(path)?;
+                match fold_select(&target, &path) {
+                    (Some(value), []) => ExprKind::Const(value),
+                    (Some(value), rest) => ExprKind::Select {
+                        expr: node(expr.span, ExprKind::Const(value)),
+                        path: rest.to_vec().into_boxed_slice(),
+                        default: default.as_ref().map(|d| self.expr(d, None)).transpose()?,
+                    },
+                    (None, _) => ExprKind::Select {
+                        expr: target,
+                        path,
+                        default: default.as_ref().map(|d| self.expr(d, None)).transpose()?,
+                    },
+                }
+            }
             ast::ExprKind::HasAttr { expr, path } => ExprKind::HasAttr {
                 expr: self.expr(expr, None)?,
                 path: self.path(path)?,
@@ -361,6 +373,40 @@ impl Compiler<'_> {
     /// `__curPos` as Nix gives it: `{ column, file, line }`.
     fn cur_pos(&self, span: Span) -> Value {
         pos_value(self.sources, span)
+    }
+}
+
+/// Selections from a constant set that can be made at compile time: `builtins.match` becomes
+/// the primop itself. Returns the value reached and the rest of the path, or `None` when not
+/// even the first step can be taken. A step is taken only when its name is static, the
+/// attribute exists and its value is evaluated already: then selecting it at run time could
+/// neither fail nor do anything else, so doing it once here is invisible (and saves a search
+/// of the `builtins` set, whose hundred-odd names made `builtins.match` cost as much as the
+/// match).
+fn fold_select<'p>(target: &ir::Expr, path: &'p [AttrKey]) -> (Option<Value>, &'p [AttrKey]) {
+    let ExprKind::Const(start) = &target.kind else {
+        return (None, path);
+    };
+    let mut value = start.clone();
+    let mut taken = 0;
+    for key in path {
+        let (AttrKey::Static(name), Value::Attrs(attrs)) = (key, &value) else {
+            break;
+        };
+        let next = match attrs.get(*name) {
+            Some(Value::Thunk(thunk)) => match thunk.value() {
+                Some(v) => v,
+                None => break,
+            },
+            Some(v) => v.clone(),
+            None => break,
+        };
+        value = next;
+        taken += 1;
+    }
+    match taken {
+        0 => (None, path),
+        n => (Some(value), &path[n..]),
     }
 }
 

@@ -58,6 +58,8 @@ pub(crate) fn build(ev: &mut Evaluator) -> Globals {
     });
     let set = Value::Attrs(Attrs::from_entries(entries));
     *knot.0.borrow_mut() = ThunkState::Done(set.clone());
+    // The knot is a cycle: once the evaluator is dropped only the cycle collector frees it.
+    crate::gc::register_thunk(&knot);
 
     let mut globals = Globals::new();
     for name in kiln_syntax::BASE_ENV_NAMES {

@@ -95,6 +95,7 @@ pub(crate) enum ArithOp {
     LessThan,
 }
 
+#[derive(Clone)]
 pub(crate) enum AttrKey {
     Static(Symbol),
     Dynamic(Rc<Expr>),

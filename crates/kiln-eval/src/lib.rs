@@ -19,6 +19,7 @@ mod compile;
 mod corepkgs;
 mod error;
 mod eval;
+mod gc;
 mod globals;
 mod host;
 mod import;
@@ -39,6 +40,7 @@ pub use error::{
     EvalResult, Frame, Report, SelectionFailure, DEFAULT_TRACE_FRAMES,
 };
 pub use eval::Evaluator;
+pub use gc::CollectStats;
 pub use host::{AddPath, StoreHost};
 pub use loader::{FileType, FsLoader, Loader};
 pub use ops::Coerce;
@@ -79,6 +81,10 @@ pub struct EvalOptions {
     pub trace_to_stderr: bool,
     /// Evaluation steps allowed before a `step_limit` error (fuzzing, untrusted input).
     pub max_steps: u64,
+    /// Run the cycle collector (see [`Evaluator::collect_cycles`]) during the evaluation each time
+    /// this many recursive environments have been made; `None`, the default, only when asked.
+    /// Small values are for tests: they check that collecting at any point is invisible.
+    pub collect_cycles_every: Option<u64>,
     /// `builtins.storeDir`: the store the [`StoreHost`] writes to (`/nix/store` without one).
     pub store_dir: String,
 }
@@ -90,6 +96,7 @@ impl Default for EvalOptions {
             current_time: 0,
             trace_to_stderr: true,
             max_steps: u64::MAX,
+            collect_cycles_every: None,
             store_dir: "/nix/store".to_string(),
         }
     }

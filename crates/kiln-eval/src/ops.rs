@@ -165,7 +165,7 @@ impl Evaluator {
         self.enter(|ev| ev.equal_forced(a, b))
     }
 
-    fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
+    pub(crate) fn equal_forced(&mut self, a: Value, b: Value) -> EvalResult<bool> {
         Ok(match (&a, &b) {
             (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => {
                 (*x as f64) == *y
@@ -236,7 +236,7 @@ impl Evaluator {
         match value {
             Value::String(s) => return Ok(s.clone()),
             Value::Int(n) if mode == Coerce::ToString => {
-                return Ok(NixString::new(int_to_string(*n)));
+                return Ok(NixString::from_compact(int_to_string(*n), None));
             }
             _ => {}
         }
@@ -416,7 +416,7 @@ impl Evaluator {
 /// `str::from_utf8` (the check alone cost as much as the digits), pushed one `char` at a time,
 /// or through `fmt` (both about twice the instructions).
 #[inline(always)]
-pub(crate) fn push_int(out: &mut String, n: i64) {
+pub(crate) fn push_int(out: &mut impl TextBuf, n: i64) {
     if n < 0 {
         out.push('-');
     }
@@ -445,12 +445,35 @@ pub(crate) fn push_int(out: &mut String, n: i64) {
     }
 }
 
-/// The decimal digits of `n` in a string of exactly their length.
-pub(crate) fn int_to_string(n: i64) -> String {
-    let digits = n.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 1;
-    let mut out = String::with_capacity(digits + usize::from(n < 0));
+/// The decimal digits of `n` in a string of exactly their length (held inline: at most 20).
+pub(crate) fn int_to_string(n: i64) -> compact_str::CompactString {
+    let mut out = compact_str::CompactString::const_new("");
     push_int(&mut out, n);
     out
+}
+
+/// A text `push_int` appends to.
+pub(crate) trait TextBuf {
+    fn push_str(&mut self, s: &str);
+    fn push(&mut self, c: char);
+}
+
+impl TextBuf for String {
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s);
+    }
+    fn push(&mut self, c: char) {
+        String::push(self, c);
+    }
+}
+
+impl TextBuf for compact_str::CompactString {
+    fn push_str(&mut self, s: &str) {
+        compact_str::CompactString::push_str(self, s);
+    }
+    fn push(&mut self, c: char) {
+        compact_str::CompactString::push(self, c);
+    }
 }
 
 /// "0000", "0001", ..., "9999", checked to be UTF-8 at compile time.
@@ -514,7 +537,8 @@ mod tests {
             assert_eq!(out, format!("x{n}"));
             let exact = int_to_string(n);
             assert_eq!(exact, n.to_string());
-            assert_eq!(exact.capacity(), exact.len());
+            // At most 20 digits and a sign: always held inline, never allocated.
+            assert!(!exact.is_heap_allocated());
         }
     }
 }

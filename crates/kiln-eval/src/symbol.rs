@@ -11,20 +11,34 @@ use std::fmt;
 
 /// An interned name. Equality is pointer equality; order is the order of the strings, which is
 /// the order in which Nix prints attributes.
+///
+/// A thin pointer (one word) to the leaked `&str`, not the `&str` itself (two words): symbols
+/// sit in every attribute of every set, and the extra word made each attribute a fifth larger.
+/// Reading the text costs one more load, which only ordering and printing need.
 #[derive(Clone, Copy)]
-pub struct Symbol(&'static str);
+pub struct Symbol(&'static &'static str);
 
 thread_local! {
-    static INTERNER: RefCell<HashSet<&'static str, BuildFxHasher>> = RefCell::new(HashSet::default());
+    static INTERNER: RefCell<HashSet<Interned, BuildFxHasher>> = RefCell::new(HashSet::default());
+}
+
+/// An entry of the interner, looked up by its text.
+#[derive(PartialEq, Eq, Hash)]
+struct Interned(&'static &'static str);
+
+impl std::borrow::Borrow<str> for Interned {
+    fn borrow(&self) -> &str {
+        self.0
+    }
 }
 
 /// The Fx hash (rustc's): much faster than SipHash on short keys, and the interner is not
 /// exposed to untrusted keys in a way where hash flooding would matter more than the program's
 /// own size.
 #[derive(Default, Clone, Copy)]
-struct BuildFxHasher;
+pub(crate) struct BuildFxHasher;
 
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl std::hash::BuildHasher for BuildFxHasher {
     type Hasher = FxHasher;
@@ -57,10 +71,11 @@ impl Symbol {
         INTERNER.with(|set| {
             let mut set = set.borrow_mut();
             if let Some(existing) = set.get(name) {
-                return Symbol(existing);
+                return Symbol(existing.0);
             }
-            let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-            set.insert(leaked);
+            let text: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            let leaked: &'static &'static str = Box::leak(Box::new(text));
+            set.insert(Interned(leaked));
             Symbol(leaked)
         })
     }
@@ -68,11 +83,16 @@ impl Symbol {
     pub fn as_str(self) -> &'static str {
         self.0
     }
+
+    /// A hash of the symbol's identity, for hash tables keyed by symbols.
+    pub(crate) fn id_hash(self) -> u64 {
+        (std::ptr::from_ref(self.0) as usize as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
 }
 
 impl PartialEq for Symbol {
     fn eq(&self, other: &Symbol) -> bool {
-        std::ptr::eq(self.0.as_ptr(), other.0.as_ptr())
+        std::ptr::eq(self.0, other.0)
     }
 }
 
@@ -89,14 +109,14 @@ impl Ord for Symbol {
         if self == other {
             std::cmp::Ordering::Equal
         } else {
-            self.0.cmp(other.0)
+            (*self.0).cmp(*other.0)
         }
     }
 }
 
 impl std::hash::Hash for Symbol {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.0.as_ptr() as usize).hash(state);
+        (std::ptr::from_ref(self.0) as usize).hash(state);
     }
 }
 

@@ -11,10 +11,15 @@
 //! [`crate::Evaluator::force`], which never returns a `Thunk`. The rejected alternative, a
 //! `Thunk` in every slot, costs one allocation per list element and attribute.
 
+mod attrs;
+
+pub use attrs::Attrs;
+
 use crate::builtins::Builtin;
 use crate::eval::Env;
 use crate::ir;
 use crate::symbol::Symbol;
+use compact_str::CompactString;
 use kiln_syntax::Span;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -48,12 +53,14 @@ pub enum Value {
 }
 
 const _: () = assert!(std::mem::size_of::<Value>() == 16);
+const _: () = assert!(std::mem::size_of::<ListData>() == 40);
+const _: () = assert!(std::mem::size_of::<RefCell<ThunkState>>() == 32);
 const _: () = assert!(std::mem::size_of::<crate::EvalResult<Value>>() == 16);
 
 impl Value {
     /// A string without context.
-    pub fn string(s: impl Into<String>) -> Value {
-        Value::String(NixString::new(s.into()))
+    pub fn string(s: impl Into<CompactString>) -> Value {
+        Value::String(NixString::from_compact(s.into(), None))
     }
 
     pub fn path(s: impl Into<String>) -> Value {
@@ -133,8 +140,12 @@ impl fmt::Debug for Value {
 #[derive(Clone)]
 pub struct NixString(Rc<StrData>);
 
+/// The text is a `CompactString`, which keeps a text of up to 24 bytes inside itself: most of
+/// a Nix program's strings (names, options, short values) then take one allocation, the `Rc`,
+/// instead of two. (Kept inline with safe code only, it would need a UTF-8 check on every read;
+/// `compact_str` does without.)
 struct StrData {
-    text: String,
+    text: CompactString,
     context: Context,
 }
 
@@ -144,19 +155,26 @@ pub type Context = Option<Box<BTreeSet<Box<str>>>>;
 
 impl NixString {
     pub fn new(text: String) -> NixString {
-        NixString(Rc::new_cyclic(|_| StrData {
-            text,
-            context: None,
-        }))
+        NixString::from_compact(CompactString::from(text), None)
     }
 
     pub fn with_context(text: String, context: Context) -> NixString {
+        NixString::from_compact(CompactString::from(text), context)
+    }
+
+    pub(crate) fn from_compact(text: CompactString, context: Context) -> NixString {
         let context = context.filter(|c| !c.is_empty());
-        NixString(Rc::new(StrData { text, context }))
+        // `new_cyclic`: built in place, see `Thunk::apply`.
+        NixString(Rc::new_cyclic(|_| StrData { text, context }))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0.text
+    }
+
+    /// Whether `a` and `b` are the same string object (not merely equal texts).
+    pub(crate) fn ptr_eq(a: &NixString, b: &NixString) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
     }
 
     pub fn context(&self) -> &Context {
@@ -190,142 +208,99 @@ pub struct AttrEntry {
     pub pos: Option<Span>,
 }
 
-/// An attribute set: entries sorted by name, names unique.
+/// A list.
+///
+/// Lists of up to two items keep them inside the `Rc`'s allocation (Nix keeps them inside the
+/// value): one allocation instead of two for the `[ x ]`s that `concatMap`, `optional` and the
+/// module library make by the million. Longer lists hold a boxed slice.
 #[derive(Clone)]
-pub struct Attrs(Rc<Vec<AttrEntry>>);
+pub struct List(Rc<ListData>);
 
-impl Attrs {
-    pub fn empty() -> Attrs {
-        thread_local!(static EMPTY: Attrs = Attrs(Rc::new(Vec::new())));
-        EMPTY.with(Attrs::clone)
-    }
+enum ListData {
+    /// `len` items, the rest `Null`.
+    Small {
+        len: usize,
+        items: [Value; 2],
+    },
+    Heap(Box<[Value]>),
+}
 
-    /// Builds a set from entries in any order. When a name occurs more than once the *first*
-    /// entry wins (as in `listToAttrs`).
-    pub fn from_entries(mut entries: Vec<AttrEntry>) -> Attrs {
-        if !entries.windows(2).all(|w| w[0].name < w[1].name) {
-            entries.sort_by_key(|e| e.name);
-            entries.dedup_by(|later, earlier| later.name == earlier.name);
+impl ListData {
+    fn items(&self) -> &[Value] {
+        match self {
+            ListData::Small { len, items } => &items[..*len],
+            ListData::Heap(items) => items,
         }
-        Attrs(Rc::new(entries))
     }
 
-    /// Builds a set from entries already sorted by name without duplicates.
-    pub(crate) fn from_sorted(entries: Vec<AttrEntry>) -> Attrs {
-        debug_assert!(entries.windows(2).all(|w| w[0].name < w[1].name));
-        Attrs(Rc::new(entries))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> std::slice::Iter<'_, AttrEntry> {
-        self.0.iter()
-    }
-
-    pub fn entries(&self) -> &[AttrEntry] {
-        &self.0
-    }
-
-    pub fn entry(&self, name: Symbol) -> Option<&AttrEntry> {
-        let entries = &*self.0;
-        if entries.len() <= 8 {
-            return entries.iter().find(|e| e.name == name);
+    fn items_mut(&mut self) -> &mut [Value] {
+        match self {
+            ListData::Small { len, items } => &mut items[..*len],
+            ListData::Heap(items) => items,
         }
-        entries
-            .binary_search_by(|e| e.name.cmp(&name))
-            .ok()
-            .map(|i| &entries[i])
-    }
-
-    pub fn get(&self, name: Symbol) -> Option<&Value> {
-        self.entry(name).map(|e| &e.value)
-    }
-
-    /// Looks a name up without interning it.
-    pub fn get_str(&self, name: &str) -> Option<&Value> {
-        let entries = &*self.0;
-        entries
-            .binary_search_by(|e| e.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &entries[i].value)
-    }
-
-    /// `self // other`: a merge of two sorted vectors; `other` wins.
-    pub fn update(&self, other: &Attrs) -> Attrs {
-        if other.is_empty() {
-            return self.clone();
-        }
-        if self.is_empty() {
-            return other.clone();
-        }
-        let (left, right) = (&*self.0, &*other.0);
-        let mut out = Vec::with_capacity(left.len() + right.len());
-        let (mut i, mut j) = (0, 0);
-        while i < left.len() && j < right.len() {
-            match left[i].name.cmp(&right[j].name) {
-                std::cmp::Ordering::Less => {
-                    out.push(left[i].clone());
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    out.push(right[j].clone());
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    out.push(right[j].clone());
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
-        out.extend_from_slice(&left[i..]);
-        out.extend_from_slice(&right[j..]);
-        Attrs(Rc::new(out))
-    }
-
-    /// Identity of the shared entry vector (for the printer's `«repeated»`).
-    pub(crate) fn ptr(&self) -> *const () {
-        Rc::as_ptr(&self.0) as *const ()
     }
 }
 
-/// A list.
-#[derive(Clone)]
-pub struct List(Rc<Vec<Value>>);
-
 impl List {
     pub fn new(items: Vec<Value>) -> List {
-        List(Rc::new(items))
+        if items.len() <= 2 {
+            let len = items.len();
+            let mut items = items.into_iter();
+            return List::small(
+                len,
+                [
+                    items.next().unwrap_or(Value::Null),
+                    items.next().unwrap_or(Value::Null),
+                ],
+            );
+        }
+        List(Rc::new(ListData::Heap(items.into_boxed_slice())))
+    }
+
+    pub(crate) fn empty() -> List {
+        List::small(0, [Value::Null, Value::Null])
+    }
+
+    /// A list of the first `len` (at most 2) of `items`.
+    pub(crate) fn small(len: usize, items: [Value; 2]) -> List {
+        debug_assert!(len <= 2);
+        if len == 0 {
+            thread_local!(static EMPTY: List = List(Rc::new(ListData::Small {
+                len: 0,
+                items: [Value::Null, Value::Null],
+            })));
+            return EMPTY.with(List::clone);
+        }
+        // `new_cyclic`: built in place, see `Thunk::apply`.
+        List(Rc::new_cyclic(|_| ListData::Small { len, items }))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.items().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.items().is_empty()
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, Value> {
-        self.0.iter()
+        self.items().iter()
     }
 
     pub fn items(&self) -> &[Value] {
-        &self.0
+        self.0.items()
     }
 
     pub fn get(&self, index: usize) -> Option<&Value> {
-        self.0.get(index)
+        self.items().get(index)
     }
 
     pub(crate) fn ptr(&self) -> *const () {
         Rc::as_ptr(&self.0) as *const ()
+    }
+
+    pub(crate) fn strong_count(&self) -> usize {
+        Rc::strong_count(&self.0)
     }
 }
 
@@ -363,16 +338,32 @@ pub(crate) enum ThunkState {
         code: Rc<ir::Expr>,
         env: Rc<Env>,
     },
-    /// `func arg`, as builtins like `map` produce lazily.
-    Apply {
-        func: Value,
-        arg: Value,
+    /// `func arg`, as builtins like `map` produce lazily. Boxed: the two values are twice
+    /// what the other states hold, and every thunk would pay for them (56 bytes instead of 48),
+    /// while thunks of this kind are a small part of those alive at any time.
+    Apply(Box<(Value, Value)>),
+    /// Element `index` of what a builtin maps a function over (see [`Mapped`]): the function
+    /// and the source are shared by all the elements, so this state needs no box.
+    Mapped {
+        mapped: Rc<Mapped>,
+        index: usize,
     },
     /// Any other lazy computation a builtin needs. It may run again if a first attempt failed.
     Native(NativeThunk),
     /// Being evaluated right now: forcing it again is infinite recursion.
     Blackhole,
     Done(Value),
+}
+
+/// A function mapped over something by a builtin, shared by the thunks of the result's
+/// elements (`ThunkState::Mapped`).
+pub(crate) enum Mapped {
+    /// `genList f n`: element `i` is `f i`.
+    Indices(Value),
+    /// `map f list`: element `i` is `f list[i]`.
+    List(Value, List),
+    /// `mapAttrs f set`: attribute `i` is `f name value` of the set's attribute `i`.
+    Attrs(Value, Attrs),
 }
 
 /// The code of a [`ThunkState::Native`] thunk.
@@ -389,7 +380,17 @@ impl Thunk {
     /// a third of `genList`'s samples). string-build 40.0 -> 38.9 ms, fib 43.0 -> 40.1 ms CPU.
     pub fn apply(func: Value, arg: Value) -> Value {
         Value::Thunk(Thunk(Rc::new_cyclic(|_| {
-            RefCell::new(ThunkState::Apply { func, arg })
+            RefCell::new(ThunkState::Apply(Box::new((func, arg))))
+        })))
+    }
+
+    /// A thunk computing element `index` of `mapped` when forced.
+    pub(crate) fn mapped(mapped: &Rc<Mapped>, index: usize) -> Value {
+        Value::Thunk(Thunk(Rc::new_cyclic(|_| {
+            RefCell::new(ThunkState::Mapped {
+                mapped: mapped.clone(),
+                index,
+            })
         })))
     }
 
@@ -449,13 +450,19 @@ fn drop_iteratively(mut items: Vec<Value>) {
     while let Some(value) = stack.pop() {
         match value {
             Value::List(mut list) => {
-                if let Some(items) = Rc::get_mut(&mut list.0) {
-                    stack.extend(items.drain(..).rev());
+                if let Some(data) = Rc::get_mut(&mut list.0) {
+                    let items = data.items_mut();
+                    stack.extend(
+                        items
+                            .iter_mut()
+                            .rev()
+                            .map(|item| std::mem::replace(item, Value::Null)),
+                    );
                 }
             }
             Value::Attrs(mut attrs) => {
-                if let Some(entries) = Rc::get_mut(&mut attrs.0) {
-                    stack.extend(entries.drain(..).rev().map(|e| e.value));
+                if let Some(data) = Rc::get_mut(&mut attrs.0) {
+                    data.take_values(&mut stack);
                 }
             }
             // The last owner of a thunk moves the children out of its state in place (moving
@@ -466,9 +473,24 @@ fn drop_iteratively(mut items: Vec<Value>) {
                     ThunkState::Done(v) if is_container(v) => {
                         stack.push(std::mem::replace(v, Value::Null));
                     }
-                    ThunkState::Apply { func, arg } => {
-                        stack.push(std::mem::replace(func, Value::Null));
-                        stack.push(std::mem::replace(arg, Value::Null));
+                    ThunkState::Apply(app) => {
+                        stack.push(std::mem::replace(&mut app.0, Value::Null));
+                        stack.push(std::mem::replace(&mut app.1, Value::Null));
+                    }
+                    ThunkState::Mapped { mapped, .. } => {
+                        if let Some(mapped) = Rc::get_mut(mapped) {
+                            let (func, source) = match mapped {
+                                Mapped::Indices(func) => (func, Value::Null),
+                                Mapped::List(func, list) => {
+                                    (func, Value::List(std::mem::replace(list, List::empty())))
+                                }
+                                Mapped::Attrs(func, attrs) => {
+                                    (func, Value::Attrs(std::mem::replace(attrs, Attrs::empty())))
+                                }
+                            };
+                            stack.push(std::mem::replace(func, Value::Null));
+                            stack.push(source);
+                        }
                     }
                     _ => {}
                 }
@@ -485,9 +507,15 @@ fn is_container(value: &Value) -> bool {
 
 impl Drop for List {
     fn drop(&mut self) {
-        if let Some(items) = Rc::get_mut(&mut self.0) {
+        if let Some(data) = Rc::get_mut(&mut self.0) {
+            let items = data.items_mut();
             if items.iter().any(is_container) {
-                drop_iteratively(std::mem::take(items));
+                drop_iteratively(
+                    items
+                        .iter_mut()
+                        .map(|item| std::mem::replace(item, Value::Null))
+                        .collect(),
+                );
             }
         }
     }
@@ -495,9 +523,12 @@ impl Drop for List {
 
 impl Drop for Attrs {
     fn drop(&mut self) {
-        if let Some(entries) = Rc::get_mut(&mut self.0) {
-            if entries.iter().any(|e| is_container(&e.value)) {
-                drop_iteratively(entries.drain(..).map(|e| e.value).collect());
+        if let Some(data) = Rc::get_mut(&mut self.0) {
+            if data.has_containers() {
+                let mut values = Vec::new();
+                data.take_values(&mut values);
+                values.reverse();
+                drop_iteratively(values);
             }
         }
     }

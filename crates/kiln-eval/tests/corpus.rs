@@ -30,6 +30,10 @@ fn cases(kind: &str) -> Vec<PathBuf> {
 }
 
 fn evaluator() -> Evaluator {
+    evaluator_with(None)
+}
+
+fn evaluator_with(collect_cycles_every: Option<u64>) -> Evaluator {
     let search_path = vec![SearchPathEntry::parse(&format!(
         "corpus={}",
         root().join("tests/eval/ok/lib").display()
@@ -39,6 +43,7 @@ fn evaluator() -> Evaluator {
             search_path,
             current_time: 0,
             trace_to_stderr: false,
+            collect_cycles_every,
             ..EvalOptions::default()
         },
         Box::new(FsLoader),
@@ -47,7 +52,11 @@ fn evaluator() -> Evaluator {
 
 /// Evaluates a file as `kiln eval --strict FILE`: the printed value, or the rendered error.
 fn check(path: &Path) -> Result<String, String> {
-    let mut ev = evaluator();
+    check_with(path, None)
+}
+
+fn check_with(path: &Path, collect_cycles_every: Option<u64>) -> Result<String, String> {
+    let mut ev = evaluator_with(collect_cycles_every);
     let result = ev
         .import(&Value::path(path.to_string_lossy().into_owned()))
         .and_then(|v| ev.print(&v, true));
@@ -118,6 +127,33 @@ fn err_cases_fail_with_their_diag_files() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// The cycle collector may run at any point of an evaluation without changing what it prints
+/// or how it fails: here it runs after every third recursive environment (`let`, `rec`, a
+/// default argument), while the evaluation holds values on the Rust stack.
+#[test]
+fn collecting_cycles_during_evaluation_is_invisible() {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for case in cases("ok").into_iter().chain(cases("err")) {
+        // The deep-recursion cases make a collection per level over a deep heap: slow, and they
+        // exercise nothing the others do not.
+        if case.to_string_lossy().contains("deep") {
+            continue;
+        }
+        let plain = check(&case);
+        let collected = check_with(&case, Some(3));
+        compared += 1;
+        if plain != collected {
+            failures.push(format!(
+                "{}:\nplain:     {plain:?}\ncollected: {collected:?}",
+                case.display()
+            ));
+        }
+    }
+    assert!(compared > 100);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ----- differential tests against nix-instantiate -----

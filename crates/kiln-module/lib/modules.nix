@@ -34,17 +34,19 @@ let
 
   # The same, but each result is the original set (`set`, whose attribute positions are still known to
   # `unsafeGetAttrPos`) with the function (`wrap`) that puts the wrappers back around one of its values.
-  pushDown = cfg:
-    let
-      go = wrap: c:
-        let t = propertyType c; in
-        if t == "merge" then concatMap (go wrap) c.contents
-        else if t == "if" then go (v: wrap (mkIf c.condition v)) c.content
-        else if t == "override" then go (v: wrap (mkOverride c.priority v)) c.content
-        else if t == "order" then go (v: wrap (mkOrder c.priority v)) c.content
-        else [ { set = c; inherit wrap; } ];
-    in
-    go (v: v) cfg;
+  pushDown = pushDownWith (v: v);
+
+  # `pushDown` of `c` below the wrappers that `wrap` puts back.  A function of the library rather than a
+  # `go` in a `let` of `pushDown`: a closure that refers to its own `let` is a reference cycle made anew
+  # by every call, which only kiln's cycle collector can free (and most of the garbage of a module
+  # evaluation was such cycles).
+  pushDownWith = wrap: c:
+    let t = propertyType c; in
+    if t == "merge" then concatMap (pushDownWith wrap) c.contents
+    else if t == "if" then pushDownWith (v: wrap (mkIf c.condition v)) c.content
+    else if t == "override" then pushDownWith (v: wrap (mkOverride c.priority v)) c.content
+    else if t == "order" then pushDownWith (v: wrap (mkOrder c.priority v)) c.content
+    else [ { set = c; inherit wrap; } ];
 
   # Expand one definition of an option into `{ value; priority; order; active; mkIf; }` items: `mkMerge`
   # splices, `mkOverride`/`mkOrder` set the priority/order of what they wrap, and a `mkIf` records its
@@ -68,15 +70,13 @@ let
   # Merge the definitions (`[ { file; value; } ]`, raw, in merge order) of the option at `loc` with `type`.
   mergeDefinitions = loc: type: defs:
     let
-      explained = concatMap
-        (def: map (p: p // { inherit (def) file; line = lineIn def; }) (dischargeProperties loc defaultPriority defaultOrder def.value))
-        defs;
+      explained = concatMap (dischargeDefinition loc) defs;
       discharged = filter (d: d.active) explained;
       highestPrio = foldl' (p: d: if d.priority < p then d.priority else p) 9999 discharged;
       winners = filter (d: d.priority == highestPrio) discharged;
       sorted = if any (d: d.order != defaultOrder) winners then sort (a: b: a.order < b.order) winners else winners;
       # `line` only when the definition's position is known and lies in its module's file.
-      defsFinal = map (d: { inherit (d) file value; } // (if d.line == null then { } else { inherit (d) line; })) sorted;
+      defsFinal = map (d: if d.line == null then { inherit (d) file value; } else { inherit (d) file value line; }) sorted;
       isDefined = defsFinal != [ ];
       mistyped = filter (d: !(type.check d.value)) defsFinal;
       mergedValue =
@@ -93,10 +93,33 @@ let
       optionalValue = if isDefined then { value = mergedValue; } else { };
     };
 
-  # The line of a definition, from the position `mergeLevel` recorded, if it lies in the definition's file.
-  lineIn = def:
-    let pos = def.position or null; in
-    if pos != null && pos.file == toString def.file then pos.line else null;
+  # `dischargeProperties` of one definition (`{ file; value; defLine; }`), each item also carrying the
+  # definition's `file` and `line`: the items `mergeDefinitions` works on, built in one step (a `//` per item
+  # made them twice, and a `line` of their own each).
+  dischargeDefinition = loc: def: dischargeItems loc def.file (lineIn def) defaultPriority defaultOrder null def.value;
+
+  # The items of one definition value `v` (see `dischargeDefinition`); a function of the library rather
+  # than a `go` in a `let`, for the reason given at `pushDownWith`.
+  dischargeItems = loc: file: line: priority: order: cond: v:
+    let t = propertyType v; in
+    if t == "merge" then concatMap (dischargeItems loc file line priority order cond) v.contents
+    else if t == "if" then
+      if !(isBool v.condition) then throw "`mkIf' called with a non-Boolean condition in a definition of `${lib.showOption loc}'"
+      else if v.condition then dischargeItems loc file line priority order true v.content
+      else [ { value = v.content; inherit priority order file line; active = false; mkIf = false; } ]
+    else if t == "override" then dischargeItems loc file line v.priority order cond v.content
+    else if t == "order" then dischargeItems loc file line priority v.priority cond v.content
+    else [ { value = v; inherit priority order file line; active = true; mkIf = cond; } ];
+
+  # The line of a definition, as `mergeLevel` recorded it (definitions made by types have none).
+  lineIn = def: def.defLine or null;
+
+  # The line where attribute `name` of `set` is written, if that is in `file` (a string: `unifyModule`
+  # made it one), else null.  Recorded as a line rather than as the position set, which would otherwise
+  # be kept with every definition.
+  lineAt = name: set: file:
+    let pos = builtins.unsafeGetAttrPos name set; in
+    if pos != null && pos.file == file then pos.line else null;
 
   # Combine the declarations of one option (usually exactly one).  Several declarations may not both give
   # a `default`, `example`, `description` or `apply`, and their types must merge (`type.mergeWith`: equal
@@ -138,7 +161,7 @@ let
       defs' = lib.optional (opt ? default) {
         file = head opt.declarations;
         value = mkOverride 1500 opt.default;
-        position = builtins.unsafeGetAttrPos "default" opt;
+        defLine = lineAt "default" opt (head opt.declarations);
       } ++ defs;
       res =
         if opt.readOnly or false == true && length defs' > 1 then
@@ -165,7 +188,7 @@ let
       declsByName = lib.zipAttrsWith (_n: ds: ds)
         (map (d: mapAttrs (_n: o: { inherit (d) file; options = o; }) (expectSet prefix d.file d.options)) decls);
       defsByName = lib.zipAttrsWith (_n: ds: ds)
-        (map (d: mapAttrs (n: v: { inherit (d) file; value = d.wrap v; position = builtins.unsafeGetAttrPos n d.set; }) (expectSet prefix d.file d.set)) defs);
+        (map (d: mapAttrs (n: v: { inherit (d) file; value = d.wrap v; defLine = lineAt n d.set d.file; }) (expectSet prefix d.file d.set)) defs);
       node = name: ds:
         let
           loc = prefix ++ [ name ];

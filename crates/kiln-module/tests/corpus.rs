@@ -357,3 +357,36 @@ fn profile_arg_value(path: &str) -> Value {
         pos: None,
     }]))
 }
+
+/// The cycle collector may run at any point of a module evaluation, where the library's `let`s
+/// and fixpoints make cycles everywhere, without changing a result or an error: every case is
+/// evaluated with a collection after every fifth recursive environment and compared with the
+/// plain evaluation.
+#[test]
+fn cycle_collection_during_module_evaluation_is_invisible() {
+    let eval_collecting = |path: &Path| -> Result<String, String> {
+        let options = EvalOptions {
+            search_path: vec![kiln_module::search_path_entry()],
+            trace_to_stderr: false,
+            collect_cycles_every: Some(5),
+            ..EvalOptions::default()
+        };
+        let mut ev = Evaluator::new(options, Box::new(kiln_module::LibLoader::new(FsLoader)));
+        ev.import(&Value::path(path.to_string_lossy().into_owned()))
+            .and_then(|v| ev.print(&v, true))
+            .map(|s| redact(&s) + "\n")
+            .map_err(|err| error_text(&ev, &err))
+    };
+    let dir = root().join("tests/module");
+    let mut failures = Vec::new();
+    for case in cases(&dir).into_iter().chain(cases(&dir.join("err"))) {
+        let (plain, collected) = (eval(&case), eval_collecting(&case));
+        if plain != collected {
+            failures.push(format!(
+                "{}:\n  plain     {plain:?}\n  collected {collected:?}",
+                case.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

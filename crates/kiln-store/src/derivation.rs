@@ -27,6 +27,10 @@ pub struct Derivation {
     pub env: BTreeMap<String, String>,
     /// Derivations whose outputs the builder reads, in the order it sees them.
     pub inputs: Vec<DrvId>,
+    /// The version of the native builder's code (kiln-builders' table): a builder that makes
+    /// different bytes from the same attributes gets a new version, and so new keys. 0 (the
+    /// store's own cache entries) adds nothing to the id.
+    pub builder_version: u32,
     /// For fixed outputs: a hash the fetched bytes must have, as `algo:hex` (checked by the
     /// builder, which knows the algorithm) — it replaces the description in the id.
     pub fixed_output: Option<String>,
@@ -40,6 +44,7 @@ impl Derivation {
             args: Vec::new(),
             env: BTreeMap::new(),
             inputs: Vec::new(),
+            builder_version: 0,
             fixed_output: None,
         }
     }
@@ -60,6 +65,9 @@ impl Derivation {
             field(b"kiln-drv-1", b"");
             field(b"name", self.name.as_bytes());
             field(b"builder", self.builder.as_bytes());
+            if self.builder_version != 0 {
+                field(b"builder-version", &self.builder_version.to_le_bytes());
+            }
             for arg in &self.args {
                 field(b"arg", arg.as_bytes());
             }
@@ -105,6 +113,9 @@ mod tests {
         variants.push(d);
         let mut d = base.clone();
         d.inputs.push(base.id());
+        variants.push(d);
+        let mut d = base.clone();
+        d.builder_version = 2;
         variants.push(d);
         let ids: std::collections::BTreeSet<_> = variants.iter().map(Derivation::id).collect();
         assert_eq!(ids.len(), variants.len());

@@ -4,15 +4,24 @@
 //! over the first 160 bits of the hash: 32 characters, as long as Nix's store hashes, which
 //! keeps paths short while leaving collisions out of reach.
 //!
-//! A tree's content hash covers exactly what a store entry promises to keep: entry names
-//! (sorted bytewise), kinds, the executable bit, file contents and symlink targets. It ignores
-//! times, owners and other permission bits, which the store does not preserve anyway.
+//! A tree's content hash covers exactly what a store entry promises to keep. Its encoding is
+//! versioned ([`TreeFormat`]), and a record names the format its hash was made with, so a record
+//! from an older kiln is read as what it is rather than misread as damage:
+//!
+//! - **format 1** (`kiln-tree-1`): entry names (sorted bytewise), kinds, the executable bit, file
+//!   contents and symlink targets.
+//! - **format 2** (`kiln-tree-2`, the current one): the same, plus every permission bit but the
+//!   write bits (setuid, setgid and sticky included: they reach an image's files) and the owner
+//!   and group of every node, symlinks included. The write bits are left out because the store
+//!   clears them when it seals an entry; `verify` reports a writable node separately.
+//!
+//! Times are never covered: builders set the times an image carries themselves.
 
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 /// A blake3 hash.
@@ -68,67 +77,164 @@ impl fmt::Display for Digest {
     }
 }
 
-/// The canonical content hash of the file, directory or symlink at `path` (not followed).
+/// The version of the tree hash's encoding (see the module comment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TreeFormat {
+    V1,
+    V2,
+}
+
+impl TreeFormat {
+    /// The format new records use.
+    pub const CURRENT: TreeFormat = TreeFormat::V2;
+
+    pub fn number(self) -> u32 {
+        match self {
+            TreeFormat::V1 => 1,
+            TreeFormat::V2 => 2,
+        }
+    }
+
+    pub fn from_number(n: u32) -> Option<TreeFormat> {
+        match n {
+            1 => Some(TreeFormat::V1),
+            2 => Some(TreeFormat::V2),
+            _ => None,
+        }
+    }
+}
+
+/// The permission bits format 2 covers: all but the write bits.
+pub(crate) const HASHED_MODE_BITS: u32 = 0o7555;
+
+/// The canonical content hash (current format) of the file, directory or symlink at `path`
+/// (not followed).
 pub fn hash_tree(path: &Path) -> io::Result<Digest> {
+    hash_tree_as(path, TreeFormat::CURRENT)
+}
+
+/// The canonical content hash of `path` in a given format.
+pub fn hash_tree_as(path: &Path, format: TreeFormat) -> io::Result<Digest> {
     let mut hasher = blake3::Hasher::new();
-    hasher.update(b"kiln-tree-1\0");
-    hash_node(path, &mut hasher)?;
+    hasher.update(match format {
+        TreeFormat::V1 => b"kiln-tree-1\0",
+        TreeFormat::V2 => b"kiln-tree-2\0",
+    });
+    let mut walk = Walk {
+        hasher: &mut hasher,
+        format,
+        writable: None,
+    };
+    walk.node(path)?;
     Ok(Digest::from_hasher(&hasher))
 }
 
-fn hash_node(path: &Path, hasher: &mut blake3::Hasher) -> io::Result<()> {
-    let meta = fs::symlink_metadata(path)?;
-    let kind = meta.file_type();
-    if kind.is_symlink() {
-        let target = fs::read_link(path)?;
-        let target = target.as_os_str().as_bytes();
-        hasher.update(b"L");
-        hasher.update(&(target.len() as u64).to_le_bytes());
-        hasher.update(target);
-    } else if kind.is_dir() {
-        let mut names: Vec<_> = fs::read_dir(path)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<io::Result<_>>()?;
-        names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        hasher.update(b"D");
-        hasher.update(&(names.len() as u64).to_le_bytes());
-        for name in names {
-            let bytes = name.as_bytes();
-            hasher.update(&(bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
-            hash_node(&path.join(&name), hasher)?;
-        }
-    } else if kind.is_file() {
-        let executable = meta.permissions().mode() & 0o111 != 0;
-        hasher.update(if executable { b"X" } else { b"F" });
-        hasher.update(&meta.len().to_le_bytes());
-        let mut file = fs::File::open(path)?;
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut remaining = meta.len();
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
+/// As [`hash_tree_as`], and also the first node (in hashing order) with a write bit set, which
+/// a sealed store entry must not have.
+pub(crate) fn hash_sealed_tree(
+    path: &Path,
+    format: TreeFormat,
+) -> io::Result<(Digest, Option<std::path::PathBuf>)> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(match format {
+        TreeFormat::V1 => b"kiln-tree-1\0",
+        TreeFormat::V2 => b"kiln-tree-2\0",
+    });
+    let mut walk = Walk {
+        hasher: &mut hasher,
+        format,
+        writable: Some(None),
+    };
+    walk.node(path)?;
+    let writable = walk.writable.flatten();
+    Ok((Digest::from_hasher(&hasher), writable))
+}
+
+struct Walk<'a> {
+    hasher: &'a mut blake3::Hasher,
+    format: TreeFormat,
+    /// When asked for (`Some`), the first writable node found.
+    writable: Option<Option<std::path::PathBuf>>,
+}
+
+impl Walk<'_> {
+    /// Format 2's mode and owner fields of a node.
+    fn attributes(&mut self, path: &Path, meta: &fs::Metadata) {
+        if let Some(found @ None) = &mut self.writable {
+            if !meta.file_type().is_symlink() && meta.permissions().mode() & 0o222 != 0 {
+                *found = Some(path.to_path_buf());
             }
-            remaining = remaining.saturating_sub(n as u64);
-            hasher.update(&buf[..n]);
         }
-        if remaining != 0 {
+        if self.format == TreeFormat::V1 {
+            return;
+        }
+        let mode = if meta.file_type().is_symlink() {
+            0
+        } else {
+            meta.permissions().mode() & HASHED_MODE_BITS
+        };
+        self.hasher.update(&mode.to_le_bytes());
+        self.hasher.update(&meta.uid().to_le_bytes());
+        self.hasher.update(&meta.gid().to_le_bytes());
+    }
+
+    fn node(&mut self, path: &Path) -> io::Result<()> {
+        let meta = fs::symlink_metadata(path)?;
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let target = fs::read_link(path)?;
+            let target = target.as_os_str().as_bytes();
+            self.hasher.update(b"L");
+            self.attributes(path, &meta);
+            self.hasher.update(&(target.len() as u64).to_le_bytes());
+            self.hasher.update(target);
+        } else if kind.is_dir() {
+            let mut names: Vec<_> = fs::read_dir(path)?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<io::Result<_>>()?;
+            names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            self.hasher.update(b"D");
+            self.attributes(path, &meta);
+            self.hasher.update(&(names.len() as u64).to_le_bytes());
+            for name in names {
+                let bytes = name.as_bytes();
+                self.hasher.update(&(bytes.len() as u64).to_le_bytes());
+                self.hasher.update(bytes);
+                self.node(&path.join(&name))?;
+            }
+        } else if kind.is_file() {
+            let executable = meta.permissions().mode() & 0o111 != 0;
+            self.hasher.update(if executable { b"X" } else { b"F" });
+            self.attributes(path, &meta);
+            self.hasher.update(&meta.len().to_le_bytes());
+            let mut file = fs::File::open(path)?;
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut remaining = meta.len();
+            loop {
+                let n = file.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                remaining = remaining.saturating_sub(n as u64);
+                self.hasher.update(&buf[..n]);
+            }
+            if remaining != 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} shrank while hashing", path.display()),
+                ));
+            }
+        } else {
             return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("{} shrank while hashing", path.display()),
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is neither a file, a directory nor a symlink",
+                    path.display()
+                ),
             ));
         }
-    } else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "{} is neither a file, a directory nor a symlink",
-                path.display()
-            ),
-        ));
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

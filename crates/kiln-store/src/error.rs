@@ -66,6 +66,19 @@ pub enum StoreError {
     )]
     OfflineMissing { missing: Vec<String> },
 
+    #[error("the store at `{}` is open read-only (a dry run), so nothing can be added to it", root.display())]
+    #[diagnostic(code(kiln::store::read_only))]
+    ReadOnly { root: PathBuf },
+
+    /// The disk filled up (`ENOSPC`) while a step was built or registered. What was written
+    /// is removed; nothing was registered.
+    #[error("no space left on device (ENOSPC) while building `{name}`: {detail}")]
+    #[diagnostic(
+        code(kiln::store::no_space),
+        help("free space on the store's file system (`kiln store gc` removes what no result keeps alive) and build again; nothing half-written was kept")
+    )]
+    NoSpace { name: String, detail: String },
+
     #[error("{} of the steps failed", failures.len())]
     #[diagnostic(code(kiln::store::failed_steps))]
     Failed {
@@ -75,6 +88,50 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A builder's failure; a full disk anywhere in its cause becomes [`StoreError::NoSpace`].
+    pub(crate) fn build_failed(name: &str, source: BuildError) -> StoreError {
+        if is_no_space(&source) {
+            let mut detail = source.to_string();
+            let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&source);
+            while let Some(err) = cause {
+                detail.push_str(": ");
+                detail.push_str(&err.to_string());
+                cause = err.source();
+            }
+            return StoreError::NoSpace {
+                name: name.to_string(),
+                detail,
+            };
+        }
+        StoreError::BuildFailed {
+            name: name.to_string(),
+            source,
+        }
+    }
+
+    /// As [`StoreError::io`] for a step's own files: a full disk names the step.
+    pub(crate) fn io_in(
+        name: &str,
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> StoreError {
+        let (name, path) = (name.to_string(), path.into());
+        move |source| {
+            if source.raw_os_error() == Some(ENOSPC) {
+                StoreError::NoSpace {
+                    name,
+                    detail: format!("cannot {action} `{}`: {source}", path.display()),
+                }
+            } else {
+                StoreError::Io {
+                    action,
+                    path,
+                    source,
+                }
+            }
+        }
+    }
+
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,
@@ -86,6 +143,27 @@ impl StoreError {
             source,
         }
     }
+}
+
+/// `ENOSPC` on Linux.
+const ENOSPC: i32 = 28;
+
+/// Whether a full disk caused `error`: an `io::Error` with `ENOSPC` in its chain, or a message
+/// that kept only the text of one.
+fn is_no_space(error: &BuildError) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(err) = cause {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.raw_os_error() == Some(ENOSPC) {
+                return true;
+            }
+        }
+        if err.to_string().contains("(os error 28)") {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// Why a builder failed. Builders live in other crates (kiln-debian, kiln-builders) with their

@@ -4,10 +4,15 @@
 //! count reaches zero is spawned on a rayon pool of `jobs` threads. Steps already in the
 //! store are never run. After the first failure no new step starts, the running ones finish,
 //! and every failure is reported together.
+//!
+//! Several realisations may run at once on one store, in one process or many: each step is
+//! built under its entry's lock, so a step two of them need is built once, and the second
+//! waits for it and reuses it ([`Events::reused`]). Every entry a realisation reads is held
+//! ([`Store::hold`]) before it is found present, so `gc` cannot take it away meanwhile.
 
 use crate::derivation::{Derivation, DrvId};
 use crate::error::{BuildError, StoreError, StoreResult};
-use crate::store::{EntryName, Store};
+use crate::store::{Added, EntryName, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,6 +42,9 @@ pub trait Events: Sync {
     fn progress(&self, _drv: &Derivation, _done: u64, _total: Option<u64>) {}
     /// A step ended; `error` says why it failed.
     fn finished(&self, _drv: &Derivation, _error: Option<&BuildError>) {}
+    /// A step that another build (another kiln, say) was building meanwhile: this realisation
+    /// waited for it and reuses its entry instead of building it again.
+    fn reused(&self, _drv: &Derivation) {}
     /// A line a running step wants the user to see (a warning, say).
     fn message(&self, _drv: &Derivation, _text: &str) {}
 }
@@ -149,11 +157,15 @@ pub fn realise(
 ) -> StoreResult<BTreeMap<DrvId, PathBuf>> {
     let order = graph.closure(targets)?;
     let mut entries: BTreeMap<DrvId, EntryName> = BTreeMap::new();
+    let names = order
+        .iter()
+        .map(|id| graph.drvs[id].entry())
+        .collect::<StoreResult<Vec<EntryName>>>()?;
+    let present = store.hold(&names)?;
     let mut todo: Vec<DrvId> = Vec::new();
-    for id in &order {
+    for ((id, entry), present) in order.iter().zip(names).zip(present) {
         let drv = &graph.drvs[id];
-        let entry = drv.entry()?;
-        if !store.contains(&entry) {
+        if !present {
             if !builders.contains_key(drv.builder.as_str()) {
                 return Err(StoreError::UnknownBuilder {
                     builder: drv.builder.clone(),
@@ -296,13 +308,24 @@ impl<'a> Ctx<'a> {
             .collect();
         let references: Vec<EntryName> =
             drv.inputs.iter().map(|i| self.entries[i].clone()).collect();
-        self.events.started(drv);
-        let result = self.store.add(&id.0, &drv.name, &references, None, |out| {
-            builder.build(drv, &inputs, out, self.events)
-        });
+        let started = std::cell::Cell::new(false);
+        let result = self
+            .store
+            .add_reporting(&id.0, &drv.name, &references, None, |out| {
+                started.set(true);
+                self.events.started(drv);
+                builder.build(drv, &inputs, out, self.events)
+            });
         match &result {
+            Ok((_, Added::Waited)) => self.events.reused(drv),
+            Ok((_, Added::Present)) => {}
+            Ok((_, Added::Built)) => self.events.finished(drv, None),
             Err(StoreError::BuildFailed { source, .. }) => self.events.finished(drv, Some(source)),
-            _ => self.events.finished(drv, None),
+            Err(err) if started.get() => {
+                self.events
+                    .finished(drv, Some(&BuildError::message(err.to_string())));
+            }
+            Err(_) => {}
         }
         result.map(|_| ())
     }

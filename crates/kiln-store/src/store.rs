@@ -3,25 +3,32 @@
 //! Layout of a store root:
 //!
 //! ```text
-//! <root>/<base32>-<name>      an entry: a file, directory or symlink, read-only once registered
-//! <root>/.meta/<entry>        its record: content hash and references (text, see `Record`)
-//! <root>/.tmp/                entries being built; never read by anyone else
-//! <root>/.roots/<n>           symlinks to `result` links that keep entries alive across `gc`
+//! <root>/<base32>-<name>        an entry: a file, directory or symlink, read-only once registered
+//! <root>/.meta/<entry>          its record: format, content hash, references (see `format_record`)
+//! <root>/.tmp/<token>/          one running kiln's temporaries: builds, records, `--check` scratch
+//! <root>/.roots/<n>             symlinks to `result` links that keep entries alive across `gc`
+//! <root>/.locks/gc              shared while entries are registered or rooted, exclusive for `gc`
+//! <root>/.locks/entries/<entry> held while the entry is built, so it is built once
+//! <root>/.locks/procs/<token>   a running kiln's registration and temporary roots
 //! ```
 //!
+//! (`lock.rs` describes the locks.)
+//!
 //! **Invariant:** an entry exists for readers exactly when its record exists. An entry is built
-//! in `.tmp`, hashed, made read-only and renamed into place; only then is its record renamed
-//! into `.meta`. A crash in between leaves an unregistered directory that the next `add` of
-//! the same entry, or `gc`, removes.
+//! in its builder's `.tmp/<token>/`, hashed, made read-only and renamed into place; only then is
+//! its record renamed into `.meta`. Both renames happen under the entry's lock and the shared gc
+//! lock. A crash in between leaves an unregistered directory, which the next build of that entry
+//! (holding its lock) or `gc` removes; a crash anywhere leaves temporaries only in the dead
+//! process's `.tmp/<token>/`, which `gc` removes, and no lock, since the kernel releases them.
 
-use crate::digest::{hash_tree, Digest};
+use crate::digest::{hash_tree, Digest, TreeFormat};
 use crate::error::{BuildError, StoreError, StoreResult};
-use rayon::prelude::*;
+use crate::lock::{GcLock, PathLock, Registration, LOCKS};
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A store entry's file name, `<base32>-<name>`; checked at construction.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,35 +91,42 @@ fn check_name(name: &str) -> StoreResult<()> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntryInfo {
     pub entry: EntryName,
-    /// The canonical hash of the entry's contents at registration ([`hash_tree`]).
+    /// The canonical hash of the entry's contents at registration ([`hash_tree`]), in `format`.
     pub content: Digest,
+    /// The tree hash format of `content`: records written by an older kiln keep theirs.
+    pub format: TreeFormat,
     /// Entries this one needs at run time; `gc` keeps them alive with it.
     pub references: Vec<EntryName>,
 }
 
-/// A problem `verify` found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Damage {
-    pub entry: EntryName,
-    pub problem: String,
-    /// Whether `verify --repair` removed the entry (the next build re-creates it).
-    pub removed: bool,
+/// How [`Store::add_reporting`] came by an entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Added {
+    /// It was registered already.
+    Present,
+    /// This call built it.
+    Built,
+    /// Another build (another process, or another thread) was building it; this call waited for
+    /// it and reused its entry.
+    Waited,
 }
 
-/// What `gc` did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GcReport {
-    pub removed: Vec<EntryName>,
-    pub kept: usize,
-}
-
-/// A content-addressed store rooted at one directory.
+/// A content-addressed store rooted at one directory. Clones share one registration (one
+/// temporary directory and set of temporary roots); it ends when the last clone drops.
 #[derive(Clone, Debug)]
 pub struct Store {
     root: PathBuf,
+    shared: Arc<Shared>,
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+#[derive(Debug)]
+struct Shared {
+    /// Opened for `kiln build --dry-run`: nothing is created, locked or written.
+    read_only: bool,
+    gc_lock: GcLock,
+    /// Made when first needed, so commands that only read never register.
+    registration: Mutex<Option<Arc<Registration>>>,
+}
 
 impl Store {
     /// `$KILN_STORE`, else `$XDG_CACHE_HOME/kiln/store`, else `~/.cache/kiln/store`.
@@ -136,17 +150,49 @@ impl Store {
             root.join(".meta"),
             root.join(".tmp"),
             root.join(".roots"),
+            root.join(LOCKS).join("procs"),
+            root.join(LOCKS).join("entries"),
         ] {
             fs::create_dir_all(&dir).map_err(StoreError::io("create", &dir))?;
         }
         let root = root
             .canonicalize()
             .map_err(StoreError::io("resolve", &root))?;
-        Ok(Store { root })
+        Ok(Store::with_root(root, false))
+    }
+
+    /// Opens the store at `root` for reading only (`kiln build --dry-run`): nothing is created,
+    /// not even the store, and [`Store::add`] of an entry the store lacks is an error. A store
+    /// that does not exist reads as empty.
+    pub fn open_read_only(root: impl Into<PathBuf>) -> StoreResult<Store> {
+        let root = root.into();
+        let root = match root.canonicalize() {
+            Ok(root) => root,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::path::absolute(&root).map_err(StoreError::io("resolve", &root))?
+            }
+            Err(e) => return Err(StoreError::io("resolve", &root)(e)),
+        };
+        Ok(Store::with_root(root, true))
+    }
+
+    fn with_root(root: PathBuf, read_only: bool) -> Store {
+        Store {
+            shared: Arc::new(Shared {
+                read_only,
+                gc_lock: GcLock::new(&root),
+                registration: Mutex::new(None),
+            }),
+            root,
+        }
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.shared.read_only
     }
 
     /// Where `entry` lives (whether or not it is registered).
@@ -154,7 +200,7 @@ impl Store {
         self.root.join(entry.as_str())
     }
 
-    fn record_path(&self, entry: &EntryName) -> PathBuf {
+    pub(crate) fn record_path(&self, entry: &EntryName) -> PathBuf {
         self.root.join(".meta").join(entry.as_str())
     }
 
@@ -173,6 +219,73 @@ impl Store {
         }
     }
 
+    /// This process's registration in the store, made on first use.
+    pub(crate) fn registration(&self) -> StoreResult<Arc<Registration>> {
+        if self.shared.read_only {
+            return Err(StoreError::ReadOnly {
+                root: self.root.clone(),
+            });
+        }
+        let mut slot = self
+            .shared
+            .registration
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(registration) = &*slot {
+            return Ok(registration.clone());
+        }
+        let registration = Arc::new(Registration::create(&self.root)?);
+        *slot = Some(registration.clone());
+        Ok(registration)
+    }
+
+    /// Ends this handle's registration (shared by its clones): removes its temporary directory
+    /// and its temporary roots, as the last clone's drop would. For the end of a command, where
+    /// some clone may live on in a cycle of evaluator values that is never freed; a later use
+    /// registers afresh. A kiln that is killed instead leaves both for `gc`.
+    pub fn end_registration(&self) {
+        let ended = self
+            .shared
+            .registration
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(ended);
+    }
+
+    pub(crate) fn gc_lock(&self) -> &GcLock {
+        &self.shared.gc_lock
+    }
+
+    /// Keeps `entries` alive across `gc` for as long as this store handle (or a clone) lives,
+    /// and tells which of them are registered. Both happen under the gc lock, so an entry
+    /// reported present stays present: call this before reading entries another process might
+    /// collect. A read-only store only answers.
+    pub fn hold(&self, entries: &[EntryName]) -> StoreResult<Vec<bool>> {
+        if self.shared.read_only {
+            return Ok(entries.iter().map(|e| self.contains(e)).collect());
+        }
+        let registration = self.registration()?;
+        let _shared = self.shared.gc_lock.shared()?;
+        registration.add_roots(entries)?;
+        Ok(entries.iter().map(|e| self.contains(e)).collect())
+    }
+
+    /// A fresh path in this process's temporary directory (for `--check`'s rebuilds): nothing
+    /// else uses it, and `gc` removes it if the process dies before removing it.
+    pub fn scratch(&self, name: &str) -> StoreResult<PathBuf> {
+        Ok(self.registration()?.temp_path(name))
+    }
+
+    /// Removes a path [`Store::scratch`] gave, whatever the builder left in it.
+    pub fn remove_scratch(&self, path: &Path) -> StoreResult<()> {
+        match remove_tree(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("remove", path)(e)),
+        }
+    }
+
     /// Registers the entry `<key>-<name>`, calling `build` to fill a fresh temporary path
     /// (which `build` creates as a file, directory or symlink) unless it is already there.
     /// `expected` checks the content hash of what `build` produced (fixed outputs).
@@ -184,81 +297,133 @@ impl Store {
         expected: Option<&Digest>,
         build: impl FnOnce(&Path) -> Result<(), BuildError>,
     ) -> StoreResult<EntryName> {
+        self.add_reporting(key, name, references, expected, build)
+            .map(|(entry, _)| entry)
+    }
+
+    /// As [`Store::add`], and says whether the entry was present, built by this call, or built
+    /// by another build this call waited for. At most one build of an entry runs at a time,
+    /// across every process using the store: the others wait on the entry's lock.
+    pub fn add_reporting(
+        &self,
+        key: &Digest,
+        name: &str,
+        references: &[EntryName],
+        expected: Option<&Digest>,
+        build: impl FnOnce(&Path) -> Result<(), BuildError>,
+    ) -> StoreResult<(EntryName, Added)> {
         let entry = EntryName::new(key, name)?;
-        if self.contains(&entry) {
-            return Ok(entry);
+        if self.hold(std::slice::from_ref(&entry))?[0] {
+            return Ok((entry, Added::Present));
         }
-        let tmp = self.root.join(".tmp").join(format!(
-            "{}.{}.{}",
-            entry,
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = self.add_from_tmp(&entry, &tmp, references, expected, build);
-        if tmp.exists() || fs::symlink_metadata(&tmp).is_ok() {
+        let registration = self.registration()?;
+        let lock_path = self.root.join(LOCKS).join("entries").join(entry.as_str());
+        // Try first, so the common case costs no wait; block only behind another build.
+        let lock = match PathLock::acquire(&lock_path, false)
+            .map_err(StoreError::io("lock", &lock_path))?
+        {
+            Some(lock) => lock,
+            None => PathLock::acquire(&lock_path, true)
+                .map_err(StoreError::io("lock", &lock_path))?
+                .expect("a waiting lock is always taken"),
+        };
+        // Built meanwhile by another build, which held the lock or had just released it.
+        if self.hold(std::slice::from_ref(&entry))?[0] {
+            lock.release();
+            return Ok((entry, Added::Waited));
+        }
+        let tmp = registration.temp_path(entry.as_str());
+        let result = self.add_from_tmp(&registration, &entry, &tmp, references, expected, build);
+        if fs::symlink_metadata(&tmp).is_ok() {
             let _ = remove_tree(&tmp);
         }
-        result.map(|()| entry)
+        lock.release();
+        result.map(|()| (entry, Added::Built))
     }
 
     fn add_from_tmp(
         &self,
+        registration: &Registration,
         entry: &EntryName,
         tmp: &Path,
         references: &[EntryName],
         expected: Option<&Digest>,
         build: impl FnOnce(&Path) -> Result<(), BuildError>,
     ) -> StoreResult<()> {
-        build(tmp).map_err(|source| StoreError::BuildFailed {
-            name: entry.name().to_string(),
-            source,
-        })?;
+        let name = entry.name();
+        build(tmp).map_err(|source| StoreError::build_failed(name, source))?;
         if fs::symlink_metadata(tmp).is_err() {
             return Err(StoreError::BuildFailed {
-                name: entry.name().to_string(),
+                name: name.to_string(),
                 source: BuildError::message("the builder produced no output"),
             });
         }
-        let content = hash_tree(tmp).map_err(StoreError::io("hash", tmp))?;
+        make_read_only(tmp).map_err(StoreError::io_in(name, "seal", tmp))?;
+        let content = hash_tree(tmp).map_err(StoreError::io_in(name, "hash", tmp))?;
         if let Some(expected) = expected {
             if *expected != content {
                 return Err(StoreError::HashMismatch {
-                    name: entry.name().to_string(),
+                    name: name.to_string(),
                     expected: expected.to_string(),
                     actual: content.to_string(),
                 });
             }
         }
-        make_read_only(tmp).map_err(StoreError::io("seal", tmp))?;
-        let dest = self.path(entry);
-        if fs::symlink_metadata(&dest).is_ok() {
-            if self.contains(entry) {
-                // Another process registered it meanwhile; its copy is as good as ours.
-                return Ok(());
-            }
-            remove_tree(&dest).map_err(StoreError::io("remove the unregistered", &dest))?;
-        }
-        fs::rename(tmp, &dest).map_err(StoreError::io("move into place", &dest))?;
         let info = EntryInfo {
             entry: entry.clone(),
             content,
+            format: TreeFormat::CURRENT,
             references: references.to_vec(),
         };
-        self.write_record(&info)
+        let record_tmp = registration.temp_path("record");
+        fs::write(&record_tmp, format_record(&info)).map_err(StoreError::io_in(
+            name,
+            "write",
+            &record_tmp,
+        ))?;
+        let dest = self.path(entry);
+        let _shared = self.shared.gc_lock.shared()?;
+        registration.add_roots(std::slice::from_ref(entry))?;
+        if fs::symlink_metadata(&dest).is_ok() {
+            // Under the entry's lock, an unregistered entry in place is a crashed build's.
+            remove_tree(&dest).map_err(StoreError::io("remove the unregistered", &dest))?;
+        }
+        crate::test_hook::before_rename(&dest);
+        fs::rename(tmp, &dest).map_err(StoreError::io_in(name, "move into place", &dest))?;
+        let record = self.record_path(entry);
+        fs::rename(&record_tmp, &record).map_err(StoreError::io_in(name, "register", &record))
     }
 
-    fn write_record(&self, info: &EntryInfo) -> StoreResult<()> {
-        let record = self.record_path(&info.entry);
-        let tmp = record.with_extension(format!("tmp{}", std::process::id()));
+    /// Replaces a registered entry's record (verify's upgrade of an old record).
+    pub(crate) fn rewrite_record(&self, info: &EntryInfo) -> StoreResult<()> {
+        let registration = self.registration()?;
+        let tmp = registration.temp_path("record");
         fs::write(&tmp, format_record(info)).map_err(StoreError::io("write", &tmp))?;
+        let record = self.record_path(&info.entry);
+        let _shared = self.shared.gc_lock.shared()?;
         fs::rename(&tmp, &record).map_err(StoreError::io("register", &record))
     }
 
     /// Every registered entry, sorted by name.
     pub fn list(&self) -> StoreResult<Vec<EntryInfo>> {
+        self.registered()?
+            .iter()
+            .filter_map(|e| self.info(e).transpose())
+            .collect()
+    }
+
+    /// The names of the registered entries (whatever their records say), sorted.
+    pub(crate) fn registered(&self) -> StoreResult<Vec<EntryName>> {
         let dir = self.root.join(".meta");
         let mut names = Vec::new();
-        for item in fs::read_dir(&dir).map_err(StoreError::io("list", &dir))? {
+        let items = match fs::read_dir(&dir) {
+            Ok(items) => items,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.shared.read_only => {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(StoreError::io("list", &dir)(e)),
+        };
+        for item in items {
             let item = item.map_err(StoreError::io("list", &dir))?;
             let file_name = item.file_name();
             let Some(file_name) = file_name.to_str() else {
@@ -269,35 +434,7 @@ impl Store {
             }
         }
         names.sort();
-        names
-            .iter()
-            .filter_map(|e| self.info(e).transpose())
-            .collect()
-    }
-
-    /// Re-hashes every entry in parallel; with `repair`, removes damaged ones so the next
-    /// build re-creates them.
-    pub fn verify(&self, repair: bool) -> StoreResult<Vec<Damage>> {
-        let entries = self.list()?;
-        let mut damage: Vec<Damage> = entries
-            .par_iter()
-            .filter_map(|info| {
-                let path = self.path(&info.entry);
-                let problem = match hash_tree(&path) {
-                    Ok(actual) if actual == info.content => return None,
-                    Ok(actual) => format!("content is {actual}, recorded {}", info.content),
-                    Err(e) => format!("cannot read it: {e}"),
-                };
-                let removed = repair && self.remove_entry(&info.entry).is_ok();
-                Some(Damage {
-                    entry: info.entry.clone(),
-                    problem,
-                    removed,
-                })
-            })
-            .collect();
-        damage.sort_by(|a, b| a.entry.cmp(&b.entry));
-        Ok(damage)
+        Ok(names)
     }
 
     /// Keeps the entry that `link` (a `result` symlink) points to alive across `gc`, for as
@@ -306,31 +443,9 @@ impl Store {
         let link = std::path::absolute(link).map_err(StoreError::io("resolve", link))?;
         let key = Digest::of(link.as_os_str().as_encoded_bytes()).to_store_base32();
         let root = self.root.join(".roots").join(key);
-        let tmp = root.with_extension("tmp");
-        let _ = fs::remove_file(&tmp);
+        let tmp = self.registration()?.temp_path("root");
         std::os::unix::fs::symlink(&link, &tmp).map_err(StoreError::io("create root", &tmp))?;
         fs::rename(&tmp, &root).map_err(StoreError::io("create root", &root))
-    }
-
-    /// The entries the registered roots still point to.
-    fn live_roots(&self) -> StoreResult<Vec<EntryName>> {
-        let dir = self.root.join(".roots");
-        let mut live = Vec::new();
-        for item in fs::read_dir(&dir).map_err(StoreError::io("list", &dir))? {
-            let root = item.map_err(StoreError::io("list", &dir))?.path();
-            let target = fs::read_link(&root)
-                .ok()
-                .and_then(|link| fs::read_link(link).ok());
-            let entry = target.as_deref().and_then(|t| self.entry_of(t));
-            match entry {
-                Some(entry) => live.push(entry),
-                // The result link is gone or points elsewhere: the root is stale.
-                None => {
-                    let _ = fs::remove_file(&root);
-                }
-            }
-        }
-        Ok(live)
     }
 
     /// The entry a path inside the store belongs to.
@@ -340,58 +455,50 @@ impl Store {
         EntryName::parse(first).ok()
     }
 
-    /// Removes every entry not reachable from a root through references, and leftovers of
-    /// interrupted builds.
-    pub fn gc(&self) -> StoreResult<GcReport> {
-        let entries = self.list()?;
-        let mut live: std::collections::BTreeSet<EntryName> = std::collections::BTreeSet::new();
-        let mut stack = self.live_roots()?;
-        while let Some(entry) = stack.pop() {
-            if !live.insert(entry.clone()) {
-                continue;
-            }
-            if let Some(info) = self.info(&entry)? {
-                stack.extend(info.references);
-            }
-        }
-        let mut report = GcReport::default();
-        for info in entries {
-            if live.contains(&info.entry) {
-                report.kept += 1;
-            } else {
-                self.remove_entry(&info.entry)?;
-                report.removed.push(info.entry);
-            }
-        }
-        self.remove_leftovers()?;
-        Ok(report)
+    /// Takes `entry`'s build lock, waiting if `wait`; `None` when not waiting and it is held.
+    pub(crate) fn lock_entry(
+        &self,
+        entry: &EntryName,
+        wait: bool,
+    ) -> StoreResult<Option<PathLock>> {
+        let path = self.root.join(LOCKS).join("entries").join(entry.as_str());
+        PathLock::acquire(&path, wait).map_err(StoreError::io("lock", &path))
     }
 
-    /// Unregisters first, so a crash never leaves a record without its entry.
-    fn remove_entry(&self, entry: &EntryName) -> StoreResult<()> {
+    /// Unregisters first, so a crash never leaves a record without its entry. The caller holds
+    /// the entry's lock.
+    pub(crate) fn remove_entry(&self, entry: &EntryName) -> StoreResult<()> {
         let record = self.record_path(entry);
-        fs::remove_file(&record).map_err(StoreError::io("unregister", &record))?;
-        let path = self.path(entry);
-        remove_tree(&path).map_err(StoreError::io("remove", &path))
-    }
-
-    fn remove_leftovers(&self) -> StoreResult<()> {
-        for item in fs::read_dir(&self.root).map_err(StoreError::io("list", &self.root))? {
-            let item = item.map_err(StoreError::io("list", &self.root))?;
-            let name = item.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Ok(entry) = EntryName::parse(name) {
-                if !self.contains(&entry) {
-                    remove_tree(&item.path()).map_err(StoreError::io("remove", item.path()))?;
-                }
-            }
+        match fs::remove_file(&record) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io("unregister", &record)(e)),
         }
-        Ok(())
+        let path = self.path(entry);
+        match remove_tree(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io("remove", &path)(e)),
+        }
     }
 }
 
+/// A record's text. Format 2 (this kiln's):
+///
+/// ```text
+/// kiln-store-entry 2
+/// content blake3:<hex of the tree hash, format 2>
+/// reference <entry>          (one line per reference)
+/// ```
+///
+/// Format 1, written by older kilns, is the same with `1` and a format-1 tree hash; it is read
+/// as such (see `digest.rs`).
 fn format_record(info: &EntryInfo) -> String {
-    let mut out = format!("kiln-store-entry 1\ncontent {}\n", info.content);
+    let mut out = format!(
+        "kiln-store-entry {}\ncontent {}\n",
+        info.format.number(),
+        info.content
+    );
     for reference in &info.references {
         out.push_str("reference ");
         out.push_str(reference.as_str());
@@ -406,9 +513,12 @@ fn parse_record(entry: &EntryName, text: &str) -> StoreResult<EntryInfo> {
         reason: reason.to_string(),
     };
     let mut lines = text.lines();
-    if lines.next() != Some("kiln-store-entry 1") {
-        return Err(bad("unknown format"));
-    }
+    let format = lines
+        .next()
+        .and_then(|line| line.strip_prefix("kiln-store-entry "))
+        .and_then(|n| n.parse().ok())
+        .and_then(TreeFormat::from_number)
+        .ok_or_else(|| bad("unknown format"))?;
     let mut content = None;
     let mut references = Vec::new();
     for line in lines {
@@ -428,6 +538,7 @@ fn parse_record(entry: &EntryName, text: &str) -> StoreResult<EntryInfo> {
     Ok(EntryInfo {
         entry: entry.clone(),
         content,
+        format,
         references,
     })
 }
@@ -443,12 +554,15 @@ fn make_read_only(path: &Path) -> io::Result<()> {
             make_read_only(&item?.path())?;
         }
     }
-    let mode = meta.permissions().mode() & !0o222;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    let mode = meta.permissions().mode();
+    if mode & 0o222 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & !0o222))?;
+    }
+    Ok(())
 }
 
 /// Removes a tree that may be read-only.
-fn remove_tree(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
     let meta = fs::symlink_metadata(path)?;
     if meta.is_dir() {
         fs::set_permissions(

@@ -7,6 +7,9 @@ use kiln_store::{
     RealiseOptions, Store, StoreError,
 };
 use proptest::prelude::*;
+
+#[path = "store/faults.rs"]
+mod faults;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -60,8 +63,14 @@ fn failed_build_leaves_nothing() {
         .unwrap_err();
     assert!(matches!(err, StoreError::BuildFailed { .. }), "{err}");
     assert!(store.list().unwrap().is_empty());
-    assert_eq!(fs::read_dir(store.root().join(".tmp")).unwrap().count(), 0);
-    let visible: Vec<_> = fs::read_dir(store.root())
+    // What the build wrote went with it; the process's temporary directory goes with the
+    // store handle, and the entry's lock file with the lock.
+    let root = store.root().to_path_buf();
+    drop(store);
+    for dir in [".tmp", ".locks/procs", ".locks/entries"] {
+        assert_eq!(fs::read_dir(root.join(dir)).unwrap().count(), 0, "{dir}");
+    }
+    let visible: Vec<_> = fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| !n.starts_with('.'))
@@ -110,18 +119,18 @@ fn verify_finds_and_repairs_damage() {
             fs::write(out.join("file"), "original").map_err(|e| BuildError::message(e.to_string()))
         })
         .unwrap();
-    assert!(store.verify(false).unwrap().is_empty());
+    assert!(store.verify(false).unwrap().damage.is_empty());
     let file = store.path(&bad).join("file");
     let mut perms = fs::metadata(&file).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
     fs::set_permissions(&file, perms).unwrap();
     fs::write(&file, "tampered").unwrap();
-    let damage = store.verify(false).unwrap();
+    let damage = store.verify(false).unwrap().damage;
     assert_eq!(damage.len(), 1);
     assert_eq!(damage[0].entry, bad);
     assert!(!damage[0].removed);
-    let damage = store.verify(true).unwrap();
+    let damage = store.verify(true).unwrap().damage;
     assert!(damage[0].removed);
     assert!(!store.contains(&bad));
     assert!(store.contains(&good));
@@ -148,6 +157,15 @@ fn gc_keeps_what_roots_reach() {
     let link = dir.path().join("result");
     std::os::unix::fs::symlink(store.path(&top), &link).unwrap();
     store.add_root(&link).unwrap();
+    // What a running kiln added is a temporary root of it until it ends: a collection in the
+    // meantime keeps `junk`.
+    let report = Store::open(store.root()).unwrap().gc().unwrap();
+    assert!(report.removed.is_empty(), "{report:?}");
+    let store = {
+        let root = store.root().to_path_buf();
+        drop(store);
+        Store::open(root).unwrap()
+    };
     let report = store.gc().unwrap();
     assert_eq!(report.removed, vec![junk.clone()]);
     assert!(store.contains(&top) && store.contains(&dep) && !store.contains(&junk));
@@ -224,7 +242,7 @@ fn realise_builds_in_dependency_order_and_in_parallel() {
     let builders: Builders = [("concat", &builder as &dyn Builder)].into_iter().collect();
     let options = RealiseOptions {
         jobs: 4,
-        offline: false,
+        ..RealiseOptions::default()
     };
     let paths = realise(&store, &graph, &[top], &builders, &options, &Quiet).unwrap();
     assert_eq!(fs::read_to_string(&paths[&top]).unwrap(), "0123!");

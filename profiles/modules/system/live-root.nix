@@ -28,6 +28,8 @@ let
   });
 
   compression = config.isoImage.squashfsCompression;
+  basePackages = pkgs.closureOf (pkgs.requiredPackages ++ cfg.corePackages ++ cfg.systemPackages
+    ++ config.hardware.firmware);
   epoch = config.system.sourceDateEpoch;
 
   # `toJSON` of a path value is its store path: the source's bytes are in the layer's key.
@@ -92,14 +94,17 @@ in
       name = "debian-root-${config.networking.hostName}";
       system = "x86_64-linux";
       builder = "debian-root";
-      packages = pkgs.closureOf (pkgs.requiredPackages ++ cfg.corePackages ++ cfg.systemPackages
-        ++ config.hardware.firmware);
+      packages = basePackages;
       # Answers to the packages' debconf questions (the locales to generate, the keyboard, ...).
       debconfSelections = config.system.debconfSelections;
       files = builtins.toJSON config.system.debianRootFiles;
       inherit compression;
       SOURCE_DATE_EPOCH = epoch;
     };
+
+    # The base layer's `.deb` files: for a local mirror (tests/bench/liveroot.sh) or a bill of
+    # materials.
+    system.build.baseDebs = map (p: p.src) basePackages;
 
     # The kernel's modules with Debian's depmod indexes, for udev's coldplug and modprobe.
     system.build.kernelLayer = derivation {
@@ -155,6 +160,12 @@ in
       # `/` is stage 1's overlay, mounted before systemd starts; listed, systemd-remount-fs would
       # remount it with a tmpfs's options.
       ) (removeAttrs config.fileSystems [ "/" ])) + "\n";
+      # apt in the live system reads the archive the lock pins from.
+      "etc/apt/sources.list".text = ''
+        deb http://deb.debian.org/debian bookworm main contrib non-free non-free-firmware
+        deb http://deb.debian.org/debian bookworm-updates main contrib non-free non-free-firmware
+        deb http://security.debian.org/debian-security bookworm-security main contrib non-free non-free-firmware
+      '';
       "etc/modprobe.d/kiln.conf".text = config.boot.modprobeConfig;
       "etc/modules-load.d/kiln.conf".text = lib.concatMapStrings (m: "${m}\n") config.boot.kernelModules;
     };

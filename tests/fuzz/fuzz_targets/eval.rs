@@ -1,41 +1,8 @@
-//! Fuzz target: evaluating any text that parses must not panic or overflow the stack; it
-//! yields a value or an `EvalError`. A step limit bounds run time and a loader without files
-//! keeps evaluation hermetic.
+//! cargo-fuzz entry for the `eval` target; the body is `tests/fuzz/targets/eval.rs`, which
+//! `crates/kiln-cli/tests/fuzz_smoke.rs` also runs as a bounded smoke test.
 #![no_main]
 
-use kiln_eval::{EvalOptions, Evaluator, FileType, Loader};
-use libfuzzer_sys::fuzz_target;
-use std::io;
-use std::path::Path;
+#[path = "../targets/eval.rs"]
+mod target;
 
-/// A file system with nothing in it.
-struct NoFiles;
-
-impl Loader for NoFiles {
-    fn read_file(&self, _: &Path) -> io::Result<Vec<u8>> {
-        Err(io::ErrorKind::NotFound.into())
-    }
-    fn file_type(&self, _: &Path) -> io::Result<FileType> {
-        Err(io::ErrorKind::NotFound.into())
-    }
-    fn exists(&self, _: &Path) -> bool {
-        false
-    }
-    fn read_dir(&self, _: &Path) -> io::Result<Vec<(String, FileType)>> {
-        Err(io::ErrorKind::NotFound.into())
-    }
-    fn get_env(&self, _: &str) -> Option<String> {
-        None
-    }
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let options = EvalOptions { trace_to_stderr: false, max_steps: 100_000, ..EvalOptions::default() };
-    let mut ev = Evaluator::new(options, Box::new(NoFiles));
-    let file = ev.sources_mut().add_virtual("«fuzz»", Path::new("/"), text);
-    if let Ok(value) = ev.eval_source(file) {
-        let _ = ev.print(&value, true);
-        let _ = ev.print_json(&value, true);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

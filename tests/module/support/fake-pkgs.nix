@@ -13,7 +13,7 @@ let
     "xserver-xorg" "xinit" "firefox-esr" "gparted"
     "gnome-shell" "gnome-session" "gdm3" "nautilus" "gnome-terminal" "gnome-control-center"
     "systemd-sysv" "systemd" "udev" "dbus" "libpam-systemd" "kmod" "iproute2" "iputils-ping" "procps"
-    "less" "nano" "ca-certificates" "sudo" "tzdata" "locales" "kbd" "console-data" "network-manager"
+    "less" "nano" "ca-certificates" "sudo" "tzdata" "locales" "console-setup" "keyboard-configuration" "network-manager"
     "systemd-resolved" "openssh-server"
     "gnome-settings-daemon" "gnome-keyring" "libpam-gnome-keyring" "gnome-menus" "gjs" "at-spi2-core"
     "libatk-adaptor" "dbus-user-session" "dconf-cli" "glib-networking" "gvfs" "xdg-desktop-portal-gnome"

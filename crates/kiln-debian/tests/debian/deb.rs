@@ -258,7 +258,7 @@ fn fetch_and_unpack_through_the_store() {
     )
     .unwrap();
     assert_eq!(again[&tree], paths[&tree]);
-    assert!(store.verify(false).unwrap().is_empty());
+    assert!(store.verify(false).unwrap().damage.is_empty());
 }
 
 #[test]

@@ -165,3 +165,58 @@ fn edges_and_closures_come_from_the_lock_alone() {
     assert_eq!(parsed, lock);
     assert!(lock.to_text().contains("installed-size = 100\n"));
 }
+
+/// Issue 20: two `kiln build`s adding different packages to one `kiln.lock` lost one of the
+/// additions. Each writer now merges its additions into the file as it is, under a lock.
+#[test]
+fn concurrent_writers_keep_each_others_additions() {
+    let index = fixture_index();
+    let base = Lock::resolve(&index, &names(&["libc6"])).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiln.lock");
+    base.write(&path).unwrap();
+    let additions = ["app", "tool", "old-user"];
+    std::thread::scope(|scope| {
+        for round in 0..4 {
+            for name in additions {
+                let (base, path, index) = (&base, &path, &index);
+                scope.spawn(move || {
+                    let mut ours = base.clone();
+                    ours.add(index, &names(&[name])).unwrap();
+                    let written = ours.write_merged(path, base).unwrap();
+                    assert!(written.requests.contains(name), "round {round}");
+                });
+            }
+        }
+    });
+    let merged = Lock::read(&path).unwrap().unwrap();
+    for name in additions {
+        assert!(merged.requests.contains(name), "{name} was lost");
+        assert!(merged.packages.contains_key(name), "{name} was lost");
+    }
+    assert!(merged.packages.contains_key("libc6"));
+    // No temporary is left beside it.
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1);
+}
+
+#[test]
+fn merge_takes_ours_where_theirs_kept_base() {
+    let index = fixture_index();
+    let base = Lock::resolve(&index, &names(&["libc6"])).unwrap();
+    let mut ours = base.clone();
+    ours.add(&index, &names(&["app"])).unwrap();
+    let mut theirs = base.clone();
+    theirs.add(&index, &names(&["tool"])).unwrap();
+    let merged = Lock::merge(&base, &ours, &theirs);
+    assert!(merged.packages.contains_key("app") && merged.packages.contains_key("tool"));
+    assert_eq!(merged.requests.len(), 3);
+    // Nothing changed on our side: theirs, unchanged.
+    assert_eq!(Lock::merge(&base, &base, &theirs), theirs);
+    // Where both changed one pin, theirs (written first) wins.
+    let mut a = base.clone();
+    let mut b = base.clone();
+    a.packages.get_mut("libc6").unwrap().size = 1;
+    b.packages.get_mut("libc6").unwrap().size = 2;
+    assert_eq!(Lock::merge(&base, &a, &b).packages["libc6"].size, 2);
+}

@@ -58,3 +58,14 @@ proptest! {
         let _ = unpack_deb(&deb, &dir.path().join("out"));
     }
 }
+
+/// Found by the `deb` fuzz target: an `ar` header whose fields the `ar` crate 0.9 read as a
+/// BSD long name past its table, and panicked on. kiln reads `ar` itself now; this is an error.
+#[test]
+fn a_hostile_ar_header_is_an_error_not_a_panic() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hostile/ar-name-table-overflow.deb");
+    let dir = tempfile::tempdir().unwrap();
+    let err = unpack_deb(&fixture, &dir.path().join("out")).unwrap_err();
+    assert_eq!(err.code_str(), "kiln::debian::bad_deb", "{err}");
+}

@@ -75,7 +75,7 @@ fn real_archive_lock_fetch_unpack_busybox() {
             .unwrap();
     let busybox = tree.join("bin/busybox");
     assert!(busybox.is_file(), "{} is missing", busybox.display());
-    assert!(store.verify(false).unwrap().is_empty());
+    assert!(store.verify(false).unwrap().damage.is_empty());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::Builtin;
 use crate::error::ErrorKind;
+use crate::value::Mapped;
 use crate::{AttrEntry, Attrs, EvalError, EvalResult, Evaluator, Symbol, Thunk, Value};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
@@ -170,21 +171,21 @@ fn cat_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 }
 
 fn map_attrs(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
-    let f = args[0].clone();
     let attrs = ev.force_attrs(&args[1])?;
+    // Each new value is `f name value`, computed when forced from the shared function and
+    // source (one thunk per attribute, where `Thunk::apply` twice made two and the name).
+    let mapped = std::rc::Rc::new(Mapped::Attrs(args[0].clone(), attrs.clone()));
     let entries = attrs
         .iter()
-        .map(|e| AttrEntry {
+        .enumerate()
+        .map(|(i, e)| AttrEntry {
             name: e.name,
-            value: Thunk::apply(
-                Thunk::apply(f.clone(), Value::string(e.name.as_str())),
-                e.value.clone(),
-            ),
+            value: Thunk::mapped(&mapped, i),
             // nix 2.8's `mapAttrs` builds new attributes without positions.
             pos: None,
         })
         .collect();
-    Ok(Value::Attrs(Attrs::from_entries(entries)))
+    Ok(Value::Attrs(Attrs::from_sorted(entries)))
 }
 
 fn function_args(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {

@@ -7,7 +7,7 @@
 //! `std::set` with `CompareValues`), so comparing keys of different types is an error there
 //! too.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use super::context::force_string_no_context;
 use super::Builtin;
@@ -120,8 +120,8 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let mut work: VecDeque<Value> = start_set.iter().cloned().collect();
     let operator = required("operator")?;
     let operator = ev.force(&operator)?;
-    // The keys seen so far, sorted with `<`; Nix keeps them in a `std::set`.
-    let mut done_keys: Vec<Value> = Vec::new();
+    // The keys seen so far; Nix keeps them in a `std::set` ordered by `<`.
+    let mut seen = SeenKeys::Empty;
     let mut res = Vec::new();
     while let Some(item) = work.pop_front() {
         let attrs = ev.force_attrs(&item)?;
@@ -132,23 +132,9 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             ));
         };
         let key = ev.force(&key)?;
-        // The first index whose key is greater than `key`. Compared as libstdc++'s
-        // `std::set::insert` compares: `key < node` on the way down, then `previous < key`, so
-        // that keys of different types fail with nix's wording ("cannot compare a string with
-        // an integer", the new key first).
-        let (mut lo, mut hi) = (0, done_keys.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if ev.less_than(&key, &done_keys[mid])? {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        if lo > 0 && !ev.less_than(&done_keys[lo - 1], &key)? {
+        if !seen.insert(ev, key)? {
             continue;
         }
-        done_keys.insert(lo, key);
         res.push(item.clone());
         let next = ev.call(&operator, item)?;
         let next = ev.force_list(&next)?;
@@ -157,6 +143,69 @@ fn generic_closure(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
         }
     }
     Ok(Value::list(res))
+}
+
+/// The keys `genericClosure` has seen. Keys that are all strings (module keys are) live in a
+/// hash set: equal strings are exactly the keys `<` cannot order. Any other keys are kept in a
+/// vector sorted with `<`, found by binary search; a sorted vector of thousands of string keys
+/// made collecting twenty thousand modules quadratic in its insertions.
+enum SeenKeys {
+    Empty,
+    Strings(HashSet<Box<str>>),
+    Sorted(Vec<Value>),
+}
+
+impl SeenKeys {
+    /// Adds `key` (forced); whether it was new.
+    fn insert(&mut self, ev: &mut Evaluator, key: Value) -> EvalResult<bool> {
+        match (&mut *self, &key) {
+            (SeenKeys::Empty, Value::String(s)) => {
+                *self = SeenKeys::Strings(HashSet::from([s.as_str().into()]));
+                Ok(true)
+            }
+            (SeenKeys::Empty, _) => {
+                *self = SeenKeys::Sorted(vec![key]);
+                Ok(true)
+            }
+            (SeenKeys::Strings(set), Value::String(s)) => Ok(set.insert(s.as_str().into())),
+            (SeenKeys::Strings(set), _) => {
+                // Not a string among strings: `<` fails on the pair, unless some day it does
+                // not, and then the keys go on in sorted order (sorted here, so the hash order
+                // goes nowhere).
+                #[allow(clippy::iter_over_hash_type)]
+                let mut keys: Vec<Value> = std::mem::take(set)
+                    .into_iter()
+                    .map(|s| Value::string(&*s))
+                    .collect();
+                keys.sort_by(|a, b| match (a, b) {
+                    (Value::String(a), Value::String(b)) => a.as_str().cmp(b.as_str()),
+                    _ => std::cmp::Ordering::Equal,
+                });
+                *self = SeenKeys::Sorted(keys);
+                self.insert(ev, key)
+            }
+            (SeenKeys::Sorted(keys), _) => {
+                // The first index whose key is greater than `key`. Compared as libstdc++'s
+                // `std::set::insert` compares: `key < node` on the way down, then
+                // `previous < key`, so that keys of different types fail with nix's wording
+                // ("cannot compare a string with an integer", the new key first).
+                let (mut lo, mut hi) = (0, keys.len());
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if ev.less_than(&key, &keys[mid])? {
+                        hi = mid;
+                    } else {
+                        lo = mid + 1;
+                    }
+                }
+                if lo > 0 && !ev.less_than(&keys[lo - 1], &key)? {
+                    return Ok(false);
+                }
+                keys.insert(lo, key);
+                Ok(true)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,7 @@ use std::path::Path;
 
 use super::context::force_string_no_context;
 use super::Builtin;
-use crate::{
-    pos_value, AttrEntry, Attrs, ErrorKind, EvalError, EvalResult, Evaluator, Symbol, Value,
-};
+use crate::{AttrEntry, Attrs, ErrorKind, EvalError, EvalResult, Evaluator, Symbol, Value};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
@@ -103,16 +101,15 @@ fn get_env(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 fn unsafe_get_attr_pos(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let name = force_string_no_context(ev, &args[0])?;
     let attrs = ev.force_attrs(&args[1])?;
-    Ok(match attrs.get_str(name.as_str()) {
-        None => Value::Null,
-        Some(_) => {
-            let entry = attrs
-                .iter()
-                .find(|entry| entry.name.as_str() == name.as_str());
-            match entry.and_then(|entry| entry.pos) {
-                Some(span) => pos_value(ev.sources(), span),
-                None => Value::Null,
-            }
-        }
-    })
+    // Found by symbol: the module library asks this for every definition, and a search of the
+    // set by text made that quadratic in the size of a module.
+    Ok(
+        match attrs
+            .entry(Symbol::intern(name.as_str()))
+            .and_then(|e| e.pos)
+        {
+            Some(span) => ev.pos_value(span),
+            None => Value::Null,
+        },
+    )
 }

@@ -12,6 +12,7 @@
 //! difference from Nix, which has no limit): the tree it builds is dropped and converted
 //! recursively, and must not overflow the stack.
 
+use compact_str::CompactString;
 use std::fmt::Write as _;
 
 use super::context::force_string_no_context;
@@ -33,9 +34,9 @@ pub(crate) enum Json {
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
+    String(CompactString),
     Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
+    Object(Vec<(CompactString, Json)>),
 }
 
 /// Why a JSON text was rejected, with a 1-based line and column as nlohmann reports them.
@@ -57,21 +58,31 @@ impl std::fmt::Display for JsonError {
 }
 
 /// Appends `s` as a JSON string literal, escaping as Nix's `toJSON` does.
+///
+/// The runs of characters that need no escape are copied whole; only the (ASCII) characters
+/// that do are looked at one by one.
 pub(crate) fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+    let mut rest = s;
+    while let Some(at) = rest
+        .bytes()
+        .position(|c| c == b'"' || c == b'\\' || c < 0x20)
+    {
+        out.push_str(&rest[..at]);
+        match rest.as_bytes()[at] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c => {
+                let _ = write!(out, "\\u{:04x}", c);
             }
-            c => out.push(c),
         }
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -99,7 +110,7 @@ struct Parser<'a> {
 /// A container being filled while the parser descends.
 enum Frame {
     Array(Vec<Json>),
-    Object(Vec<(String, Json)>, String),
+    Object(Vec<(CompactString, Json)>, CompactString),
 }
 
 impl Parser<'_> {
@@ -232,7 +243,7 @@ impl Parser<'_> {
     }
 
     /// An object key and its colon.
-    fn key(&mut self) -> Result<String, JsonError> {
+    fn key(&mut self) -> Result<CompactString, JsonError> {
         if self.text.get(self.pos) != Some(&b'"') {
             return Err(self.error(
                 "syntax error while parsing object key - unexpected token; expected string literal",
@@ -327,8 +338,25 @@ impl Parser<'_> {
     }
 
     /// A string literal, starting at its opening quote.
-    fn string(&mut self) -> Result<String, JsonError> {
+    /// A string literal. Most have no escape: they are sliced from the text, which is UTF-8
+    /// already, and kept inline when short.
+    fn string(&mut self) -> Result<CompactString, JsonError> {
         self.pos += 1;
+        let start = self.pos;
+        let plain = self.text[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        if let Some(len) = plain {
+            if self.text[start + len] == b'"' {
+                self.pos = start + len + 1;
+                return Ok(match std::str::from_utf8(&self.text[start..start + len]) {
+                    Ok(s) => CompactString::from(s),
+                    Err(_) => {
+                        CompactString::from(String::from_utf8_lossy(&self.text[start..start + len]))
+                    }
+                });
+            }
+        }
         let mut out: Vec<u8> = Vec::new();
         loop {
             let Some(&c) = self.text.get(self.pos) else {
@@ -378,8 +406,9 @@ impl Parser<'_> {
             out.truncate(nul);
         }
         // The input was UTF-8 and escapes add whole characters; truncation at NUL keeps it valid.
-        Ok(String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(CompactString::from(String::from_utf8(out).unwrap_or_else(
+            |e| String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        )))
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -521,9 +550,7 @@ fn write_json_value(
     match &value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Int(n) => crate::ops::push_int(out, *n),
         Value::Float(x) => out.push_str(&format_float(*x)),
         Value::String(s) => {
             write_string(out, s.as_str());
@@ -548,13 +575,13 @@ fn write_json_value(
             out.push(']');
         }
         Value::Attrs(attrs) => {
-            if attrs.get_str("__toString").is_some() {
+            if attrs.get(ev.syms.to_string).is_some() {
                 let s = ev.coerce_to_string(&value, Coerce::Interpolation)?;
                 write_string(out, s.as_str());
                 NixString::merge_context(context, s.context());
                 return Ok(());
             }
-            if let Some(out_path) = attrs.get_str("outPath") {
+            if let Some(out_path) = attrs.get(ev.syms.out_path) {
                 let out_path = out_path.clone();
                 return stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
                     write_json_value(ev, &out_path, out, context, depth + 1)
@@ -704,21 +731,18 @@ mod tests {
     fn strings_and_structure() {
         assert_eq!(
             parse(r#""\u00e9\ud83d\ude00\n\/""#).unwrap(),
-            Json::String("é😀\n/".to_owned())
+            Json::String("é😀\n/".into())
         );
-        assert_eq!(
-            parse(r#""a\u0000b""#).unwrap(),
-            Json::String("a".to_owned())
-        );
+        assert_eq!(parse(r#""a\u0000b""#).unwrap(), Json::String("a".into()));
         assert_eq!(parse("  true  ").unwrap(), Json::Bool(true));
         assert_eq!(
             parse(r#"{"a":{"b":[]}, "c":{}}"#).unwrap(),
             Json::Object(vec![
                 (
-                    "a".to_owned(),
-                    Json::Object(vec![("b".to_owned(), Json::Array(vec![]))])
+                    "a".into(),
+                    Json::Object(vec![("b".into(), Json::Array(vec![]))])
                 ),
-                ("c".to_owned(), Json::Object(vec![])),
+                ("c".into(), Json::Object(vec![])),
             ])
         );
         for bad in [
@@ -823,13 +847,14 @@ mod tests {
                     Json::Float(x) => format_float(*x).parse::<f64>() == Ok(*x),
                     _ => true,
                 }),
-            "[a-z\\u{e9}\\u{1F600}\"\\\\\n\t\u{1}]{0,8}".prop_map(Json::String),
+            "[a-z\\u{e9}\\u{1F600}\"\\\\\n\t\u{1}]{0,8}".prop_map(|s| Json::String(s.into())),
         ];
         leaf.prop_recursive(4, 32, 6, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..6).prop_map(Json::Array),
-                proptest::collection::btree_map("[a-z]{0,4}", inner, 0..6)
-                    .prop_map(|m| Json::Object(m.into_iter().collect())),
+                proptest::collection::btree_map("[a-z]{0,4}", inner, 0..6).prop_map(|m| {
+                    Json::Object(m.into_iter().map(|(k, v)| (k.into(), v)).collect())
+                }),
             ]
         })
     }

@@ -3,6 +3,7 @@
 //! (`map`, `genList` produce `f x` thunks).
 
 use super::Builtin;
+use crate::value::Mapped;
 use crate::{EvalError, EvalResult, Evaluator, Thunk, Value};
 
 pub(crate) const BUILTINS: &[Builtin] = &[
@@ -75,10 +76,10 @@ pub(crate) const BUILTINS: &[Builtin] = &[
 
 fn map(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let list = ev.force_list(&args[1])?;
+    let n = list.len();
+    let mapped = std::rc::Rc::new(Mapped::List(args[0].clone(), list));
     Ok(Value::list(
-        list.iter()
-            .map(|x| Thunk::apply(args[0].clone(), x.clone()))
-            .collect(),
+        (0..n).map(|i| Thunk::mapped(&mapped, i)).collect(),
     ))
 }
 
@@ -110,8 +111,7 @@ fn foldl(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let list = ev.force_list(&args[2])?;
     let mut acc = args[1].clone();
     for x in list.iter() {
-        let partial = ev.call(&args[0], acc)?;
-        acc = ev.call(&partial, x.clone())?;
+        acc = ev.call2(&args[0], acc, x.clone())?;
     }
     ev.force(&acc)
 }
@@ -130,10 +130,11 @@ fn gen_list(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     // (a store-forwarding stall on half of `genList`'s samples).
     let mut items = Vec::new();
     let mut start = 0;
+    let mapped = std::rc::Rc::new(Mapped::Indices(args[0].clone()));
     while start < n {
         ev.check_interrupt()?;
         let end = n.min(start + 4096);
-        items.extend((start..end).map(|i| Thunk::apply(args[0].clone(), Value::Int(i))));
+        items.extend((start..end).map(|i| Thunk::mapped(&mapped, i as usize)));
         start = end;
     }
     Ok(Value::list(items))

@@ -46,8 +46,7 @@ fn sort(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             let (lhs, rhs) = if cmp.swapped { (b, a) } else { (a, b) };
             return ev.less_than(lhs, rhs).map_err(|e| e.at(cmp.span));
         }
-        let partial = ev.call(&comparator, a.clone())?;
-        let res = ev.call(&partial, b.clone())?;
+        let res = ev.call2(&comparator, a.clone(), b.clone())?;
         ev.force_bool(&res)
     })?;
     Ok(Value::list(items))

@@ -49,7 +49,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     },
 ];
 
-fn compile(name: &'static str, pattern: &str) -> EvalResult<Rc<PosixRegex>> {
+fn compile(name: &'static str, pattern: &NixString) -> EvalResult<Rc<PosixRegex>> {
     regex::compile_cached(pattern).map_err(|e| EvalError::invalid_argument(name, e.to_string()))
 }
 
@@ -72,8 +72,14 @@ fn groups_value(s: &str, groups: &regex::Groups) -> Value {
 
 fn match_(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let pattern = force_string_no_context(ev, &args[0])?;
-    let re = compile("match", pattern.as_str())?;
+    let re = compile("match", &pattern)?;
     let s = ev.force_string(&args[1])?;
+    if re.n_groups() == 0 {
+        return Ok(match re.is_full_match(s.as_str()) {
+            true => Value::list(Vec::new()),
+            false => Value::Null,
+        });
+    }
     Ok(match re.full_match(s.as_str().as_bytes()) {
         Some(groups) => groups_value(s.as_str(), &groups),
         None => Value::Null,
@@ -82,7 +88,7 @@ fn match_(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 
 fn split(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let pattern = force_string_no_context(ev, &args[0])?;
-    let re = compile("split", pattern.as_str())?;
+    let re = compile("split", &pattern)?;
     let s = ev.force_string(&args[1])?;
     let text = s.as_str();
     let matches = re.find_all(text.as_bytes());

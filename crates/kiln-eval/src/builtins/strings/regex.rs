@@ -38,6 +38,8 @@ use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
 
+use crate::NixString;
+
 /// A pattern that libstdc++ would reject; the message names the pattern as Nix does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RegexError {
@@ -62,6 +64,8 @@ pub(crate) struct PosixRegex {
     /// Forward lazy DFA with `MatchKind::All`: the longest match from a given start.
     longest: DFA,
     longest_cache: RefCell<DfaCache>,
+    /// Captures for `exact`, reused by `full_match`.
+    exact_caps: RefCell<Captures>,
     /// For each capture group of the translation (index 0 is the whole match), the group of
     /// the pattern it stands for.
     group_origin: Vec<usize>,
@@ -70,6 +74,41 @@ pub(crate) struct PosixRegex {
     /// Whether the pattern has `|` or a quantifier; without them every match from a given
     /// start has the same length, and the leftmost-first match is also the longest.
     has_choice: bool,
+    /// The pattern's shape when it is a literal, possibly between `.*`s.
+    literal: Option<Literal>,
+}
+
+/// Patterns that a string comparison decides (`.` matches any byte, so `.*` anything).
+enum Literal {
+    Whole(String),
+    Prefix(String),
+    Suffix(String),
+    Infix(String),
+}
+
+impl Literal {
+    /// The shape of `pattern`, if it is one of those, with no character that is special in an
+    /// ERE in the literal part.
+    fn of(pattern: &str) -> Option<Literal> {
+        let (lead, rest) = match pattern.strip_prefix(".*") {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        let (trail, lit) = match rest.strip_suffix(".*") {
+            Some(lit) => (true, lit),
+            None => (false, rest),
+        };
+        if lit.bytes().any(|c| b"\\.[]{}()*+?^$|".contains(&c)) {
+            return None;
+        }
+        let lit = lit.to_owned();
+        Some(match (lead, trail) {
+            (false, false) => Literal::Whole(lit),
+            (false, true) => Literal::Prefix(lit),
+            (true, false) => Literal::Suffix(lit),
+            (true, true) => Literal::Infix(lit),
+        })
+    }
 }
 
 impl PosixRegex {
@@ -119,14 +158,18 @@ impl PosixRegex {
             })
             .collect();
         let n_groups = group_origin.iter().copied().max().unwrap_or(0);
+        let exact_caps = RefCell::new(exact.create_captures());
+        let literal = Literal::of(pattern);
         Ok(PosixRegex {
             search,
             exact,
+            exact_caps,
             longest,
             longest_cache,
             group_origin,
             n_groups,
             has_choice,
+            literal,
         })
     }
 
@@ -151,12 +194,42 @@ impl PosixRegex {
         res
     }
 
+    /// The number of capture groups of the pattern (not counting the whole match).
+    pub(crate) fn n_groups(&self) -> usize {
+        self.n_groups
+    }
+
+    /// Whether a match covers all of `hay`: `builtins.match` of a pattern without groups, which
+    /// needs no captures, so the fastest engine (a lazy DFA) answers it, or a string comparison
+    /// for the shapes `lit`, `lit.*`, `.*lit` and `.*lit.*`.
+    pub(crate) fn is_full_match(&self, hay: &str) -> bool {
+        match &self.literal {
+            Some(Literal::Whole(lit)) => hay == lit,
+            Some(Literal::Prefix(lit)) => hay.starts_with(lit.as_str()),
+            Some(Literal::Suffix(lit)) => hay.ends_with(lit.as_str()),
+            Some(Literal::Infix(lit)) => hay.contains(lit.as_str()),
+            None => self
+                .exact
+                .is_match(Input::new(hay.as_bytes()).anchored(Anchored::Yes)),
+        }
+    }
+
     /// `builtins.match`: the groups of a match covering all of `hay`, or `None`.
     pub(crate) fn full_match(&self, hay: &[u8]) -> Option<Groups> {
         let input = Input::new(hay).anchored(Anchored::Yes);
-        let mut caps = self.exact.create_captures();
-        self.exact.search_captures(&input, &mut caps);
-        caps.is_match().then(|| self.groups_of(&caps))
+        // The captures are reused from one call to the next (allocating them was a fifth of a
+        // `match` on a short string); a nested call, which cannot happen, would allocate anew.
+        let mut cached = self.exact_caps.try_borrow_mut().ok();
+        let mut fresh;
+        let caps = match cached.as_deref_mut() {
+            Some(caps) => caps,
+            None => {
+                fresh = self.exact.create_captures();
+                &mut fresh
+            }
+        };
+        self.exact.search_captures(&input, caps);
+        caps.is_match().then(|| self.groups_of(caps))
     }
 
     /// `builtins.split`: every match in order, as `std::sregex_iterator` finds them.
@@ -219,21 +292,50 @@ impl PosixRegex {
 
 thread_local! {
     static CACHE: RefCell<HashMap<String, Rc<PosixRegex>>> = RefCell::new(HashMap::new());
+    /// The patterns used last, by the identity of their string: a pattern written in the
+    /// source is one string however often it is used, so a pointer comparison finds it without
+    /// hashing its text.
+    static RECENT: RefCell<[Option<Recent>; RECENT_LEN]> =
+        const { RefCell::new([const { None }; RECENT_LEN]) };
 }
 
+/// A pattern string and its compilation.
+type Recent = (NixString, Rc<PosixRegex>);
+
+const RECENT_LEN: usize = 4;
+
 /// Compiles `pattern`, reusing an earlier compilation of the same pattern on this thread.
-pub(crate) fn compile_cached(pattern: &str) -> Result<Rc<PosixRegex>, RegexError> {
-    if let Some(hit) = CACHE.with(|cache| cache.borrow().get(pattern).cloned()) {
+pub(crate) fn compile_cached(pattern: &NixString) -> Result<Rc<PosixRegex>, RegexError> {
+    let recent = RECENT.with(|recent| {
+        let recent = recent.borrow();
+        recent
+            .iter()
+            .flatten()
+            .find_map(|(text, re)| NixString::ptr_eq(text, pattern).then(|| Rc::clone(re)))
+    });
+    if let Some(hit) = recent {
         return Ok(hit);
     }
-    let compiled = Rc::new(PosixRegex::new(pattern)?);
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        // Patterns built from data could grow the cache without bound; start again instead.
-        if cache.len() >= 4096 {
-            cache.clear();
+    let text = pattern.as_str();
+    let compiled = match CACHE.with(|cache| cache.borrow().get(text).cloned()) {
+        Some(hit) => hit,
+        None => {
+            let compiled = Rc::new(PosixRegex::new(text)?);
+            CACHE.with(|cache| {
+                let mut cache = cache.borrow_mut();
+                // Patterns built from data could grow the cache without bound; start again instead.
+                if cache.len() >= 4096 {
+                    cache.clear();
+                }
+                cache.insert(text.to_owned(), Rc::clone(&compiled));
+            });
+            compiled
         }
-        cache.insert(pattern.to_owned(), Rc::clone(&compiled));
+    };
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        recent.rotate_right(1);
+        recent[0] = Some((pattern.clone(), Rc::clone(&compiled)));
     });
     Ok(compiled)
 }
@@ -680,6 +782,54 @@ mod tests {
 
     fn invalid(re: &str) -> bool {
         PosixRegex::new(re).is_err()
+    }
+
+    /// The string comparisons for literal shapes agree with the automaton.
+    #[test]
+    fn literal_shapes_agree_with_the_automaton() {
+        let patterns = [
+            "item-1.*", ".*-linux", ".*foo.*", "abc", "", ".*", ".*.*", "é.*", ".*x", "a b",
+        ];
+        let subjects = [
+            "",
+            "item-1",
+            "item-12",
+            "item-2",
+            "x86_64-linux",
+            "linux",
+            "afoob",
+            "foo",
+            "abc",
+            "abcd",
+            "é",
+            "éa",
+            "a\nx",
+            "x\n",
+            "a b",
+            "\n",
+        ];
+        for pattern in patterns {
+            let re = PosixRegex::new(pattern).unwrap();
+            assert!(re.literal.is_some(), "{pattern}");
+            for subject in subjects {
+                let automaton = re
+                    .exact
+                    .is_match(Input::new(subject.as_bytes()).anchored(Anchored::Yes));
+                assert_eq!(
+                    re.is_full_match(subject),
+                    automaton,
+                    "{pattern} on {subject:?}"
+                );
+            }
+        }
+        for pattern in [
+            "a.c", "a*", "(a)", "a|b", "\\.", "[a]", "^a", "a$", "a+", "a?", "a{2}",
+        ] {
+            assert!(
+                PosixRegex::new(pattern).unwrap().literal.is_none(),
+                "{pattern}"
+            );
+        }
     }
 
     #[test]
