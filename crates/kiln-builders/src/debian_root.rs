@@ -14,6 +14,10 @@
 //!    The profile's `system.debianRootFiles` are written into the tree now, so that the
 //!    packages' scripts and triggers see them (a GSettings override that glib's trigger
 //!    compiles into the schema cache).
+//!    Then every path's time is set to `SOURCE_DATE_EPOCH`, the time the image gives them:
+//!    what the scripts record about a file's time must not be the time of the copy. Python
+//!    writes the source's mtime into each `.pyc` it caches while a script imports a module
+//!    (`py3compile` imports `debpython`), and that cache is then valid in the live system too.
 //! 3. In the sandbox, with the root's own programs: each package's `preinst install`, in
 //!    dependency order; `dpkg --configure -a`, which runs the `postinst`s in dependency order
 //!    with debconf non-interactive; then every trigger a package declared interest in is
@@ -152,6 +156,39 @@ fn write_files(root: &Path, files: &BTreeMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// Sets the access and modification times of `root` and everything under it to `epoch`
+/// (symlinks themselves, not their targets).
+fn set_times(root: &Path, epoch: u32) -> Result<()> {
+    use rustix::fs::{utimensat, AtFlags, Timespec, Timestamps, CWD};
+    let time = Timespec {
+        tv_sec: i64::from(epoch),
+        tv_nsec: 0,
+    };
+    let times = Timestamps {
+        last_access: time,
+        last_modification: time,
+    };
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(BuilderError::io("read", &dir))? {
+            let entry = entry.map_err(BuilderError::io("read", &dir))?;
+            let path = entry.path();
+            if entry
+                .file_type()
+                .map_err(BuilderError::io("read", &path))?
+                .is_dir()
+            {
+                pending.push(path.clone());
+            }
+            utimensat(CWD, &path, &times, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| BuilderError::io("set the times of", &path)(e.into()))?;
+        }
+    }
+    utimensat(CWD, root, &times, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(|e| BuilderError::io("set the times of", root)(e.into()))?;
+    Ok(())
+}
+
 /// One package, as its control area describes it.
 struct Control {
     name: String,
@@ -210,6 +247,7 @@ fn build(
         .collect::<Result<Vec<_>>>()?;
     write_database(&root, &controls)?;
     write_files(&root, &inputs.files)?;
+    set_times(&root, inputs.source_date_epoch)?;
     let log = scratch.path().join("dpkg.log");
     let script = scratch.path().join("configure.sh");
     std::fs::write(

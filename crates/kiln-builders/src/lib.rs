@@ -55,7 +55,9 @@ const NAMES: &[(&str, u32)] = &[
     (UNPACK_DEB, 1),
     (COPY_PATH, 1),
     // 2: conffiles stay in place beside their `.dpkg-new` (as mmdebstrap extracts them).
-    (debian_root::DEBIAN_ROOT, 2),
+    // 3: every path's time is `SOURCE_DATE_EPOCH` before dpkg configures the root (the `.pyc`
+    // files Python caches record it).
+    (debian_root::DEBIAN_ROOT, 3),
     (KBUILD_MODULE, 1),
     (modules::AGGREGATE_MODULES, 1),
     (image::INITRD, 1),

@@ -32,7 +32,7 @@ in
       wayland = mkOption {
         type = types.bool;
         default = true;
-        description = "Whether GDM offers Wayland sessions (it falls back to Xorg where the graphics driver cannot do Wayland, as with `nomodeset`).";
+        description = "Whether GDM offers Wayland sessions (it falls back to Xorg where the graphics driver cannot do Wayland, as under `nomodeset` on any device but the firmware's framebuffer).";
       };
       debug = mkEnableOption "GDM's debug messages in the journal";
       settings = mkOption {
