@@ -35,4 +35,4 @@ bench:
     tests/bench/iso.sh
     tests/bench/squashfs.sh
     tests/bench/build.sh
-    tests/bench/rootfs.sh
+    tests/bench/liveroot.sh

@@ -10,7 +10,8 @@
 # which kiln eval does not do; the wrapper says so and fails. With `--nix` the suite runs
 # against the `nix-instantiate` on PATH, unchanged: the reference result.
 #
-# The suite's exit status is this script's. Nothing outside a temporary directory is written.
+# The suite's exit status is this script's. Nothing outside a temporary directory is written,
+# but for nix's own store (`/nix/store`), which `--read-write-mode` and `fetchGit` write to.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,7 +39,11 @@ trap 'rm -rf "$tmp"' EXIT
 if [[ $against == nix ]]; then
     # nix 2.8 needs a state directory even to evaluate; keep it out of the machine's /nix.
     export NIX_STATE_DIR="${NIX_STATE_DIR:-$tmp/nix-state}"
+    # A fresh cache: nix's fetcher cache would otherwise answer `fetchGit` from earlier runs.
+    export XDG_CACHE_HOME="$tmp/cache"
 else
+    # kiln's store for the run (fetchGit and --read-write-mode write to it).
+    export KILN_STORE="$tmp/kiln-store"
     kiln="$(cd "$(dirname "$kiln")" && pwd)/$(basename "$kiln")"
     if [[ ! -x $kiln ]]; then
         echo "run.sh: no kiln binary at $kiln (cargo build -p kiln-cli, or pass --kiln)" >&2

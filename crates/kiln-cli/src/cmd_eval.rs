@@ -20,7 +20,8 @@ use std::process::ExitCode;
 /// it has no such attribute. So `kiln eval -A config.boot.kernelModules PROFILE` works. Without
 /// FILE and `-E`, `-I kiln-config=PROFILE` (or NixOS' `nixos-config=`) names the profile.
 /// Packages come from the profile's `kiln.lock`, offline; derivations and paths in strings are
-/// store paths of kiln's store (`$KILN_STORE`), which evaluation computes but does not build.
+/// store paths of kiln's store (`$KILN_STORE`), which evaluation computes but does not build
+/// (sources it writes with `--read-write-mode`, and the trees `fetchGit` checks out).
 /// With a profile, `--json` forces the value it prints (nix 2.8 needs `--strict` for that).
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -61,7 +62,10 @@ pub(crate) struct Args {
     /// Accepted for nix-instantiate's sake (`--eval`, `--eval-only`): `kiln eval` only evaluates.
     #[arg(long)]
     eval: bool,
-    /// Accepted for nix-instantiate's sake: kiln's evaluation never writes to a store.
+    /// Write sources to the store as evaluation adds them (`toFile`, `builtins.path`,
+    /// `filterSource`, paths in strings), as nix-instantiate's `--read-write-mode` does, so that
+    /// `readFile`, `readDir` and `import` can read them back. Without it they are computed only
+    /// (`fetchGit` writes its tree either way).
     #[arg(long)]
     read_write_mode: bool,
     /// Accepted for nix-instantiate's sake: nix's `timeout` setting bounds builds, not
@@ -84,6 +88,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     if let Some(store) = &args.store {
         options.store = store.clone();
     }
+    options.read_write_mode = args.read_write_mode;
     let session = Session::open(options)?;
     let current_time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,10 +1,11 @@
 //! `tests/compat/`: the shell suites written for `nix-instantiate` (`modules/modules.sh`, in the
-//! style of nixpkgs' `lib/tests/modules.sh`, and `eval/eval.sh`, its command-line conventions)
-//! pass against nix 2.8 and, through the `nix-instantiate` wrapper that `tests/compat/run.sh`
-//! creates, against kiln.
+//! style of nixpkgs' `lib/tests/modules.sh`; `eval/eval.sh`, its command-line conventions;
+//! `store/store.sh`, the store builtins, string context and `fetchGit`) pass against nix 2.8
+//! and, through the `nix-instantiate` wrapper that `tests/compat/run.sh` creates, against kiln.
 //!
 //! A slow test: it runs with `KILN_SLOW_TESTS=1`. A missing tool (bash, GNU grep with `-P`,
-//! nix-instantiate) then fails the test in CI (`CI` set) and skips it elsewhere, saying why.
+//! nix-instantiate, and git for the store suite) then fails the test in CI (`CI` set) and skips
+//! it elsewhere, saying why.
 
 use std::process::Command;
 
@@ -12,11 +13,10 @@ use kiln_testkit::workspace as root;
 
 /// Whether the test should run: `None` to run, or the reason it skips. The switch is
 /// `kiln_testkit::slow`; GNU grep must also know `-P`, which `slow` cannot tell.
-fn skip_reason() -> Option<String> {
-    if !kiln_testkit::slow(
-        "the nix-instantiate suites",
-        &["bash", "grep", "nix-instantiate"],
-    ) {
+fn skip_reason(extra_tools: &[&str]) -> Option<String> {
+    let mut tools = vec!["bash", "grep", "nix-instantiate"];
+    tools.extend_from_slice(extra_tools);
+    if !kiln_testkit::slow("the nix-instantiate suites", &tools) {
         return Some("see the line above".into());
     }
     // `grep` exits 1 when nothing matches; exit 2 is a grep without `-P`.
@@ -49,8 +49,8 @@ fn run_suite(args: &[&str]) -> (bool, String) {
 }
 
 /// The suite passes under nix and under kiln, with the same number of checks.
-fn suite_passes_under_nix_and_kiln(suite: &str) {
-    if let Some(reason) = skip_reason() {
+fn suite_passes_under_nix_and_kiln(suite: &str, extra_tools: &[&str]) {
+    if let Some(reason) = skip_reason(extra_tools) {
         eprintln!("skipped: {reason}");
         return;
     }
@@ -75,10 +75,15 @@ fn suite_passes_under_nix_and_kiln(suite: &str) {
 
 #[test]
 fn modules_suite_passes_under_nix_and_kiln() {
-    suite_passes_under_nix_and_kiln("modules/modules.sh");
+    suite_passes_under_nix_and_kiln("modules/modules.sh", &[]);
 }
 
 #[test]
 fn eval_suite_passes_under_nix_and_kiln() {
-    suite_passes_under_nix_and_kiln("eval/eval.sh");
+    suite_passes_under_nix_and_kiln("eval/eval.sh", &[]);
+}
+
+#[test]
+fn store_suite_passes_under_nix_and_kiln() {
+    suite_passes_under_nix_and_kiln("store/store.sh", &["git"]);
 }

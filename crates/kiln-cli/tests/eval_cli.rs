@@ -224,3 +224,24 @@ fn nix_instantiate_flags_are_accepted() {
         "{stderr}"
     );
 }
+
+#[test]
+fn fetch_git_without_git_says_what_is_missing() {
+    let empty = std::env::temp_dir().join(format!("kiln-eval-cli-no-git-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["eval", "--store"])
+        .arg(empty.join("store"))
+        .args(["-E", "builtins.fetchGit /tmp"])
+        // A PATH with no `git` on it.
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: `fetchGit` needs the `git` program, and there is none on PATH")
+            && stderr.contains("kiln::driver::git_missing"),
+        "{stderr}"
+    );
+}

@@ -72,3 +72,45 @@ impl From<kiln_eval::EvalError> for DriverError {
         DriverError::Eval(err)
     }
 }
+
+/// The store host's own errors (the store's are [`kiln_store::StoreError`]): a store path that
+/// evaluation reads but nothing has written, and `builtins.fetchGit`'s. They reach the user as
+/// evaluation errors (`host::host_error`), with these codes and helps; the first line is nix
+/// 2.8's wording where nix has one.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub(crate) enum HostError {
+    #[error("path '{path}' is not valid")]
+    #[diagnostic(code(kiln::driver::invalid_path), help("{help}"))]
+    InvalidPath { path: String, help: &'static str },
+    #[error("`fetchGit` needs the `git` program, and there is none on PATH")]
+    #[diagnostic(
+        code(kiln::driver::git_missing),
+        help("install Git (Debian's `git` package); kiln runs it as nix 2.8 does, on local repositories only")
+    )]
+    GitMissing,
+    /// nix's wording: `program 'git' failed with exit code 128`.
+    #[error("program 'git' {status}")]
+    #[diagnostic(code(kiln::driver::git_failed), help("`{command}` said:\n{stderr}"))]
+    GitFailed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    /// A `fetchGit` error in nix 2.8's words (`Cannot find Git revision …`).
+    #[error("{message}")]
+    #[diagnostic(code(kiln::driver::fetch_git))]
+    FetchGit { message: String },
+    #[error("a submodule of '{path}' is not a local repository, and kiln fetches nothing from the network")]
+    #[diagnostic(
+        code(kiln::driver::remote_submodule),
+        help("kiln's network reaches only package registries; git said:\n{stderr}")
+    )]
+    RemoteSubmodule { path: String, stderr: String },
+    #[error("cannot {action} '{path}': {source}")]
+    #[diagnostic(code(kiln::driver::io))]
+    Io {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+}

@@ -9,7 +9,13 @@
 //!   `builtins.filterSource` add the file tree to the store by content: it is read once,
 //!   through the evaluator's loader (so the embedded profile library works too), hashed, and
 //!   becomes a fixed-output `copy-path` derivation keyed by that hash (kiln-builders' `source`).
-//!   A changed byte is a new entry; an unchanged tree the same one;
+//!   A changed byte is a new entry; an unchanged tree the same one. `toFile` is the same with a
+//!   text, and `fetchGit` with the tree `git.rs` checks out. Such a source is written to the
+//!   store at once in read-write mode (nix-instantiate's `--read-write-mode`), and a
+//!   `fetchGit` tree always, as nix's fetchers write theirs; otherwise a build writes it;
+//! - before a builtin reads a path, the store paths in its context must be in the store
+//!   (`realise_context`, nix's `realiseContext`): nix's `path '…' is not valid` otherwise. kiln
+//!   builds nothing while evaluating, so a derivation output must have been built before;
 //! - a derivation's attributes are checked by its builder when it is recorded (types, and
 //!   that every path it will read is inside one of its inputs), so a bad derivation is an
 //!   evaluation error with a span, and nothing is registered;
@@ -20,14 +26,15 @@
 //!   derivation in contexts and messages but is not written to disk (kiln keeps derivations in
 //!   memory and realises them in the same run).
 
+use crate::error::HostError;
 use kiln_builders::{hash_source, Registry, SourceTree, Sources, COPY_PATH};
 use kiln_eval::{
-    AddPath, Attrs, Coerce, Context, ErrorKind, EvalError, EvalResult, Evaluator, FileType,
-    NixString, Value,
+    AddPath, Attrs, Coerce, Context, ErrorKind, EvalError, EvalResult, Evaluator, FetchGit,
+    FetchedGit, FileType, NixString, Value,
 };
-use kiln_store::{Derivation, DrvId, Graph};
+use kiln_store::{Derivation, DrvId, Graph, Quiet, RealiseOptions, Store};
 use sha2::Digest as _;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -45,19 +52,63 @@ pub(crate) struct Recorded {
 /// The [`kiln_eval::StoreHost`] of a session.
 pub struct Host {
     store_dir: PathBuf,
+    /// The session's store, where sources are written during evaluation (see
+    /// [`Host::write_sources`]) and where `realise_context` looks.
+    store: Store,
+    /// Whether the session may write to its store at all (not in `kiln build --dry-run`).
+    writable: bool,
+    /// nix-instantiate's `--read-write-mode`: `toFile`, `builtins.path`, `filterSource` and
+    /// paths in strings are written to the store as they are added, so that evaluation can read
+    /// them back (`readFile`, `import`). Without it they are only computed, as nix's are.
+    /// `fetchGit` writes its tree either way, as nix's fetchers do.
+    write_sources: Cell<bool>,
     registry: Rc<Registry>,
     pub(crate) recorded: RefCell<Recorded>,
     pub(crate) sources: Sources,
 }
 
 impl Host {
-    pub(crate) fn new(store_dir: PathBuf, registry: Rc<Registry>, sources: Sources) -> Host {
+    pub(crate) fn new(
+        store: Store,
+        writable: bool,
+        registry: Rc<Registry>,
+        sources: Sources,
+    ) -> Host {
         Host {
-            store_dir,
+            // Canonical already (or, for a dry run's missing store, absolute).
+            store_dir: store.root().to_path_buf(),
+            store,
+            writable,
+            write_sources: Cell::new(false),
             registry,
             recorded: RefCell::default(),
             sources,
         }
+    }
+
+    /// Turns nix-instantiate's `--read-write-mode` on or off (see the field).
+    pub(crate) fn set_write_sources(&self, on: bool) {
+        self.write_sources.set(on && self.writable);
+    }
+
+    /// Writes the entry of `id` (a source: its inputs are sources too) into the store now.
+    fn write_entry(&self, id: DrvId) -> Result<(), kiln_store::StoreError> {
+        let mut graph = Graph::new();
+        {
+            let recorded = self.recorded.borrow();
+            for input in recorded.graph.closure(&[id])? {
+                if let Some(drv) = recorded.graph.get(&input) {
+                    graph.add(drv.clone());
+                }
+            }
+        }
+        let builders = self.registry.builders();
+        let options = RealiseOptions {
+            jobs: 1,
+            offline: false,
+        };
+        kiln_store::realise(&self.store, &graph, &[id], &builders, &options, &Quiet)?;
+        Ok(())
     }
 
     /// The store directory, as store paths spell it.
@@ -67,7 +118,9 @@ impl Host {
 
     /// Adds a derivation to the graph and returns its `(drvPath, outPath)`.
     pub(crate) fn record(&self, drv: Derivation) -> Result<(String, String), String> {
-        let entry = drv.entry().map_err(|e| e.to_string())?;
+        let entry = drv
+            .entry()
+            .map_err(|e| nix_name_error(&drv).unwrap_or_else(|| e.to_string()))?;
         let out_path = self.store_dir.join(entry.as_str());
         let out_path = out_path.to_string_lossy().into_owned();
         let drv_path = format!("{out_path}.drv");
@@ -128,13 +181,30 @@ impl Host {
             .collect()
     }
 
-    /// Records a source tree as a `copy-path` derivation; its store path with its context.
+    /// Records a source tree as a `copy-path` derivation (written to the store at once in
+    /// read-write mode); its store path with its context.
     fn add_source(
         &self,
         name: &str,
         tree: SourceTree,
         references: Vec<DrvId>,
-    ) -> Result<NixString, String> {
+    ) -> EvalResult<NixString> {
+        let (path, id) = self
+            .record_source(name, tree, references)
+            .map_err(|m| EvalError::invalid_argument("path", m))?;
+        if self.write_sources.get() {
+            self.write_entry(id).map_err(|e| host_error(&e))?;
+        }
+        Ok(path)
+    }
+
+    /// Records a source tree as a `copy-path` derivation; its store path and id.
+    fn record_source(
+        &self,
+        name: &str,
+        tree: SourceTree,
+        references: Vec<DrvId>,
+    ) -> Result<(NixString, DrvId), String> {
         let mut drv = Derivation::new(name, COPY_PATH);
         drv.fixed_output = Some(format!("blake3-tree:{}", hash_source(&tree).to_hex()));
         drv.inputs = references;
@@ -145,7 +215,10 @@ impl Host {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(id, tree);
         let context: BTreeSet<Box<str>> = [out_path.clone().into_boxed_str()].into_iter().collect();
-        Ok(NixString::with_context(out_path, Some(Box::new(context))))
+        Ok((
+            NixString::with_context(out_path, Some(Box::new(context))),
+            id,
+        ))
     }
 
     /// One attribute's environment string, as Nix converts it.
@@ -198,7 +271,7 @@ impl kiln_eval::StoreHost for Host {
         let name_value = attrs
             .get_str("name")
             .cloned()
-            .ok_or_else(|| bad("required attribute `name` missing".into()))?;
+            .ok_or_else(|| bad("attribute 'name' missing for call to 'derivationStrict'".into()))?;
         let name = ev.force_string(&name_value)?.as_str().to_string();
         let bad_here = |message: String| bad(format!("derivation `{name}`: {message}"));
         if let Some(outputs) = attrs.get_str("outputs") {
@@ -247,6 +320,9 @@ impl kiln_eval::StoreHost for Host {
             drv.env.insert(key.to_string(), text);
         }
         let builder = drv.env.get("builder").cloned().unwrap_or_default();
+        if builder.is_empty() {
+            return Err(bad("required attribute 'builder' missing".into()));
+        }
         let names = Registry::names();
         if !names.contains(builder.as_str()) {
             let known: Vec<&str> = names.iter().copied().collect();
@@ -285,7 +361,7 @@ impl kiln_eval::StoreHost for Host {
                 None => err,
             });
         }
-        let (drv_path, out_path) = self.record(drv).map_err(bad_here)?;
+        let (drv_path, out_path) = self.record(drv).map_err(bad)?;
         Ok(outputs_value(&drv_path, &out_path))
     }
 
@@ -298,14 +374,6 @@ impl kiln_eval::StoreHost for Host {
                 |n| n.to_string_lossy().into_owned(),
             ),
         };
-        kiln_store::EntryName::new(&kiln_store::Digest::of(b""), &name).map_err(|_| {
-            EvalError::invalid_argument(
-                "path",
-                format!(
-                    "store path name '{name}' has invalid characters (kiln allows A-Za-z0-9+-._?=)"
-                ),
-            )
-        })?;
         let tree = if request.recursive {
             read_source(ev, path, request.filter.as_ref())?
         } else {
@@ -348,7 +416,6 @@ impl kiln_eval::StoreHost for Host {
             }
         }
         self.add_source(&name, tree, Vec::new())
-            .map_err(|m| EvalError::invalid_argument("path", m))
     }
 
     fn add_text(&self, _ev: &mut Evaluator, name: &str, text: &NixString) -> EvalResult<NixString> {
@@ -359,7 +426,7 @@ impl kiln_eval::StoreHost for Host {
                 .find(|e| e.starts_with('!') || e.starts_with('='))
             {
                 return Err(bad(format!(
-                    "in 'toFile': the file '{name}' cannot refer to derivation outputs ({output})"
+                    "in 'toFile': the file named '{name}' must not contain a reference to a derivation but contains ({output})"
                 )));
             }
         }
@@ -371,7 +438,84 @@ impl kiln_eval::StoreHost for Host {
             executable: false,
         };
         self.add_source(name, tree, references.into_iter().collect())
-            .map_err(bad)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidArgument { message, .. } => bad(message.clone()),
+                _ => e,
+            })
+    }
+
+    fn fetch_git(&self, ev: &mut Evaluator, request: &FetchGit) -> EvalResult<FetchedGit> {
+        let checkout = crate::git::fetch(ev, request)?;
+        let nar_hash = {
+            use base64::Engine as _;
+            let digest = nar_sha256(&checkout.tree);
+            format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        };
+        let (out_path, id) = self
+            .record_source(&request.name, checkout.tree, Vec::new())
+            .map_err(|m| EvalError::invalid_argument("fetchGit", m))?;
+        // nix adds a fetched tree to its store even in read-only mode, so evaluation can read it.
+        if self.writable {
+            self.write_entry(id).map_err(|e| host_error(&e))?;
+        }
+        Ok(FetchedGit {
+            out_path,
+            nar_hash,
+            git_ref: checkout.git_ref,
+            rev: checkout.rev,
+            rev_count: checkout.rev_count,
+            last_modified: checkout.last_modified,
+        })
+    }
+
+    fn realise_context(&self, _ev: &mut Evaluator, context: &Context) -> EvalResult<()> {
+        let Some(context) = context else {
+            return Ok(());
+        };
+        for element in context.iter() {
+            let drv_path = element.strip_prefix('=').or_else(|| {
+                element
+                    .strip_prefix('!')
+                    .and_then(|r| r.split_once('!'))
+                    .map(|(_, d)| d)
+            });
+            let present = match drv_path {
+                // A derivation's output: present if it was built (kiln builds nothing while
+                // evaluating; nix would build it here).
+                Some(drv_path) => {
+                    let id = self.recorded.borrow().by_drv_path.get(drv_path).copied();
+                    let entry = id.and_then(|id| {
+                        self.recorded
+                            .borrow()
+                            .graph
+                            .get(&id)
+                            .and_then(|d| d.entry().ok())
+                    });
+                    if !entry.is_some_and(|entry| self.store.contains(&entry)) {
+                        return Err(host_error(&HostError::InvalidPath {
+                            path: drv_path.to_string(),
+                            help: "kiln does not build derivations during evaluation (import from derivation); build it with `kiln build` first",
+                        }));
+                    }
+                    true
+                }
+                None => Path::new(&**element)
+                    .strip_prefix(&self.store_dir)
+                    .ok()
+                    .and_then(|entry| kiln_store::EntryName::parse(&entry.to_string_lossy()).ok())
+                    .is_some_and(|entry| self.store.contains(&entry)),
+            };
+            if !present {
+                return Err(host_error(&HostError::InvalidPath {
+                    path: element.to_string(),
+                    help: "a source (`toFile`, `builtins.path`, a path in a string) is written to the store during evaluation only with `--read-write-mode`, as nix-instantiate's; `kiln build` writes it",
+                }));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -395,6 +539,25 @@ pub(crate) fn out_path_string(drv_path: &str, out_path: &str) -> NixString {
         .into_iter()
         .collect();
     NixString::with_context(out_path.to_string(), Some(Box::new(context)))
+}
+
+/// Nix 2.8's error for a store path name it refuses (`checkName`), with kiln's hash where nix
+/// shows its own; `None` for a name nix accepts (kiln's store is stricter: no leading `.`, at
+/// most 200 bytes, and its own error says so).
+fn nix_name_error(drv: &Derivation) -> Option<String> {
+    let name = &drv.name;
+    let path = format!("{}-{name}", drv.id().0.to_store_base32());
+    if name.is_empty() {
+        return Some(format!("store path '{path}' has an empty name"));
+    }
+    if name.len() > 211 {
+        return Some(format!(
+            "store path '{path}' has a name longer than 211 characters"
+        ));
+    }
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "+-._?=".contains(*c)))
+        .map(|c| format!("store path '{path}' contains illegal character '{c}'"))
 }
 
 /// Nix's error for a path that cannot be read.
@@ -423,6 +586,27 @@ fn type_name(kind: FileType) -> &'static str {
 /// Reads the tree at `path` through the evaluator's loader; `filter path type` decides for
 /// every entry below it (a directory it refuses is not entered), as in Nix.
 fn read_source(ev: &mut Evaluator, path: &Path, filter: Option<&Value>) -> EvalResult<SourceTree> {
+    let Some(filter) = filter else {
+        return read_tree(ev, path, &mut |_, _, _| Ok(true));
+    };
+    read_tree(ev, path, &mut |ev, child, kind| {
+        let full = Value::string(child.to_string_lossy().into_owned());
+        let applied = ev.call(filter, full)?;
+        let keep = ev.call(&applied, Value::string(type_name(kind)))?;
+        ev.force_bool(&keep)
+    })
+}
+
+/// What decides, for each entry below the root of a tree being read, whether it is kept.
+pub(crate) type Keep<'a> = dyn FnMut(&mut Evaluator, &Path, FileType) -> EvalResult<bool> + 'a;
+
+/// Reads the tree at `path` through the evaluator's loader, keeping the entries below it that
+/// `keep` accepts (a directory it refuses is not entered).
+pub(crate) fn read_tree(
+    ev: &mut Evaluator,
+    path: &Path,
+    keep: &mut Keep<'_>,
+) -> EvalResult<SourceTree> {
     let kind = ev
         .loader()
         .file_type(path)
@@ -434,15 +618,10 @@ fn read_source(ev: &mut Evaluator, path: &Path, filter: Option<&Value>) -> EvalR
             let mut entries = BTreeMap::new();
             for (name, kind) in listing {
                 let child = path.join(&name);
-                if let Some(filter) = filter {
-                    let full = Value::string(child.to_string_lossy().into_owned());
-                    let applied = ev.call(filter, full)?;
-                    let keep = ev.call(&applied, Value::string(type_name(kind)))?;
-                    if !ev.force_bool(&keep)? {
-                        continue;
-                    }
+                if !keep(ev, &child, kind)? {
+                    continue;
                 }
-                entries.insert(name, read_source(ev, &child, filter)?);
+                entries.insert(name, read_tree(ev, &child, keep)?);
             }
             SourceTree::Dir(entries)
         }

@@ -1,6 +1,7 @@
 //! kiln-driver: joins the language half (syntax, eval, module) and the artifact half (store,
 //! debian, builders). A [`Session`] gives the evaluator a store (`derivation`, paths added by
-//! content, `builtins.path`, `toFile`) and `pkgs`, Debian's packages pinned by `kiln.lock`;
+//! content, `builtins.path`, `toFile`, `fetchGit` of local repositories) and `pkgs`, Debian's
+//! packages pinned by `kiln.lock`;
 //! every command evaluates through [`Session::evaluate`], and `kiln build` realises the
 //! derivations evaluation recorded with kiln-builders' native builders.
 //!
@@ -27,6 +28,7 @@
 //! ```
 
 mod error;
+mod git;
 mod host;
 mod pkgs;
 mod session;

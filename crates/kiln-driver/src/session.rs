@@ -50,6 +50,10 @@ pub struct SessionOptions {
     /// `kiln build --dry-run`: the store is opened read-only and the lock is never written, so
     /// the session writes nothing at all; [`Session::save_lock`] only says what it would pin.
     pub dry_run: bool,
+    /// nix-instantiate's `--read-write-mode`: sources added during evaluation (`toFile`,
+    /// `builtins.path`, `filterSource`, paths in strings) are written to the store at once, so
+    /// the evaluation can read them back; without it they are computed only, as nix's are.
+    pub read_write_mode: bool,
 }
 
 impl SessionOptions {
@@ -63,6 +67,7 @@ impl SessionOptions {
             locked: lock == LockFile::Embedded,
             lock,
             dry_run: false,
+            read_write_mode: false,
         }
     }
 
@@ -98,11 +103,15 @@ impl Session {
         } else {
             Store::open(&options.store)?
         };
-        // Canonical already (or, for a dry run's missing store, absolute).
-        let store_dir = store.root().to_path_buf();
         let sources = kiln_builders::Sources::default();
         let registry = Rc::new(Registry::new(sources.clone()));
-        let host = Rc::new(Host::new(store_dir, registry.clone(), sources));
+        let host = Rc::new(Host::new(
+            store.clone(),
+            !options.dry_run,
+            registry.clone(),
+            sources,
+        ));
+        host.set_write_sources(options.read_write_mode);
         let lock = match &options.lock {
             LockFile::Path(path) => Lock::read(path)?,
             LockFile::Embedded => Some(Lock::parse(

@@ -1,6 +1,7 @@
 //! The driver without the network: `derivation` values (names, laziness, inputs from string
 //! contexts, errors, builders checking their attributes), paths added to the store by content
-//! (`"${./x}"`, `builtins.path`, `filterSource`, `toFile`), `pkgs` from a lock alone
+//! (`"${./x}"`, `builtins.path`, `filterSource`, `toFile`; written during evaluation in
+//! read-write mode), `fetchGit` of a local repository, `pkgs` from a lock alone
 //! (`--locked`, `--offline`), and the `aggregate-modules` builder on fake module trees.
 
 use kiln_driver::{DriverError, Session, SessionOptions};
@@ -42,6 +43,10 @@ sha256 = 0000000000000000000000000000000000000000000000000000000000000002
 ";
 
 fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+fn fixture_with(adjust: impl FnOnce(&mut SessionOptions)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("kiln.lock"), PIN).unwrap();
     let mut options = SessionOptions::for_build(&Source::File(dir.path().join("profile.nix")));
@@ -49,6 +54,7 @@ fn fixture() -> Fixture {
     options.locked = true;
     options.archive.offline = true;
     options.archive.mirror = "http://127.0.0.1:9".into();
+    adjust(&mut options);
     let session = Session::open(options).unwrap();
     let ev = session.evaluator(EvalOptions::default());
     Fixture { dir, session, ev }
@@ -435,7 +441,7 @@ fn to_file_is_a_store_file() {
     assert_eq!(std::fs::read_to_string(realised).unwrap(), "hello\n");
     let (_, message) = f.error(&format!("builtins.toFile \"x\" \"${{{DRV}}}\""));
     assert!(
-        message.contains("cannot refer to derivation outputs"),
+        message.contains("must not contain a reference to a derivation"),
         "{message}"
     );
 }
@@ -505,4 +511,106 @@ fn builders_check_their_attributes_at_evaluation() {
     for refused in ["bad-root", "sq"] {
         assert!(!recorded.contains(&refused), "{refused} was recorded");
     }
+}
+
+#[test]
+fn sources_are_written_during_evaluation_only_in_read_write_mode() {
+    let expr = r#"builtins.readFile (builtins.toFile "note" "written")"#;
+    // Computed only, as in nix-instantiate's read-only mode: reading it back is nix's error.
+    let mut f = fixture();
+    let (code, message) = f.error(expr);
+    assert_eq!(code, "kiln::driver::invalid_path", "{message}");
+    assert!(
+        message.starts_with("path '") && message.ends_with("-note' is not valid"),
+        "{message}"
+    );
+    let mut f = fixture_with(|options| options.read_write_mode = true);
+    assert_eq!(f.string(expr), "written");
+    let three = f.eval(r#"import (builtins.toFile "three.nix" "1 + 2")"#);
+    assert!(matches!(three, Ok(Value::Int(3))), "{three:?}");
+    // A derivation's output is never built while evaluating.
+    let (code, message) = f.error(&format!("builtins.readFile \"${{{DRV}}}/x\""));
+    assert_eq!(code, "kiln::driver::invalid_path", "{message}");
+    assert!(
+        message.ends_with("-hello-iso.drv' is not valid"),
+        "{message}"
+    );
+}
+
+/// Runs `git ARGS` in `dir` with a fixed identity and dates; `false` if there is no git.
+fn git(dir: &Path, args: &[&str]) -> bool {
+    let Ok(out) = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=kiln", "-c", "user.email=kiln@example.org"])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", "2020-01-02T03:04:05Z")
+        .env("GIT_COMMITTER_DATE", "2020-01-02T03:04:05Z")
+        .output()
+    else {
+        return false;
+    };
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    true
+}
+
+#[test]
+fn fetch_git_adds_a_local_checkout_by_content() {
+    let mut f = fixture();
+    let repo = f.dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::write(repo.join("a"), "one\n").unwrap();
+    if !git(&repo, &["init", "--quiet", "--initial-branch=main"]) {
+        // Without git, fetchGit says what is missing.
+        let (code, _) = f.error("builtins.fetchGit ./repo");
+        assert_eq!(code, "kiln::driver::git_missing");
+        return;
+    }
+    assert!(git(&repo, &["add", "a"]));
+    assert!(git(&repo, &["commit", "--quiet", "-m", "one"]));
+    let rev = |f: &mut Fixture| f.string("(builtins.fetchGit ./repo).rev");
+    let clean = rev(&mut f);
+    assert_eq!(clean.len(), 40);
+    let last_modified = f.eval("(builtins.fetchGit ./repo).lastModified");
+    assert!(
+        matches!(last_modified, Ok(Value::Int(1_577_934_245))),
+        "{last_modified:?}"
+    );
+    // The tree is in the store (nix's fetchers write even in read-only mode).
+    assert_eq!(
+        f.string(r#"builtins.readFile "${builtins.fetchGit ./repo}/a""#),
+        "one\n"
+    );
+    // A derivation that uses it has its copy-path entry as an input.
+    let value = f
+        .eval(r#"derivation { name = "uses-src"; builder = "package-tree"; src = (builtins.fetchGit ./repo).outPath; }"#)
+        .unwrap();
+    let targets = f.session.targets(&mut f.ev, &value).unwrap();
+    let graph = f.session.graph();
+    let drv = graph.get(&targets[0]).unwrap();
+    assert_eq!(drv.inputs.len(), 1);
+    let source = graph.get(&drv.inputs[0]).unwrap();
+    assert_eq!(
+        (source.name.as_str(), source.builder.as_str()),
+        ("source", "copy-path")
+    );
+    // A dirty tree: the tracked files as they are, the zero rev; another key for other bytes.
+    std::fs::write(repo.join("a"), "two\n").unwrap();
+    std::fs::write(repo.join("untracked"), "not taken\n").unwrap();
+    assert_eq!(rev(&mut f), "0".repeat(40));
+    assert_eq!(
+        f.string(r#"builtins.readFile "${builtins.fetchGit ./repo}/a""#),
+        "two\n"
+    );
+    assert_eq!(
+        f.string(r#"toString (builtins.attrNames (builtins.readDir (builtins.fetchGit ./repo)))"#),
+        "a"
+    );
+    let dirty = f.string("(builtins.fetchGit ./repo).outPath");
+    let committed = f.string(&format!(
+        r#"(builtins.fetchGit {{ url = ./repo; rev = "{clean}"; }}).outPath"#
+    ));
+    assert_ne!(dirty, committed);
+    // Never the network.
+    let (code, _) = f.error(r#"builtins.fetchGit "https://example.org/repo.git""#);
+    assert_eq!(code, "kiln::eval::not_available");
 }

@@ -145,6 +145,12 @@ pub enum ErrorKind {
     NotAvailable {
         builtin: &'static str,
     },
+    /// A fetcher given a remote location (`fetchGit "https://…"`): kiln's network reaches only
+    /// package registries.
+    RemoteFetch {
+        builtin: &'static str,
+        url: String,
+    },
     /// A store operation (`derivation`, a path in a string, `toFile`) in an evaluator made
     /// without a [`crate::StoreHost`].
     NoStore {
@@ -198,7 +204,9 @@ impl ErrorKind {
             ErrorKind::Io { .. } => "kiln::eval::io",
             ErrorKind::NoDefaultNix { .. } => "kiln::eval::no_default_nix",
             ErrorKind::Syntax { code, .. } => code,
-            ErrorKind::NotAvailable { .. } => "kiln::eval::not_available",
+            ErrorKind::NotAvailable { .. } | ErrorKind::RemoteFetch { .. } => {
+                "kiln::eval::not_available"
+            }
             ErrorKind::NoStore { .. } => "kiln::eval::no_store",
             ErrorKind::Bug { .. } => "kiln::bug",
         }
@@ -224,6 +232,10 @@ impl ErrorKind {
             }
             ErrorKind::NotAvailable { .. } => Some(
                 "kiln fetches only Debian's packages, pinned in kiln.lock; Nix's fetchers are not implemented"
+                    .to_string(),
+            ),
+            ErrorKind::RemoteFetch { .. } => Some(
+                "kiln's network reaches only package registries (Debian's archive, pinned in kiln.lock); fetchGit reads local repositories: a path or a file:// URL"
                     .to_string(),
             ),
             ErrorKind::NoStore { .. } => Some(
@@ -345,6 +357,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Syntax { message, .. } => f.write_str(message),
             ErrorKind::NotAvailable { builtin } => {
                 write!(f, "`{builtin}` is not supported by kiln")
+            }
+            ErrorKind::RemoteFetch { builtin, url } => {
+                write!(f, "`{builtin}` of the remote repository '{url}' is not supported by kiln")
             }
             ErrorKind::Host { message, .. } => f.write_str(message),
             ErrorKind::NoStore { what } => {

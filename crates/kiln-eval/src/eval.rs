@@ -754,7 +754,10 @@ impl Evaluator {
             AttrKey::Static(name) => Ok(Some(*name)),
             AttrKey::Dynamic(expr) => match self.eval_leaf(expr, env)? {
                 Value::Null => Ok(None),
-                Value::String(s) => Ok(Some(Symbol::intern(s.as_str()))),
+                Value::String(s) => {
+                    crate::builtins::context::no_context(&s).map_err(|e| e.at(expr.span))?;
+                    Ok(Some(Symbol::intern(s.as_str())))
+                }
                 other => Err(EvalError::type_error("a string", &other).at(expr.span)),
             },
         }
@@ -856,7 +859,10 @@ impl Evaluator {
         for (name_expr, value_expr) in &def.dynamic {
             let name = match self.eval_leaf(name_expr, &value_env)? {
                 Value::Null => continue,
-                Value::String(s) => Symbol::intern(s.as_str()),
+                Value::String(s) => {
+                    crate::builtins::context::no_context(&s).map_err(|e| e.at(name_expr.span))?;
+                    Symbol::intern(s.as_str())
+                }
                 other => return Err(EvalError::type_error("a string", &other).at(name_expr.span)),
             };
             if let Some(first) = entries.iter().find(|e| e.name == name) {

@@ -3,12 +3,15 @@
 //! Evaluation stays pure: kiln-eval never writes a store path itself. It asks the
 //! [`StoreHost`] set with [`Evaluator::set_store_host`] to record a derivation and name its
 //! outputs (`derivationStrict`), to add a file tree to the store by its content (a path
-//! interpolated into a string, `builtins.path`, `builtins.filterSource`), or to add a text
-//! (`builtins.toFile`). Without a host these are `not_available`. `derivation` is Nix's own
-//! wrapper around `derivationStrict` (Nix 2.8's `corepkgs/derivation.nix`), evaluated once per
-//! evaluator, so the attributes of a derivation value stay as lazy as Nix's.
+//! interpolated into a string, `builtins.path`, `builtins.filterSource`), to add a text
+//! (`builtins.toFile`), to check out a local Git repository (`builtins.fetchGit`, whose
+//! arguments kiln-eval checks itself, in `builtins/fetch_git.rs`), and to make sure the store
+//! paths a string refers to are there before a builtin reads one (Nix's `realiseContext`).
+//! Without a host these are `no_store`. `derivation` is Nix's own wrapper around
+//! `derivationStrict` (Nix 2.8's `corepkgs/derivation.nix`), evaluated once per evaluator, so
+//! the attributes of a derivation value stay as lazy as Nix's.
 
-use crate::{Attrs, EvalResult, Evaluator, NixString, Value};
+use crate::{Attrs, Context, EvalResult, Evaluator, NixString, Value};
 
 /// What a build driver provides (see the module comment).
 pub trait StoreHost {
@@ -23,6 +26,50 @@ pub trait StoreHost {
     /// `builtins.toFile name text`: a store file holding `text`; `text`'s context (store
     /// paths only, no derivation outputs) becomes the file's references.
     fn add_text(&self, ev: &mut Evaluator, name: &str, text: &NixString) -> EvalResult<NixString>;
+
+    /// `builtins.fetchGit` of a local repository, its arguments checked: the tree (a commit's,
+    /// or a dirty working tree's tracked files) added to the store by content.
+    fn fetch_git(&self, ev: &mut Evaluator, request: &FetchGit) -> EvalResult<FetchedGit>;
+
+    /// Nix's `realiseContext`: every store path `context` names must be in the store before a
+    /// builtin reads a path under it (`readFile "${drv}/x"`, `import (toFile …)`); an error
+    /// (nix's `path '…' is not valid`) if one is not.
+    fn realise_context(&self, ev: &mut Evaluator, context: &Context) -> EvalResult<()>;
+}
+
+/// What `builtins.fetchGit` asks for, after kiln-eval has checked its arguments as nix 2.8 does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchGit {
+    /// The repository's directory (a path, or a `file://` URL's path).
+    pub path: String,
+    /// `ref`: a branch or tag name (`main`, `refs/tags/v1`), checked against Git's rules.
+    pub git_ref: Option<String>,
+    /// `rev`: a commit, as 40 lowercase hexadecimal digits.
+    pub rev: Option<String>,
+    pub shallow: bool,
+    pub submodules: bool,
+    /// `allRefs`: `rev` may be on any ref, not only on `ref`.
+    pub all_refs: bool,
+    /// The store name (`name`, default `source`).
+    pub name: String,
+}
+
+/// What a host found for a [`FetchGit`].
+#[derive(Clone, Debug)]
+pub struct FetchedGit {
+    /// The store path of the tree, with itself as its context.
+    pub out_path: NixString,
+    /// The SHA-256 of the tree's NAR serialisation, in SRI form (`sha256-…`): the same as nix's
+    /// for the same tree, whatever the store.
+    pub nar_hash: String,
+    /// The ref the commit came from; `None` for a working tree.
+    pub git_ref: Option<String>,
+    /// The commit; `None` for a dirty working tree (or a repository without commits).
+    pub rev: Option<String>,
+    /// The number of commits up to `rev`; `None` when dirty or `shallow`.
+    pub rev_count: Option<u64>,
+    /// The commit time of `rev` (of `HEAD` for a dirty tree; 0 without commits), in seconds.
+    pub last_modified: u64,
 }
 
 /// What to add to the store (`builtins.path`'s arguments).
@@ -103,6 +150,29 @@ impl Evaluator {
             }));
         };
         host.add_text(self, name, text)
+    }
+
+    pub(crate) fn fetch_git(&mut self, request: &FetchGit) -> EvalResult<FetchedGit> {
+        let Some(host) = self.host.clone() else {
+            return Err(crate::EvalError::new(crate::ErrorKind::NoStore {
+                what: "`fetchGit`",
+            }));
+        };
+        host.fetch_git(self, request)
+    }
+
+    /// Coerces a value to the absolute path a builtin is about to read, as Nix's `realisePath`:
+    /// the store paths its context names must be in the store (without a host, a string has
+    /// no store paths to check).
+    pub(crate) fn realise_path(&mut self, value: &Value) -> EvalResult<String> {
+        let s = self.coerce_to_string(value, crate::Coerce::KeepPaths)?;
+        if s.has_context() {
+            if let Some(host) = self.host.clone() {
+                host.realise_context(self, s.context())?;
+            }
+        }
+        self.check_absolute(s.as_str())?;
+        Ok(s.as_str().to_string())
     }
 
     pub(crate) fn derivation_strict(&mut self, arg: &Value) -> EvalResult<Value> {

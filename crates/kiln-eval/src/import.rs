@@ -17,12 +17,19 @@ impl Evaluator {
     /// Coerces a value to an absolute path string (`coerceToPath`).
     pub fn coerce_to_path(&mut self, value: &Value) -> EvalResult<String> {
         let s = self.coerce_to_string(value, Coerce::KeepPaths)?;
-        if !s.as_str().starts_with('/') {
-            return Err(EvalError::new(ErrorKind::Unsupported {
-                message: format!("string '{}' doesn't represent an absolute path", s.as_str()),
-            }));
-        }
+        self.check_absolute(s.as_str())?;
         Ok(s.as_str().to_string())
+    }
+
+    /// `coerceToPath`'s check: a path is absolute.
+    pub(crate) fn check_absolute(&self, path: &str) -> EvalResult<()> {
+        if path.starts_with('/') {
+            Ok(())
+        } else {
+            Err(EvalError::new(ErrorKind::Unsupported {
+                message: format!("string '{path}' doesn't represent an absolute path"),
+            }))
+        }
     }
 
     /// The file an import of `path` reads: `path` itself, or its `default.nix`.
@@ -76,7 +83,7 @@ impl Evaluator {
 
     /// `import path`.
     pub fn import(&mut self, path_value: &Value) -> EvalResult<Value> {
-        let path = self.coerce_to_path(path_value)?;
+        let path = self.realise_path(path_value)?;
         let path = self.resolve_import(&path)?;
         if let Some(v) = self.import_cache.get(&path) {
             return Ok(v.clone());
@@ -91,7 +98,7 @@ impl Evaluator {
 
     /// `scopedImport scope path`.
     pub fn scoped_import(&mut self, scope: &Attrs, path_value: &Value) -> EvalResult<Value> {
-        let path = self.coerce_to_path(path_value)?;
+        let path = self.realise_path(path_value)?;
         let path = self.resolve_import(&path)?;
         let ast = self.load_file(&path)?;
         self.eval_scoped(&ast, scope)

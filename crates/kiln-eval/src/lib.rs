@@ -41,7 +41,7 @@ pub use error::{
 };
 pub use eval::Evaluator;
 pub use gc::CollectStats;
-pub use host::{AddPath, StoreHost};
+pub use host::{AddPath, FetchGit, FetchedGit, StoreHost};
 pub use loader::{FileType, FsLoader, Loader};
 pub use ops::Coerce;
 pub use symbol::Symbol;

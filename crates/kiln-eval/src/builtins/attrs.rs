@@ -74,8 +74,11 @@ fn attr_values(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     Ok(Value::list(attrs.iter().map(|e| e.value.clone()).collect()))
 }
 
+/// An attribute name argument: a string without context, as Nix's `forceStringNoCtx`.
 fn name_arg(ev: &mut Evaluator, value: &Value) -> EvalResult<Symbol> {
-    Ok(Symbol::intern(ev.force_string(value)?.as_str()))
+    Ok(Symbol::intern(
+        super::context::force_string_no_context(ev, value)?.as_str(),
+    ))
 }
 
 fn get_attr(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {

@@ -2,9 +2,9 @@
 //! `unsafeDiscardOutputDependency` and `appendContext`, plus [`force_string_no_context`], which
 //! other families use where Nix calls `forceStringNoCtx`.
 //!
-//! A string's context is kept in Nix's own encoding (see [`crate::Context`]): `/nix/store/…` for
-//! a plain store path, `=/nix/store/….drv` for a derivation with all its outputs, and
-//! `!out!/nix/store/….drv` for one output. `getContext` decodes it into Nix's attribute-set
+//! A string's context is kept in Nix's own encoding (see [`crate::Context`]): `<store>/…` for
+//! a plain store path, `=<store>/….drv` for a derivation with all its outputs, and
+//! `!out!<store>/….drv` for one output. `getContext` decodes it into Nix's attribute-set
 //! form and `appendContext` encodes that form back, with Nix 2.8's checks: keys must be store
 //! paths, and only a `.drv` may carry `allOutputs` or `outputs`.
 
@@ -44,22 +44,25 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     },
 ];
 
-/// The store directory that context entries name (Nix's default, which kiln keeps).
-const STORE_DIR: &str = "/nix/store/";
-
 /// `forceStringNoCtx`: a string that must not refer to a store path.
 pub(crate) fn force_string_no_context(ev: &mut Evaluator, value: &Value) -> EvalResult<NixString> {
     let s = ev.force_string(value)?;
-    if let Some(first) = s.context().as_ref().and_then(|ctx| ctx.iter().next()) {
-        return Err(EvalError::new(ErrorKind::Unsupported {
-            message: format!(
-                "the string '{}' is not allowed to refer to a store path (such as '{}')",
-                s.as_str(),
-                decode(first).0
-            ),
-        }));
-    }
+    no_context(&s)?;
     Ok(s)
+}
+
+/// Nix's check in `forceStringNoCtx`: the error names the first context element in its
+/// encoded form (`!out!<drv>` for an output), as nix 2.8 prints it.
+pub(crate) fn no_context(s: &NixString) -> EvalResult<()> {
+    match s.context().as_ref().and_then(|ctx| ctx.iter().next()) {
+        Some(first) => Err(EvalError::new(ErrorKind::Unsupported {
+            message: format!(
+                "the string '{}' is not allowed to refer to a store path (such as '{first}')",
+                s.as_str(),
+            ),
+        })),
+        None => Ok(()),
+    }
 }
 
 /// What one context element says: the path it names and, for a derivation, which outputs.
@@ -82,9 +85,13 @@ fn decode(element: &str) -> (&str, Element<'_>) {
     (element, Element::Path)
 }
 
-/// Nix's `isStorePath` for the default store: `/nix/store/<32 base-32 chars>-<name>`.
-fn is_store_path(path: &str) -> bool {
-    let Some(base) = path.strip_prefix(STORE_DIR) else {
+/// Nix's `isStorePath`: `<store dir>/<32 base-32 chars>-<name>`, where the store directory is
+/// the evaluator's (`builtins.storeDir`: kiln's store, or `/nix/store` without one).
+fn is_store_path(store_dir: &str, path: &str) -> bool {
+    let Some(base) = path
+        .strip_prefix(store_dir.trim_end_matches('/'))
+        .and_then(|rest| rest.strip_prefix('/'))
+    else {
         return false;
     };
     let Some((hash, name)) = base.split_at_checked(32) else {
@@ -186,9 +193,9 @@ fn append_context(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             Some(span) => e.at(span),
             None => e,
         };
-        if !is_store_path(name) {
+        if !is_store_path(&ev.options().store_dir, name) {
             return Err(at(invalid(format!(
-                "context key '{name}' is not a store path"
+                "Context key '\"{name}\"' is not a store path"
             ))));
         }
         let spec = ev.force_attrs(&addition.value).map_err(at)?;
@@ -202,7 +209,7 @@ fn append_context(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             if ev.force_bool(all)? {
                 if !name.ends_with(".drv") {
                     return Err(at(invalid(format!(
-                        "tried to add all-outputs context of {name}, which is not a derivation, to a string"
+                        "Tried to add all-outputs context of \"{name}\", which is not a derivation, to a string"
                     ))));
                 }
                 set.insert(format!("={name}").into());
@@ -212,7 +219,7 @@ fn append_context(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
             let outputs = ev.force_list(outputs)?;
             if !outputs.is_empty() && !name.ends_with(".drv") {
                 return Err(at(invalid(format!(
-                    "tried to add derivation output context of {name}, which is not a derivation, to a string"
+                    "Tried to add derivation output context of \"{name}\", which is not a derivation, to a string"
                 ))));
             }
             for output in outputs.iter() {
@@ -346,7 +353,13 @@ mod tests {
             attrs(vec![("outputs", Value::list(vec![s("out")]))]),
         )]);
         assert!(call("appendContext", &[s("x"), not_drv]).contains("which is not a derivation"));
-        assert!(super::is_store_path(PATH));
-        assert!(!super::is_store_path("/nix/store/short-foo"));
+        assert!(super::is_store_path("/nix/store", PATH));
+        assert!(!super::is_store_path("/nix/store", "/nix/store/short-foo"));
+        // kiln's store, wherever it is.
+        let kiln = "/home/u/.cache/kiln/store/0c2hmmxcb0i9lmbx8b5r0yk7a6wqdbl3-foo";
+        assert!(super::is_store_path("/home/u/.cache/kiln/store", kiln));
+        assert!(super::is_store_path("/home/u/.cache/kiln/store/", kiln));
+        assert!(!super::is_store_path("/nix/store", kiln));
+        assert!(!super::is_store_path("/home/u/.cache/kiln", kiln));
     }
 }

@@ -58,7 +58,7 @@ fn hash_string_builtin(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> 
 
 fn hash_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let algo = force_string_no_context(ev, &args[0])?;
-    let path = ev.coerce_to_path(&args[1])?;
+    let path = ev.realise_path(&args[1])?;
     let data = ev
         .loader()
         .read_file(std::path::Path::new(&path))

@@ -53,7 +53,7 @@ pub(crate) fn io_error(operation: &'static str, path: &str, e: &std::io::Error) 
 }
 
 fn read_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
-    let path = ev.coerce_to_path(&args[0])?;
+    let path = ev.realise_path(&args[0])?;
     let bytes = ev
         .loader()
         .read_file(Path::new(&path))
@@ -70,7 +70,7 @@ fn read_file(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 }
 
 fn read_dir(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
-    let path = ev.coerce_to_path(&args[0])?;
+    let path = ev.realise_path(&args[0])?;
     let entries = ev
         .loader()
         .read_dir(Path::new(&path))
@@ -87,7 +87,7 @@ fn read_dir(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 }
 
 fn path_exists(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
-    let path = ev.coerce_to_path(&args[0])?;
+    let path = ev.realise_path(&args[0])?;
     Ok(Value::Bool(ev.loader().file_type(Path::new(&path)).is_ok()))
 }
 

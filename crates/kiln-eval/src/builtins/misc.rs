@@ -2,8 +2,9 @@
 //! `dirOf`, `toPath`), the search path (`__findFile`, `__nixPath`), the constants
 //! (`currentSystem`, `nixVersion`, `langVersion`, `storeDir`, `currentTime`) and the builtins
 //! that need a store (`derivation`, `path`, `filterSource`, `toFile`), which go through the
-//! evaluator's [`crate::StoreHost`] (`no_store` without one). Nix's fetchers are
-//! `not_available`: kiln fetches only Debian's packages.
+//! evaluator's [`crate::StoreHost`] (`no_store` without one). Nix's fetchers but `fetchGit`
+//! (`fetch_git.rs`, local repositories) are `not_available`: kiln fetches only Debian's
+//! packages.
 
 use super::Builtin;
 use crate::error::ErrorKind;
@@ -119,11 +120,6 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         func: |_, _| not_available("fetchTarball"),
     },
     Builtin {
-        name: "fetchGit",
-        arity: 1,
-        func: |_, _| not_available("fetchGit"),
-    },
-    Builtin {
         name: "fetchMercurial",
         arity: 1,
         func: |_, _| not_available("fetchMercurial"),
@@ -146,7 +142,7 @@ fn path(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
     let (mut name, mut filter, mut recursive, mut sha256) = (None, None, true, None);
     for entry in attrs.iter() {
         match entry.name.as_str() {
-            "path" => request = Some(ev.coerce_to_path(&entry.value)?),
+            "path" => request = Some(ev.realise_path(&entry.value)?),
             "name" => name = Some(ev.force_string(&entry.value)?.as_str().to_string()),
             "filter" => filter = Some(ev.force(&entry.value)?),
             "recursive" => recursive = ev.force_bool(&entry.value)?,
@@ -177,7 +173,7 @@ fn path(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
 
 /// `builtins.filterSource filter path`: `builtins.path { inherit filter path; }`.
 fn filter_source(ev: &mut Evaluator, args: &[Value]) -> EvalResult<Value> {
-    let path = ev.coerce_to_path(&args[1])?;
+    let path = ev.realise_path(&args[1])?;
     let filter = ev.force(&args[0])?;
     let request = AddPath {
         filter: Some(filter),

@@ -49,9 +49,10 @@ use crate::{error::EvalError, value::Thunk};
 mod arith;
 mod attrs;
 mod collections;
-mod context;
+pub(crate) mod context;
 mod control;
 pub mod docs;
+mod fetch_git;
 mod hash;
 mod io;
 pub(crate) mod json;
@@ -89,6 +90,7 @@ pub(crate) const FAMILIES: &[&[Builtin]] = &[
     collections::BUILTINS,
     context::BUILTINS,
     control::BUILTINS,
+    fetch_git::BUILTINS,
     hash::BUILTINS,
     io::BUILTINS,
     json::BUILTINS,
