@@ -29,11 +29,14 @@ events = []  # (seconds, verb, name, builder)
 message = None
 for line in proc.stderr:
     t = time.monotonic() - start
-    m = re.match(r"(building|built) (\S+)(?: \((\S+)\))?$", line.strip())
+    # "building NAME [HASH] (BUILDER)" and "built NAME [HASH]" (kiln-cli's plain progress)
+    m = re.match(r"(building|built) (\S+ \[\w+\])(?: \((\S+)\))?$", line.strip())
     if m:
         events.append((t, m.group(1), m.group(2), m.group(3)))
     if "configured in" in line:
         message = (t, line.strip())
+    if line.startswith("built ") and "step(s)" in line:
+        print(line.strip())
 proc.wait()
 total = time.monotonic() - start
 if proc.returncode != 0:
