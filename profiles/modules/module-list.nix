@@ -11,13 +11,17 @@
   ./system/build.nix
   ./misc/assertions.nix
   ./hardware/firmware.nix
+  ./hardware/graphics.nix
   ./config/system-path.nix
   ./config/networking.nix
   ./config/users-groups.nix
   ./config/i18n.nix
+  ./config/fonts.nix
+  ./security/polkit.nix
   ./tasks/filesystems.nix
   ./installer/cd-dvd/iso-image.nix
   ./services/openssh.nix
   ./services/x11/xserver.nix
+  ./services/x11/display-managers.nix
   ./services/x11/gnome.nix
 ]

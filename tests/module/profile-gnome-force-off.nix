@@ -1,4 +1,4 @@
-# `mkForce false` on the GNOME switch in a profile that imports the GNOME installer drops GNOME's packages.
+# `mkForce false` on the GNOME switch in a profile that imports the GNOME installer drops GNOME, GDM, X and the desktop tools: a text-mode image (NetworkManager stays, from the graphical base).
 let
   config = (import ./support/eval-profile.nix {
     imports = [ ../../profiles/installer/cd-dvd/installation-cd-graphical-gnome.nix ];

@@ -11,6 +11,13 @@
 //!    `install ok unpacked` (conffiles as `newconffile`, each at `<path>.dpkg-new`), the
 //!    maintainer scripts, `.list`, `.md5sums` and the other control files under `info/`, and
 //!    the trigger interests under `triggers/`.
+//!    The profile's `system.debianRootFiles` are written into the tree now, so that the
+//!    packages' scripts and triggers see them (a GSettings override that glib's trigger
+//!    compiles into the schema cache).
+//!    Then every path's time is set to `SOURCE_DATE_EPOCH`, the time the image gives them:
+//!    what the scripts record about a file's time must not be the time of the copy. Python
+//!    writes the source's mtime into each `.pyc` it caches while a script imports a module
+//!    (`py3compile` imports `debpython`), and that cache is then valid in the live system too.
 //! 3. In the sandbox, with the root's own programs: each package's `preinst install`, in
 //!    dependency order; `dpkg --configure -a`, which runs the `postinst`s in dependency order
 //!    with debconf non-interactive; then every trigger a package declared interest in is
@@ -69,6 +76,10 @@ struct DebianRootInputs {
     /// configured; the packages they name are reconfigured with them.
     #[serde(default)]
     debconf_selections: String,
+    /// Text files to write into the root before it is configured: `{ "usr/share/x": "text" }`,
+    /// paths relative to `/`.
+    #[serde(default, deserialize_with = "inputs::json")]
+    files: BTreeMap<String, String>,
     /// The squashfs compression (`isoImage.squashfsCompression`).
     compression: crate::layers::Compression,
     /// The time scripts see as "now" (`SOURCE_DATE_EPOCH`, which shadow's tools and Python's
@@ -83,6 +94,7 @@ impl Builder for DebianRoot {
     fn check(&self, drv: &Derivation, inputs: &[PathBuf]) -> Result<(), BuildError> {
         let parsed: DebianRootInputs = inputs::check(drv, inputs).map_err(BuildError::new)?;
         check_selections(&parsed.debconf_selections)?;
+        check_files(&parsed.files)?;
         Ok(())
     }
 
@@ -95,6 +107,7 @@ impl Builder for DebianRoot {
     ) -> Result<(), BuildError> {
         let inputs: DebianRootInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
         check_selections(&inputs.debconf_selections)?;
+        check_files(&inputs.files)?;
         Ok(build(drv, &inputs, out, events)?)
     }
 }
@@ -117,6 +130,74 @@ fn check_selections(selections: &str) -> Result<()> {
             )));
         }
     }
+    Ok(())
+}
+
+/// Each file's path is relative, of plain components (no `.`, `..` or empty one).
+fn check_files(files: &BTreeMap<String, String>) -> Result<()> {
+    for name in files.keys() {
+        let plain = !name.is_empty()
+            && name
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..");
+        if !plain {
+            return Err(BuilderError::invalid(format!(
+                "system.debianRootFiles: `{name}` must be a relative path of plain names"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the profile's files into the root (owner root, mode 0644, parents 0755), replacing a
+/// package's file of the same path.
+fn write_files(root: &Path, files: &BTreeMap<String, String>) -> Result<()> {
+    for (name, text) in files {
+        let path = root.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(BuilderError::io("create", parent))?;
+        }
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(BuilderError::invalid(format!(
+                "system.debianRootFiles: `{name}` is a directory or symlink in the packages"
+            )));
+        }
+        std::fs::write(&path, text).map_err(BuilderError::io("write", &path))?;
+        crate::set_mode(&path, 0o644)?;
+    }
+    Ok(())
+}
+
+/// Sets the access and modification times of `root` and everything under it to `epoch`
+/// (symlinks themselves, not their targets).
+fn set_times(root: &Path, epoch: u32) -> Result<()> {
+    use rustix::fs::{utimensat, AtFlags, Timespec, Timestamps, CWD};
+    let time = Timespec {
+        tv_sec: i64::from(epoch),
+        tv_nsec: 0,
+    };
+    let times = Timestamps {
+        last_access: time,
+        last_modification: time,
+    };
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(BuilderError::io("read", &dir))? {
+            let entry = entry.map_err(BuilderError::io("read", &dir))?;
+            let path = entry.path();
+            if entry
+                .file_type()
+                .map_err(BuilderError::io("read", &path))?
+                .is_dir()
+            {
+                pending.push(path.clone());
+            }
+            utimensat(CWD, &path, &times, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| BuilderError::io("set the times of", &path)(e.into()))?;
+        }
+    }
+    utimensat(CWD, root, &times, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(|e| BuilderError::io("set the times of", root)(e.into()))?;
     Ok(())
 }
 
@@ -177,6 +258,8 @@ fn build(
         Privilege::UserNamespace => Some(&mut merged.unowned),
     };
     write_database(&root, &controls, faked_owners)?;
+    write_files(&root, &inputs.files)?;
+    set_times(&root, inputs.source_date_epoch)?;
     let log = scratch.path().join("dpkg.log");
     let script = scratch.path().join("configure.sh");
     std::fs::write(
@@ -244,12 +327,20 @@ fn build(
         inputs.source_date_epoch,
         owners,
     )?;
-    // The split the benchmarks report (tests/bench/liveroot.sh).
+    let squashed = started.elapsed();
+    // The configured tree (gigabytes for a desktop, hundreds of thousands of files) goes now,
+    // not when the store registers the output, so its removal is timed with the rest.
+    let scratch_path = scratch.path().to_path_buf();
+    scratch
+        .close()
+        .map_err(BuilderError::io("remove", &scratch_path))?;
+    // The split the benchmarks report (tests/bench/liveroot.sh, tests/bench/gnome.sh).
     let secs = |d: std::time::Duration| d.as_secs_f64();
     events.message(
         drv,
         &format!(
-            "{} packages: copied in {:.1} s, configured in {:.1} s{}, squashfs in {:.1} s",
+            "{} packages: copied in {:.1} s, configured in {:.1} s{}, squashfs in {:.1} s, \
+             scratch removed in {:.1} s",
             controls.len(),
             secs(copied),
             secs(configured - copied),
@@ -258,7 +349,8 @@ fn build(
             } else {
                 ""
             },
-            secs(started.elapsed() - configured)
+            secs(squashed - configured),
+            secs(started.elapsed() - squashed)
         ),
     );
     Ok(())

@@ -1,5 +1,11 @@
 //! The image builders: `initrd` (busybox, module closure, firmware, `/init`) and `iso` (the
 //! bootable medium: isolinux for BIOS, a FAT ESP with systemd-boot for UEFI, isohybrid).
+//!
+//! Both boot loaders show the same menu, `isoImage.bootEntries` in order, the first entry the
+//! default: isolinux as `LABEL`s of one `isolinux.cfg`, systemd-boot as one
+//! `loader/entries/kiln-<name>.conf` per entry. systemd-boot orders entries without a
+//! `sort-key` by file name, *descending* (so that the newest kernel version comes first); each
+//! entry gets a `sort-key` with its index instead, which it sorts ascending.
 
 use crate::error::{BuilderError, Result};
 use crate::modules::ModDirVersion;
@@ -214,8 +220,11 @@ struct IsoInputs {
     syslinux: Option<StorePath>,
     /// systemd-boot-efi's package, for UEFI.
     systemd_boot: Option<StorePath>,
-    menu_label: String,
-    kernel_params: String,
+    /// The menu's title.
+    menu_title: String,
+    /// The menu, first entry the default: `[{ "name", "label", "params" }]`.
+    #[serde(deserialize_with = "inputs::json")]
+    boot_entries: Vec<BootEntry>,
     /// Seconds the menu waits; none: wait for a choice.
     timeout: Option<u32>,
     /// Extra files: `[{ "source": <store path>, "target": "/on/the/iso" }]`.
@@ -231,6 +240,18 @@ struct IsoInputs {
 struct Layer {
     name: String,
     layer: StorePath,
+}
+
+/// One menu entry: the kernel and initrd of the medium with a command line of its own.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BootEntry {
+    /// isolinux's `LABEL` and the systemd-boot entry's file name: `[a-z0-9-]`, at most 32.
+    name: String,
+    /// What the menu shows (one line).
+    label: String,
+    /// The whole kernel command line.
+    params: String,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +290,31 @@ impl IsoInputs {
         }
         if self.efi && self.systemd_boot.is_none() {
             return Err(missing("systemdBoot", "UEFI boot"));
+        }
+        if self.boot_entries.is_empty() {
+            return Err(BuilderError::invalid("`bootEntries` is empty"));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for entry in &self.boot_entries {
+            let plain = (1..=32).contains(&entry.name.len())
+                && entry
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !plain || !names.insert(entry.name.as_str()) {
+                return Err(BuilderError::invalid(format!(
+                    "boot entry name `{}` must be unique, 1 to 32 of `a-z`, `0-9` and `-`",
+                    entry.name
+                )));
+            }
+            for (what, text) in [("label", &entry.label), ("params", &entry.params)] {
+                if text.contains(['\n', '\r']) {
+                    return Err(BuilderError::invalid(format!(
+                        "boot entry `{}`: its {what} must be one line",
+                        entry.name
+                    )));
+                }
+            }
         }
         let mut names = std::collections::BTreeSet::new();
         for layer in &self.layers {
@@ -319,8 +365,6 @@ fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {
             )));
         }
     }
-    let params = inputs.kernel_params.as_str();
-    let label = inputs.menu_label.as_str();
     let timestamp = i64::from(inputs.source_date_epoch);
 
     let mut tree = IsoTree::new();
@@ -350,7 +394,7 @@ fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {
                 FileSource::Path(modules.join(module)),
             )?;
         }
-        let cfg = isolinux_cfg(label, params, inputs.timeout);
+        let cfg = isolinux_cfg(&inputs.menu_title, &inputs.boot_entries, inputs.timeout);
         add(
             &mut tree,
             "isolinux/isolinux.cfg",
@@ -368,21 +412,25 @@ fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {
     }
     if let (true, Some(systemd_boot)) = (inputs.efi, &inputs.systemd_boot) {
         let loader = systemd_boot.join(SYSTEMD_BOOT)?;
-        let entry =
-            format!("title {label}\nlinux /boot/vmlinuz\ninitrd /boot/initrd\noptions {params}\n");
-        let files = vec![
+        let mut files = vec![
             ("EFI/BOOT/BOOTX64.EFI".to_string(), FileSource::Path(loader)),
             ("boot/vmlinuz".to_string(), FileSource::Path(kernel.clone())),
             ("boot/initrd".to_string(), FileSource::Path(initrd.clone())),
             (
                 "loader/loader.conf".to_string(),
-                FileSource::Bytes(loader_conf(inputs.timeout).into_bytes().into()),
-            ),
-            (
-                "loader/entries/kiln.conf".to_string(),
-                FileSource::Bytes(entry.into_bytes().into()),
+                FileSource::Bytes(
+                    loader_conf(&inputs.boot_entries[0], inputs.timeout)
+                        .into_bytes()
+                        .into(),
+                ),
             ),
         ];
+        for (index, entry) in inputs.boot_entries.iter().enumerate() {
+            files.push((
+                format!("loader/entries/kiln-{}.conf", entry.name),
+                FileSource::Bytes(systemd_boot_entry(index, entry).into_bytes().into()),
+            ));
+        }
         let mut spec = kiln_image::esp::EspSpec::new("EFIBOOT", timestamp);
         spec.files = files;
         // Built in memory and written once, as part of the ISO: `fatfs` updates the FAT
@@ -413,17 +461,36 @@ fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {
     crate::set_mode(&file, 0o644)
 }
 
-fn isolinux_cfg(label: &str, params: &str, timeout: Option<u32>) -> String {
+/// isolinux's menu: a `LABEL` per entry, the first the `DEFAULT`; the menu shows on the screen
+/// and on the serial port.
+fn isolinux_cfg(title: &str, entries: &[BootEntry], timeout: Option<u32>) -> String {
     // isolinux counts in tenths of a second and reads 0 as "wait forever".
     let timeout = timeout.map_or(0, |t| (t * 10).max(1));
-    format!(
-        "SERIAL 0 115200\nUI menu.c32\nPROMPT 0\nTIMEOUT {timeout}\nMENU TITLE {label}\nDEFAULT kiln\n\nLABEL kiln\n  MENU LABEL {label}\n  LINUX /boot/vmlinuz\n  APPEND initrd=/boot/initrd {params}\n"
-    )
+    let default = entries.first().map_or("", |e| e.name.as_str());
+    let mut cfg = format!(
+        "SERIAL 0 115200\nUI menu.c32\nPROMPT 0\nTIMEOUT {timeout}\nMENU TITLE {title}\nDEFAULT {default}\n"
+    );
+    for entry in entries {
+        cfg.push_str(&format!(
+            "\nLABEL {}\n  MENU LABEL {}\n  LINUX /boot/vmlinuz\n  APPEND initrd=/boot/initrd {}\n",
+            entry.name, entry.label, entry.params
+        ));
+    }
+    cfg
 }
 
-fn loader_conf(timeout: Option<u32>) -> String {
+/// systemd-boot's settings: the timeout and the default entry (by its file name).
+fn loader_conf(default: &BootEntry, timeout: Option<u32>) -> String {
     let timeout = timeout.map_or_else(|| "menu-force".to_string(), |t| t.to_string());
-    format!("timeout {timeout}\ndefault kiln.conf\n")
+    format!("timeout {timeout}\ndefault kiln-{}.conf\n", default.name)
+}
+
+/// One systemd-boot entry (the Boot Loader Specification's type #1), sorted by its index.
+fn systemd_boot_entry(index: usize, entry: &BootEntry) -> String {
+    format!(
+        "title {}\nsort-key kiln-{index:03}\nlinux /boot/vmlinuz\ninitrd /boot/initrd\noptions {}\n",
+        entry.label, entry.params
+    )
 }
 
 /// One `isoImage.contents` item: a file, or a directory's files, directories and symlinks
@@ -487,4 +554,61 @@ fn busybox_applets(busybox: &Path) -> Result<Vec<String>> {
         .map(|applet| applet.trim().trim_start_matches('/').to_string())
         .filter(|applet| !applet.is_empty())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries() -> Vec<BootEntry> {
+        [
+            ("default", "kiln", "root=LABEL=K console=tty0"),
+            ("nomodeset", "kiln (nomodeset)", "root=LABEL=K nomodeset"),
+        ]
+        .into_iter()
+        .map(|(name, label, params)| BootEntry {
+            name: name.into(),
+            label: label.into(),
+            params: params.into(),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn isolinux_lists_every_entry_and_defaults_to_the_first() {
+        let cfg = isolinux_cfg("kiln", &entries(), Some(10));
+        assert!(cfg.contains("TIMEOUT 100\n"), "{cfg}");
+        assert!(cfg.contains("DEFAULT default\n"), "{cfg}");
+        let default = cfg.find("LABEL default\n").expect("default entry");
+        let nomodeset = cfg.find("LABEL nomodeset\n").expect("nomodeset entry");
+        assert!(default < nomodeset, "{cfg}");
+        assert!(
+            cfg.contains("  MENU LABEL kiln (nomodeset)\n  LINUX /boot/vmlinuz\n  APPEND initrd=/boot/initrd root=LABEL=K nomodeset\n"),
+            "{cfg}"
+        );
+    }
+
+    #[test]
+    fn systemd_boot_entries_sort_in_menu_order() {
+        let entries = entries();
+        assert_eq!(
+            loader_conf(&entries[0], None),
+            "timeout menu-force\ndefault kiln-default.conf\n"
+        );
+        let texts: Vec<String> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| systemd_boot_entry(i, e))
+            .collect();
+        let key = |text: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("sort-key "))
+                .expect("sort-key")
+                .to_string()
+        };
+        // systemd-boot sorts by sort-key ascending: the menu's order.
+        assert!(key(&texts[0]) < key(&texts[1]));
+        assert!(texts[1].contains("options root=LABEL=K nomodeset\n"));
+        assert!(texts[1].starts_with("title kiln (nomodeset)\n"));
+    }
 }

@@ -57,11 +57,15 @@ const NAMES: &[(&str, u32)] = &[
     (COPY_PATH, 1),
     // 2: conffiles stay in place beside their `.dpkg-new` (as mmdebstrap extracts them).
     // 3: runs without root, dpkg under fakeroot (the `fakeroot` input), the same bytes.
-    (debian_root::DEBIAN_ROOT, 3),
+    // 4: every path's time is `SOURCE_DATE_EPOCH` before dpkg configures the root (the `.pyc`
+    // files Python caches record it).
+    (debian_root::DEBIAN_ROOT, 4),
     (KBUILD_MODULE, 1),
     (modules::AGGREGATE_MODULES, 1),
     (image::INITRD, 1),
-    (image::ISO, 1),
+    // 2: the menu is `isoImage.bootEntries`: an isolinux `LABEL` and a systemd-boot entry
+    // (`kiln-<name>.conf`, with a `sort-key`) per entry.
+    (image::ISO, 2),
     (layers::KERNEL_LAYER, 1),
     // 2: files copied from the store get 0644/0755 (skel's were 0444).
     (layers::SYSTEM_LAYER, 2),

@@ -458,7 +458,8 @@ fn builders_check_their_attributes_at_evaluation() {
         format!(
             r#"(derivation {{ name = "bad-iso"; builder = "iso"; isoName = "x.iso"; volumeID = "X";
                 kernel = {DRV}; initrd = {DRV}; layers = builtins.toJSON [ {{ name = "base"; layer = {DRV}; }} ]; bios = false; efi = true; usb = false;
-                systemdBoot = {DRV}; menuLabel = "x"; kernelParams = ""; timeout = 1;
+                systemdBoot = {DRV}; menuTitle = "x"; timeout = 1;
+                bootEntries = builtins.toJSON [ {{ name = "default"; label = "x"; params = ""; }} ];
                 SOURCE_DATE_EPOCH = 0; contents = {contents}; }}).outPath"#
         )
     };

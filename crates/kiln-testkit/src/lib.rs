@@ -160,7 +160,7 @@ fn debian_package(tool: &str) -> &str {
         "isoinfo" => "genisoimage",
         "unsquashfs" | "mksquashfs" => "squashfs-tools",
         "fsck.vfat" | "mkfs.vfat" => "dosfstools",
-        "mdir" | "mcopy" => "mtools",
+        "mdir" | "mcopy" | "mtype" => "mtools",
         "modinfo" | "depmod" => "kmod",
         "bwrap" => "bubblewrap",
         "newuidmap" | "newgidmap" => "uidmap",

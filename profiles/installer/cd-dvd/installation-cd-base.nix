@@ -17,11 +17,12 @@
   networking.hostName = lib.mkDefault "kiln-installer";
 
   # The live user, as NixOS's installer has `nixos`: logged in on every console, no password,
-  # sudo without one.
+  # sudo without one; in `video`, as `nixos` is, so that a desktop's X server, which runs as the
+  # user, can open the firmware's framebuffer where there is no KMS driver (`nomodeset`).
   users.users.kiln = {
     isNormalUser = true;
     description = "kiln live user";
-    extraGroups = [ "wheel" ];
+    extraGroups = [ "wheel" "video" ];
     initialHashedPassword = "";
   };
   users.users.root.initialHashedPassword = "";

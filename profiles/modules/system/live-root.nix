@@ -59,6 +59,19 @@ in
     '';
   };
 
+  options.system.debianRootFiles = mkOption {
+    type = types.attrsOf types.lines;
+    default = { };
+    internal = true;
+    example = { "usr/share/glib-2.0/schemas/90_kiln.gschema.override" = "[org.gnome.desktop.session]\nidle-delay=0\n"; };
+    description = ''
+      Text files of the base layer, by path relative to `/`, written before dpkg configures the
+      packages, so that their maintainer scripts and triggers act on them (glib's trigger compiles
+      a GSettings override into the schema cache). Changing one rebuilds the base layer; files
+      nothing in the packages reads belong in `system.files`.
+    '';
+  };
+
   options.system.files = mkOption {
     type = types.attrsOf fileType;
     default = { };
@@ -92,6 +105,7 @@ in
       };
       # Answers to the packages' debconf questions (the locales to generate, the keyboard, ...).
       debconfSelections = config.system.debconfSelections;
+      files = builtins.toJSON config.system.debianRootFiles;
       inherit compression;
       SOURCE_DATE_EPOCH = epoch;
     };

@@ -15,6 +15,12 @@ let
     "systemd-sysv" "systemd" "udev" "dbus" "libpam-systemd" "kmod" "iproute2" "iputils-ping" "procps"
     "less" "nano" "ca-certificates" "sudo" "tzdata" "locales" "console-setup" "keyboard-configuration" "network-manager"
     "systemd-resolved" "openssh-server"
+    "gnome-settings-daemon" "gnome-keyring" "libpam-gnome-keyring" "gnome-menus" "gjs" "at-spi2-core"
+    "libatk-adaptor" "dbus-user-session" "dconf-cli" "glib-networking" "gvfs" "xdg-desktop-portal-gnome"
+    "xwayland" "webp-pixbuf-loader" "librsvg2-common" "adwaita-icon-theme" "network-manager-gnome"
+    "gnome-console" "gnome-text-editor" "gnome-system-monitor" "gnome-disk-utility" "eog" "evince"
+    "gnome-calculator" "baobab" "polkitd" "pkexec" "fonts-cantarell" "fonts-dejavu-core"
+    "fonts-liberation2" "fonts-noto-color-emoji" "libgl1-mesa-dri" "libegl-mesa0" "libglx-mesa0" "libgbm1"
   ];
 in
 builtins.listToAttrs (map (name: { inherit name; value = drv name; }) names) // {

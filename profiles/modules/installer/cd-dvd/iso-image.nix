@@ -1,11 +1,37 @@
 # Declares `isoImage.*`, what the image builder makes of the configuration (the values are set by
 # `profiles/installer/cd-dvd/iso-image.nix` and the installer profiles), and `system.build.isoImage`,
 # the derivation `kiln build` realises into `result/iso/<isoName>`.
+#
+# The boot menu is `isoImage.bootEntries`: the same entries for isolinux (BIOS) and systemd-boot
+# (UEFI), the first one the default, each booting the kernel with `boot.kernelParams` plus its own
+# parameters, as NixOS's installer menu offers the default, `nomodeset` and a serial console.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) mkOption types concatStringsSep optionalString;
   cfg = config.isoImage;
   kernelPackages = config.boot.kernelPackages;
+  menuLabel = "kiln${optionalString (cfg.edition != "") " ${cfg.edition}"}${cfg.appendToMenuLabel}";
+
+  entryOpts = {
+    options = {
+      name = mkOption {
+        type = types.strMatching "[a-z0-9][a-z0-9-]{0,31}";
+        example = "nomodeset";
+        description = "The entry's identifier: isolinux's `LABEL`, systemd-boot's `loader/entries/kiln-<name>.conf`.";
+      };
+      label = mkOption {
+        type = types.strMatching "[^\n]+";
+        example = "kiln gnome Installer (nomodeset)";
+        description = "What the menu shows.";
+      };
+      kernelParams = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        example = [ "nomodeset" ];
+        description = "Parameters after `boot.kernelParams` on this entry's kernel command line.";
+      };
+    };
+  };
 in
 {
   options.isoImage = {
@@ -26,6 +52,18 @@ in
     makeUsbBootable = mkOption { type = types.bool; default = false; description = "Whether the ISO is isohybrid, so it also boots when written to a USB stick."; };
     appendToMenuLabel = mkOption { type = types.str; default = " Installer"; description = "Text after the boot menu entry's name."; };
     squashfsCompression = mkOption { type = types.enum [ "zstd" "xz" "gzip" ]; default = "zstd"; description = "The compression of the live root's squashfs image."; };
+    bootEntries = mkOption {
+      type = types.listOf (types.submodule entryOpts);
+      example = lib.literalExpression ''[ { name = "copytoram"; label = "kiln (copy to RAM)"; kernelParams = [ "copytoram" ]; } ]'';
+      description = ''
+        The boot menu's entries, for BIOS (isolinux) and UEFI (systemd-boot) alike; the first is
+        the default. kiln puts three first (`lib.mkBefore`): the default, whose kernel console is the
+        screen with a copy of its messages and a login on the serial port `ttyS0`; `nomodeset`, which
+        keeps the kernel's graphics drivers from setting modes (a machine whose screen stays black);
+        and `serial`, whose console is `ttyS0` at 115200 baud (systemd's messages and rescue shell
+        there). Entries a profile adds come after them; `lib.mkForce` replaces the list.
+      '';
+    };
     contents = mkOption {
       type = types.listOf (types.submodule {
         options.source = mkOption { type = types.path; description = "The file or directory to copy."; };
@@ -35,6 +73,23 @@ in
       description = "Extra files on the ISO.";
     };
   };
+
+  config.isoImage.bootEntries = lib.mkBefore [
+    { name = "default"; label = menuLabel; kernelParams = [ "console=ttyS0,115200" "console=tty0" ]; }
+    { name = "nomodeset"; label = "${menuLabel} (nomodeset)"; kernelParams = [ "console=ttyS0,115200" "console=tty0" "nomodeset" ]; }
+    { name = "serial"; label = "${menuLabel} (serial console=ttyS0,115200)"; kernelParams = [ "console=tty0" "console=ttyS0,115200" ]; }
+  ];
+
+  config.assertions = [
+    {
+      assertion = cfg.bootEntries != [ ];
+      message = "isoImage.bootEntries is empty: the boot menu needs an entry";
+    }
+    {
+      assertion = lib.length (lib.unique (map (e: e.name) cfg.bootEntries)) == lib.length cfg.bootEntries;
+      message = "isoImage.bootEntries: two entries have the same name (${concatStringsSep ", " (map (e: e.name) cfg.bootEntries)})";
+    }
+  ];
 
   config.system.build.isoImage = derivation {
     name = lib.removeSuffix ".iso" cfg.isoName;
@@ -49,8 +104,12 @@ in
     isolinux = if cfg.makeBiosBootable then pkgs.isolinux else null;
     syslinux = if cfg.makeBiosBootable then pkgs.syslinux-common else null;
     systemdBoot = if cfg.makeEfiBootable then pkgs.systemd-boot-efi else null;
-    menuLabel = "kiln${optionalString (cfg.edition != "") " ${cfg.edition}"}${cfg.appendToMenuLabel}";
-    kernelParams = concatStringsSep " " (config.boot.kernelParams ++ [ "console=tty0" "console=ttyS0,115200" ]);
+    # The menu, first entry the default: `[{ name; label; params; }]`, each with its whole command line.
+    menuTitle = menuLabel;
+    bootEntries = builtins.toJSON (map (e: {
+      inherit (e) name label;
+      params = concatStringsSep " " (config.boot.kernelParams ++ e.kernelParams);
+    }) cfg.bootEntries);
     timeout = if config.boot.loader.timeout == null then "" else toString config.boot.loader.timeout;
     # The live root's layers, at `/live/<name>.squashfs`.
     layers = builtins.toJSON config.system.build.liveLayers;

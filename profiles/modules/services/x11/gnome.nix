@@ -1,21 +1,135 @@
-# Declares `services.xserver.desktopManager.gnome.enable`, which installs GNOME's Debian packages.
-# `mkForce false` on it gives a small image even from a GNOME profile.
+# Declares `services.xserver.desktopManager.gnome`, as NixOS's `services/x11/desktop-managers/gnome.nix`:
+# GNOME 43 from Debian's packages, configured by dpkg. With it: GDM as the display manager, D-Bus with
+# the user session bus systemd runs (`dbus-user-session`), polkit, NetworkManager with GNOME's network
+# integration (the Shell's own indicator, `network-manager-gnome`'s connection editor and secret
+# agents), fonts, Mesa (llvmpipe where there is no GPU), the GNOME core apps
+# (`services.gnome.core-utilities`), and GSettings overrides compiled into the schema cache.
+# `mkForce false` on `enable` gives a small image even from a GNOME profile.
+#
+# The packages beyond the Shell's own dependencies are those a GNOME session fails without, each
+# found booting it: `gjs` runs the Shell's D-Bus services (notifications, the screen shield),
+# `webp-pixbuf-loader` decodes the default wallpaper, `at-spi2-core` is the accessibility bus the
+# session starts, `xwayland` runs X11 programs and is started by Mutter.
 { config, lib, pkgs, ... }:
 let
+  inherit (lib) mkOption mkEnableOption mkDefault types mkIf;
   cfg = config.services.xserver.desktopManager.gnome;
+  utilities = config.services.gnome.core-utilities;
+  excluded = map (p: p.name) config.environment.gnome.excludePackages;
+  notExcluded = builtins.filter (p: !(builtins.elem p.name excluded));
 in
 {
-  options.services.xserver.desktopManager.gnome.enable = lib.mkEnableOption "the GNOME desktop";
+  options.services.xserver.desktopManager.gnome = {
+    enable = mkEnableOption "the GNOME desktop";
+    extraGSettingsOverrides = mkOption {
+      type = types.lines;
+      default = "";
+      example = ''
+        [org.gnome.desktop.session]
+        idle-delay=0
+      '';
+      description = "GSettings defaults for every user (a `.gschema.override` keyfile), compiled into the schema cache when the root is configured.";
+    };
+    favoriteAppsOverride = mkOption {
+      type = types.lines;
+      default = "";
+      example = ''
+        [org.gnome.shell]
+        favorite-apps=[ 'firefox-esr.desktop', 'org.gnome.Nautilus.desktop' ]
+      '';
+      description = "The dock's applications, as a GSettings override of `org.gnome.shell favorite-apps`.";
+    };
+  };
 
-  config = lib.mkIf cfg.enable {
+  options.services.gnome.core-utilities.enable = mkOption {
+    type = types.bool;
+    default = true;
+    description = "Whether GNOME's core applications are installed: Files, Console, Text Editor, System Monitor, Disks, Image Viewer, Document Viewer, Calculator, Disk Usage Analyzer.";
+  };
+
+  options.services.gnome.tracker-miners.enable = mkOption {
+    type = types.bool;
+    default = true;
+    description = ''
+      Whether Tracker indexes the user's files (search in Files and the overview). Files depends on
+      Tracker's packages, so `false` masks the miners' user units instead of leaving them out.
+    '';
+  };
+
+  options.environment.gnome.excludePackages = mkOption {
+    type = types.listOf types.package;
+    default = [ ];
+    example = lib.literalExpression "[ pkgs.gnome-text-editor ]";
+    description = "GNOME core applications not to install.";
+  };
+
+  config = mkIf cfg.enable {
     services.xserver.enable = true;
+    services.xserver.displayManager.gdm.enable = mkDefault true;
+    security.polkit.enable = true;
+    networking.networkmanager.enable = mkDefault true;
+    fonts.enableDefaultPackages = mkDefault true;
+    fonts.packages = [ pkgs.fonts-cantarell ];
+
     environment.systemPackages = with pkgs; [
       gnome-shell
       gnome-session
-      gdm3
-      nautilus
-      gnome-terminal
+      gnome-settings-daemon
       gnome-control-center
+      gnome-keyring
+      libpam-gnome-keyring
+      gnome-menus
+      gjs
+      at-spi2-core
+      libatk-adaptor
+      dbus-user-session
+      dconf-cli
+      glib-networking
+      gvfs
+      xdg-desktop-portal-gnome
+      xwayland
+      webp-pixbuf-loader
+      librsvg2-common
+      adwaita-icon-theme
+    ] ++ lib.optionals config.networking.networkmanager.enable [ network-manager-gnome ]
+    ++ lib.optionals utilities.enable (notExcluded [
+      nautilus
+      gnome-console
+      gnome-text-editor
+      gnome-system-monitor
+      gnome-disk-utility
+      eog
+      evince
+      gnome-calculator
+      baobab
+    ]);
+
+    system.files = lib.mkMerge [
+      {
+        # The Shell tells systemd it is ready once it draws. On a slow machine (a virtual machine
+        # without acceleration renders with llvmpipe on an emulated CPU) that takes longer than
+        # systemd's default of 90 s, after which the half-started Shell would be killed and the
+        # session end; give it 10 minutes.
+        "etc/systemd/user/org.gnome.Shell@.service.d/kiln-timeout.conf".text = ''
+          # Generated by kiln (services.xserver.desktopManager.gnome).
+          [Service]
+          TimeoutStartSec=10min
+        '';
+      }
+      (mkIf (!config.services.gnome.tracker-miners.enable) {
+        # What `systemctl --global mask` links.
+        "etc/systemd/user/tracker-miner-fs-3.service".symlink = "/dev/null";
+        "etc/systemd/user/tracker-extract-3.service".symlink = "/dev/null";
+      })
     ];
+
+    system.debianRootFiles = mkIf (cfg.extraGSettingsOverrides != "" || cfg.favoriteAppsOverride != "") {
+      # After Debian's overrides (`10_`, `20_`), so kiln's win.
+      "usr/share/glib-2.0/schemas/90_kiln.gschema.override" = ''
+        # Generated by kiln from services.xserver.desktopManager.gnome.
+        ${cfg.favoriteAppsOverride}
+        ${cfg.extraGSettingsOverrides}
+      '';
+    };
   };
 }
