@@ -325,8 +325,14 @@ fn check_system_except(vm: &mut Vm, explained: Option<&Explained>) {
     let state = vm.run("systemctl is-system-running --wait");
     if let (Some(explained), "degraded") = (explained, state.as_str()) {
         let failed = vm.run("systemctl --failed --plain --no-legend | cut -d' ' -f1");
+        // The unit's lines, and its program's by their syslog identifier: journald gives a
+        // line its unit from the sender's cgroup, which it may no longer find for a process
+        // that logs and exits at once (systemd-modules-load), so `-u` alone misses them now
+        // and then.
+        let identifier = explained.unit.trim_end_matches(".service");
         let log = vm.run(&format!(
-            "sudo -n journalctl -b -u {} -o cat --no-pager | grep -i fail",
+            "{{ sudo -n journalctl -b -u {} -o cat --no-pager; \
+             sudo -n journalctl -b -t {identifier} -o cat --no-pager; }} | grep -i fail | sort -u",
             explained.unit
         ));
         let failures: Vec<&str> = log
