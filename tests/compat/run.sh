@@ -39,6 +39,8 @@ trap 'rm -rf "$tmp"' EXIT
 if [[ $against == nix ]]; then
     # nix 2.8 needs a state directory even to evaluate; keep it out of the machine's /nix.
     export NIX_STATE_DIR="${NIX_STATE_DIR:-$tmp/nix-state}"
+    # Run as root without nix's build users, nix warns on every call that `nixbld` is missing.
+    export NIX_CONFIG="${NIX_CONFIG:-build-users-group =}"
     # A fresh cache: nix's fetcher cache would otherwise answer `fetchGit` from earlier runs.
     export XDG_CACHE_HOME="$tmp/cache"
 else

@@ -38,6 +38,7 @@ fn run_suite(args: &[&str]) -> (bool, String) {
         .arg(root().join("tests/compat/run.sh"))
         .args(args)
         .env("NIX_STATE_DIR", kiln_testkit::nix_state_dir())
+        .env("NIX_CONFIG", kiln_testkit::NIX_CONFIG)
         .output()
         .expect("running tests/compat/run.sh");
     let text = format!(

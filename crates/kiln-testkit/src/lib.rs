@@ -69,15 +69,38 @@ pub fn is_root() -> bool {
 /// `nix-instantiate`, the language oracle, with its state directory ([`nix_state_dir`]) set.
 pub fn nix_instantiate() -> std::process::Command {
     let mut command = std::process::Command::new("nix-instantiate");
-    command.env("NIX_STATE_DIR", nix_state_dir());
+    command
+        .env("NIX_STATE_DIR", nix_state_dir())
+        .env("NIX_CONFIG", NIX_CONFIG);
     command
 }
+
+/// Settings for the oracle run as root on a machine without nix's build users: without them
+/// every run warns on stderr that the group `nixbld` does not exist.
+pub const NIX_CONFIG: &str = "build-users-group =";
 
 /// The oracle's state directory (`NIX_STATE_DIR`), in the checkout's `target/`: nix makes its
 /// profile directories there on first use, even to evaluate. Under the machine's `/nix/var/nix`
 /// only root may, and a directory shared in `/tmp` belongs to whichever user ran first.
+///
+/// The first call makes the directory with one evaluation, under a file lock: on a fresh
+/// checkout, parallel tests would otherwise all create nix's database at once (CI once saw
+/// the very first check of a suite fail that way, and the same check pass when rerun).
 pub fn nix_state_dir() -> PathBuf {
-    workspace().join("target/kiln-nix-state")
+    static READY: std::sync::Once = std::sync::Once::new();
+    let dir = workspace().join("target/kiln-nix-state");
+    READY.call_once(|| {
+        let _ = std::fs::create_dir_all(workspace().join("target"));
+        let lock = std::fs::File::create(workspace().join("target/kiln-nix-state.lock"));
+        let _held = lock.as_ref().map(|file| file.lock());
+        // A missing nix-instantiate is the caller's to report; the tests say what is missing.
+        let _ = std::process::Command::new("nix-instantiate")
+            .env("NIX_STATE_DIR", &dir)
+            .env("NIX_CONFIG", NIX_CONFIG)
+            .args(["--eval", "--expr", "null"])
+            .output();
+    });
+    dir
 }
 
 /// A temporary directory that is removed when dropped even if it holds a kiln store, whose
@@ -91,6 +114,13 @@ impl TempDir {
         self.0
             .as_ref()
             .map_or(Path::new(""), tempfile::TempDir::path)
+    }
+
+    /// Keeps the directory (for a failure to be looked into) and returns its path.
+    pub fn keep(mut self) -> PathBuf {
+        self.0
+            .take()
+            .map_or_else(PathBuf::new, tempfile::TempDir::keep)
     }
 }
 
