@@ -23,14 +23,16 @@
 //! `target/kiln-test-store`, so packages are downloaded once.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[path = "support/broadcom.rs"]
 mod broadcom;
+#[path = "support/console.rs"]
+mod console;
+use console::Console;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 const MINIMAL: &str = "profiles/installer/cd-dvd/installation-cd-minimal.nix";
@@ -124,11 +126,21 @@ fn iso(profile: &str) -> PathBuf {
 static QEMU: Mutex<()> = Mutex::new(());
 
 struct Vm {
-    child: Child,
-    stdin: ChildStdin,
-    output: Arc<Mutex<Vec<u8>>>,
-    label: String,
+    console: Console,
     _vars: Option<tempfile::NamedTempFile>,
+}
+
+impl std::ops::Deref for Vm {
+    type Target = Console;
+    fn deref(&self) -> &Console {
+        &self.console
+    }
+}
+
+impl std::ops::DerefMut for Vm {
+    fn deref_mut(&mut self) -> &mut Console {
+        &mut self.console
+    }
 }
 
 impl Vm {
@@ -176,53 +188,9 @@ impl Vm {
             cmd.arg("-drive")
                 .arg(format!("media=cdrom,readonly=on,file={}", iso.display()));
         }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start qemu");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
         Vm {
-            child,
-            stdin,
-            output,
-            label: label.to_string(),
+            console: Console::spawn(cmd.stderr(Stdio::null()), label),
             _vars: vars,
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until the console output after `from` contains `needle`; returns where it ends.
-    fn wait_for(&self, needle: &str, from: usize, timeout: Duration) -> usize {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.text();
-            if let Some(at) = text.get(from..).and_then(|t| t.find(needle)) {
-                return from + at + needle.len();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: no `{needle}` on the serial console within {timeout:?}; it said:\n{}",
-                self.label,
-                &text[text.len().saturating_sub(6000)..]
-            );
-            std::thread::sleep(Duration::from_millis(200));
         }
     }
 
@@ -240,52 +208,6 @@ impl Vm {
             "sudo -n dmesg -n 1; export LC_ALL=C.UTF-8 TERM=dumb SYSTEMD_COLORS=0 SYSTEMD_PAGER=; \
              bind 'set enable-bracketed-paste off'",
         );
-    }
-
-    /// Runs a shell command on the serial console and returns what it printed.
-    fn run(&mut self, command: &str) -> String {
-        let n = self.text().len();
-        // Markers around the output, split with '' in the command so that the echo of the
-        // command line (which the line editor may wrap) never matches them.
-        writeln!(
-            self.stdin,
-            "printf 'BE''GIN{n}\\n'; {command}; printf '\\nEN''D{n}\\n'"
-        )
-        .expect("write to the console");
-        self.stdin.flush().expect("flush");
-        // The tty turns "\n" into "\r\n".
-        let begin = self.wait_for(&format!("BEGIN{n}\r\n"), n, Duration::from_secs(120));
-        let end = self.wait_for(&format!("\nEND{n}"), begin - 1, Duration::from_secs(180));
-        let text = self.text();
-        let out = strip_escapes(&text[begin..end - format!("\nEND{n}").len()]).replace('\r', "");
-        out.strip_suffix('\n').unwrap_or(&out).to_string()
-    }
-}
-
-/// The text without terminal control sequences (`ESC [ ... letter`), which the line editor and
-/// programs that think they talk to a terminal write around output.
-fn strip_escapes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

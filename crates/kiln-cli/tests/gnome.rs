@@ -29,14 +29,17 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use kiln_testkit::workspace;
 
 #[path = "support/broadcom.rs"]
 mod broadcom;
+#[path = "support/console.rs"]
+mod console;
+use console::{tail, Console};
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 const GNOME: &str = "profiles/installer/cd-dvd/installation-cd-graphical-gnome.nix";
@@ -128,13 +131,22 @@ static QEMU: Mutex<()> = Mutex::new(());
 /// A virtual machine with a screen (`-vga std`, no window), its serial console on a pipe and QMP
 /// on a socket.
 struct Vm {
-    child: Child,
-    stdin: ChildStdin,
-    output: Arc<Mutex<Vec<u8>>>,
-    label: String,
-    started: Instant,
+    console: Console,
     qmp: PathBuf,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Vm {
+    type Target = Console;
+    fn deref(&self) -> &Console {
+        &self.console
+    }
+}
+
+impl std::ops::DerefMut for Vm {
+    fn deref_mut(&mut self) -> &mut Console {
+        &mut self.console
+    }
 }
 
 impl Vm {
@@ -182,77 +194,11 @@ impl Vm {
             cmd.arg("-drive")
                 .arg(format!("media=cdrom,readonly=on,file={}", iso.display()));
         }
-        let started = Instant::now();
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start qemu");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
         Vm {
-            child,
-            stdin,
-            output,
-            label: label.to_string(),
-            started,
+            console: Console::spawn(cmd.stderr(Stdio::null()), label),
             qmp,
             _dir: dir,
         }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until the console output after `from` contains `needle`; returns where it ends.
-    fn wait_for(&self, needle: &str, from: usize, timeout: Duration) -> usize {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.text();
-            if let Some(at) = text.get(from..).and_then(|t| t.find(needle)) {
-                return from + at + needle.len();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}: no `{needle}` on the serial console within {timeout:?}; it said:\n{}",
-                self.label,
-                tail(&text, 4000)
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// Runs a shell command on the serial console (the live user's autologin shell) and returns
-    /// what it printed.
-    fn run(&mut self, command: &str) -> String {
-        let n = self.text().len();
-        // Markers around the output, split with '' in the command so that the echo of the
-        // command line (which the line editor may wrap) never matches them.
-        writeln!(
-            self.stdin,
-            "printf 'BE''GIN{n}\\n'; {command}; printf '\\nEN''D{n}\\n'"
-        )
-        .expect("write to the console");
-        self.stdin.flush().expect("flush");
-        // The tty turns "\n" into "\r\n"; under TCG a busy guest answers slowly.
-        let begin = self.wait_for(&format!("BEGIN{n}\r\n"), n, Duration::from_secs(180));
-        let end = self.wait_for(&format!("\nEND{n}"), begin - 1, Duration::from_secs(180));
-        let text = self.text();
-        let out = strip_escapes(&text[begin..end - format!("\nEND{n}").len()]).replace('\r', "");
-        out.strip_suffix('\n').unwrap_or(&out).to_string()
     }
 
     /// Waits for the serial console's autologin shell (the live user's).
@@ -265,8 +211,7 @@ impl Vm {
         );
         loop {
             // The shell answers once it has started; the first lines may go to the login prompt.
-            writeln!(self.stdin, "echo RE''ADY").expect("write to the console");
-            self.stdin.flush().expect("flush");
+            self.send("echo RE''ADY");
             std::thread::sleep(Duration::from_secs(5));
             if self.text().contains("READY\r\n") {
                 return;
@@ -405,42 +350,6 @@ impl Vm {
         assert!(answer.contains("return"), "screendump: {answer}");
         Screen::from_ppm(&std::fs::read(&file).expect("read the screendump"))
     }
-}
-
-impl Drop for Vm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `text` without terminal control sequences (`ESC [ ... letter`), which the line editor
-/// and systemd's tools write on a terminal.
-fn strip_escapes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.next() == Some('[') {
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn tail(text: &str, n: usize) -> &str {
-    let mut from = text.len().saturating_sub(n);
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
-    &text[from..]
 }
 
 #[derive(Clone, Debug)]
