@@ -15,7 +15,7 @@ use std::time::Instant;
 /// The profile a bare `kiln build` builds, relative to a kiln checkout.
 const DEFAULT_PROFILE: &str = "profiles/installer/cd-dvd/installation-cd-minimal.nix";
 /// What a bare `kiln build` realises.
-const DEFAULT_ATTR: &str = "config.system.build.isoImage";
+pub(crate) const DEFAULT_ATTR: &str = "config.system.build.isoImage";
 
 /// Build a profile's ISO image (or any derivation-valued attribute with `-A`), leaving a
 /// `result` link to it.
@@ -103,7 +103,7 @@ struct OpenFlags {
 
 fn open(
     profile: Option<&Path>,
-    attr: &str,
+    attrs: &[&str],
     store: Option<PathBuf>,
     include: &[String],
     flags: OpenFlags,
@@ -126,7 +126,7 @@ fn open(
     let request = Request {
         source,
         kind,
-        attr_paths: vec![attr.to_string()],
+        attr_paths: attrs.iter().map(|attr| attr.to_string()).collect(),
         auto_args: Vec::new(),
         call: kiln_module::Call::Always,
         cwd: std::env::current_dir().into_diagnostic()?,
@@ -196,7 +196,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     let start = Instant::now();
     let mut opened = open(
         args.profile.as_deref(),
-        &args.attr,
+        &[&args.attr],
         args.store,
         &args.include,
         OpenFlags {
@@ -227,14 +227,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     if args.check {
         return check(session, &targets);
     }
-    let options = RealiseOptions {
-        jobs: args.jobs.unwrap_or(0),
-        offline: args.offline,
-    };
-    let progress = Progress::new(plan.missing.len());
-    let paths = session.realise(&targets, &options, &progress);
-    let summary = progress.finish();
-    let paths = paths?;
+    let paths = realise(session, &targets, &plan, args.jobs, args.offline, start)?;
     if !args.no_link {
         for (i, path) in paths.iter().enumerate() {
             let link = if i == 0 {
@@ -248,6 +241,26 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     for path in &paths {
         println!("{}", path.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Realises the targets with progress on stderr, then says what was built and how long it took.
+fn realise(
+    session: &Session,
+    targets: &[kiln_store::DrvId],
+    plan: &kiln_driver::Plan,
+    jobs: Option<usize>,
+    offline: bool,
+    start: Instant,
+) -> miette::Result<Vec<PathBuf>> {
+    let options = RealiseOptions {
+        jobs: jobs.unwrap_or(0),
+        offline,
+    };
+    let progress = Progress::new(plan.missing.len());
+    let paths = session.realise(targets, &options, &progress);
+    let summary = progress.finish();
+    let paths = paths?;
     if plan.missing.is_empty() {
         eprintln!(
             "nothing to build: everything is in the store ({:.0?})",
@@ -256,7 +269,41 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     } else {
         eprintln!("{summary} in {:.1?}", start.elapsed());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(paths)
+}
+
+/// What `kiln run` boots: a profile's attributes, realised as `kiln build` would (no result
+/// link), one store path per attribute.
+pub(crate) struct BuildRequest<'a> {
+    pub profile: Option<&'a Path>,
+    pub attrs: &'a [&'a str],
+    pub include: &'a [String],
+    pub store: Option<PathBuf>,
+    pub offline: bool,
+    pub locked: bool,
+}
+
+pub(crate) fn build(request: BuildRequest<'_>) -> miette::Result<Vec<PathBuf>> {
+    let start = Instant::now();
+    let mut opened = open(
+        request.profile,
+        request.attrs,
+        request.store,
+        request.include,
+        OpenFlags {
+            offline: request.offline,
+            locked: request.locked,
+            dry_run: false,
+        },
+    )?;
+    let targets = match evaluate(&mut opened) {
+        Ok(targets) => targets,
+        Err(err) => return Err(report(&opened, err)),
+    };
+    let session = &opened.session;
+    say_lock_changes(session, false)?;
+    let plan = session.plan(&targets)?;
+    realise(session, &targets, &plan, None, request.offline, start)
 }
 
 /// `--check`: rebuild and compare; exit 1 if any target's bytes differ.
@@ -321,7 +368,7 @@ fn print_plan(plan: &kiln_driver::Plan) {
 pub(crate) fn run_lock(args: LockArgs) -> miette::Result<ExitCode> {
     let mut opened = open(
         args.profile.as_deref(),
-        &args.attr,
+        &[&args.attr],
         args.store,
         &[],
         OpenFlags {

@@ -13,6 +13,7 @@ mod cmd_explain;
 mod cmd_options;
 mod cmd_parse;
 mod cmd_repl;
+mod cmd_run;
 mod cmd_store;
 mod nix_args;
 mod progress;
@@ -42,6 +43,7 @@ enum Command {
     Repl(cmd_repl::Args),
     Build(cmd_build::Args),
     Lock(cmd_build::LockArgs),
+    Run(cmd_run::Args),
     /// Look after the local store: list, verify, collect garbage.
     Store(cmd_store::Args),
 }
@@ -127,6 +129,7 @@ fn main() -> ExitCode {
         Command::Repl(args) => cmd_repl::run(args),
         Command::Build(args) => cmd_build::run(args),
         Command::Lock(args) => cmd_build::run_lock(args),
+        Command::Run(args) => cmd_run::run(args),
         Command::Store(args) => cmd_store::run(args),
     };
     match result {
