@@ -20,6 +20,7 @@
   ./security/polkit.nix
   ./tasks/filesystems.nix
   ./installer/cd-dvd/iso-image.nix
+  ./installer/netboot/netboot.nix
   ./services/openssh.nix
   ./services/x11/xserver.nix
   ./services/x11/display-managers.nix

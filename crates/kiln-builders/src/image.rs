@@ -235,11 +235,32 @@ struct IsoInputs {
     source_date_epoch: u32,
 }
 
+/// One squashfs layer of the live root: `name` is its file's (`<name>.squashfs`), `layer` a
+/// layer builder's output.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Layer {
-    name: String,
-    layer: StorePath,
+pub(crate) struct Layer {
+    pub(crate) name: String,
+    pub(crate) layer: StorePath,
+}
+
+/// Layer names are file names stage 1 builds paths from: unique, of letters, digits, `-`, `_`.
+pub(crate) fn validate_layer_names(layers: &[Layer]) -> Result<()> {
+    let mut names = std::collections::BTreeSet::new();
+    for layer in layers {
+        let plain = !layer.name.is_empty()
+            && layer
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !plain || !names.insert(layer.name.as_str()) {
+            return Err(BuilderError::invalid(format!(
+                "layer name `{}` must be unique, of letters, digits, `-` and `_`",
+                layer.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One menu entry: the kernel and initrd of the medium with a command line of its own.
@@ -316,20 +337,7 @@ impl IsoInputs {
                 }
             }
         }
-        let mut names = std::collections::BTreeSet::new();
-        for layer in &self.layers {
-            let plain = !layer.name.is_empty()
-                && layer
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !plain || !names.insert(layer.name.as_str()) {
-                return Err(BuilderError::invalid(format!(
-                    "layer name `{}` must be unique, of letters, digits, `-` and `_`",
-                    layer.name
-                )));
-            }
-        }
+        validate_layer_names(&self.layers)?;
         Ok(volume_id)
     }
 }

@@ -16,7 +16,7 @@
 //! - `package-tree`: unpacked packages merged into a read-only root programs run in;
 //! - `debian-root`: the live root's base layer, configured by dpkg in the sandbox;
 //! - `kernel-layer`, `system-layer`: its upper layers (modules; accounts and generated files);
-//! - `initrd`, `iso`: the image.
+//! - `initrd`, `iso`: the image; `netboot`: the kernel, initrd and iPXE script for a network boot.
 //!
 //! ```
 //! let registry = kiln_builders::Registry::new(Default::default());
@@ -34,6 +34,7 @@ mod image;
 mod kbuild;
 mod layers;
 mod modules;
+mod netboot;
 mod sandbox;
 mod source;
 mod tree;
@@ -67,6 +68,7 @@ const NAMES: &[(&str, u32)] = &[
     // (`kiln-<name>.conf`, with a `sort-key`) per entry.
     (image::ISO, 2),
     (layers::KERNEL_LAYER, 1),
+    (netboot::NETBOOT, 1),
     // 2: files copied from the store get 0644/0755 (skel's were 0444).
     (layers::SYSTEM_LAYER, 2),
     (tree::PACKAGE_TREE, 1),
@@ -83,6 +85,7 @@ pub struct Registry {
     modules: modules::AggregateModules,
     initrd: image::Initrd,
     iso: image::Iso,
+    netboot: netboot::Netboot,
     kernel_layer: layers::KernelLayer,
     system_layer: layers::SystemLayer,
     package_tree: tree::PackageTree,
@@ -99,6 +102,7 @@ impl Registry {
             modules: modules::AggregateModules,
             initrd: image::Initrd,
             iso: image::Iso,
+            netboot: netboot::Netboot,
             kernel_layer: layers::KernelLayer,
             system_layer: layers::SystemLayer,
             package_tree: tree::PackageTree,
@@ -127,6 +131,7 @@ impl Registry {
             (modules::AGGREGATE_MODULES, &self.modules as &dyn Builder),
             (image::INITRD, &self.initrd as &dyn Builder),
             (image::ISO, &self.iso as &dyn Builder),
+            (netboot::NETBOOT, &self.netboot as &dyn Builder),
             (layers::KERNEL_LAYER, &self.kernel_layer as &dyn Builder),
             (layers::SYSTEM_LAYER, &self.system_layer as &dyn Builder),
             (tree::PACKAGE_TREE, &self.package_tree as &dyn Builder),

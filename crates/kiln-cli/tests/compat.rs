@@ -4,8 +4,8 @@
 //! and, through the `nix-instantiate` wrapper that `tests/compat/run.sh` creates, against kiln.
 //!
 //! A slow test: it runs with `KILN_SLOW_TESTS=1`. A missing tool (bash, GNU grep with `-P`,
-//! nix-instantiate, and git for the store suite) then fails the test in CI (`CI` set) and skips
-//! it elsewhere, saying why.
+//! nix-instantiate, and git and a `/nix/store` nix may write for the store suite) then fails
+//! the test in CI (`CI` set) and skips it elsewhere, saying why.
 
 use std::process::Command;
 
@@ -86,5 +86,15 @@ fn eval_suite_passes_under_nix_and_kiln() {
 
 #[test]
 fn store_suite_passes_under_nix_and_kiln() {
+    // nix 2.8 writes what the suite adds to the store into `/nix/store` itself (a chroot store
+    // does not serve `readFile` of its paths): root may create it, another user only if the
+    // machine's nix lets it write there.
+    let writable = kiln_testkit::is_root() || tempfile::tempfile_in("/nix/store").is_ok();
+    if !writable {
+        let reason = "nix-instantiate cannot write /nix/store as this user (the store suite adds files to it); run as root";
+        assert!(std::env::var_os("CI").is_none(), "{reason}");
+        eprintln!("skipped: {reason}");
+        return;
+    }
     suite_passes_under_nix_and_kiln("store/store.sh", &["git"]);
 }

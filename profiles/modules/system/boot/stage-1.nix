@@ -3,8 +3,9 @@
 # The initrd holds busybox, the closure of the requested kernel modules (dependencies read from each
 # module's `.modinfo` by the `initrd` builder) with the firmware they name, and the script below.
 # Stage 1 mounts the pseudo file systems, loads `boot.initrd.kernelModules` and the drivers the
-# hardware asks for, finds the live medium by its volume label, stacks the live root's squashfs layers
-# (live-root.nix) under a tmpfs with overlayfs, and `switch_root`s into systemd (`/sbin/init`).
+# hardware asks for, finds the live root's squashfs layers (live-root.nix): in the initrd itself (a
+# netboot ramdisk), on a web server (`kiln.live=URL`, netboot.nix), else on the medium with the
+# volume label; stacks them under a tmpfs with overlayfs, and `switch_root`s into systemd.
 { config, lib, pkgs, ... }:
 let
   inherit (lib) concatStringsSep escapeShellArg escapeShellArgs mkOption types;
@@ -48,17 +49,66 @@ let
       fi
     }
 
-    info "looking for the medium labelled ${label}"
-    medium=
-    for i in $(seq 1 150); do
-      [ $((i % 5)) = 1 ] && coldplug
-      medium=$(findfs LABEL=${escapeShellArg label} 2>/dev/null) && break
-      sleep 0.2
+    # Where the layers come from: the initrd itself (a netboot ramdisk carries them in
+    # /live), a web server (`kiln.live=URL` on the command line, for netboot), else the medium.
+    live_url=
+    for arg in $(cat /proc/cmdline); do
+      case "$arg" in kiln.live=*) live_url=''${arg#kiln.live=} ;; esac
     done
-    [ -n "$medium" ] || fail "no device with the label ${label}"
-    modprobe -q isofs
-    mount -t iso9660 -o ro "$medium" /iso || fail "cannot mount $medium"
-    info "mounted $medium on /iso"
+    if [ -e /live/${(lib.head layers).name}.squashfs ]; then
+      info "the live root is in the initrd"
+      src=/live
+    elif [ -n "$live_url" ]; then
+      info "fetching the live root from $live_url"
+      # udhcpc's hook: the lease's address, default route and name server.
+      cat > /run/kiln-udhcpc <<'HOOK'
+    #!/bin/sh
+    case "$1" in
+      bound|renew)
+        ip addr flush dev "$interface"
+        ip addr add "$ip/''${mask:-24}" dev "$interface"
+        [ -n "$router" ] && ip route add default via "''${router%% *}" dev "$interface"
+        for server in $dns; do echo "nameserver $server"; done > /etc/resolv.conf
+        ;;
+    esac
+    HOOK
+      chmod 0755 /run/kiln-udhcpc
+      # The network card's driver, then DHCP on the first interface that gets a lease.
+      iface=
+      for i in $(seq 1 30); do
+        coldplug
+        for dev in /sys/class/net/*; do
+          name=''${dev##*/}
+          [ "$name" = lo ] && continue
+          ip link set "$name" up
+          udhcpc -i "$name" -n -q -t 5 -T 2 -s /run/kiln-udhcpc >/dev/null 2>&1 && iface=$name && break
+        done
+        [ -n "$iface" ] && break
+        sleep 1
+      done
+      [ -n "$iface" ] || fail "no network interface got an address by DHCP"
+      info "$iface: $(ip -4 -o addr show dev "$iface" | awk '{print $4}')"
+      mkdir -p /run/kiln-live
+      mount -t tmpfs -o mode=0755 tmpfs /run/kiln-live
+      for layer in ${lib.concatMapStringsSep " " (l: l.name) layers}; do
+        wget -q -O /run/kiln-live/$layer.squashfs "$live_url/$layer.squashfs" \
+          || fail "cannot fetch $live_url/$layer.squashfs"
+      done
+      src=/run/kiln-live
+    else
+      info "looking for the medium labelled ${label}"
+      medium=
+      for i in $(seq 1 150); do
+        [ $((i % 5)) = 1 ] && coldplug
+        medium=$(findfs LABEL=${escapeShellArg label} 2>/dev/null) && break
+        sleep 0.2
+      done
+      [ -n "$medium" ] || fail "no device with the label ${label}"
+      modprobe -q isofs
+      mount -t iso9660 -o ro "$medium" /iso || fail "cannot mount $medium"
+      info "mounted $medium on /iso"
+      src=/iso/live
+    fi
 
     info "mounting the live root"
     for m in loop squashfs overlay; do load "$m"; done
@@ -66,8 +116,8 @@ let
     lower=
     for layer in ${lib.concatMapStringsSep " " (l: l.name) layers}; do
       mkdir -p /mnt/layers/$layer
-      mount -t squashfs -o ro,loop /iso/live/$layer.squashfs /mnt/layers/$layer \
-        || fail "cannot mount /iso/live/$layer.squashfs"
+      mount -t squashfs -o ro,loop $src/$layer.squashfs /mnt/layers/$layer \
+        || fail "cannot mount $src/$layer.squashfs"
       lower=/mnt/layers/$layer''${lower:+:$lower}
     done
     mkdir -p /mnt/rw /mnt/root
@@ -79,7 +129,18 @@ let
     # /run is systemd's from here on; mounted now, it keeps what stage 1 leaves there.
     mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /mnt/root/run
     mkdir -p /mnt/root/iso /mnt/root/run/kiln/rw
-    mount --move /iso /mnt/root/iso
+    if mountpoint -q /iso; then
+      mount --move /iso /mnt/root/iso
+    else
+      # No medium (a netboot): its fstab entry (`fileSystems."/iso"`) would hold up the boot
+      # waiting for the device, so it is masked for this boot, as `systemctl mask --runtime`.
+      mkdir -p /mnt/root/run/systemd/system
+      ln -s /dev/null /mnt/root/run/systemd/system/iso.mount
+    fi
+    if mountpoint -q /run/kiln-live; then
+      mkdir -p /mnt/root/run/kiln/live
+      mount --move /run/kiln-live /mnt/root/run/kiln/live
+    fi
     for layer in ${lib.concatMapStringsSep " " (l: l.name) layers}; do
       mkdir -p /mnt/root/run/kiln/layers/$layer
       mount --move /mnt/layers/$layer /mnt/root/run/kiln/layers/$layer
