@@ -16,7 +16,8 @@
 //! - `package-tree`: unpacked packages merged into a read-only root programs run in;
 //! - `debian-root`: the live root's base layer, configured by dpkg in the sandbox;
 //! - `kernel-layer`, `system-layer`: its upper layers (modules; accounts and generated files);
-//! - `initrd`, `iso`: the image.
+//! - `package-manifest`: the Debian packages that reach the image, with sources and licences;
+//! - `initrd`, `iso`: the image (beside the ISO, its package manifest and SPDX SBOM).
 //!
 //! ```
 //! let registry = kiln_builders::Registry::new(Default::default());
@@ -33,9 +34,11 @@ mod fakeroot;
 mod image;
 mod kbuild;
 mod layers;
+mod manifest;
 mod modules;
 mod sandbox;
 mod source;
+mod spdx;
 mod tree;
 
 pub use error::BuilderError;
@@ -65,7 +68,9 @@ const NAMES: &[(&str, u32)] = &[
     (image::INITRD, 1),
     // 2: the menu is `isoImage.bootEntries`: an isolinux `LABEL` and a systemd-boot entry
     // (`kiln-<name>.conf`, with a `sort-key`) per entry.
-    (image::ISO, 2),
+    // 3: `<stem>.manifest.json` and `<stem>.spdx.json` beside the ISO.
+    (image::ISO, 3),
+    (manifest::PACKAGE_MANIFEST, 1),
     (layers::KERNEL_LAYER, 1),
     // 2: files copied from the store get 0644/0755 (skel's were 0444).
     (layers::SYSTEM_LAYER, 2),
@@ -83,6 +88,7 @@ pub struct Registry {
     modules: modules::AggregateModules,
     initrd: image::Initrd,
     iso: image::Iso,
+    manifest: manifest::PackageManifest,
     kernel_layer: layers::KernelLayer,
     system_layer: layers::SystemLayer,
     package_tree: tree::PackageTree,
@@ -99,6 +105,7 @@ impl Registry {
             modules: modules::AggregateModules,
             initrd: image::Initrd,
             iso: image::Iso,
+            manifest: manifest::PackageManifest,
             kernel_layer: layers::KernelLayer,
             system_layer: layers::SystemLayer,
             package_tree: tree::PackageTree,
@@ -127,6 +134,7 @@ impl Registry {
             (modules::AGGREGATE_MODULES, &self.modules as &dyn Builder),
             (image::INITRD, &self.initrd as &dyn Builder),
             (image::ISO, &self.iso as &dyn Builder),
+            (manifest::PACKAGE_MANIFEST, &self.manifest as &dyn Builder),
             (layers::KERNEL_LAYER, &self.kernel_layer as &dyn Builder),
             (layers::SYSTEM_LAYER, &self.system_layer as &dyn Builder),
             (tree::PACKAGE_TREE, &self.package_tree as &dyn Builder),
