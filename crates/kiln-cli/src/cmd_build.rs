@@ -259,6 +259,58 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How `kiln diff` builds a profile's package manifest: like `kiln build -A ATTR --no-link`.
+pub(crate) struct BuildAttr<'a> {
+    pub(crate) profile: &'a Path,
+    pub(crate) attr: &'a str,
+    pub(crate) include: &'a [String],
+    pub(crate) store: Option<PathBuf>,
+    pub(crate) offline: bool,
+    pub(crate) locked: bool,
+}
+
+/// Evaluates and realises one attribute of a profile (progress on stderr, no result link) and
+/// gives its output path to `read` while the session (and so its temporary GC roots) is open.
+pub(crate) fn build_attr<T>(
+    request: BuildAttr<'_>,
+    read: impl FnOnce(&Path) -> miette::Result<T>,
+) -> miette::Result<T> {
+    let mut opened = open(
+        Some(request.profile),
+        request.attr,
+        request.store,
+        request.include,
+        OpenFlags {
+            offline: request.offline,
+            locked: request.locked,
+            dry_run: false,
+        },
+    )?;
+    let targets = match evaluate(&mut opened) {
+        Ok(targets) => targets,
+        Err(err) => return Err(report(&opened, err)),
+    };
+    let session = &opened.session;
+    say_lock_changes(session, false)?;
+    let plan = session.plan(&targets)?;
+    let options = RealiseOptions {
+        jobs: 0,
+        offline: request.offline,
+    };
+    let progress = Progress::new(plan.missing.len());
+    let paths = session.realise(&targets, &options, &progress);
+    progress.finish();
+    let path = paths?.into_iter().next().ok_or_else(|| {
+        miette::miette!(
+            code = "kiln::cli::not_a_derivation",
+            "`{}` of {} is no derivation",
+            request.attr,
+            request.profile.display()
+        )
+    })?;
+    read(&path)
+}
+
 /// `--check`: rebuild and compare; exit 1 if any target's bytes differ.
 fn check(session: &Session, targets: &[kiln_store::DrvId]) -> miette::Result<ExitCode> {
     let progress = Progress::new(targets.len());
