@@ -1,5 +1,6 @@
 //! The image builders: `initrd` (busybox, module closure, firmware, `/init`) and `iso` (the
-//! bootable medium: isolinux for BIOS, a FAT ESP with systemd-boot for UEFI, isohybrid).
+//! bootable medium: isolinux for BIOS, a FAT ESP with systemd-boot for UEFI, isohybrid; beside
+//! it the image's package manifest and its SPDX SBOM, see `manifest.rs` and `spdx.rs`).
 //!
 //! Both boot loaders show the same menu, `isoImage.bootEntries` in order, the first entry the
 //! default: isolinux as `LABEL`s of one `isolinux.cfg`, systemd-boot as one
@@ -197,7 +198,8 @@ fn busybox_entries(busybox: &Path) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// What the `iso` builder reads. Output: `$out/iso/<isoName>`.
+/// What the `iso` builder reads. Output: `$out/iso/<isoName>`, and beside it
+/// `<stem>.manifest.json` and `<stem>.spdx.json` (`stem`: the name without `.iso`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct IsoInputs {
@@ -230,7 +232,10 @@ struct IsoInputs {
     /// Extra files: `[{ "source": <store path>, "target": "/on/the/iso" }]`.
     #[serde(default, deserialize_with = "inputs::json")]
     contents: Vec<Content>,
-    /// Every timestamp on the medium (ISO 9660 records and the FAT ESP).
+    /// A `package-manifest` output: the Debian packages of the image, copied beside the ISO as
+    /// `NAME.manifest.json` and described with the ISO in `NAME.spdx.json`.
+    package_manifest: StorePath,
+    /// Every timestamp on the medium (ISO 9660 records and the FAT ESP), and the SBOM's.
     #[serde(rename = "SOURCE_DATE_EPOCH")]
     source_date_epoch: u32,
 }
@@ -357,8 +362,52 @@ impl Builder for Iso {
         _: &dyn Events,
     ) -> Result<(), BuildError> {
         let inputs: IsoInputs = inputs::parse(drv, inputs).map_err(BuildError::new)?;
-        Ok(build_iso(&inputs, out)?)
+        build_iso(&inputs, out)?;
+        Ok(write_manifest_and_sbom(&inputs, out)?)
     }
+}
+
+/// `NAME.manifest.json` (the manifest step's, as it is) and `NAME.spdx.json` beside the ISO.
+fn write_manifest_and_sbom(inputs: &IsoInputs, out: &Path) -> Result<()> {
+    let dir = out.join("iso");
+    let iso = dir.join(&inputs.iso_name);
+    let stem = inputs
+        .iso_name
+        .strip_suffix(".iso")
+        .unwrap_or(&inputs.iso_name);
+    let manifest_path = inputs
+        .package_manifest
+        .join(crate::manifest::MANIFEST_FILE)?;
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(BuilderError::io("read", &manifest_path))?;
+    let manifest = kiln_debian::manifest::Manifest::parse(&text, &manifest_path.to_string_lossy())
+        .map_err(|e| BuilderError::invalid(e.to_string()))?;
+    let licenses_path = inputs
+        .package_manifest
+        .join(crate::manifest::LICENSES_FILE)?;
+    let licenses: Vec<crate::spdx::ExtractedLicense> = std::fs::read(&licenses_path)
+        .map_err(BuilderError::io("read", &licenses_path))
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| BuilderError::invalid(format!("{}: {e}", licenses_path.display())))
+        })?;
+    let sha256 =
+        kiln_debian::sha256_file(&iso).map_err(|e| BuilderError::invalid(e.to_string()))?;
+    let created = kiln_image::iso::utc_timestamp(i64::from(inputs.source_date_epoch))?;
+    let document = crate::spdx::document(
+        &manifest,
+        &licenses,
+        &crate::spdx::Described {
+            file_name: &inputs.iso_name,
+            sha256: &sha256,
+            created: &created,
+        },
+    );
+    let mut sbom = serde_json::to_string_pretty(&document)
+        .map_err(|e| BuilderError::invalid(format!("cannot write the SBOM: {e}")))?;
+    sbom.push('\n');
+    crate::manifest::write(&dir.join(format!("{stem}.manifest.json")), text.as_bytes())?;
+    crate::manifest::write(&dir.join(format!("{stem}.spdx.json")), sbom.as_bytes())
 }
 
 fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {

@@ -16,7 +16,9 @@
 //! - `package-tree`: unpacked packages merged into a read-only root programs run in;
 //! - `debian-root`: the live root's base layer, configured by dpkg in the sandbox;
 //! - `kernel-layer`, `system-layer`: its upper layers (modules; accounts and generated files);
-//! - `initrd`, `iso`: the image; `netboot`: the kernel, initrd and iPXE script for a network boot.
+//! - `package-manifest`: the Debian packages that reach the image, with sources and licences;
+//! - `initrd`, `iso`: the image (beside the ISO, its package manifest and SPDX SBOM);
+//! - `netboot`: the kernel, initrd and iPXE script for a network boot.
 //!
 //! ```
 //! let registry = kiln_builders::Registry::new(Default::default());
@@ -33,10 +35,12 @@ mod fakeroot;
 mod image;
 mod kbuild;
 mod layers;
+mod manifest;
 mod modules;
 mod netboot;
 mod sandbox;
 mod source;
+mod spdx;
 mod tree;
 
 pub use error::BuilderError;
@@ -66,7 +70,9 @@ const NAMES: &[(&str, u32)] = &[
     (image::INITRD, 1),
     // 2: the menu is `isoImage.bootEntries`: an isolinux `LABEL` and a systemd-boot entry
     // (`kiln-<name>.conf`, with a `sort-key`) per entry.
-    (image::ISO, 2),
+    // 3: `<stem>.manifest.json` and `<stem>.spdx.json` beside the ISO.
+    (image::ISO, 3),
+    (manifest::PACKAGE_MANIFEST, 1),
     (layers::KERNEL_LAYER, 1),
     (netboot::NETBOOT, 1),
     // 2: files copied from the store get 0644/0755 (skel's were 0444).
@@ -86,6 +92,7 @@ pub struct Registry {
     initrd: image::Initrd,
     iso: image::Iso,
     netboot: netboot::Netboot,
+    manifest: manifest::PackageManifest,
     kernel_layer: layers::KernelLayer,
     system_layer: layers::SystemLayer,
     package_tree: tree::PackageTree,
@@ -103,6 +110,7 @@ impl Registry {
             initrd: image::Initrd,
             iso: image::Iso,
             netboot: netboot::Netboot,
+            manifest: manifest::PackageManifest,
             kernel_layer: layers::KernelLayer,
             system_layer: layers::SystemLayer,
             package_tree: tree::PackageTree,
@@ -132,6 +140,7 @@ impl Registry {
             (image::INITRD, &self.initrd as &dyn Builder),
             (image::ISO, &self.iso as &dyn Builder),
             (netboot::NETBOOT, &self.netboot as &dyn Builder),
+            (manifest::PACKAGE_MANIFEST, &self.manifest as &dyn Builder),
             (layers::KERNEL_LAYER, &self.kernel_layer as &dyn Builder),
             (layers::SYSTEM_LAYER, &self.system_layer as &dyn Builder),
             (tree::PACKAGE_TREE, &self.package_tree as &dyn Builder),

@@ -272,18 +272,25 @@ fn realise(
     Ok(paths)
 }
 
-/// What `kiln run` boots: a profile's attributes, realised as `kiln build` would (no result
-/// link), one store path per attribute.
-pub(crate) struct BuildRequest<'a> {
-    pub profile: Option<&'a Path>,
-    pub attrs: &'a [&'a str],
-    pub include: &'a [String],
-    pub store: Option<PathBuf>,
-    pub offline: bool,
-    pub locked: bool,
+/// What `kiln run` and `kiln diff` build: attributes of a profile, realised as `kiln build
+/// -A ATTR --no-link` would.
+pub(crate) struct BuildAttrs<'a> {
+    /// The profile; `None` for `kiln build`'s default.
+    pub(crate) profile: Option<&'a Path>,
+    pub(crate) attrs: &'a [&'a str],
+    pub(crate) include: &'a [String],
+    pub(crate) store: Option<PathBuf>,
+    pub(crate) offline: bool,
+    pub(crate) locked: bool,
 }
 
-pub(crate) fn build(request: BuildRequest<'_>) -> miette::Result<Vec<PathBuf>> {
+/// Evaluates and realises the attributes (progress on stderr, no result link) and gives their
+/// output paths, in order, to `read` while the session is open: its temporary GC roots keep
+/// them in the store for as long as `read` uses them (`kiln run`'s QEMU).
+pub(crate) fn build_attrs<T>(
+    request: BuildAttrs<'_>,
+    read: impl FnOnce(&[PathBuf]) -> miette::Result<T>,
+) -> miette::Result<T> {
     let start = Instant::now();
     let mut opened = open(
         request.profile,
@@ -303,7 +310,16 @@ pub(crate) fn build(request: BuildRequest<'_>) -> miette::Result<Vec<PathBuf>> {
     let session = &opened.session;
     say_lock_changes(session, false)?;
     let plan = session.plan(&targets)?;
-    realise(session, &targets, &plan, None, request.offline, start)
+    let paths = realise(session, &targets, &plan, None, request.offline, start)?;
+    if paths.len() != request.attrs.len() {
+        return Err(miette::miette!(
+            code = "kiln::cli::not_a_derivation",
+            "`{}` gave {} derivation(s), not one each",
+            request.attrs.join("`, `"),
+            paths.len()
+        ));
+    }
+    read(&paths)
 }
 
 /// `--check`: rebuild and compare; exit 1 if any target's bytes differ.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use crate::cmd_build::{build, BuildRequest, DEFAULT_ATTR};
+use crate::cmd_build::{build_attrs, BuildAttrs, DEFAULT_ATTR};
 
 const QEMU: &str = "qemu-system-x86_64";
 /// Where Debian's `ovmf` package puts the firmware and its variable store: the host's copy,
@@ -102,14 +102,28 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     if ovmf_from_lock {
         attrs.push("pkgs.ovmf");
     }
-    let built = build(BuildRequest {
+    let request = BuildAttrs {
         profile: args.profile.as_deref(),
         attrs: &attrs,
         include: &args.include,
         store: args.store.clone(),
         offline: args.offline,
         locked: args.locked,
-    })?;
+    };
+    // QEMU runs inside: the session's temporary roots keep the image from `kiln store gc`.
+    build_attrs(request, |built| {
+        boot(&qemu, &args, built, ovmf_from_lock, host_ovmf)
+    })
+}
+
+/// Boots what `build_attrs` built: the ISO, then OVMF's package when it comes from the lock.
+fn boot(
+    qemu: &Path,
+    args: &Args,
+    built: &[PathBuf],
+    ovmf_from_lock: bool,
+    host_ovmf: Option<(PathBuf, PathBuf)>,
+) -> miette::Result<ExitCode> {
     let iso = find_iso(&built[0])?;
     let ovmf = if ovmf_from_lock {
         let package = &built[1];

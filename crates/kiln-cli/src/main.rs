@@ -1,6 +1,6 @@
 //! The `kiln` binary: argument parsing and reporting only; the work lives in the library crates.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -8,6 +8,8 @@ static GLOBAL: alloc::MiMalloc = alloc::MiMalloc;
 
 mod alloc;
 mod cmd_build;
+mod cmd_diff;
+mod cmd_docs;
 mod cmd_eval;
 mod cmd_explain;
 mod cmd_options;
@@ -46,6 +48,9 @@ enum Command {
     Run(cmd_run::Args),
     /// Look after the local store: list, verify, collect garbage.
     Store(cmd_store::Args),
+    Diff(cmd_diff::Args),
+    Completions(cmd_docs::CompletionsArgs),
+    Man(cmd_docs::ManArgs),
 }
 
 /// The search path of `-I` entries then `NIX_PATH`'s, as Nix builds it; relative entries are
@@ -131,6 +136,9 @@ fn main() -> ExitCode {
         Command::Lock(args) => cmd_build::run_lock(args),
         Command::Run(args) => cmd_run::run(args),
         Command::Store(args) => cmd_store::run(args),
+        Command::Diff(args) => cmd_diff::run(args),
+        Command::Completions(args) => cmd_docs::completions(args, Cli::command()),
+        Command::Man(args) => cmd_docs::man(args, Cli::command()),
     };
     match result {
         Ok(code) => code,

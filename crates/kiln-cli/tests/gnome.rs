@@ -118,6 +118,8 @@ fn iso(profile: &'static str) -> PathBuf {
             let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .expect("result/iso")
                 .map(|e| e.expect("dir entry").path())
+                // Beside it: NAME.manifest.json and NAME.spdx.json.
+                .filter(|p| p.extension().is_some_and(|e| e == "iso"))
                 .collect();
             assert_eq!(found.len(), 1, "one ISO in {}: {found:?}", dir.display());
             found.remove(0)

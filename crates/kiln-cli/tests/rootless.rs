@@ -230,6 +230,8 @@ fn the_base_layer_built_without_root_is_roots() {
         let mut isos: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|item| item.expect("dir entry").path())
+            // Beside it: NAME.manifest.json and NAME.spdx.json.
+            .filter(|p| p.extension().is_some_and(|e| e == "iso"))
             .collect();
         assert_eq!(isos.len(), 1, "{}: {isos:?}", dir.display());
         isos.remove(0)

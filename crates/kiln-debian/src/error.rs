@@ -155,6 +155,13 @@ pub enum DebianError {
         reason: String,
     },
 
+    #[error("`{what}` is not a kiln package manifest: {reason}")]
+    #[diagnostic(
+        code(kiln::debian::not_a_manifest),
+        help("a manifest is the `NAME.manifest.json` kiln build writes next to `result/iso/NAME.iso`")
+    )]
+    NotManifest { what: String, reason: String },
+
     #[error(transparent)]
     #[diagnostic(transparent)]
     Store(#[from] kiln_store::StoreError),

@@ -13,6 +13,8 @@
 //!    names and their closure; it knows which names it lacks and can update its pins.
 //! 4. [`add_package`] turns a pin into two derivations, a fixed-output `fetch-deb` and an
 //!    `unpack-deb`, realised by the [`FetchDeb`] and [`UnpackDeb`] builders.
+//! 5. [`manifest`] is an image's package list (`NAME.manifest.json`) and the difference of two;
+//!    [`copyright`] reads a package's machine-readable copyright file as an SPDX expression.
 //!
 //! ```no_run
 //! use kiln_debian::{open_index, add_package, ArchiveOptions, FetchDeb, Lock, UnpackDeb, FETCH_DEB, UNPACK_DEB};
@@ -36,10 +38,12 @@
 mod ar;
 mod archive;
 mod builders;
+pub mod copyright;
 pub mod deb822;
 mod download;
 mod error;
 mod lock;
+pub mod manifest;
 pub mod mirror;
 mod packages;
 mod release;

@@ -10,8 +10,9 @@
 //! forced. Parsing the whole index for that would cost most of a no-op build, so the names are
 //! kept in the store as a small sorted list per signed release (`debian-names`), written the
 //! first time that release's index is opened. Each package value also carries `version`,
-//! `depends` (the lock's dependency edges, from which the profile library finds the kernel ABI)
-//! and `src` (the fetched `.deb`).
+//! `depends` (the lock's dependency edges, from which the profile library finds the kernel ABI),
+//! `src` (the fetched `.deb`) and `lockEntry` (its `kiln.lock` entry, for the image's package
+//! manifest).
 
 use crate::host::Host;
 use kiln_debian::{
@@ -219,7 +220,31 @@ impl Packages {
             .iter()
             .map(|d| Value::string(d.as_str()))
             .collect();
+        let int = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        // The lock's entry, field for field: what a bill of materials says a package came from.
+        let lock_entry = Value::Attrs(Attrs::from_entries(vec![
+            crate::attr("name", Value::string(pin.name.as_str())),
+            crate::attr("version", Value::string(pin.version.to_string())),
+            crate::attr("architecture", Value::string(pin.architecture.as_str())),
+            crate::attr("filename", Value::string(pin.filename.as_str())),
+            crate::attr("size", int(pin.size)),
+            crate::attr("sha256", Value::string(pin.sha256.as_str())),
+            crate::attr(
+                "depends",
+                Value::list(
+                    pin.depends
+                        .iter()
+                        .map(|d| Value::string(d.as_str()))
+                        .collect(),
+                ),
+            ),
+            crate::attr(
+                "installed-size",
+                pin.installed_size.map_or(Value::Null, int),
+            ),
+        ]));
         Ok(Value::Attrs(Attrs::from_entries(vec![
+            crate::attr("lockEntry", lock_entry),
             crate::attr("type", Value::string("derivation")),
             crate::attr("name", Value::string(drv_name)),
             crate::attr("pname", Value::string(name)),

@@ -460,7 +460,7 @@ fn builders_check_their_attributes_at_evaluation() {
                 kernel = {DRV}; initrd = {DRV}; layers = builtins.toJSON [ {{ name = "base"; layer = {DRV}; }} ]; bios = false; efi = true; usb = false;
                 systemdBoot = {DRV}; menuTitle = "x"; timeout = 1;
                 bootEntries = builtins.toJSON [ {{ name = "default"; label = "x"; params = ""; }} ];
-                SOURCE_DATE_EPOCH = 0; contents = {contents}; }}).outPath"#
+                packageManifest = {DRV}; SOURCE_DATE_EPOCH = 0; contents = {contents}; }}).outPath"#
         )
     };
     let before = f.session.graph().len();

@@ -35,6 +35,17 @@ pub use write::write_iso;
 // The ESP writer stamps its FAT entries with the same broken-down UTC time.
 pub(crate) use records::Civil;
 
+/// `epoch` (Unix seconds) as the ISO 8601 UTC time `YYYY-MM-DDThh:mm:ssZ`, the medium's own
+/// time as other formats spell it (the SBOM beside the ISO), in the range a directory record
+/// holds (1900 to 2155).
+pub fn utc_timestamp(epoch: i64) -> Result<String> {
+    let t = Civil::from_epoch(epoch)?;
+    Ok(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    ))
+}
+
 /// A volume identifier (ECMA-119 8.4.6), checked once at construction.
 ///
 /// ECMA-119 asks for d-characters (`A-Z 0-9 _`). Every NixOS label

@@ -113,6 +113,8 @@ in
     # The base layer's `.deb` files: for a local mirror (tests/bench/liveroot.sh) or a bill of
     # materials.
     system.build.baseDebs = map (p: p.src) basePackages;
+    # The base layer's packages, for the image's package manifest (iso-image.nix).
+    system.build.basePackages = basePackages;
 
     # The kernel's modules with Debian's depmod indexes, for udev's coldplug and modprobe.
     system.build.kernelLayer = derivation {

@@ -260,6 +260,14 @@ mod tests {
         let date = Civil::from_epoch(1_700_000_000).unwrap();
         assert_eq!(&date.long()[..14], b"20231114221320");
         assert!(Civil::from_epoch(-3_000_000_000).is_err());
+        assert_eq!(
+            crate::iso::utc_timestamp(315_532_800).unwrap(),
+            "1980-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            crate::iso::utc_timestamp(1_700_000_000).unwrap(),
+            "2023-11-14T22:13:20Z"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 # Declares `isoImage.*`, what the image builder makes of the configuration (the values are set by
 # `profiles/installer/cd-dvd/iso-image.nix` and the installer profiles), and `system.build.isoImage`,
-# the derivation `kiln build` realises into `result/iso/<isoName>`.
+# the derivation `kiln build` realises into `result/iso/<isoName>` (`<name>.manifest.json` and `.spdx.json` beside it).
 #
 # The boot menu is `isoImage.bootEntries`: the same entries for isolinux (BIOS) and systemd-boot
 # (UEFI), the first one the default, each booting the kernel with `boot.kernelParams` plus its own
@@ -116,6 +116,33 @@ in
     # Paths in `contents` are added to the store by content: `toJSON` of a path value is its
     # store path, so the ISO's key covers the files' bytes.
     contents = builtins.toJSON cfg.contents;
+    # Copied beside the ISO as `<name>.manifest.json`, and the SPDX SBOM `<name>.spdx.json` made
+    # from it and the ISO's hash.
+    packageManifest = config.system.build.packageManifest;
     SOURCE_DATE_EPOCH = config.system.sourceDateEpoch;
+  };
+
+  # The image's Debian packages with their sources, licences and lock entries (`manifest.json`),
+  # without building the image: what `kiln diff PROFILE` builds.
+  config.system.build.packageManifest = let
+    # Every Debian package whose bytes reach the image, with how (kiln-debian's `manifest.rs`
+    # lists the parts), read from the derivations that put them there. Build-only inputs (the
+    # compiler and headers an out-of-tree module is built with, kmod's depmod, fakeroot) reach
+    # nothing and are left out; an out-of-tree module counts as its Debian source package.
+    debian = p: p ? lockEntry;
+    item = part: p: { inherit part; tree = p; lock = p.lockEntry; };
+    moduleTrees = config.system.build.kernelModules.moduleTrees;
+    imagePackages =
+      map (item "base") config.system.build.basePackages
+      ++ map (item "kernel") (lib.filter debian moduleTrees)
+      ++ map (m: item "module-source" m.src) (lib.filter (m: !(debian m) && m ? src && debian m.src) moduleTrees)
+      ++ map (item "initrd") (lib.filter debian [ config.system.build.initialRamdisk.busybox ])
+      ++ map (item "boot-loader") (lib.filter (p: p != null && debian p)
+        (with config.system.build.isoImage; [ isolinux syslinux systemdBoot ]));
+  in derivation {
+    name = "package-manifest-${lib.removeSuffix ".iso" cfg.isoName}";
+    system = "x86_64-linux";
+    builder = "package-manifest";
+    packages = builtins.toJSON imagePackages;
   };
 }
