@@ -42,7 +42,13 @@ fn artifacts() -> PathBuf {
 fn build(profile: &Path, link: &str) -> PathBuf {
     let link = artifacts().join(link);
     let out = Command::new(KILN)
-        .args(["build", "--locked", "-A", "config.system.build.netboot", "-o"])
+        .args([
+            "build",
+            "--locked",
+            "-A",
+            "config.system.build.netboot",
+            "-o",
+        ])
         .arg(&link)
         .arg(profile)
         .current_dir(workspace())
@@ -74,20 +80,25 @@ fn check_output(dir: &Path, live_url: Option<&str>) {
         Some(url) => assert!(kernel.contains(&format!("kiln.live={url}")), "{script}"),
         None => assert!(!kernel.contains("kiln.live="), "{script}"),
     }
-    assert!(lines.contains(&"initrd initrd") && lines.last() == Some(&"boot"), "{script}");
+    assert!(
+        lines.contains(&"initrd initrd") && lines.last() == Some(&"boot"),
+        "{script}"
+    );
 }
 
 /// Boots `tftp_root/netboot.ipxe` through QEMU's PXE firmware and logs in.
 fn boot(tftp_root: &Path, label: &str) -> Console {
     let mut cmd = Command::new("qemu-system-x86_64");
     // The initrd with the live root is 330 MB, unpacked into memory.
-    cmd.args(["-m", "3072", "-smp", "2", "-display", "none", "-monitor", "none"])
-        .args(["-serial", "stdio", "-no-reboot", "-boot", "n", "-nic"])
-        .arg(format!(
-            "user,model=e1000,tftp={},bootfile=netboot.ipxe",
-            tftp_root.display()
-        ))
-        .stderr(Stdio::null());
+    cmd.args([
+        "-m", "3072", "-smp", "2", "-display", "none", "-monitor", "none",
+    ])
+    .args(["-serial", "stdio", "-no-reboot", "-boot", "n", "-nic"])
+    .arg(format!(
+        "user,model=e1000,tftp={},bootfile=netboot.ipxe",
+        tftp_root.display()
+    ))
+    .stderr(Stdio::null());
     let mut vm = Console::spawn(&mut cmd, label);
     let at = vm.wait_for(
         "kiln-installer login: kiln (automatic login)",
@@ -103,12 +114,19 @@ fn boot(tftp_root: &Path, label: &str) -> Console {
 /// What every netbooted system shows: no medium, the layers mounted from `source`, systemd up.
 fn check_system(vm: &mut Console, source: &str) {
     let text = vm.text();
-    assert!(text.contains(&format!("kiln: {source}")), "{}", console::tail(&text, 4000));
+    assert!(
+        text.contains(&format!("kiln: {source}")),
+        "{}",
+        console::tail(&text, 4000)
+    );
     assert!(
         !text.contains("looking for the medium"),
         "stage 1 looked for a medium"
     );
-    assert_eq!(vm.run("findmnt -n -o FSTYPE /run/kiln/layers/base"), "squashfs");
+    assert_eq!(
+        vm.run("findmnt -n -o FSTYPE /run/kiln/layers/base"),
+        "squashfs"
+    );
     assert_eq!(vm.run("findmnt -n /iso >/dev/null || echo none"), "none");
     assert_eq!(vm.run("findmnt -n -o FSTYPE /"), "overlay");
     assert_eq!(vm.run("ps -p 1 -o comm="), "systemd");
@@ -195,7 +213,11 @@ fn netboot_fetching_the_live_root_over_http_boots_on_bios() {
     // copy of the lock, importing the minimal one.
     let dir = artifacts().join("http-profile");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(workspace().join("profiles/kiln.lock"), dir.join("kiln.lock")).unwrap();
+    std::fs::copy(
+        workspace().join("profiles/kiln.lock"),
+        dir.join("kiln.lock"),
+    )
+    .unwrap();
     let served = kiln_testkit::tempdir().expect("temp dir");
     let server = Server::start(served.path().to_path_buf());
     let url = format!("http://10.0.2.2:{}/live", server.port);
@@ -215,15 +237,22 @@ fn netboot_fetching_the_live_root_over_http_boots_on_bios() {
     for layer in ["base", "kernel", "system"] {
         let file = out.join("live").join(format!("{layer}.squashfs"));
         assert!(file.is_file(), "no {}", file.display());
-        std::fs::copy(&file, served.path().join("live").join(format!("{layer}.squashfs")))
-            .unwrap();
+        std::fs::copy(
+            &file,
+            served.path().join("live").join(format!("{layer}.squashfs")),
+        )
+        .unwrap();
     }
     let _qemu = QEMU.lock().unwrap_or_else(|e| e.into_inner());
     let mut vm = boot(&out, "netboot, live root over HTTP");
     check_system(&mut vm, &format!("fetching the live root from {url}"));
     assert_eq!(
         *server.requests.lock().unwrap(),
-        ["/live/base.squashfs", "/live/kernel.squashfs", "/live/system.squashfs"]
+        [
+            "/live/base.squashfs",
+            "/live/kernel.squashfs",
+            "/live/system.squashfs"
+        ]
     );
     assert_eq!(vm.run("findmnt -n -o FSTYPE /run/kiln/live"), "tmpfs");
     assert_eq!(

@@ -129,7 +129,7 @@ let
     # /run is systemd's from here on; mounted now, it keeps what stage 1 leaves there.
     mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /mnt/root/run
     mkdir -p /mnt/root/iso /mnt/root/run/kiln/rw
-    if mountpoint -q /iso; then
+    if [ "$src" = /iso/live ]; then
       mount --move /iso /mnt/root/iso
     else
       # No medium (a netboot): its fstab entry (`fileSystems."/iso"`) would hold up the boot
@@ -137,7 +137,7 @@ let
       mkdir -p /mnt/root/run/systemd/system
       ln -s /dev/null /mnt/root/run/systemd/system/iso.mount
     fi
-    if mountpoint -q /run/kiln-live; then
+    if [ "$src" = /run/kiln-live ]; then
       mkdir -p /mnt/root/run/kiln/live
       mount --move /run/kiln-live /mnt/root/run/kiln/live
     fi
