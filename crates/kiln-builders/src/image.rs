@@ -220,8 +220,15 @@ struct IsoInputs {
     /// isolinux's and syslinux-common's packages, for BIOS.
     isolinux: Option<StorePath>,
     syslinux: Option<StorePath>,
-    /// systemd-boot-efi's package, for UEFI.
+    /// systemd-boot-efi's package, for UEFI without Secure Boot.
     systemd_boot: Option<StorePath>,
+    /// UEFI through Debian's signed chain (`isoImage.secureBoot`): shim-signed's shim, then
+    /// grub-efi-amd64-signed's GRUB, with shim-helpers-amd64-signed's MokManager beside them.
+    #[serde(default)]
+    secure_boot: bool,
+    shim: Option<StorePath>,
+    shim_helpers: Option<StorePath>,
+    grub: Option<StorePath>,
     /// The menu's title.
     menu_title: String,
     /// The menu, first entry the default: `[{ "name", "label", "params" }]`.
@@ -292,6 +299,9 @@ const ISOLINUX_BIN: &str = "usr/lib/ISOLINUX/isolinux.bin";
 const ISOHDPFX_BIN: &str = "usr/lib/ISOLINUX/isohdpfx.bin";
 const SYSLINUX_BIOS: &str = "usr/lib/syslinux/modules/bios";
 const SYSTEMD_BOOT: &str = "usr/lib/systemd/boot/efi/systemd-bootx64.efi";
+const SHIM: &str = "usr/lib/shim/shimx64.efi.signed";
+const MOK_MANAGER: &str = "usr/lib/shim/mmx64.efi.signed";
+const GRUB_SIGNED: &str = "usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed";
 
 impl IsoInputs {
     /// What can be checked before anything is built.
@@ -314,8 +324,17 @@ impl IsoInputs {
         if self.bios && (self.isolinux.is_none() || self.syslinux.is_none()) {
             return Err(missing("isolinux` and `syslinux", "BIOS boot"));
         }
-        if self.efi && self.systemd_boot.is_none() {
+        if self.efi && !self.secure_boot && self.systemd_boot.is_none() {
             return Err(missing("systemdBoot", "UEFI boot"));
+        }
+        if self.efi
+            && self.secure_boot
+            && (self.shim.is_none() || self.shim_helpers.is_none() || self.grub.is_none())
+        {
+            return Err(missing(
+                "shim`, `shimHelpers` and `grub",
+                "UEFI boot with Secure Boot",
+            ));
         }
         if self.boot_entries.is_empty() {
             return Err(BuilderError::invalid("`bootEntries` is empty"));
@@ -467,7 +486,60 @@ fn build_iso(inputs: &IsoInputs, out: &Path) -> Result<()> {
         // A UEFI-only stick still needs a protective MBR; zeros carry no boot code.
         boot.hybrid_mbr = Some(Arc::from(vec![0u8; 432]));
     }
-    if let (true, Some(systemd_boot)) = (inputs.efi, &inputs.systemd_boot) {
+    if let (true, true, Some(shim), Some(helpers), Some(grub)) = (
+        inputs.efi,
+        inputs.secure_boot,
+        &inputs.shim,
+        &inputs.shim_helpers,
+        &inputs.grub,
+    ) {
+        // Firmware with Microsoft's keys starts the shim they signed; the shim starts the GRUB
+        // beside it (Debian's key, which the shim carries), and GRUB reads `$prefix/grub.cfg`,
+        // its prefix built in as `/EFI/debian` on the device it came from: the ESP partition
+        // of a USB stick, but the ISO 9660 tree of a CD (El Torito's image is no device to
+        // GRUB). Failing that, its built-in script finds the medium by `/.disk/info` and reads
+        // `/boot/grub/grub.cfg`, as on Debian's own ISOs. The menu is at all three; each
+        // loads the kernel from the device it was read from, which has `/boot` too.
+        let cfg = grub_cfg(&inputs.boot_entries, inputs.timeout);
+        for at in ["EFI/debian/grub.cfg", "boot/grub/grub.cfg"] {
+            add(
+                &mut tree,
+                at,
+                FileSource::Bytes(cfg.clone().into_bytes().into()),
+            )?;
+        }
+        add(
+            &mut tree,
+            ".disk/info",
+            FileSource::Bytes(format!("{}\n", inputs.menu_title).into_bytes().into()),
+        )?;
+        let files = vec![
+            (
+                "EFI/BOOT/BOOTX64.EFI".to_string(),
+                FileSource::Path(shim.join(SHIM)?),
+            ),
+            (
+                "EFI/BOOT/grubx64.efi".to_string(),
+                FileSource::Path(grub.join(GRUB_SIGNED)?),
+            ),
+            (
+                "EFI/BOOT/mmx64.efi".to_string(),
+                FileSource::Path(helpers.join(MOK_MANAGER)?),
+            ),
+            (
+                "EFI/debian/grub.cfg".to_string(),
+                FileSource::Bytes(cfg.into_bytes().into()),
+            ),
+            ("boot/vmlinuz".to_string(), FileSource::Path(kernel.clone())),
+            ("boot/initrd".to_string(), FileSource::Path(initrd.clone())),
+        ];
+        let mut spec = kiln_image::esp::EspSpec::new("EFIBOOT", timestamp);
+        spec.files = files;
+        let esp = kiln_image::esp::write_esp_to_vec(&spec)?;
+        add(&mut tree, "boot/efi.img", FileSource::Bytes(esp.into()))?;
+        boot.efi_image = Some("boot/efi.img".into());
+        boot.hybrid_gpt = inputs.usb;
+    } else if let (true, Some(systemd_boot)) = (inputs.efi, &inputs.systemd_boot) {
         let loader = systemd_boot.join(SYSTEMD_BOOT)?;
         let mut files = vec![
             ("EFI/BOOT/BOOTX64.EFI".to_string(), FileSource::Path(loader)),
@@ -540,6 +612,30 @@ fn isolinux_cfg(title: &str, entries: &[BootEntry], timeout: Option<u32>) -> Str
 fn loader_conf(default: &BootEntry, timeout: Option<u32>) -> String {
     let timeout = timeout.map_or_else(|| "menu-force".to_string(), |t| t.to_string());
     format!("timeout {timeout}\ndefault kiln-{}.conf\n", default.name)
+}
+
+/// GRUB's menu for the signed chain: the same entries, the first the default, on the screen and
+/// the serial port. Labels and parameters are single-quoted: GRUB would expand `$` and split
+/// on `;` in the kernel's command line otherwise.
+fn grub_cfg(entries: &[BootEntry], timeout: Option<u32>) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    // GRUB waits for a choice with -1.
+    let timeout = timeout.map_or_else(|| "-1".to_string(), |t| t.to_string());
+    let mut cfg = format!(
+        "# Generated by kiln from isoImage.bootEntries.\nserial --unit=0 --speed=115200\n\
+         terminal_input console serial\nterminal_output console serial\n\
+         set default=0\nset timeout={timeout}\n"
+    );
+    for entry in entries {
+        let params: Vec<String> = entry.params.split_whitespace().map(quote).collect();
+        cfg.push_str(&format!(
+            "\nmenuentry {} --id {} {{\n  linux /boot/vmlinuz {}\n  initrd /boot/initrd\n}}\n",
+            quote(&entry.label),
+            entry.name,
+            params.join(" ")
+        ));
+    }
+    cfg
 }
 
 /// One systemd-boot entry (the Boot Loader Specification's type #1), sorted by its index.
@@ -643,6 +739,28 @@ mod tests {
             cfg.contains("  MENU LABEL kiln (nomodeset)\n  LINUX /boot/vmlinuz\n  APPEND initrd=/boot/initrd root=LABEL=K nomodeset\n"),
             "{cfg}"
         );
+    }
+
+    #[test]
+    fn grub_lists_the_same_entries_with_their_words_quoted() {
+        let mut entries = entries();
+        entries[1].label = "kiln's (nomodeset)".into();
+        entries[1].params = "root=LABEL=K x=$y;z".into();
+        let cfg = grub_cfg(&entries, None);
+        assert!(cfg.contains("set default=0\nset timeout=-1\n"), "{cfg}");
+        assert!(cfg.contains("terminal_output console serial\n"), "{cfg}");
+        let default = cfg
+            .find("menuentry 'kiln' --id default {")
+            .expect("default");
+        let nomodeset = cfg
+            .find("menuentry 'kiln'\\''s (nomodeset)' --id nomodeset {")
+            .expect("nomodeset, its quote escaped");
+        assert!(default < nomodeset, "{cfg}");
+        assert!(
+            cfg.contains("  linux /boot/vmlinuz 'root=LABEL=K' 'x=$y;z'\n  initrd /boot/initrd\n"),
+            "{cfg}"
+        );
+        assert!(grub_cfg(&entries, Some(5)).contains("set timeout=5\n"));
     }
 
     #[test]

@@ -71,7 +71,8 @@ const NAMES: &[(&str, u32)] = &[
     // 2: the menu is `isoImage.bootEntries`: an isolinux `LABEL` and a systemd-boot entry
     // (`kiln-<name>.conf`, with a `sort-key`) per entry.
     // 3: `<stem>.manifest.json` and `<stem>.spdx.json` beside the ISO.
-    (image::ISO, 3),
+    // 4: `secureBoot`: the ESP holds Debian's signed shim and GRUB, the medium GRUB's menu.
+    (image::ISO, 4),
     (manifest::PACKAGE_MANIFEST, 1),
     (layers::KERNEL_LAYER, 1),
     (netboot::NETBOOT, 1),

@@ -13,6 +13,10 @@ use crate::cmd_build::{build_attrs, BuildAttrs, DEFAULT_ATTR};
 const QEMU: &str = "qemu-system-x86_64";
 /// Where Debian's `ovmf` package puts the firmware and its variable store: the host's copy,
 /// and the same paths inside the package's store entry.
+const OVMF_SECURE_BOOT: [(&str, &str); 1] = [(
+    "usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+    "usr/share/OVMF/OVMF_VARS_4M.ms.fd",
+)];
 const OVMF: [(&str, &str); 2] = [
     (
         "usr/share/OVMF/OVMF_CODE_4M.fd",
@@ -33,8 +37,13 @@ pub(crate) struct Args {
     /// Boot with UEFI firmware (OVMF) instead of BIOS.
     #[arg(long)]
     uefi: bool,
-    /// Where OVMF comes from.
-    #[arg(long, value_enum, default_value = "auto", requires = "uefi")]
+    /// Boot with UEFI firmware that enforces Secure Boot with Microsoft's keys enrolled, as a PC
+    /// from the shop (OVMF's `secboot` build, q35 with SMM); the image needs
+    /// `isoImage.secureBoot`.
+    #[arg(long)]
+    secure_boot: bool,
+    /// Where OVMF comes from (with `--uefi` or `--secure-boot`).
+    #[arg(long, value_enum, default_value = "auto")]
     ovmf: OvmfSource,
     /// Attach the image as a USB stick (xHCI) instead of a CD.
     #[arg(long)]
@@ -81,11 +90,12 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             "`{QEMU}` is not on PATH; `kiln run` boots the image with it"
         )
     })?;
-    let host_ovmf = OVMF
+    let uefi = args.uefi || args.secure_boot;
+    let host_ovmf = ovmf_files(&args)
         .iter()
         .map(|(code, vars)| (Path::new("/").join(code), Path::new("/").join(vars)))
         .find(|(code, vars)| code.is_file() && vars.is_file());
-    let ovmf_from_lock = args.uefi
+    let ovmf_from_lock = uefi
         && match args.ovmf {
             OvmfSource::Lock => true,
             OvmfSource::Auto => host_ovmf.is_none(),
@@ -127,7 +137,7 @@ fn boot(
     let iso = find_iso(&built[0])?;
     let ovmf = if ovmf_from_lock {
         let package = &built[1];
-        let found = OVMF
+        let found = ovmf_files(args)
             .iter()
             .map(|(code, vars)| (package.join(code), package.join(vars)))
             .find(|(code, vars)| code.is_file() && vars.is_file());
@@ -138,7 +148,7 @@ fn boot(
                 package.display()
             )
         })?)
-    } else if args.uefi {
+    } else if args.uefi || args.secure_boot {
         host_ovmf
     } else {
         None
@@ -164,6 +174,12 @@ fn boot(
     }
     // The serial console and QEMU's monitor share the terminal (Ctrl-A C switches).
     command.args(["-serial", "mon:stdio"]);
+    if args.secure_boot {
+        // SMM keeps the variable store, and so the enrolled keys, out of the guest's reach.
+        command
+            .args(["-machine", "q35,smm=on"])
+            .args(["-global", "driver=cfi.pflash01,property=secure,value=on"]);
+    }
     if let Some((code, vars)) = ovmf {
         let copy = scratch.path().join("OVMF_VARS.fd");
         std::fs::copy(&vars, &copy)
@@ -191,7 +207,13 @@ fn boot(
     eprintln!(
         "kiln run: booting {} ({}, {}); Ctrl-A X quits",
         iso.display(),
-        if args.uefi { "UEFI" } else { "BIOS" },
+        if args.secure_boot {
+            "UEFI, Secure Boot"
+        } else if args.uefi {
+            "UEFI"
+        } else {
+            "BIOS"
+        },
         if args.usb { "USB stick" } else { "CD" }
     );
     // Ctrl-C on a terminal QEMU has not made raw reaches QEMU too, which stops the guest; kiln
@@ -212,6 +234,15 @@ fn boot(
             ExitCode::FAILURE
         }
     })
+}
+
+/// The firmware and variable files to look for, in order.
+fn ovmf_files(args: &Args) -> &'static [(&'static str, &'static str)] {
+    if args.secure_boot {
+        &OVMF_SECURE_BOOT
+    } else {
+        &OVMF
+    }
 }
 
 /// A `-drive` argument: `options` then the file, with QEMU's escaping of commas.

@@ -41,6 +41,9 @@ const MACBOOK: &str = "tests/image/macbook-test.nix";
 const MACBOOK_VOLUME_ID: &str = "KILN_MACBOOK-TEST";
 const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+const OVMF_CODE_SECURE: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+const OVMF_VARS_MS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
+const SECURE_BOOT: &str = "tests/image/secure-boot-test.nix";
 
 use kiln_testkit::workspace;
 
@@ -143,8 +146,19 @@ impl std::ops::DerefMut for Vm {
     }
 }
 
+/// The machine's firmware.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Firmware {
+    Bios,
+    /// OVMF without Secure Boot.
+    Uefi,
+    /// OVMF enforcing Secure Boot with Microsoft's keys enrolled, as a PC from the shop: q35
+    /// with SMM, which keeps the variable store out of the guest's reach.
+    SecureBoot,
+}
+
 impl Vm {
-    fn boot(iso: &Path, label: &str, uefi: bool, usb: bool) -> Vm {
+    fn start(iso: &Path, label: &str, firmware: Firmware, usb: bool) -> Vm {
         let mut cmd = Command::new("qemu-system-x86_64");
         cmd.args([
             "-m",
@@ -162,11 +176,19 @@ impl Vm {
             "user,model=virtio-net-pci",
         ]);
         let mut vars = None;
-        if uefi {
+        if firmware != Firmware::Bios {
+            let (code, template) = match firmware {
+                Firmware::SecureBoot => {
+                    cmd.args(["-machine", "q35,smm=on"])
+                        .args(["-global", "driver=cfi.pflash01,property=secure,value=on"]);
+                    (OVMF_CODE_SECURE, OVMF_VARS_MS)
+                }
+                _ => (OVMF_CODE, OVMF_VARS),
+            };
             let copy = tempfile::NamedTempFile::new().expect("temp file");
-            std::fs::copy(OVMF_VARS, copy.path()).expect("copy OVMF vars");
+            std::fs::copy(template, copy.path()).expect("copy OVMF vars");
             cmd.arg("-drive")
-                .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"));
+                .arg(format!("if=pflash,format=raw,readonly=on,file={code}"));
             cmd.arg("-drive").arg(format!(
                 "if=pflash,format=raw,file={}",
                 copy.path().display()
@@ -219,12 +241,23 @@ fn boot(
     uefi: bool,
     usb: bool,
 ) -> (Vm, std::sync::MutexGuard<'static, ()>) {
+    let firmware = if uefi { Firmware::Uefi } else { Firmware::Bios };
+    boot_with(profile, host, label, firmware, usb)
+}
+
+fn boot_with(
+    profile: &str,
+    host: &str,
+    label: &str,
+    firmware: Firmware,
+    usb: bool,
+) -> (Vm, std::sync::MutexGuard<'static, ()>) {
     let iso = iso(profile);
     let one = QEMU
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let started = Instant::now();
-    let mut vm = Vm::boot(&iso, label, uefi, usb);
+    let mut vm = Vm::start(&iso, label, firmware, usb);
     vm.login(host, started);
     (vm, one)
 }
@@ -385,6 +418,56 @@ fn minimal_boots_from_usb_on_uefi() {
 }
 
 /// Each option of `tests/image/options-test.nix`, by its effect.
+/// `isoImage.secureBoot`: firmware that enforces Secure Boot with only Microsoft's keys starts
+/// Debian's signed shim, GRUB and kernel, from a CD and from a USB stick; the kernel knows it
+/// and locks itself down, and the live system comes up whole.
+fn secure_boot(label: &str, usb: bool) {
+    if !slow(&[]) {
+        return;
+    }
+    for file in [OVMF_CODE_SECURE, OVMF_VARS_MS] {
+        assert!(
+            Path::new(file).exists(),
+            "{file} is missing (Debian's ovmf)"
+        );
+    }
+    let (mut vm, _one) = boot_with(
+        SECURE_BOOT,
+        "kiln-installer",
+        label,
+        Firmware::SecureBoot,
+        usb,
+    );
+    let text = vm.text();
+    assert!(
+        text.contains("EFI stub: UEFI Secure Boot is enabled"),
+        "{label}: the kernel did not see Secure Boot:\n{}",
+        console::tail(&text, 4000)
+    );
+    // The SecureBoot variable's value, after its four attribute bytes: 1 is on.
+    assert_eq!(
+        vm.run("od -An -t u1 -j 4 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | tr -d ' '"),
+        "1",
+        "{label}: SecureBoot is not on"
+    );
+    assert_eq!(
+        vm.run("cat /sys/kernel/security/lockdown"),
+        "none [integrity] confidentiality",
+        "{label}: the kernel is not locked down"
+    );
+    check_system(&mut vm);
+}
+
+#[test]
+fn secure_boot_from_cd() {
+    secure_boot("Secure Boot, CD", false);
+}
+
+#[test]
+fn secure_boot_from_usb() {
+    secure_boot("Secure Boot, USB stick", true);
+}
+
 #[test]
 fn options_take_effect() {
     if !slow(&[]) {

@@ -1,5 +1,5 @@
-//! `kiln build` as a user runs it, without the network: `--dry-run` of the test profile from its
-//! lock alone, and bad input (a failed assertion, an illegal volume ID) rejected before anything
+//! `kiln build` as a user runs it, without the network: `--dry-run` of the test profiles from
+//! their lock alone (Secure Boot's loaders and its warning among them), and bad input (a failed assertion, an illegal volume ID) rejected before anything
 //! is built, with nothing left behind.
 
 use std::path::Path;
@@ -51,6 +51,43 @@ fn dry_run_shows_the_closure_and_the_steps() {
     assert!(
         !dir.path().join("result").exists(),
         "--dry-run built something"
+    );
+}
+
+#[test]
+fn secure_boot_takes_debians_signed_loaders_and_warns_of_unsigned_modules() {
+    let dir = kiln_testkit::tempdir().unwrap();
+    let (stdout, stderr, ok) = build(
+        dir.path(),
+        &["--dry-run", "tests/image/secure-boot-test.nix"],
+    );
+    assert!(ok, "{stderr}");
+    for package in [
+        "shim-signed_",
+        "shim-helpers-amd64-signed_",
+        "grub-efi-amd64-signed_",
+    ] {
+        assert!(
+            stdout.contains(&format!("fetch  {package}")),
+            "no {package} in\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("systemd-boot-efi"), "{stdout}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+
+    let (_, stderr, ok) = build(
+        dir.path(),
+        &["--dry-run", "tests/image/secure-boot-macbook.nix"],
+    );
+    assert!(ok, "{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.starts_with("warning: isoImage.secureBoot:"))
+        .unwrap_or_else(|| panic!("no Secure Boot warning in\n{stderr}"));
+    assert!(
+        warning.contains("unsigned out-of-tree module(s) broadcom-sta-")
+            && warning.contains("isoImage.secureBoot = false"),
+        "{warning}"
     );
 }
 

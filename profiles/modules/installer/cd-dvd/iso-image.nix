@@ -48,6 +48,17 @@ in
       description = "The ISO 9660 volume ID (at most 32 upper-case letters, digits, `_` and `-`); the initrd finds the medium by it.";
     };
     makeEfiBootable = mkOption { type = types.bool; default = false; description = "Whether the ISO boots with UEFI (an El Torito ESP image)."; };
+    secureBoot = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Whether UEFI boots through Debian's signed chain, as Debian's own live ISOs do, so the ISO
+        starts on a PC with Secure Boot on and Microsoft's keys: the Microsoft-signed shim
+        (`shim-signed`) as `EFI/BOOT/BOOTX64.EFI`, Debian's signed GRUB (`grub-efi-amd64-signed`)
+        with the menu of `isoImage.bootEntries` in `EFI/debian/grub.cfg`, MokManager
+        (`shim-helpers-amd64-signed`), and Debian's kernel, which Debian signs. Off: systemd-boot.
+      '';
+    };
     makeBiosBootable = mkOption { type = types.bool; default = true; description = "Whether the ISO boots with BIOS (isolinux)."; };
     makeUsbBootable = mkOption { type = types.bool; default = false; description = "Whether the ISO is isohybrid, so it also boots when written to a USB stick."; };
     appendToMenuLabel = mkOption { type = types.str; default = " Installer"; description = "Text after the boot menu entry's name."; };
@@ -80,6 +91,13 @@ in
     { name = "serial"; label = "${menuLabel} (serial console=ttyS0,115200)"; kernelParams = [ "console=tty0" "console=ttyS0,115200" ]; }
   ];
 
+  # Debian signs its kernel's modules; an out-of-tree one built by kiln is not signed, and the
+  # kernel in Secure Boot's lockdown refuses it.
+  config.warnings = lib.optional (cfg.secureBoot && config.boot.extraModulePackages != [ ])
+    "isoImage.secureBoot: with Secure Boot on, the kernel refuses the unsigned out-of-tree module(s) ${
+      concatStringsSep ", " (map (p: p.name or "?") config.boot.extraModulePackages)
+    } (kiln does not sign modules yet): turn Secure Boot off in the machine's firmware to load them, or set isoImage.secureBoot = false for systemd-boot.";
+
   config.assertions = [
     {
       assertion = cfg.bootEntries != [ ];
@@ -103,7 +121,11 @@ in
     usb = cfg.makeUsbBootable;
     isolinux = if cfg.makeBiosBootable then pkgs.isolinux else null;
     syslinux = if cfg.makeBiosBootable then pkgs.syslinux-common else null;
-    systemdBoot = if cfg.makeEfiBootable then pkgs.systemd-boot-efi else null;
+    systemdBoot = if cfg.makeEfiBootable && !cfg.secureBoot then pkgs.systemd-boot-efi else null;
+    secureBoot = cfg.makeEfiBootable && cfg.secureBoot;
+    shim = if cfg.makeEfiBootable && cfg.secureBoot then pkgs.shim-signed else null;
+    shimHelpers = if cfg.makeEfiBootable && cfg.secureBoot then pkgs.shim-helpers-amd64-signed else null;
+    grub = if cfg.makeEfiBootable && cfg.secureBoot then pkgs.grub-efi-amd64-signed else null;
     # The menu, first entry the default: `[{ name; label; params; }]`, each with its whole command line.
     menuTitle = menuLabel;
     bootEntries = builtins.toJSON (map (e: {
@@ -138,7 +160,7 @@ in
       ++ map (m: item "module-source" m.src) (lib.filter (m: !(debian m) && m ? src && debian m.src) moduleTrees)
       ++ map (item "initrd") (lib.filter debian [ config.system.build.initialRamdisk.busybox ])
       ++ map (item "boot-loader") (lib.filter (p: p != null && debian p)
-        (with config.system.build.isoImage; [ isolinux syslinux systemdBoot ]));
+        (with config.system.build.isoImage; [ isolinux syslinux systemdBoot shim shimHelpers grub ]));
   in derivation {
     name = "package-manifest-${lib.removeSuffix ".iso" cfg.isoName}";
     system = "x86_64-linux";
