@@ -155,7 +155,9 @@ in
     item = part: p: { inherit part; tree = p; lock = p.lockEntry; };
     moduleTrees = config.system.build.kernelModules.moduleTrees;
     imagePackages =
-      map (item "base") config.system.build.basePackages
+      # A package that is no lock entry (a profile's own unpacked tree) has no archive, hash or
+      # copyright file the manifest could vouch for; it is left out.
+      map (item "base") (lib.filter debian config.system.build.basePackages)
       ++ map (item "kernel") (lib.filter debian moduleTrees)
       ++ map (m: item "module-source" m.src) (lib.filter (m: !(debian m) && m ? src && debian m.src) moduleTrees)
       ++ map (item "initrd") (lib.filter debian [ config.system.build.initialRamdisk.busybox ])
