@@ -8,7 +8,7 @@
 //! `WHITESPACE` runs, so that every span, including the trailing whitespace pest leaves in
 //! some rules (`a ~ b*` keeps the skip before an empty `b*`), is the same.
 //!
-//! The invariant (tested in `tests/corpus.rs`, `fast_parser` module): **when this parser
+//! The invariant (tested in `tests/corpus/fast_parser.rs`): **when this parser
 //! accepts a text, pest accepts it too and lowering gives an identical AST.** Anything else is
 //! [`Reject`]ed: not only syntax errors, but every parse-time error of `lower.rs` (duplicate
 //! attributes, invalid numbers, nesting past [`MAX_DEPTH`], ...) and any construct this parser
