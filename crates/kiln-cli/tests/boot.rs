@@ -47,11 +47,7 @@ const SECURE_BOOT: &str = "tests/image/secure-boot-test.nix";
 
 use kiln_testkit::workspace;
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 /// Whether slow tests run (`kiln_testkit::slow`); QEMU and OVMF's firmware are needed too.
 fn slow(tools: &[&str]) -> bool {

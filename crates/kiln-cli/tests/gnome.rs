@@ -51,11 +51,7 @@ const GRAPHICAL: &[&str] = &["wayland", "x11"];
 /// From power-on to the graphical session, under TCG.
 const SESSION_TIMEOUT: Duration = Duration::from_secs(600);
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 /// Where the tests leave their screenshots and result links.
 fn artifacts() -> PathBuf {

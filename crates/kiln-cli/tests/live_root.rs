@@ -14,11 +14,7 @@ use std::process::Command;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 /// `kiln ARGS` in the workspace: (success, stdout, stderr).
 fn kiln(args: &[&str]) -> (bool, String, String) {

@@ -32,11 +32,7 @@ fn kiln(args: &[&str]) -> (String, String, bool) {
     )
 }
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 #[test]
 fn diff_of_two_manifests_matches_the_golden_files() {

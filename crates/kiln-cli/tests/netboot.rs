@@ -26,11 +26,7 @@ const MINIMAL: &str = "profiles/installer/cd-dvd/installation-cd-minimal.nix";
 /// One QEMU at a time: two cores, and TCG is CPU-bound.
 static QEMU: Mutex<()> = Mutex::new(());
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 fn artifacts() -> PathBuf {
     let dir = workspace().join("target/netboot-test");

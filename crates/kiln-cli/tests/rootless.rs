@@ -35,11 +35,7 @@ const ATTR: &str = "config.system.build.debianRoot";
 /// `nobody` and `nogroup` on Debian.
 const NOBODY: u32 = 65534;
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 /// Builds the minimal profile's `attr` (its ISO without one) with `command` (kiln, or kiln run
 /// through `setpriv`) and returns its store path and how long the build took.

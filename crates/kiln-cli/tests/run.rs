@@ -19,11 +19,7 @@ use console::Console;
 
 const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 #[test]
 fn a_missing_qemu_is_named_with_its_debian_package() {

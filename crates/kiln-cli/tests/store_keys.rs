@@ -8,7 +8,7 @@
 //!   initrd, the live root's layers and the ISO rebuilt under it (`--check`) have the same bytes.
 
 use kiln_testkit::workspace;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -17,11 +17,7 @@ const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 /// The tests share one store; builds of the same steps must not overlap.
 static STORE: Mutex<()> = Mutex::new(());
 
-fn store() -> PathBuf {
-    std::env::var_os("KILN_STORE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
-}
+use kiln_testkit::shared_store as store;
 
 /// `kiln ARGS` in `cwd` with extra environment; (stdout, stderr), asserting success.
 fn kiln(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> (String, String) {

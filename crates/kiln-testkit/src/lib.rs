@@ -11,6 +11,7 @@
 //!   without it (kiln itself needs no root).
 //! - [`nix_instantiate`]: the language oracle with a state directory of its own
 //!   ([`nix_state_dir`]), so that it runs as any user.
+//! - [`shared_store`]: the store the ISO-building tests share.
 //! - [`tempdir`]: a scratch directory that is removed even when it holds a kiln store, which
 //!   without root only [`remove_dir_all`] can do.
 //!
@@ -64,6 +65,14 @@ pub fn is_root() -> bool {
             .and_then(|ids| ids.split_whitespace().nth(1))
             == Some("0")
     })
+}
+
+/// The store the tests that build ISOs share, so that packages are fetched and steps built once
+/// per checkout: `$KILN_STORE` when set, else `target/kiln-test-store`.
+pub fn shared_store() -> PathBuf {
+    std::env::var_os("KILN_STORE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/kiln-test-store"))
 }
 
 /// `nix-instantiate`, the language oracle, with its state directory ([`nix_state_dir`]) set.
