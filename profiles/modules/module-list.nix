@@ -2,6 +2,7 @@
 # `eval-config.nix` puts these in front of the user's profile; profiles never import them themselves.
 [
   ./system/boot/kernel.nix
+  ./system/boot/module-signing.nix
   ./system/boot/initrd.nix
   ./system/boot/stage-1.nix
   ./system/live-root.nix

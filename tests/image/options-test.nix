@@ -6,6 +6,8 @@
 
   isoImage.edition = lib.mkForce "options-test";
   boot.loader.timeout = lib.mkForce 1;
+  # The installers boot UEFI through shim and GRUB; this image keeps systemd-boot's chain booted.
+  isoImage.secureBoot = false;
   boot.kernelParams = [ "kiln.test=options" ];
 
   networking.hostName = "kiln-options";

@@ -56,6 +56,11 @@ pub enum BuilderError {
     #[diagnostic(code(kiln::builders::kbuild))]
     Kbuild { name: String, message: String },
 
+    /// Signing out-of-tree kernel modules (`boot.moduleSigning`) failed.
+    #[error("sign-modules `{name}`: {message}")]
+    #[diagnostic(code(kiln::builders::sign_modules))]
+    SignModules { name: String, message: String },
+
     /// A Debian maintainer script failed while dpkg configured a root; `log` is that script's
     /// part of dpkg's output.
     #[error(

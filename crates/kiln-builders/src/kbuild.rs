@@ -454,7 +454,7 @@ fn check_release(kernel_tree: &Path, version: &str) -> Result<(), String> {
 }
 
 /// Copies a tree (files, directories, symlinks as symlinks), every copy writable by its owner.
-fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     let meta = fs::symlink_metadata(from).map_err(|e| io_error("stat", from, &e))?;
     if meta.file_type().is_symlink() {
         let link = fs::read_link(from).map_err(|e| io_error("read link", from, &e))?;
@@ -488,7 +488,7 @@ fn sorted_entries(entries: fs::ReadDir, dir: &Path) -> Result<Vec<std::ffi::OsSt
     Ok(names)
 }
 
-fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .map_err(|e| io_error("chmod", path, &e))
@@ -507,7 +507,7 @@ fn display_list(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-fn io_error(action: &str, path: &Path, err: &std::io::Error) -> String {
+pub(crate) fn io_error(action: &str, path: &Path, err: &std::io::Error) -> String {
     format!("cannot {action} `{}`: {err}", path.display())
 }
 

@@ -12,6 +12,7 @@
 //! - `fetch-deb`, `unpack-deb` (kiln-debian): a `.deb` by its SHA-256, and its unpacked tree;
 //! - `copy-path`: a file tree read at evaluation time (a path value, `builtins.path`);
 //! - `kbuild-module`: an out-of-tree kernel module built against Debian's headers;
+//! - `sign-modules`: those modules signed with `boot.moduleSigning`'s key (Secure Boot);
 //! - `aggregate-modules`: the kernel's module tree merged with `boot.extraModulePackages`;
 //! - `package-tree`: unpacked packages merged into a read-only root programs run in;
 //! - `debian-root`: the live root's base layer, configured by dpkg in the sandbox;
@@ -39,6 +40,7 @@ mod manifest;
 mod modules;
 mod netboot;
 mod sandbox;
+mod sign;
 mod source;
 mod spdx;
 mod tree;
@@ -66,6 +68,7 @@ const NAMES: &[(&str, u32)] = &[
     // files Python caches record it).
     (debian_root::DEBIAN_ROOT, 4),
     (KBUILD_MODULE, 1),
+    (sign::SIGN_MODULES, 1),
     (modules::AGGREGATE_MODULES, 1),
     (image::INITRD, 1),
     // 2: the menu is `isoImage.bootEntries`: an isolinux `LABEL` and a systemd-boot entry
@@ -89,6 +92,7 @@ pub struct Registry {
     copy: source::CopyPath,
     debian_root: debian_root::DebianRoot,
     kbuild: kbuild::KbuildModule,
+    sign: sign::SignModules,
     modules: modules::AggregateModules,
     initrd: image::Initrd,
     iso: image::Iso,
@@ -107,6 +111,7 @@ impl Registry {
             copy: source::CopyPath { sources },
             debian_root: debian_root::DebianRoot,
             kbuild: kbuild::KbuildModule,
+            sign: sign::SignModules,
             modules: modules::AggregateModules,
             initrd: image::Initrd,
             iso: image::Iso,
@@ -137,6 +142,7 @@ impl Registry {
             (COPY_PATH, &self.copy as &dyn Builder),
             (debian_root::DEBIAN_ROOT, &self.debian_root as &dyn Builder),
             (KBUILD_MODULE, &self.kbuild as &dyn Builder),
+            (sign::SIGN_MODULES, &self.sign as &dyn Builder),
             (modules::AGGREGATE_MODULES, &self.modules as &dyn Builder),
             (image::INITRD, &self.initrd as &dyn Builder),
             (image::ISO, &self.iso as &dyn Builder),

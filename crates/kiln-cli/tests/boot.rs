@@ -6,7 +6,13 @@
 //!   (else the failed units and their logs are printed and the test fails), the live user is
 //!   logged in on `ttyS0`, `sudo -n true` works, DHCP gave an address, and dpkg knows every
 //!   package of `environment.systemPackages` as installed.
-//! - `tests/image/options-test.nix`: each option people set, checked by its effect (a user and
+//! - Secure Boot (the installers' default chain: shim, GRUB): the minimal installer on OVMF
+//!   enforcing it with Microsoft's keys, from CD and USB stick; and
+//!   `tests/image/secure-boot-macbook-signed.nix`, whose `wl` is signed with a test key: with the
+//!   certificate in shim's `MokList` (`virt-fw-vars`), `wl` loads; without, the kernel refuses it
+//!   and says so; the key's bytes are in no file of the ISO or its squashfs layers.
+//! - `tests/image/options-test.nix` (UEFI from a CD through systemd-boot, `isoImage.secureBoot =
+//!   false`): each option people set, checked by its effect (a user and
 //!   their key, groups, sudo rules, `/etc` files with their modes and owners, a unit that ran,
 //!   tmpfiles, NetworkManager, the time zone, the locale, the keymap, a kernel parameter).
 //! - `tests/image/macbook-test.nix` (the MacBook installer with GNOME forced off), from a CD on
@@ -43,7 +49,9 @@ const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 const OVMF_CODE_SECURE: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
 const OVMF_VARS_MS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
-const SECURE_BOOT: &str = "tests/image/secure-boot-test.nix";
+const SIGNED_MODULES: &str = "tests/image/secure-boot-macbook-signed.nix";
+const SIGNING_KEY: &str = "tests/image/keys/module-signing-test.key";
+const SIGNING_CERT: &str = "tests/image/keys/module-signing-test.crt";
 
 use kiln_testkit::workspace;
 
@@ -151,6 +159,9 @@ enum Firmware {
     /// OVMF enforcing Secure Boot with Microsoft's keys enrolled, as a PC from the shop: q35
     /// with SMM, which keeps the variable store out of the guest's reach.
     SecureBoot,
+    /// [`Firmware::SecureBoot`] with the module-signing test certificate in shim's `MokList`,
+    /// as `mokutil --import` and MokManager leave it ([`mok_vars`]).
+    SecureBootMok,
 }
 
 impl Vm {
@@ -174,15 +185,20 @@ impl Vm {
         let mut vars = None;
         if firmware != Firmware::Bios {
             let (code, template) = match firmware {
-                Firmware::SecureBoot => {
+                Firmware::SecureBoot | Firmware::SecureBootMok => {
                     cmd.args(["-machine", "q35,smm=on"])
                         .args(["-global", "driver=cfi.pflash01,property=secure,value=on"]);
-                    (OVMF_CODE_SECURE, OVMF_VARS_MS)
+                    let vars = if firmware == Firmware::SecureBootMok {
+                        mok_vars()
+                    } else {
+                        PathBuf::from(OVMF_VARS_MS)
+                    };
+                    (OVMF_CODE_SECURE, vars)
                 }
-                _ => (OVMF_CODE, OVMF_VARS),
+                _ => (OVMF_CODE, PathBuf::from(OVMF_VARS)),
             };
             let copy = tempfile::NamedTempFile::new().expect("temp file");
-            std::fs::copy(template, copy.path()).expect("copy OVMF vars");
+            std::fs::copy(&template, copy.path()).expect("copy OVMF vars");
             cmd.arg("-drive")
                 .arg(format!("if=pflash,format=raw,readonly=on,file={code}"));
             cmd.arg("-drive").arg(format!(
@@ -264,12 +280,20 @@ fn check_system(vm: &mut Vm) {
     check_system_except(vm, None);
 }
 
-/// A failure the emulated machine explains: the unit, and the one line its log must hold.
+/// A failure the emulated machine explains: the unit, and the lines its log must hold.
 struct Explained {
     unit: &'static str,
-    because: &'static str,
+    because: &'static [&'static str],
     why: &'static str,
 }
+
+/// The MacBook profile is the NixOS manual's: `boot.kernelModules` has `kvm-intel`, which
+/// QEMU's TCG cannot back (it emulates no VT-x), so loading it fails there, and only there.
+const KVM_INTEL: Explained = Explained {
+    unit: "systemd-modules-load.service",
+    because: &["Failed to insert module 'kvm_intel': Operation not supported"],
+    why: "TCG emulates no VT-x; on a MacBook kvm_intel loads",
+};
 
 /// [`check_system`], where `explained` may be the one failed unit if its log says why.
 fn check_system_except(vm: &mut Vm, explained: Option<&Explained>) {
@@ -294,18 +318,23 @@ fn check_system_except(vm: &mut Vm, explained: Option<&Explained>) {
              sudo -n journalctl -b -t {ident} -o cat --no-pager; }} | grep -i fail | awk '!seen[$0]++'",
             explained.unit
         ));
-        let failures: Vec<&str> = log
+        let mut failures: Vec<&str> = log
             .lines()
             .filter(|l| l.contains("Failed to insert"))
             .collect();
+        failures.sort_unstable();
+        let mut expected = explained.because.to_vec();
+        expected.sort_unstable();
         assert!(
-            failed == explained.unit && failures == [explained.because],
+            failed == explained.unit && failures == expected,
             "{label}: the system is degraded beyond what the emulated machine explains:\n\
              failed: {failed}\n{log}"
         );
         eprintln!(
             "{label}: {} failed, as expected here: {} ({})",
-            explained.unit, explained.because, explained.why
+            explained.unit,
+            explained.because.join("; "),
+            explained.why
         );
     } else if state != "running" {
         let failed = vm.run(
@@ -427,13 +456,7 @@ fn secure_boot(label: &str, usb: bool) {
             "{file} is missing (Debian's ovmf)"
         );
     }
-    let (mut vm, _one) = boot_with(
-        SECURE_BOOT,
-        "kiln-installer",
-        label,
-        Firmware::SecureBoot,
-        usb,
-    );
+    let (mut vm, _one) = boot_with(MINIMAL, "kiln-installer", label, Firmware::SecureBoot, usb);
     let text = vm.text();
     assert!(
         text.contains("EFI stub: UEFI Secure Boot is enabled"),
@@ -464,12 +487,217 @@ fn secure_boot_from_usb() {
     secure_boot("Secure Boot, USB stick", true);
 }
 
+/// Microsoft's variables with the module-signing test certificate added to shim's `MokList`
+/// by `virt-fw-vars` (PyPI's virt-firmware, which `.ci/run` installs), made once.
+fn mok_vars() -> PathBuf {
+    static VARS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VARS.get_or_init(|| {
+        let dir = workspace().join("target/tmp");
+        std::fs::create_dir_all(&dir).expect("target/tmp");
+        let vars = dir.join("OVMF_VARS_4M.ms.kiln-test-mok.fd");
+        let status = Command::new("virt-fw-vars")
+            .args(["--input", OVMF_VARS_MS, "--output"])
+            .arg(&vars)
+            // The certificate owner's GUID: any, as mokutil uses shim's for what it imports.
+            .args(["--add-mok", "605dab50-e046-4300-abb6-3dd810dd8b23"])
+            .arg(workspace().join(SIGNING_CERT))
+            .stdout(Stdio::null())
+            .status()
+            .expect("run virt-fw-vars");
+        assert!(status.success(), "virt-fw-vars failed: {status}");
+        vars
+    })
+    .clone()
+}
+
+/// `boot.moduleSigning`: `wl`, signed at build time, loads under Secure Boot once its
+/// certificate is enrolled as `mokutil --import` enrols it; the ISO carries the certificate
+/// and the way to enrol it, and the live system has mokutil.
+#[test]
+fn signed_wl_loads_under_secure_boot_with_its_certificate_enrolled() {
+    if !slow(&["virt-fw-vars"]) {
+        return;
+    }
+    let label = "Secure Boot, wl signed, certificate enrolled";
+    let (mut vm, _one) = boot_with(
+        SIGNED_MODULES,
+        "kiln-installer",
+        label,
+        Firmware::SecureBootMok,
+        false,
+    );
+    assert_eq!(
+        vm.run("cat /sys/kernel/security/lockdown"),
+        "none [integrity] confidentiality",
+        "{label}: the kernel is not locked down"
+    );
+    assert_eq!(
+        vm.run("mokutil --sb-state"),
+        "SecureBoot enabled",
+        "{label}"
+    );
+    let enrolled = vm.run(
+        "sudo -n mokutil --list-enrolled | grep -c 'Subject: CN *= *kiln test module signing key'",
+    );
+    assert_eq!(
+        enrolled, "1",
+        "{label}: the test certificate is not in MokListRT"
+    );
+    assert_eq!(
+        vm.run("lsmod | grep -c '^wl '"),
+        "1",
+        "{label}: wl is not loaded:\n{}",
+        vm.run("sudo -n dmesg | grep -i -e wl -e key -e sign | tail -20")
+    );
+    assert_eq!(
+        vm.run("/usr/sbin/modinfo -F signer wl"),
+        "kiln test module signing key (not secret, tests only)",
+        "{label}"
+    );
+    let hint = vm.run("cat /iso/module-signing.txt");
+    assert!(
+        hint.contains("sudo mokutil --import /iso/module-signing.der"),
+        "{label}: {hint}"
+    );
+    assert_eq!(
+        vm.run("sudo -n mokutil --test-key /iso/module-signing.der"),
+        "/iso/module-signing.der is already enrolled",
+        "{label}"
+    );
+    check_system_except(&mut vm, Some(&KVM_INTEL));
+}
+
+/// The same ISO on Microsoft's keys alone: the kernel refuses the module it cannot verify,
+/// says so, and the rest of the system comes up.
+#[test]
+fn signed_wl_is_refused_under_secure_boot_without_its_certificate() {
+    if !slow(&[]) {
+        return;
+    }
+    let label = "Secure Boot, wl signed, certificate not enrolled";
+    let (mut vm, _one) = boot_with(
+        SIGNED_MODULES,
+        "kiln-installer",
+        label,
+        Firmware::SecureBoot,
+        false,
+    );
+    assert_eq!(vm.run("lsmod | grep -c '^wl '"), "0", "{label}: wl loaded");
+    let refused =
+        vm.run("sudo -n dmesg | grep -c 'Loading of module with unavailable key is rejected'");
+    assert_ne!(
+        refused, "0",
+        "{label}: the kernel log does not say why wl is missing"
+    );
+    check_system_except(
+        &mut vm,
+        Some(&Explained {
+            unit: "systemd-modules-load.service",
+            because: &[
+                "Failed to insert module 'kvm_intel': Operation not supported",
+                "Failed to insert module 'wl': Key was rejected by service",
+            ],
+            why: "TCG emulates no VT-x, and wl's certificate is not enrolled",
+        }),
+    );
+}
+
+/// The signing key reaches the store (it is an input) but no byte of it the image: not the
+/// ISO, not a file in its squashfs layers, not the manifest or SBOM beside it.
+#[test]
+fn the_module_signing_key_is_nowhere_in_the_image() {
+    if !slow(&["unsquashfs", "xorriso"]) {
+        return;
+    }
+    let iso = iso(SIGNED_MODULES);
+    let pem = std::fs::read_to_string(workspace().join(SIGNING_KEY)).expect("test key");
+    // Needles: three lines of the PEM body from its middle (the first lines are the header
+    // every RSA key of this size shares), and 32 bytes from the middle of the key in DER (the
+    // private exponent and primes, unique to this key).
+    let body: Vec<&str> = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body.concat())
+        .expect("the test key is PEM");
+    let middle = body.len() / 2;
+    let mut needles: Vec<Vec<u8>> = body[middle - 1..=middle + 1]
+        .iter()
+        .map(|l| l.as_bytes().to_vec())
+        .collect();
+    needles.push(der[der.len() / 2..der.len() / 2 + 32].to_vec());
+    let scratch = tempfile::tempdir_in(workspace().join("target")).expect("scratch");
+    let mut files = vec![];
+    for entry in std::fs::read_dir(iso.parent().unwrap()).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    let tree = scratch.path().join("iso");
+    let out = Command::new("xorriso")
+        .args(["-osirrox", "on", "-indev"])
+        .arg(&iso)
+        .args(["-extract", "/"])
+        .arg(&tree)
+        .output()
+        .expect("run xorriso");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let layers: Vec<PathBuf> = std::fs::read_dir(tree.join("live"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!layers.is_empty(), "no squashfs layers");
+    for (i, layer) in layers.iter().enumerate() {
+        let dest = scratch.path().join(format!("layer{i}"));
+        let out = Command::new("unsquashfs")
+            .args(["-no-xattrs", "-quiet", "-no-progress", "-d"])
+            .arg(&dest)
+            .arg(layer)
+            .output()
+            .expect("run unsquashfs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut checked = 0usize;
+    let mut stack = files;
+    stack.push(scratch.path().to_path_buf());
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            // Unpacked trees may hold unreadable directories (root's 0700 ones).
+            for entry in std::fs::read_dir(&path).into_iter().flatten() {
+                stack.push(entry.unwrap().path());
+            }
+        } else if meta.is_file() {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            for needle in &needles {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                    "{} holds bytes of the module-signing key",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} files checked");
+    assert!(
+        tree.join("module-signing.der").is_file(),
+        "the certificate is not on the ISO"
+    );
+}
+
 #[test]
 fn options_take_effect() {
     if !slow(&[]) {
         return;
     }
-    let (mut vm, _one) = boot(OPTIONS, "kiln-options", "options", false, false);
+    // UEFI from a CD: the image keeps systemd-boot (`isoImage.secureBoot = false`).
+    let (mut vm, _one) = boot(OPTIONS, "kiln-options", "options", true, false);
     check_system(&mut vm);
     let mut expect = |command: &str, want: &str| {
         let got = vm.run(command);
@@ -634,16 +862,7 @@ fn macbook_without_gnome_boots_from_cd_on_bios() {
     check_small_iso(&iso(MACBOOK));
     let expected_firmware = brcm_firmware();
     let (mut vm, _one) = boot(MACBOOK, "kiln-installer", label, false, false);
-    // The profile is the NixOS manual's: `boot.kernelModules` has `kvm-intel`, which QEMU's
-    // TCG cannot back (it emulates no VT-x), so loading it fails there, and only there.
-    check_system_except(
-        &mut vm,
-        Some(&Explained {
-            unit: "systemd-modules-load.service",
-            because: "Failed to insert module 'kvm_intel': Operation not supported",
-            why: "TCG emulates no VT-x; on a MacBook kvm_intel loads",
-        }),
-    );
+    check_system_except(&mut vm, Some(&KVM_INTEL));
 
     broadcom::check_wl(label, &mut |command| vm.run(command));
     check_text_mode(&mut vm);
@@ -712,17 +931,27 @@ fn macbook_without_gnome_boots_from_cd_on_bios() {
 /// built on all cores.
 #[test]
 fn minimal_iso_is_the_same_from_two_stores_and_thread_counts() {
+    same_from_two_stores(MINIMAL);
+}
+
+/// With `wl` signed (`sign-file` in the sandbox, an RSA key): the same bytes too.
+#[test]
+fn signed_module_iso_is_the_same_from_two_stores_and_thread_counts() {
+    same_from_two_stores(SIGNED_MODULES);
+}
+
+fn same_from_two_stores(profile: &str) {
     if !slow(&[]) {
         return;
     }
-    let first = iso(MINIMAL);
+    let first = iso(profile);
     let other = kiln_testkit::tempdir_in(workspace().join("target")).expect("temp store");
     let link = other.path().join("result");
     let link = link.to_str().expect("utf-8 path");
     kiln_in(
         &other.path().join("store"),
         &[("RAYON_NUM_THREADS", "1")],
-        &["build", "--locked", "-o", link, MINIMAL],
+        &["build", "--locked", "-o", link, profile],
     );
     let second = Path::new(link).join("iso").join(first.file_name().unwrap());
     let read = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));

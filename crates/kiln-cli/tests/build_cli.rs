@@ -57,9 +57,13 @@ fn dry_run_shows_the_closure_and_the_steps() {
 #[test]
 fn secure_boot_takes_debians_signed_loaders_and_warns_of_unsigned_modules() {
     let dir = kiln_testkit::tempdir().unwrap();
+    // The installers boot through Debian's signed chain by default.
     let (stdout, stderr, ok) = build(
         dir.path(),
-        &["--dry-run", "tests/image/secure-boot-test.nix"],
+        &[
+            "--dry-run",
+            "profiles/installer/cd-dvd/installation-cd-minimal.nix",
+        ],
     );
     assert!(ok, "{stderr}");
     for package in [
@@ -75,10 +79,7 @@ fn secure_boot_takes_debians_signed_loaders_and_warns_of_unsigned_modules() {
     assert!(!stdout.contains("systemd-boot-efi"), "{stdout}");
     assert!(!stderr.contains("warning"), "{stderr}");
 
-    let (_, stderr, ok) = build(
-        dir.path(),
-        &["--dry-run", "tests/image/secure-boot-macbook.nix"],
-    );
+    let (_, stderr, ok) = build(dir.path(), &["--dry-run", "tests/image/macbook-test.nix"]);
     assert!(ok, "{stderr}");
     let warning = stderr
         .lines()
@@ -86,9 +87,28 @@ fn secure_boot_takes_debians_signed_loaders_and_warns_of_unsigned_modules() {
         .unwrap_or_else(|| panic!("no Secure Boot warning in\n{stderr}"));
     assert!(
         warning.contains("unsigned out-of-tree module(s) broadcom-sta-")
+            && warning.contains("boot.moduleSigning.key")
             && warning.contains("isoImage.secureBoot = false"),
         "{warning}"
     );
+
+    // With a key the module is signed (a step of its own, after the build) and nothing warns.
+    let (stdout, stderr, ok) = build(
+        dir.path(),
+        &["--dry-run", "tests/image/secure-boot-macbook-signed.nix"],
+    );
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(
+        stdout.contains("sign-modules broadcom-sta-") && stdout.contains("-signed"),
+        "no signing step in\n{stdout}"
+    );
+
+    // systemd-boot when Secure Boot's chain is off.
+    let (stdout, stderr, ok) = build(dir.path(), &["--dry-run", "tests/image/options-test.nix"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("systemd-boot-efi"), "{stdout}");
+    assert!(!stdout.contains("shim-signed_"), "{stdout}");
 }
 
 #[test]

@@ -11,6 +11,9 @@
   isoImage.isoBaseName = lib.mkDefault "kiln-installer";
   isoImage.makeEfiBootable = true;
   isoImage.makeUsbBootable = true;
+  # UEFI through Debian's signed shim and GRUB: the ISO starts on a PC as it comes from the shop,
+  # Secure Boot on with Microsoft's keys, as Debian's own live ISOs do.
+  isoImage.secureBoot = lib.mkDefault true;
 
   hardware.enableRedistributableFirmware = true;
 

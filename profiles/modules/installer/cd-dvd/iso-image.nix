@@ -10,6 +10,7 @@ let
   inherit (lib) mkOption types concatStringsSep optionalString;
   cfg = config.isoImage;
   kernelPackages = config.boot.kernelPackages;
+  signingCertificate = if cfg.makeEfiBootable && cfg.secureBoot then config.boot.moduleSigning.certificateDer else null;
   menuLabel = "kiln${optionalString (cfg.edition != "") " ${cfg.edition}"}${cfg.appendToMenuLabel}";
 
   entryOpts = {
@@ -91,12 +92,31 @@ in
     { name = "serial"; label = "${menuLabel} (serial console=ttyS0,115200)"; kernelParams = [ "console=tty0" "console=ttyS0,115200" ]; }
   ];
 
-  # Debian signs its kernel's modules; an out-of-tree one built by kiln is not signed, and the
-  # kernel in Secure Boot's lockdown refuses it.
-  config.warnings = lib.optional (cfg.secureBoot && config.boot.extraModulePackages != [ ])
+  # Debian signs its kernel's modules; an out-of-tree one built by kiln is signed only with
+  # `boot.moduleSigning`'s key, and the kernel in Secure Boot's lockdown refuses it unsigned.
+  config.warnings = lib.optional (cfg.secureBoot && config.boot.extraModulePackages != [ ] && config.boot.moduleSigning.key == null)
     "isoImage.secureBoot: with Secure Boot on, the kernel refuses the unsigned out-of-tree module(s) ${
       concatStringsSep ", " (map (p: p.name or "?") config.boot.extraModulePackages)
-    } (kiln does not sign modules yet): turn Secure Boot off in the machine's firmware to load them, or set isoImage.secureBoot = false for systemd-boot.";
+    }: set boot.moduleSigning.key and .certificate to sign them (enrol the certificate with `mokutil --import`), turn Secure Boot off in the machine's firmware, or set isoImage.secureBoot = false for systemd-boot.";
+
+  # The certificate the modules are signed with, and how to enrol it, on the medium (`/iso` in
+  # the live system), as DKMS leaves its MOK certificate for `mokutil --import` on Debian.
+  config.isoImage.contents = lib.optionals (signingCertificate != null) [
+    { source = signingCertificate; target = "/module-signing.der"; }
+    {
+      source = builtins.toFile "module-signing.txt" ''
+        The out-of-tree kernel modules of this image (${concatStringsSep ", " (map (p: p.name or "?") config.boot.extraModulePackages)})
+        are signed with the key whose certificate is module-signing.der. With Secure Boot on, the
+        kernel loads them once that certificate is enrolled. In the live system:
+
+            sudo mokutil --import /iso/module-signing.der
+
+        choose a one-time password, reboot, and confirm "Enroll MOK" in MokManager (blue screen).
+      '';
+      target = "/module-signing.txt";
+    }
+  ];
+  config.environment.systemPackages = lib.optional (signingCertificate != null) pkgs.mokutil;
 
   config.assertions = [
     {

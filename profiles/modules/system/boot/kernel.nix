@@ -54,14 +54,15 @@ in
     initrd.availableKernelModules = moduleList "Kernel modules put into the initrd, loaded only when hardware needs them.";
   };
 
-  # The kernel's module tree merged with `extraModulePackages` (a later package's module wins), with
+  # The kernel's module tree merged with `extraModulePackages` (a later package's module wins;
+  # signed when `boot.moduleSigning` has a key), with
   # `modules.dep` and the index the initrd and rootfs steps read: NixOS's `aggregateModules`.
   config.system.build.kernelModules = derivation {
     name = "kernel-modules-${config.boot.kernelPackages.modDirVersion}";
     system = "x86_64-linux";
     builder = "aggregate-modules";
     inherit (config.boot.kernelPackages) modDirVersion;
-    moduleTrees = [ config.boot.kernelPackages.kernel ] ++ config.boot.extraModulePackages;
+    moduleTrees = [ config.boot.kernelPackages.kernel ] ++ config.system.build.signedModulePackages;
   };
 
   config.boot.modprobeConfig = lib.concatStrings (
