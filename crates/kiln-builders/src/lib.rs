@@ -78,7 +78,8 @@ const NAMES: &[(&str, u32)] = &[
     (image::ISO, 4),
     (manifest::PACKAGE_MANIFEST, 1),
     (layers::KERNEL_LAYER, 1),
-    (netboot::NETBOOT, 1),
+    // 2: UEFI: shim, Debian's network GRUB and its `grub/grub.cfg`.
+    (netboot::NETBOOT, 2),
     // 2: files copied from the store get 0644/0755 (skel's were 0444).
     (layers::SYSTEM_LAYER, 2),
     (tree::PACKAGE_TREE, 1),

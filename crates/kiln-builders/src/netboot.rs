@@ -2,6 +2,14 @@
 //! `config.system.build.netboot`). Output: `$out/bzImage`, `$out/initrd` and
 //! `$out/netboot.ipxe`, an iPXE script that boots the two by names relative to its own URL.
 //!
+//! For UEFI, Debian's signed chain, as Debian's own netboot tree has it: `$out/bootx64.efi` (the
+//! Microsoft-signed shim, the file a DHCP server names for UEFI clients), `$out/grubx64.efi`
+//! (Debian's signed network GRUB, `grubnetx64.efi.signed`, which the shim fetches from beside
+//! itself over TFTP and verifies) and `$out/grub/grub.cfg` (where that GRUB looks, `/grub` on
+//! the TFTP server): one menu entry booting `/bzImage` and `/initrd` from the server. The tree
+//! is served from the TFTP root. Under Secure Boot every link is signed: shim by Microsoft,
+//! GRUB and the kernel by Debian.
+//!
 //! With `squashfs = "initrd"` the initrd is the stage-1 initrd followed by an uncompressed newc
 //! archive of `live/<layer>.squashfs`: the kernel unpacks concatenated archives in order, and
 //! stage 1 finds the layers in `/live`. With `squashfs = "http"` the layers are in `$out/live/`
@@ -40,13 +48,26 @@ struct NetbootInputs {
     /// The live root's layers, bottom first, as for the `iso` builder.
     #[serde(deserialize_with = "inputs::json")]
     layers: Vec<Layer>,
+    /// shim-signed's package: the UEFI network boot program.
+    shim: StorePath,
+    /// grub-efi-amd64-signed's package: the network GRUB the shim starts.
+    grub: StorePath,
+    /// GRUB's menu entry: its label, and the seconds the menu waits (none: for a choice).
+    label: String,
+    timeout: Option<u32>,
     /// The time of the layers' cpio members.
     #[serde(rename = "SOURCE_DATE_EPOCH")]
     source_date_epoch: u32,
 }
 
+/// Debian's network GRUB (its built-in prefix is `/grub` on the server it was fetched from).
+const GRUB_NET: &str = "usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
+
 impl NetbootInputs {
     fn validate(&self) -> Result<()> {
+        if self.label.contains(['\n', '\r']) {
+            return Err(BuilderError::invalid("`label` must be one line"));
+        }
         if self.params.contains(['\n', '\r']) {
             return Err(BuilderError::invalid(
                 "`params` (the kernel command line) must be one line",
@@ -110,9 +131,32 @@ fn build_netboot(inputs: &NetbootInputs, out: &Path) -> Result<()> {
         }
     }
     let script = ipxe_script(&inputs.params);
-    let file = out.join("netboot.ipxe");
-    std::fs::write(&file, script).map_err(BuilderError::io("write", &file))?;
-    crate::set_mode(&file, 0o644)
+    write(&out.join("netboot.ipxe"), &script)?;
+
+    copy(
+        &inputs.shim.join(crate::image::SHIM)?,
+        &out.join("bootx64.efi"),
+    )?;
+    copy(&inputs.grub.join(GRUB_NET)?, &out.join("grubx64.efi"))?;
+    let grub = out.join("grub");
+    std::fs::create_dir(&grub).map_err(BuilderError::io("create", &grub))?;
+    let entry = crate::image::BootEntry {
+        name: "netboot".into(),
+        label: inputs.label.clone(),
+        params: inputs.params.clone(),
+    };
+    let cfg = crate::image::grub_cfg(
+        "config.system.build.netboot",
+        &[entry],
+        inputs.timeout,
+        ("/bzImage", "/initrd"),
+    );
+    write(&grub.join("grub.cfg"), &cfg)
+}
+
+fn write(file: &Path, text: &str) -> Result<()> {
+    std::fs::write(file, text).map_err(BuilderError::io("write", file))?;
+    crate::set_mode(file, 0o644)
 }
 
 /// The iPXE script: relative names resolve against the script's own URL, so one output serves

@@ -3,6 +3,9 @@
 //! (`-nic user,tftp=,bootfile=netboot.ipxe`) on BIOS, with no disk and no CD, to the live user's
 //! shell on the serial console. Twice: with the live root in the initrd, and with stage 1
 //! fetching it over HTTP from a server this test runs on the host (the guest's 10.0.2.2).
+//! And on UEFI enforcing Secure Boot with Microsoft's keys: OVMF's own PXE fetches the signed
+//! shim (`bootfile=bootx64.efi`), which fetches and verifies Debian's network GRUB, which reads
+//! `grub/grub.cfg` and loads the kernel and the initrd over TFTP.
 //!
 //! Slow tests (`KILN_SLOW_TESTS=1`, QEMU needed); the store is `$KILN_STORE` when set, else
 //! `target/kiln-test-store`, which the boot tests share.
@@ -79,6 +82,22 @@ fn check_output(dir: &Path, live_url: Option<&str>) {
     assert!(
         lines.contains(&"initrd initrd") && lines.last() == Some(&"boot"),
         "{script}"
+    );
+    for file in ["bootx64.efi", "grubx64.efi", "grub/grub.cfg"] {
+        assert!(dir.join(file).is_file(), "no {file} in {}", dir.display());
+    }
+    let grub = std::fs::read_to_string(dir.join("grub/grub.cfg")).unwrap();
+    let params = kernel.trim_start_matches("kernel bzImage initrd=initrd ");
+    let quoted: Vec<String> = params
+        .split_whitespace()
+        .map(|w| format!("'{w}'"))
+        .collect();
+    assert!(
+        grub.contains(&format!(
+            "  linux /bzImage {}\n  initrd /initrd\n",
+            quoted.join(" ")
+        )),
+        "GRUB's entry differs from the iPXE script's:\n{grub}\n{script}"
     );
 }
 
@@ -255,4 +274,74 @@ fn netboot_fetching_the_live_root_over_http_boots_on_bios() {
         vm.run("ls /run/kiln/live | tr '\\n' ' '"),
         "base.squashfs kernel.squashfs system.squashfs "
     );
+}
+
+/// UEFI with Secure Boot enforced (Microsoft's keys only): no iPXE option ROM (an unsigned ROM
+/// would not run), OVMF's own virtio driver and PXE client fetch the shim, and each link of the
+/// chain is verified up to the kernel.
+#[test]
+fn netboot_boots_over_tftp_on_uefi_with_secure_boot() {
+    const CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+    const VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
+    if !kiln_testkit::slow("the netboot test", &["qemu-system-x86_64"]) {
+        return;
+    }
+    for file in [CODE, VARS] {
+        assert!(
+            Path::new(file).exists(),
+            "{file} is missing (Debian's ovmf)"
+        );
+    }
+    let out = build(Path::new(MINIMAL), "initrd-result");
+    check_output(&out, None);
+    let vars = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::copy(VARS, vars.path()).expect("copy OVMF's variables");
+    let _qemu = QEMU.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args([
+        "-m", "3072", "-smp", "2", "-display", "none", "-monitor", "none",
+    ])
+    .args(["-serial", "stdio", "-no-reboot"])
+    .args(["-machine", "q35,smm=on"])
+    .args(["-global", "driver=cfi.pflash01,property=secure,value=on"])
+    .arg("-drive")
+    .arg(format!("if=pflash,format=raw,readonly=on,file={CODE}"))
+    .arg("-drive")
+    .arg(format!(
+        "if=pflash,format=raw,file={}",
+        vars.path().display()
+    ))
+    .arg("-netdev")
+    .arg(format!(
+        "user,id=net0,tftp={},bootfile=bootx64.efi",
+        out.display()
+    ))
+    .args(["-device", "virtio-net-pci,netdev=net0,romfile=,bootindex=0"])
+    .stderr(Stdio::null());
+    let label = "netboot, UEFI with Secure Boot";
+    let mut vm = Console::spawn(&mut cmd, label);
+    let at = vm.wait_for(
+        "kiln-installer login: kiln (automatic login)",
+        0,
+        Duration::from_secs(600),
+    );
+    vm.wait_for("kiln@kiln-installer:~$ ", at, Duration::from_secs(120));
+    eprintln!("{label}: logged in after {:.1?}", vm.started.elapsed());
+    vm.run("sudo -n dmesg -n 1; export LC_ALL=C.UTF-8 TERM=dumb SYSTEMD_COLORS=0 SYSTEMD_PAGER=");
+    let text = vm.text();
+    for said in [
+        "Fetching Netboot Image grubx64.efi",
+        "EFI stub: UEFI Secure Boot is enabled",
+    ] {
+        assert!(
+            text.contains(said),
+            "{label}: no `{said}`:\n{}",
+            console::tail(&text, 4000)
+        );
+    }
+    assert_eq!(
+        vm.run("cat /sys/kernel/security/lockdown"),
+        "none [integrity] confidentiality"
+    );
+    check_system(&mut vm, "the live root is in the initrd");
 }

@@ -1,6 +1,8 @@
 # `config.system.build.netboot`: the live system for a network boot, like NixOS's `netboot` and
 # `netbootRamdisk` in one derivation. Its output holds `bzImage`, `initrd` and `netboot.ipxe`, an
-# iPXE script that boots the two from wherever the script itself was fetched (TFTP or HTTP).
+# iPXE script that boots the two from wherever the script itself was fetched (TFTP or HTTP), and
+# for UEFI (Secure Boot too) Debian's signed chain: `bootx64.efi` (shim, the DHCP boot file for UEFI
+# clients), `grubx64.efi` (Debian's network GRUB) and `grub/grub.cfg`, served from a TFTP root.
 #
 # The live root's squashfs layers ride in the initrd (`netboot.squashfs = "initrd"`, the default:
 # one download, and the RAM to hold it) or stage 1 fetches them over HTTP (`"http"`) from
@@ -72,6 +74,10 @@ in
     params = concatStringsSep " " (config.boot.kernelParams ++ cfg.kernelParams
       ++ lib.optional (cfg.squashfs == "http") "kiln.live=${cfg.squashfsUrl}");
     layers = builtins.toJSON config.system.build.liveLayers;
+    shim = pkgs.shim-signed;
+    grub = pkgs.grub-efi-amd64-signed;
+    label = "kiln netboot (${config.networking.hostName})";
+    timeout = if config.boot.loader.timeout == null then "" else toString config.boot.loader.timeout;
     SOURCE_DATE_EPOCH = config.system.sourceDateEpoch;
   };
 }
