@@ -75,7 +75,8 @@ const NAMES: &[(&str, u32)] = &[
     // (`kiln-<name>.conf`, with a `sort-key`) per entry.
     // 3: `<stem>.manifest.json` and `<stem>.spdx.json` beside the ISO.
     // 4: `secureBoot`: the ESP holds Debian's signed shim and GRUB, the medium GRUB's menu.
-    (image::ISO, 4),
+    // 5: GRUB's menu keeps the firmware's graphics mode for the kernel (`gfxpayload=keep`).
+    (image::ISO, 5),
     (manifest::PACKAGE_MANIFEST, 1),
     (layers::KERNEL_LAYER, 1),
     // 2: UEFI: shim, Debian's network GRUB and its `grub/grub.cfg`.
