@@ -275,6 +275,7 @@ fn realise_builds_in_dependency_order_and_in_parallel() {
     let offline = RealiseOptions {
         jobs: 1,
         offline: true,
+        ..RealiseOptions::default()
     };
     realise(&store, &graph, &[top], &builders, &offline, &Quiet).unwrap();
     assert!(again.log.lock().unwrap().is_empty());
@@ -291,6 +292,7 @@ fn offline_names_the_missing_downloads_and_builds_the_rest() {
     let offline = RealiseOptions {
         jobs: 1,
         offline: true,
+        ..RealiseOptions::default()
     };
     realise(&store, &graph, &[local], &builders, &offline, &Quiet).unwrap();
     // A missing fixed-output one (a download) is named, and nothing runs.
