@@ -37,7 +37,7 @@ pub use config::{config_path, Flags, Settings};
 pub use error::{CacheError, CacheResult};
 pub use keys::{keygen, PublicKey, SecretKey, TrustedKeys};
 pub use manifest::{BuilderClass, Manifest};
-pub use push::{list_remote, push, PushReport, RemoteEntry};
+pub use push::{list_remote, push, PushReport, RemoteEntry, RemoteListing};
 pub use substitute::Caches;
 
 /// The runtime a command's cache requests run on: two workers are plenty for I/O.

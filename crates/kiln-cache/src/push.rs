@@ -179,9 +179,17 @@ pub struct RemoteEntry {
     pub signer: Option<String>,
 }
 
-/// Every manifest in the cache at `url` (both classes), sorted by path; manifests that do not
-/// parse are listed in the second vector with the reason.
-pub fn list_remote(url: &str) -> CacheResult<(Vec<RemoteEntry>, Vec<(String, String)>)> {
+/// What a cache holds.
+#[derive(Clone, Debug, Default)]
+pub struct RemoteListing {
+    /// Every manifest that parses (both classes), sorted by path.
+    pub entries: Vec<RemoteEntry>,
+    /// Manifests that do not parse: their object path and why.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// What the cache at `url` holds.
+pub fn list_remote(url: &str) -> CacheResult<RemoteListing> {
     let remote = Remote::open(url)?;
     let runtime = crate::runtime()?;
     let remote_err = |e: RemoteError| CacheError::Remote {
@@ -199,6 +207,9 @@ pub fn list_remote(url: &str) -> CacheResult<(Vec<RemoteEntry>, Vec<(String, Str
                 Err(why) => bad.push((name, why)),
             }
         }
-        Ok((good, bad))
+        Ok(RemoteListing {
+            entries: good,
+            unreadable: bad,
+        })
     })
 }

@@ -75,7 +75,7 @@ enum SlotState {
     Pending,
     /// Downloaded, its archive's hash checked; the content is checked on extraction.
     Ready {
-        manifest: Manifest,
+        manifest: Box<Manifest>,
         file: PathBuf,
         url: String,
         warnings: Vec<String>,
@@ -305,7 +305,7 @@ async fn fetch(
         {
             Ok((hash, size)) if hash == manifest.archive_hash && size == manifest.archive_size => {
                 return SlotState::Ready {
-                    manifest,
+                    manifest: Box::new(manifest),
                     file: file.to_path_buf(),
                     url: url.clone(),
                     warnings,

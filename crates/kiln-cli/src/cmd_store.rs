@@ -201,8 +201,8 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
 /// `kiln store ls --remote URL`: every manifest in the cache (signatures not checked: listing
 /// trusts nothing, it only shows).
 fn list_remote(url: &str) -> miette::Result<ExitCode> {
-    let (entries, bad) = kiln_cache::list_remote(url)?;
-    for item in &entries {
+    let listing = kiln_cache::list_remote(url)?;
+    for item in &listing.entries {
         let m = &item.manifest;
         println!(
             "{}\t{}\t{}\tsigned by {}\tbuilt by {}",
@@ -213,9 +213,9 @@ fn list_remote(url: &str) -> miette::Result<ExitCode> {
             m.built_by
         );
     }
-    for (name, why) in &bad {
+    for (name, why) in &listing.unreadable {
         eprintln!("unreadable manifest {name}: {why}");
     }
-    eprintln!("{} entries in {url}", entries.len());
+    eprintln!("{} entries in {url}", listing.entries.len());
     Ok(ExitCode::SUCCESS)
 }
