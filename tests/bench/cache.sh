@@ -54,6 +54,8 @@ rx() {
 }
 human() { numfmt --to=iec-i --suffix=B "$1"; }
 
+# Both builds use one store path, $work/store (the first store is moved aside after its push):
+# a step's key covers its inputs' store paths, so a cache serves stores at one root.
 timed_build() { # STORE IFACE ARGS...
     local store=$1 iface=$2; shift 2
     local before after start end
@@ -63,17 +65,22 @@ timed_build() { # STORE IFACE ARGS...
     echo "$(echo "$end - $start" | bc) $((after - before))"
 }
 
-read -r t_archive b_archive <<<"$(timed_build "$work/a" net)"
+store=$work/store
+read -r t_archive b_archive <<<"$(timed_build "$store" net)"
+mv "$store.err" "$work/a.err"
+cp "$(tail -1 "$store.out")"/iso/*.iso "$work/a.iso"
 start=$(date +%s.%N)
-KILN_STORE=$work/a "$kiln" store push --all --to "$url" --secret-key "$work/secret" 2>"$work/push.err"
+KILN_STORE=$store "$kiln" store push --all --to "$url" --secret-key "$work/secret" 2>"$work/push.err"
 t_push=$(echo "$(date +%s.%N) - $start" | bc)
-read -r t_cache b_cache <<<"$(timed_build "$work/b" lo --substituters "$url" --trusted-public-keys "$public")"
+size=$(du -sh "$store" | cut -f1)
+mv "$store" "$work/a"
+read -r t_cache b_cache <<<"$(timed_build "$store" lo --substituters "$url" --trusted-public-keys "$public")"
+mv "$store.err" "$work/b.err"
 
-iso_a=$(tail -1 "$work/a.out"); iso_b=$(tail -1 "$work/b.out")
-same=no; cmp -s "$iso_a"/iso/*.iso "$iso_b"/iso/*.iso && same=yes
+same=no; cmp -s "$work/a.iso" "$(tail -1 "$store.out")"/iso/*.iso && same=yes
 printf 'profile: %s\n' "$profile"
 printf 'archive only:  %7.1f s  %s received from the network; kiln: %s\n' "$t_archive" "$(human "$b_archive")" "$(tail -1 "$work/a.err")"
 printf 'push --all:    %7.1f s  %s\n' "$t_push" "$(tail -1 "$work/push.err")"
 printf 'warm cache:    %7.1f s  %s received on loopback; kiln: %s\n' "$t_cache" "$(human "$b_cache")" "$(tail -1 "$work/b.err")"
-printf 'speed-up:      %7.1fx; ISOs identical: %s; store size %s\n' "$(echo "$t_archive / $t_cache" | bc -l)" "$same" "$(du -sh "$work/a" | cut -f1)"
+printf 'speed-up:      %7.1fx; ISOs identical: %s; store size %s\n' "$(echo "$t_archive / $t_cache" | bc -l)" "$same" "$size"
 grep -c '^building ' "$work/b.err" | sed 's/^/steps built with the warm cache: /' || true
