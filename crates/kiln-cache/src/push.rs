@@ -201,7 +201,13 @@ pub fn list_remote(url: &str) -> CacheResult<RemoteListing> {
         let mut good = Vec::new();
         let mut bad = Vec::new();
         for name in names {
-            let text = remote.get_text(&name).await.map_err(remote_err)?;
+            let text = match remote.get_text(&name).await {
+                Ok(text) => text,
+                Err(why) => {
+                    bad.push((name, format!("cannot read it: {why}")));
+                    continue;
+                }
+            };
             match Manifest::parse_unverified(&text) {
                 Ok((manifest, signer)) => good.push(RemoteEntry { manifest, signer }),
                 Err(why) => bad.push((name, why)),

@@ -257,18 +257,23 @@ impl Remote {
             loop {
                 let n = file.read(&mut buf)?;
                 if n == 0 {
-                    break;
+                    return Ok(());
                 }
                 writer.write_all(&buf[..n]).await?;
             }
-            writer.shutdown().await
         }
         .await;
         if let Err(e) = written {
+            // Abandons the multipart upload, which was never visible.
             let _ = writer.abort().await;
             return Err(RemoteError::Down(e.to_string()));
         }
-        Ok(())
+        // Completes the upload; a failure leaves it incomplete, and so invisible (`abort` after
+        // a failed shutdown is not allowed: object_store panics).
+        writer
+            .shutdown()
+            .await
+            .map_err(|e| RemoteError::Down(e.to_string()))
     }
 
     pub(crate) async fn put_text(&self, rel: &str, text: String) -> Result<(), RemoteError> {

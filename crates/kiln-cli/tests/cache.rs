@@ -13,7 +13,8 @@
 //! - The server killed in the middle of a substituting build: one warning, and the build
 //!   finishes locally.
 //! - A push killed in the middle leaves only complete entries visible (every manifest's
-//!   archive is whole), and a second push completes it.
+//!   archive is whole), and a second push completes it; so does a push whose server is killed
+//!   in the middle, which fails with a diagnostic, and a push once the server is back.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -369,4 +370,86 @@ fn a_push_killed_halfway_leaves_only_whole_entries_and_a_second_push_completes_i
         .arg(&result);
     let (_, stderr) = run(command, "kiln store push (a third time)");
     assert!(stderr.contains("pushed 0 entries"), "{stderr}");
+}
+
+/// Every manifest the cache shows names a whole archive; how many there are.
+fn all_whole(weed: &Weed, store: &Path) -> usize {
+    let entries = remote_entries(store, &weed.url(""));
+    for entry in &entries {
+        let manifest = weed.get(&format!("manifests/{}/{entry}", class()));
+        let archive = weed.get(&field(&manifest, "archive"));
+        let size: usize = field(&manifest, "archive-size").parse().unwrap();
+        assert_eq!(archive.len(), size, "{entry}'s archive is not whole");
+    }
+    entries.len()
+}
+
+#[test]
+fn a_push_whose_server_dies_fails_cleanly_and_a_later_push_completes_it() {
+    if !kiln_testkit::slow("push to a SeaweedFS that dies", &["weed", "curl", "bwrap"]) {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut weed = Weed::start();
+    let dir = kiln_testkit::tempdir().unwrap();
+    let (secret, _) = keygen(dir.path(), "kiln-test-1");
+    let store = shared_store();
+    let (iso, _) = build(&store, &[]);
+    let result = iso.parent().unwrap().parent().unwrap().to_path_buf();
+    let push = |weed: &Weed| {
+        let mut command = kiln(&store);
+        command
+            .args(["store", "push", "--to", &weed.url(""), "--secret-key"])
+            .arg(&secret)
+            .arg(&result)
+            .stderr(Stdio::piped());
+        command
+    };
+
+    let mut child = push(&weed).spawn().expect("start kiln store push");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut pushed = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("pushed ") {
+            pushed += 1;
+            if pushed == 30 {
+                weed.kill();
+                break;
+            }
+        }
+    }
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the push succeeded without its server");
+    let rest = rest.join("\n");
+    assert!(
+        rest.contains("kiln::cache::"),
+        "no diagnostic code:\n{rest}"
+    );
+    assert!(!rest.contains("panicked"), "{rest}");
+
+    weed.restart();
+    // SeaweedFS answers before its volumes are back; wait until every manifest reads.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let mut command = kiln(&store);
+        command.args(["store", "ls", "--remote", &weed.url("")]);
+        let (_, stderr) = run(command, "kiln store ls --remote");
+        if !stderr.contains("unreadable manifest") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "manifests unreadable two minutes after the restart:\n{stderr}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    let partial = all_whole(&weed, &store);
+    assert!(partial >= 30, "{partial} entries visible");
+    let (_, stderr) = run(push(&weed), "kiln store push (after the restart)");
+    assert!(
+        stderr.contains(&format!("{partial} already there")),
+        "{stderr}"
+    );
+    assert!(all_whole(&weed, &store) > partial);
 }

@@ -14,6 +14,7 @@ pub(crate) const BUCKET: &str = "kiln";
 pub(crate) struct Weed {
     child: Option<Child>,
     _dir: kiln_testkit::TempDir,
+    ports: Vec<u16>,
     pub(crate) s3_port: u16,
 }
 
@@ -34,7 +35,30 @@ impl Weed {
     pub(crate) fn start() -> Weed {
         let dir = kiln_testkit::tempdir().expect("temp dir");
         let ports = free_ports(8);
-        let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
+        let mut weed = Weed {
+            child: None,
+            _dir: dir,
+            s3_port: ports[6],
+            ports,
+        };
+        weed.spawn();
+        weed
+    }
+
+    /// Starts the server again, on the same ports and data, after [`Weed::kill`].
+    pub(crate) fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        let dir = &self._dir;
+        let ports = &self.ports;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("weed.log"))
+            .unwrap();
         let child = Command::new("weed")
             .arg(format!("-logdir={}", dir.path().display()))
             .arg("server")
@@ -61,19 +85,16 @@ impl Weed {
             .stderr(log)
             .spawn()
             .expect("start weed");
-        let weed = Weed {
-            child: Some(child),
-            _dir: dir,
-            s3_port: ports[6],
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if weed.http("PUT", &format!("/{BUCKET}"), None).0 == 200 {
-                return weed;
+            // 409 after a restart: the bucket is there already.
+            if matches!(self.http("PUT", &format!("/{BUCKET}"), None).0, 200 | 409) {
+                return;
             }
             if Instant::now() > deadline {
                 let log =
-                    std::fs::read_to_string(weed._dir.path().join("weed.log")).unwrap_or_default();
+                    std::fs::read_to_string(self._dir.path().join("weed.log")).unwrap_or_default();
                 panic!("SeaweedFS did not come up in a minute:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(300));
