@@ -5,8 +5,9 @@
 //! so a cache serves stores at one root (as Nix's serve `/nix/store`), apart from downloads
 //! (fixed outputs), which any store takes.
 //!
-//! - A fresh store builds nothing: every step comes from the cache, the ISO has the same bytes,
-//!   and `kiln store verify` is clean.
+//! - `kiln build --push` uploads the closure; a fresh store builds nothing: every step comes
+//!   from the cache, the ISO has the same bytes, and `kiln store verify` is clean. The cache
+//!   settings come from flags, then from the configuration file, then from the environment.
 //! - Tampering: an archive with a flipped byte, a manifest signed by an untrusted key, and a
 //!   deleted manifest are each refused (the first two with a warning naming the entry) and
 //!   built locally; the ISO and `verify` are as before.
@@ -147,13 +148,13 @@ fn a_store_built_from_the_cache_builds_nothing_and_refuses_what_it_cannot_verify
 
     // Store A builds the ISO and pushes its closure.
     let store = dir.path().join("store");
-    let (iso, _) = build(&store, &[]);
+    let url = weed.url("");
+    let secret_text = secret.to_str().unwrap();
+    let (iso, pushed) = build(
+        &store,
+        &["--push", "--push-to", &url, "--secret-key", secret_text],
+    );
     let result = iso.parent().unwrap().parent().unwrap().to_path_buf();
-    let mut push = kiln(&store);
-    push.args(["store", "push", "--to", &weed.url(""), "--secret-key"])
-        .arg(&secret)
-        .arg(&result);
-    let (_, pushed) = run(push, "kiln store push");
     assert!(pushed.contains("pushed "), "{pushed}");
     let entries = remote_entries(&store, &weed.url(""));
     assert!(entries.len() > 100, "{} entries pushed", entries.len());
@@ -213,8 +214,17 @@ fn a_store_built_from_the_cache_builds_nothing_and_refuses_what_it_cannot_verify
     // 3. The manifest deleted.
     weed.delete(&manifest_key(debs[2]));
 
+    // Store C takes its settings from the configuration file.
     std::fs::rename(&store, dir.path().join("store-b")).unwrap();
-    let (iso_c, stderr) = build(&store, &args);
+    let config = store.with_extension("no-config").join("kiln/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(
+        &config,
+        format!("substituters = [\"{url}\"]\ntrusted-public-keys = \"{public}\"\n"),
+    )
+    .unwrap();
+    let (iso_c, stderr) = build(&store, &[]);
+    std::fs::remove_file(&config).unwrap();
     let mut built: Vec<String> = built_steps(&stderr)
         .iter()
         .map(|s| s.split(" [").next().unwrap().to_string())
@@ -240,11 +250,13 @@ fn a_store_built_from_the_cache_builds_nothing_and_refuses_what_it_cannot_verify
     verify_clean(&store);
 
     // The server killed while a build substitutes: one warning, the rest built locally.
+    // Store D takes its settings from the environment.
     std::fs::rename(&store, dir.path().join("store-c")).unwrap();
     let mut command = kiln(&store);
     command
         .args(["build", "--locked", "--no-link"])
-        .args(&args)
+        .env("KILN_SUBSTITUTERS", &url)
+        .env("KILN_TRUSTED_PUBLIC_KEYS", &public)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().expect("start kiln build");
