@@ -62,8 +62,11 @@ enum StoreCommand {
 }
 
 pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
-    // Keys and a cache's listing need no store; opening one would create it.
-    let command = match args.command {
+    // Keys and a cache's listing need no store; opening one would create it, so each of the
+    // other commands opens it.
+    let root = args.store.unwrap_or_else(Store::default_root);
+    let open = || Store::open(&root);
+    match args.command {
         StoreCommand::Keygen {
             name,
             secret_file,
@@ -76,13 +79,9 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
                 public_file.display()
             );
             println!("{}", public.to_text());
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
-        StoreCommand::Ls { remote: Some(url) } => return list_remote(&url),
-        command => command,
-    };
-    let store = Store::open(args.store.unwrap_or_else(Store::default_root))?;
-    match command {
+        StoreCommand::Ls { remote: Some(url) } => list_remote(&url),
         StoreCommand::Push {
             to,
             secret_key,
@@ -94,6 +93,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
                 push_to: to,
                 ..kiln_cache::Flags::default()
             })?;
+            let store = open()?;
             let url = settings.push_to.ok_or_else(|| {
                 miette::miette!(
                     code = "kiln::cli::no_push_cache",
@@ -136,10 +136,8 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        StoreCommand::Keygen { .. } | StoreCommand::Ls { remote: Some(_) } => {
-            unreachable!("handled before the store is opened")
-        }
         StoreCommand::Ls { remote: None } => {
+            let store = open()?;
             for info in store.list()? {
                 println!("{}\t{}", store.path(&info.entry).display(), info.content);
                 for reference in &info.references {
@@ -149,6 +147,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreCommand::Verify { repair } => {
+            let store = open()?;
             let report = store.verify(repair)?;
             for item in &report.damage {
                 let action = if item.removed { " (removed)" } else { "" };
@@ -182,6 +181,7 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
             }
         }
         StoreCommand::Gc => {
+            let store = open()?;
             let report = store.gc()?;
             for entry in &report.removed {
                 eprintln!("removed {entry}");
