@@ -60,6 +60,107 @@ pub(crate) struct Args {
     /// The store (default: `$KILN_STORE`, else `~/.cache/kiln/store`).
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Binary caches: where to fetch finished steps from, whom to trust, where to push.
+#[derive(clap::Args, Default)]
+pub(crate) struct CacheArgs {
+    /// Caches to try before building each step, separated by spaces
+    /// (`s3://BUCKET?endpoint=URL&region=REGION`, `file:///DIR`); default `$KILN_SUBSTITUTERS`,
+    /// else `substituters` in `~/.config/kiln/config.toml`.
+    #[arg(long, value_name = "URLS")]
+    substituters: Option<String>,
+    /// Public keys (`NAME:BASE64`, separated by spaces) whose signatures make a cached entry
+    /// acceptable; default `$KILN_TRUSTED_PUBLIC_KEYS`, else `trusted-public-keys` in the
+    /// config file. Without one, no cached entry is taken.
+    #[arg(long, value_name = "KEYS")]
+    trusted_public_keys: Option<String>,
+    /// After the build, push the result and everything it needs to a cache (`--push-to`, else
+    /// `push-to` in the config file, else the first substituter).
+    #[arg(long)]
+    push: bool,
+    /// The cache `--push` uploads to.
+    #[arg(long, value_name = "URL", requires = "push")]
+    push_to: Option<String>,
+    /// The secret key `--push` signs with (`kiln store keygen` makes one); default
+    /// `$KILN_SECRET_KEY_FILE`, else `secret-key-file` in the config file.
+    #[arg(long, value_name = "FILE", requires = "push")]
+    secret_key: Option<PathBuf>,
+}
+
+impl CacheArgs {
+    fn settings(&self) -> miette::Result<kiln_cache::Settings> {
+        Ok(kiln_cache::Settings::load(kiln_cache::Flags {
+            substituters: self.substituters.clone(),
+            trusted_public_keys: self.trusted_public_keys.clone(),
+            secret_key_file: self.secret_key.clone(),
+            push_to: self.push_to.clone(),
+        })?)
+    }
+}
+
+/// The substituters a build uses: none offline, and none without trusted keys (with a note,
+/// since nothing they hold could be accepted).
+fn substituter(
+    session: &Session,
+    settings: &kiln_cache::Settings,
+    offline: bool,
+) -> miette::Result<Option<std::sync::Arc<dyn kiln_store::Substituter>>> {
+    if offline || settings.substituters.is_empty() {
+        return Ok(None);
+    }
+    if settings.trusted.is_empty() {
+        eprintln!("warning: substituters are set but no trusted public keys, so no cached entry can be accepted; building locally");
+        return Ok(None);
+    }
+    let caches = kiln_cache::Caches::open(
+        session.store(),
+        &settings.substituters,
+        settings.trusted.clone(),
+    )?;
+    Ok(Some(std::sync::Arc::new(caches)))
+}
+
+/// `--push`: the targets' closures to the push cache.
+fn push_targets(
+    session: &Session,
+    paths: &[PathBuf],
+    settings: &kiln_cache::Settings,
+) -> miette::Result<()> {
+    let url = settings
+        .push_to
+        .clone()
+        .or_else(|| settings.substituters.first().cloned())
+        .ok_or_else(|| {
+            miette::miette!(
+                code = "kiln::cli::no_push_cache",
+                help =
+                    "give `--push-to URL`, or set `push-to` or `substituters` in the config file",
+                "`--push` has no cache to push to"
+            )
+        })?;
+    let key_file = settings.secret_key_file.clone().ok_or_else(|| {
+        miette::miette!(
+            code = "kiln::cli::no_secret_key",
+            help = "give `--secret-key FILE` (`kiln store keygen` makes one), or set `KILN_SECRET_KEY_FILE` or `secret-key-file`",
+            "`--push` has no key to sign with"
+        )
+    })?;
+    let key = kiln_cache::SecretKey::read(&key_file)?;
+    let store = session.store();
+    let roots: Vec<_> = paths.iter().filter_map(|p| store.entry_of(p)).collect();
+    let start = Instant::now();
+    let report = kiln_cache::push(store, &roots, &url, &key, &|line| eprintln!("{line}"))?;
+    eprintln!(
+        "pushed {} entries ({}) to {url}, {} already there, in {:.1?}",
+        report.uploaded,
+        human_bytes(report.bytes),
+        report.present,
+        start.elapsed()
+    );
+    Ok(())
 }
 
 /// Pin the Debian packages a profile uses in its `kiln.lock`.
@@ -227,7 +328,20 @@ pub(crate) fn run(args: Args) -> miette::Result<ExitCode> {
     if args.check {
         return check(session, &targets);
     }
-    let paths = realise(session, &targets, &plan, args.jobs, args.offline, start)?;
+    let settings = args.cache.settings()?;
+    let substituter = substituter(session, &settings, args.offline)?;
+    let paths = realise(
+        session,
+        &targets,
+        &plan,
+        args.jobs,
+        args.offline,
+        substituter,
+        start,
+    )?;
+    if args.cache.push {
+        push_targets(session, &paths, &settings)?;
+    }
     if !args.no_link {
         for (i, path) in paths.iter().enumerate() {
             let link = if i == 0 {
@@ -251,11 +365,13 @@ fn realise(
     plan: &kiln_driver::Plan,
     jobs: Option<usize>,
     offline: bool,
+    substituter: Option<std::sync::Arc<dyn kiln_store::Substituter>>,
     start: Instant,
 ) -> miette::Result<Vec<PathBuf>> {
     let options = RealiseOptions {
         jobs: jobs.unwrap_or(0),
         offline,
+        substituter,
     };
     let progress = Progress::new(plan.missing.len());
     let paths = session.realise(targets, &options, &progress);
@@ -310,7 +426,17 @@ pub(crate) fn build_attrs<T>(
     let session = &opened.session;
     say_lock_changes(session, false)?;
     let plan = session.plan(&targets)?;
-    let paths = realise(session, &targets, &plan, None, request.offline, start)?;
+    let settings = CacheArgs::default().settings()?;
+    let substituter = substituter(session, &settings, request.offline)?;
+    let paths = realise(
+        session,
+        &targets,
+        &plan,
+        None,
+        request.offline,
+        substituter,
+        start,
+    )?;
     if paths.len() != request.attrs.len() {
         return Err(miette::miette!(
             code = "kiln::cli::not_a_derivation",

@@ -19,6 +19,8 @@ pub(crate) struct Progress {
 #[derive(Default)]
 struct Tally {
     built: usize,
+    /// Steps fetched from a binary cache.
+    substituted: usize,
     /// Steps another kiln built while this one waited for them.
     reused: usize,
     failed: usize,
@@ -59,6 +61,9 @@ impl Progress {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut text = format!("built {} step(s)", tally.built);
+        if tally.substituted > 0 {
+            text.push_str(&format!(", fetched {} from caches", tally.substituted));
+        }
         if tally.reused > 0 {
             text.push_str(&format!(", reused {} built by another kiln", tally.reused));
         }
@@ -83,12 +88,9 @@ impl Progress {
     }
 }
 
-impl Events for Progress {
-    fn started(&self, drv: &Derivation) {
-        if !self.fancy {
-            eprintln!("building {} ({})", Self::step(drv), drv.builder);
-            return;
-        }
+impl Progress {
+    /// A line with a spinner (and bytes) for a running step, under `prefix`.
+    fn add_bar(&self, drv: &Derivation, prefix: String) {
         let bar = self
             .multi
             .insert_before(&self.total, ProgressBar::new_spinner());
@@ -96,13 +98,68 @@ impl Events for Progress {
             ProgressStyle::with_template("  {spinner} {prefix:>12} {msg} {bytes}/{total_bytes}")
                 .expect("a valid template"),
         );
-        bar.set_prefix(drv.builder.clone());
+        bar.set_prefix(prefix);
         bar.set_message(drv.name.clone());
         bar.enable_steady_tick(Duration::from_millis(120));
-        self.running
+        let old = self
+            .running
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(Self::key(drv), bar);
+        // A fetch that was refused, now built: its line gives way to the build's.
+        if let Some(old) = old {
+            old.finish_and_clear();
+            self.multi.remove(&old);
+        }
+    }
+
+    fn remove_bar(&self, drv: &Derivation) {
+        if let Some(bar) = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&Self::key(drv))
+        {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+    }
+}
+
+impl Events for Progress {
+    fn started(&self, drv: &Derivation) {
+        self.tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .moving
+            .remove(&Self::key(drv));
+        if !self.fancy {
+            eprintln!("building {} ({})", Self::step(drv), drv.builder);
+            return;
+        }
+        self.add_bar(drv, drv.builder.clone());
+    }
+
+    fn fetching(&self, drv: &Derivation) {
+        if self.fancy {
+            self.add_bar(drv, "cache".to_string());
+        }
+    }
+
+    fn substituted(&self, drv: &Derivation) {
+        self.remove_bar(drv);
+        let mut tally = self
+            .tally
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let moved = tally.moving.remove(&Self::key(drv)).unwrap_or(0);
+        tally.substituted += 1;
+        tally.downloaded += moved;
+        drop(tally);
+        self.total.inc(1);
+        if !self.fancy {
+            eprintln!("fetched {} from a cache", Self::step(drv));
+        }
     }
 
     fn progress(&self, drv: &Derivation, done: u64, total: Option<u64>) {
@@ -125,15 +182,7 @@ impl Events for Progress {
     }
 
     fn finished(&self, drv: &Derivation, error: Option<&BuildError>) {
-        if let Some(bar) = self
-            .running
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&Self::key(drv))
-        {
-            bar.finish_and_clear();
-            self.multi.remove(&bar);
-        }
+        self.remove_bar(drv);
         let mut tally = self
             .tally
             .lock()

@@ -47,6 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let realise_options = RealiseOptions {
         jobs: jobs.parse()?,
         offline: false,
+        ..RealiseOptions::default()
     };
     let started = Instant::now();
     realise(

@@ -106,6 +106,7 @@ impl Host {
         let options = RealiseOptions {
             jobs: 1,
             offline: false,
+            ..RealiseOptions::default()
         };
         kiln_store::realise(&self.store, &graph, &[id], &builders, &options, &Quiet)?;
         Ok(())

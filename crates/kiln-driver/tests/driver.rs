@@ -238,6 +238,7 @@ fn pkgs_come_from_the_lock_without_network() {
     let options = RealiseOptions {
         jobs: 1,
         offline: true,
+        ..RealiseOptions::default()
     };
     let err = f.session.realise(&targets, &options, &Quiet).unwrap_err();
     let DriverError::Store(err) = err else {

@@ -53,7 +53,7 @@ pub use derivation::{Derivation, DrvId};
 pub use digest::{hash_tree, hash_tree_as, Digest, TreeFormat};
 pub use error::{BuildError, StoreError, StoreResult};
 pub use gc::GcReport;
-pub use realise::{realise, Builder, Builders, Events, Graph, Quiet, RealiseOptions};
+pub use realise::{realise, Builder, Builders, Events, Graph, Quiet, RealiseOptions, Substituter};
 pub use store::{Added, EntryInfo, EntryName, Store};
 pub use test_hook::set_rename_delay;
 pub use verify::{Damage, VerifyReport};

@@ -47,6 +47,33 @@ pub trait Events: Sync {
     fn reused(&self, _drv: &Derivation) {}
     /// A line a running step wants the user to see (a warning, say).
     fn message(&self, _drv: &Derivation, _text: &str) {}
+    /// A step's entry is being fetched from a binary cache (its bytes come as [`Events::progress`]).
+    fn fetching(&self, _drv: &Derivation) {}
+    /// A step's entry came from a binary cache ([`Substituter`]) instead of being built.
+    fn substituted(&self, _drv: &Derivation) {}
+}
+
+/// A source of finished entries (a binary cache), asked before each missing step is built.
+///
+/// **Invariant:** an implementation puts into `out` only what it has verified (a trusted
+/// signature, and content that hashes to what was signed); the store then seals, hashes and
+/// registers `out` exactly as it would a builder's output. Anything else leaves `out` absent
+/// and returns `false`, and the step is built locally: a cache can make a build faster, never
+/// make it fail.
+pub trait Substituter: Send + Sync + std::fmt::Debug {
+    /// Called once, before any step runs, with the entries this realisation lacks, in
+    /// dependency order: a substituter may start fetching them ahead of the steps.
+    fn prepare(&self, _wanted: &[EntryName]) {}
+
+    /// Fills `out` (a path that does not exist yet) with `entry` from a cache; whether it did.
+    /// Called under the entry's build lock, after the step's inputs are in the store.
+    fn substitute(
+        &self,
+        drv: &Derivation,
+        entry: &EntryName,
+        out: &Path,
+        events: &dyn Events,
+    ) -> bool;
 }
 
 /// Reports nothing.
@@ -141,6 +168,8 @@ pub struct RealiseOptions {
     /// No network: a missing fixed-output entry (a download) is an error naming every such
     /// entry, checked before anything runs; the other steps build from what the store has.
     pub offline: bool,
+    /// Binary caches to try before building each missing step.
+    pub substituter: Option<std::sync::Arc<dyn Substituter>>,
 }
 
 /// Looks builders up by the name a derivation gives.
@@ -185,6 +214,10 @@ pub fn realise(
         if !missing.is_empty() {
             return Err(StoreError::OfflineMissing { missing });
         }
+    }
+    if let Some(substituter) = &options.substituter {
+        let wanted: Vec<EntryName> = todo.iter().map(|id| entries[id].clone()).collect();
+        substituter.prepare(&wanted);
     }
     if !todo.is_empty() {
         run_steps(store, graph, &todo, &entries, builders, options, events)?;
@@ -249,6 +282,7 @@ fn run_steps(
         entries,
         builders,
         events,
+        substituter: options.substituter.as_deref(),
         schedule: &schedule,
     };
     pool.scope(|scope| {
@@ -273,6 +307,7 @@ struct Ctx<'a> {
     entries: &'a BTreeMap<DrvId, EntryName>,
     builders: &'a Builders<'a>,
     events: &'a dyn Events,
+    substituter: Option<&'a dyn Substituter>,
     schedule: &'a Mutex<Schedule>,
 }
 
@@ -309,9 +344,17 @@ impl<'a> Ctx<'a> {
         let references: Vec<EntryName> =
             drv.inputs.iter().map(|i| self.entries[i].clone()).collect();
         let started = std::cell::Cell::new(false);
+        let substituted = std::cell::Cell::new(false);
+        let entry = &self.entries[&id];
         let result = self
             .store
             .add_reporting(&id.0, &drv.name, &references, None, |out| {
+                if let Some(substituter) = self.substituter {
+                    if substituter.substitute(drv, entry, out, self.events) {
+                        substituted.set(true);
+                        return Ok(());
+                    }
+                }
                 started.set(true);
                 self.events.started(drv);
                 builder.build(drv, &inputs, out, self.events)
@@ -319,6 +362,7 @@ impl<'a> Ctx<'a> {
         match &result {
             Ok((_, Added::Waited)) => self.events.reused(drv),
             Ok((_, Added::Present)) => {}
+            Ok((_, Added::Built)) if substituted.get() => self.events.substituted(drv),
             Ok((_, Added::Built)) => self.events.finished(drv, None),
             Err(StoreError::BuildFailed { source, .. }) => self.events.finished(drv, Some(source)),
             Err(err) if started.get() => {

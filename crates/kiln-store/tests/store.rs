@@ -275,9 +275,69 @@ fn realise_builds_in_dependency_order_and_in_parallel() {
     let offline = RealiseOptions {
         jobs: 1,
         offline: true,
+        ..RealiseOptions::default()
     };
     realise(&store, &graph, &[top], &builders, &offline, &Quiet).unwrap();
     assert!(again.log.lock().unwrap().is_empty());
+}
+
+/// Substitutes the entries it was told to, and counts what it was asked.
+#[derive(Debug)]
+struct FakeCache {
+    has: Vec<String>,
+    prepared: Mutex<Vec<String>>,
+}
+
+impl kiln_store::Substituter for FakeCache {
+    fn prepare(&self, wanted: &[kiln_store::EntryName]) {
+        let mut prepared = self.prepared.lock().unwrap();
+        prepared.extend(wanted.iter().map(|e| e.name().to_string()));
+    }
+
+    fn substitute(
+        &self,
+        drv: &Derivation,
+        entry: &kiln_store::EntryName,
+        out: &Path,
+        _events: &dyn Events,
+    ) -> bool {
+        assert_eq!(entry.name(), drv.name);
+        if !self.has.contains(&drv.name) {
+            return false;
+        }
+        fs::write(out, format!("cached {}", drv.name)).unwrap();
+        true
+    }
+}
+
+#[test]
+fn a_substituter_fills_the_steps_it_has_and_the_rest_are_built() {
+    let (_dir, store) = store();
+    let mut graph = Graph::new();
+    let leaf = graph.add(drv("leaf", "1", &[]));
+    let mid = graph.add(drv("mid", "2", &[leaf]));
+    let top = graph.add(drv("top", "3", &[mid]));
+    let builder = concat();
+    let builders: Builders = [("concat", &builder as &dyn Builder)].into_iter().collect();
+    let cache = std::sync::Arc::new(FakeCache {
+        has: vec!["leaf".into(), "top".into()],
+        prepared: Mutex::new(Vec::new()),
+    });
+    let options = RealiseOptions {
+        jobs: 2,
+        substituter: Some(cache.clone()),
+        ..RealiseOptions::default()
+    };
+    let paths = realise(&store, &graph, &[top], &builders, &options, &Quiet).unwrap();
+    // Every missing step was announced up front, in dependency order.
+    assert_eq!(*cache.prepared.lock().unwrap(), ["leaf", "mid", "top"]);
+    // `mid` was built from the substituted `leaf`; `top` came from the cache.
+    assert_eq!(*builder.log.lock().unwrap(), ["mid"]);
+    assert_eq!(fs::read_to_string(&paths[&mid]).unwrap(), "cached leaf2");
+    assert_eq!(fs::read_to_string(&paths[&top]).unwrap(), "cached top");
+    // Substituted entries are registered and verify like built ones.
+    let report = store.verify(false).unwrap();
+    assert_eq!((report.checked, report.damage.len()), (3, 0));
 }
 
 #[test]
@@ -291,6 +351,7 @@ fn offline_names_the_missing_downloads_and_builds_the_rest() {
     let offline = RealiseOptions {
         jobs: 1,
         offline: true,
+        ..RealiseOptions::default()
     };
     realise(&store, &graph, &[local], &builders, &offline, &Quiet).unwrap();
     // A missing fixed-output one (a download) is named, and nothing runs.
