@@ -114,7 +114,12 @@ fn boot(tftp_root: &Path, label: &str) -> Console {
         tftp_root.display()
     ))
     .stderr(Stdio::null());
-    let mut vm = Console::spawn(&mut cmd, label);
+    login(&mut cmd, label)
+}
+
+/// Starts QEMU and waits for the live user's automatic login on the serial console.
+fn login(cmd: &mut Command, label: &str) -> Console {
+    let mut vm = Console::spawn(cmd, label);
     let at = vm.wait_for(
         "kiln-installer login: kiln (automatic login)",
         0,
@@ -319,15 +324,7 @@ fn netboot_boots_over_tftp_on_uefi_with_secure_boot() {
     .args(["-device", "virtio-net-pci,netdev=net0,romfile=,bootindex=0"])
     .stderr(Stdio::null());
     let label = "netboot, UEFI with Secure Boot";
-    let mut vm = Console::spawn(&mut cmd, label);
-    let at = vm.wait_for(
-        "kiln-installer login: kiln (automatic login)",
-        0,
-        Duration::from_secs(600),
-    );
-    vm.wait_for("kiln@kiln-installer:~$ ", at, Duration::from_secs(120));
-    eprintln!("{label}: logged in after {:.1?}", vm.started.elapsed());
-    vm.run("sudo -n dmesg -n 1; export LC_ALL=C.UTF-8 TERM=dumb SYSTEMD_COLORS=0 SYSTEMD_PAGER=");
+    let mut vm = login(&mut cmd, label);
     let text = vm.text();
     for said in [
         "Fetching Netboot Image grubx64.efi",
